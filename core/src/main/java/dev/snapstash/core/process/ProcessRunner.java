@@ -1,0 +1,211 @@
+package dev.snapstash.core.process;
+
+import dev.snapstash.core.error.ErrorKind;
+import dev.snapstash.core.error.SnapstashException;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs {@link Command}s: the only place in snapstash that starts a process.
+ *
+ * <p>Both output streams are drained on their own threads so a chatty child can never block on a full pipe.
+ * Everything logged is redacted with the command's secrets. A timeout or an interrupt kills the whole process
+ * tree (children first), so an interrupted {@code pg_dump -j 4} leaves no workers behind.
+ *
+ * <p>Thread-safe; one instance serves the whole run. {@link #killAll()} is for the shutdown path.
+ */
+public class ProcessRunner {
+  private static final Logger log = LoggerFactory.getLogger(ProcessRunner.class);
+  private static final int STDERR_TAIL_LINES = 20;
+  private static final int CAPTURE_LIMIT = 16 * 1024 * 1024;
+  private static final Duration KILL_GRACE = Duration.ofSeconds(5);
+
+  private final Set<Process> live = ConcurrentHashMap.newKeySet();
+
+  /** Runs the command to completion; throws {@link SnapstashException} unless it exits with an ok code. */
+  public ProcessResult run(Command command) {
+    return run(command, line -> {});
+  }
+
+  /**
+   * Runs the command; each line of standard output (for {@link Command.Output#LOG}) is also handed to {@code
+   * stdoutLines}, redacted, which is how callers parse progress.
+   */
+  public ProcessResult run(Command command, Consumer<String> stdoutLines) {
+    ProcessResult result = runAllowingFailure(command, stdoutLines);
+    if (!command.okExitCodes().contains(result.exitCode())) {
+      throw failure(command, result);
+    }
+    return result;
+  }
+
+  /** Runs the command and returns its result whatever the exit code; still throws if it cannot start or times out. */
+  public ProcessResult runAllowingFailure(Command command, Consumer<String> stdoutLines) {
+    ProcessBuilder pb = new ProcessBuilder(command.argv());
+    pb.environment().putAll(command.environment());
+    if (command.directory() != null) {
+      pb.directory(command.directory().toFile());
+    }
+    pb.redirectInput(
+        command.stdinFile() != null
+            ? ProcessBuilder.Redirect.from(command.stdinFile().toFile())
+            : ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+    switch (command.stdout()) {
+      case FILE -> pb.redirectOutput(command.stdoutFile().toFile());
+      case DISCARD -> pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+      default -> pb.redirectOutput(ProcessBuilder.Redirect.PIPE);
+    }
+    String display = command.display();
+    log.debug("run: {}", display);
+    long start = System.nanoTime();
+    Process process;
+    try {
+      process = pb.start();
+    } catch (IOException e) {
+      throw new SnapstashException(
+          ErrorKind.EXTERNAL_COMMAND,
+          "could not start " + command.program() + " (is it installed and on PATH?): " + e.getMessage(),
+          e);
+    }
+    live.add(process);
+    try {
+      Deque<String> stderrTail = new ArrayDeque<>();
+      StringBuilder captured = new StringBuilder();
+      Thread err =
+          drain(
+              process.getErrorStream(),
+              line -> {
+                String red = Redactor.redact(line, command.secrets());
+                log.debug("{}: {}", command.program(), red);
+                synchronized (stderrTail) {
+                  stderrTail.addLast(red);
+                  if (stderrTail.size() > STDERR_TAIL_LINES) {
+                    stderrTail.removeFirst();
+                  }
+                }
+              });
+      Thread out = null;
+      if (command.stdout() == Command.Output.LOG) {
+        out =
+            drain(
+                process.getInputStream(),
+                line -> {
+                  String red = Redactor.redact(line, command.secrets());
+                  log.debug("{}: {}", command.program(), red);
+                  stdoutLines.accept(red);
+                });
+      } else if (command.stdout() == Command.Output.CAPTURE) {
+        out =
+            drain(
+                process.getInputStream(),
+                line -> {
+                  if (captured.length() < CAPTURE_LIMIT) {
+                    captured.append(line).append('\n');
+                  }
+                });
+      }
+      boolean finished;
+      if (command.timeout() != null) {
+        finished = process.waitFor(command.timeout().toMillis(), TimeUnit.MILLISECONDS);
+      } else {
+        process.waitFor();
+        finished = true;
+      }
+      if (!finished) {
+        killTree(process);
+        throw new SnapstashException(
+            ErrorKind.EXTERNAL_COMMAND,
+            command.program() + " did not finish within " + command.timeout().toSeconds() + "s and was stopped");
+      }
+      err.join();
+      if (out != null) {
+        out.join();
+      }
+      String tail;
+      synchronized (stderrTail) {
+        tail = String.join("\n", stderrTail);
+      }
+      Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+      log.debug("{} exited with {} after {} ms", command.program(), process.exitValue(), elapsed.toMillis());
+      return new ProcessResult(process.exitValue(), captured.toString(), tail, elapsed);
+    } catch (InterruptedException e) {
+      killTree(process);
+      Thread.currentThread().interrupt();
+      throw new SnapstashException(ErrorKind.INTERRUPTED, command.program() + " was interrupted", e);
+    } finally {
+      live.remove(process);
+    }
+  }
+
+  /** Kills every process this runner has started and that is still running (the shutdown path). */
+  public void killAll() {
+    for (Process p : live) {
+      killTree(p);
+    }
+  }
+
+  static SnapstashException failure(Command command, ProcessResult result) {
+    String last = lastLine(result.stderrTail());
+    return new SnapstashException(
+        ErrorKind.EXTERNAL_COMMAND,
+        command.program()
+            + " failed with exit code "
+            + result.exitCode()
+            + (last.isEmpty() ? "" : ": " + last));
+  }
+
+  private static String lastLine(String text) {
+    String t = text.strip();
+    int nl = t.lastIndexOf('\n');
+    return nl >= 0 ? t.substring(nl + 1).strip() : t;
+  }
+
+  private static Thread drain(InputStream in, Consumer<String> lines) {
+    Thread t =
+        new Thread(
+            () -> {
+              try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                  lines.accept(line);
+                }
+              } catch (IOException e) {
+                // The process was killed and its pipe closed under us: nothing more to read.
+              }
+            },
+            "drain");
+    t.setDaemon(true);
+    t.start();
+    return t;
+  }
+
+  /** Children first, so a parent cannot respawn them; TERM, then KILL after a grace period. */
+  static void killTree(Process process) {
+    ProcessHandle handle = process.toHandle();
+    handle.descendants().forEach(ProcessHandle::destroy);
+    handle.destroy();
+    try {
+      if (!process.waitFor(KILL_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
+        handle.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
+        process.waitFor(KILL_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+      }
+    } catch (InterruptedException e) {
+      handle.descendants().forEach(ProcessHandle::destroyForcibly);
+      process.destroyForcibly();
+      Thread.currentThread().interrupt();
+    }
+  }
+}
