@@ -149,6 +149,34 @@ public class ProcessRunner {
     }
   }
 
+  /**
+   * Starts a long-lived process (a database server, a detached sandbox) in its own session, so that it survives
+   * this JVM and a Ctrl-C on its terminal, with both output streams appended to {@code logFile}. Returns its pid.
+   * The caller owns stopping it.
+   */
+  public long spawnDetached(Command command, java.nio.file.Path logFile) {
+    java.util.List<String> argv = new java.util.ArrayList<>();
+    argv.add("setsid");
+    argv.addAll(command.argv());
+    ProcessBuilder pb = new ProcessBuilder(argv);
+    pb.environment().putAll(command.environment());
+    if (command.directory() != null) {
+      pb.directory(command.directory().toFile());
+    }
+    pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+    pb.redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
+    pb.redirectErrorStream(true);
+    log.debug("spawn: {}", command.display());
+    try {
+      return pb.start().pid();
+    } catch (IOException e) {
+      throw new SnapstashException(
+          ErrorKind.EXTERNAL_COMMAND,
+          "could not start " + command.program() + " (is it installed and on PATH?): " + e.getMessage(),
+          e);
+    }
+  }
+
   /** Kills every process this runner has started and that is still running (the shutdown path). */
   public void killAll() {
     for (Process p : live) {
