@@ -1,0 +1,27 @@
+package dev.snapstash.core.config;
+
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+
+/**
+ * Documents one configuration key on the record component that holds it. The loader applies {@link #def()} when
+ * the key is absent and rejects absent {@link #required()} keys; the reference documentation is generated from
+ * the same annotations, so docs and behaviour cannot drift.
+ */
+@Retention(RetentionPolicy.RUNTIME)
+@Target({ElementType.RECORD_COMPONENT, ElementType.FIELD, ElementType.PARAMETER, ElementType.METHOD})
+public @interface Key {
+  /** One or two sentences: what the key means. */
+  String doc();
+
+  /** The default as it would be written in YAML, or "" for none. */
+  String def() default "";
+
+  /** Whether the key must be present (after defaults and environment overrides). */
+  boolean required() default false;
+
+  /** Whether the value is a secret reference ({@code ${env:NAME}} or {@code ${file:/path}}). */
+  boolean secret() default false;
+}

@@ -1,0 +1,124 @@
+package dev.snapstash.core.config;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The whole configuration, read from one YAML file (kebab-case keys) by {@link ConfigLoader}, with environment
+ * overrides, and validated before anything runs. Immutable.
+ *
+ * <p>Every key is documented by its {@link Key} annotation; {@code docs/configuration.md} is generated from them.
+ * Strategy sections ({@code database.postgresql}, …) are read only when their strategy is selected by {@code type};
+ * the strategy registry validates them.
+ */
+public record SnapstashConfig(
+    @Key(doc = "The Bitbucket instance being backed up.", required = true) Instance instance,
+    @Key(doc = "Where and how backups are taken.") Backup backup,
+    @Key(doc = "How the instance is made quiet for the copy.") Quiesce quiesce,
+    @Key(doc = "How the home directory is copied.") Disk disk,
+    @Key(doc = "How the database is copied.") Database database,
+    @Key(doc = "Which backups `snapstash prune` (and every backup) keeps.") Retention retention,
+    @Key(doc = "Where run reports are sent. A list; each entry has its own type.", def = "[]")
+        @JsonProperty("notify") List<Notify> notifications) {
+
+  public SnapstashConfig {
+    notifications = notifications == null ? List.of() : List.copyOf(notifications);
+  }
+
+  public record Instance(
+      @Key(
+              doc =
+                  "A name for the instance, used as the tag prefix (`<name>-<yyyyMMdd-HHmmss>`). No spaces, under"
+                      + " 100 characters.",
+              required = true)
+          String name,
+      @Key(doc = "The Bitbucket base URL, without a trailing '/'.") URI baseUrl,
+      @Key(doc = "A Bitbucket user with the SYSADMIN permission.") String username,
+      @Key(doc = "That user's password.", secret = true) Secret password,
+      @Key(doc = "The Bitbucket home directory ($BITBUCKET_HOME).", required = true) Path home) {}
+
+  public record Backup(
+      @Key(doc = "The directory that holds one sub-directory per backup.", required = true) Path root,
+      @Key(doc = "How long to wait for the instance to drain after locking before giving up.", def = "5m")
+          Duration drainTimeout,
+      @Key(doc = "First pause between drain polls; it grows to at most 2s.", def = "100ms")
+          Duration pollInterval,
+      @Key(doc = "Timeout for each REST call to the instance.", def = "30s") Duration requestTimeout,
+      @Key(doc = "Extra free space required beyond the estimated backup size, in MiB.", def = "256")
+          long freeSpaceMarginMib) {}
+
+  public record Quiesce(
+      @Key(doc = "bitbucket (maintenance lock over REST), command (run commands), or none.", def = "bitbucket")
+          String type,
+      @Key(doc = "Settings of the `command` quiescer.") CommandQuiesce command) {}
+
+  public record CommandQuiesce(
+      @Key(doc = "Command run to quiesce the application, as a list of arguments.") List<String> lock,
+      @Key(doc = "Command run to release it, as a list of arguments.") List<String> unlock,
+      @Key(doc = "Time limit for each command.", def = "5m") Duration timeout) {}
+
+  public record Disk(
+      @Key(doc = "rsync (two-phase copy with hard-linked incrementals) or none.", def = "rsync") String type,
+      @Key(doc = "Settings of the `rsync` disk strategy.") Rsync rsync) {}
+
+  public record Rsync(
+      @Key(doc = "Extra exclude patterns (rsync syntax, relative to the home), added to the built-in ones.", def = "[]")
+          List<String> excludes,
+      @Key(doc = "Hard-link unchanged files against the previous complete backup (--link-dest).", def = "true")
+          boolean linkDest,
+      @Key(doc = "Copy the home while the instance is live before locking, so the locked copy is a small delta.", def = "true")
+          boolean preCopy) {}
+
+  public record Database(
+      @Key(doc = "postgresql, mysql, h2, collocated, or none.", def = "none") String type,
+      @Key(doc = "Settings of the `postgresql` database strategy.") Postgresql postgresql,
+      @Key(doc = "Settings of the `mysql` database strategy (MySQL and MariaDB).") Mysql mysql,
+      @Key(doc = "Settings of the `h2` database strategy (the embedded evaluation database).") H2 h2,
+      @Key(doc = "Settings of the `collocated` database strategy.") Collocated collocated) {}
+
+  public record Postgresql(
+      @Key(doc = "Database server host.", def = "127.0.0.1") String host,
+      @Key(doc = "Database server port.", def = "5432") int port,
+      @Key(doc = "Database name.", def = "bitbucket") String database,
+      @Key(doc = "Database user.", def = "bitbucket") String username,
+      @Key(doc = "Database password.", secret = true) Secret password,
+      @Key(doc = "Parallel jobs for pg_dump and pg_restore.", def = "2") int jobs,
+      @Key(doc = "Directory holding pg_dump and pg_restore; empty means PATH.", def = "") String binDir) {}
+
+  public record Mysql(
+      @Key(doc = "Database server host.", def = "127.0.0.1") String host,
+      @Key(doc = "Database server port.", def = "3306") int port,
+      @Key(doc = "Database name.", def = "bitbucket") String database,
+      @Key(doc = "Database user.", def = "bitbucket") String username,
+      @Key(doc = "Database password.", secret = true) Secret password) {}
+
+  public record H2(
+      @Key(doc = "JDBC URL of the H2 database (use AUTO_SERVER=TRUE so it can be read while Bitbucket runs).")
+          String url,
+      @Key(doc = "Database user.", def = "sa") String username,
+      @Key(doc = "Database password.", secret = true) Secret password) {}
+
+  public record Collocated(
+      @Key(doc = "The database's data directory, which must lie inside the copied home or volume.")
+          Path dataDirectory) {}
+
+  public record Retention(
+      @Key(doc = "Keep the newest N complete backups (0 = no rule).", def = "0") int keepLast,
+      @Key(doc = "Keep the newest backup of each of the last N days.", def = "0") int keepDaily,
+      @Key(doc = "Keep the newest backup of each of the last N ISO weeks.", def = "0") int keepWeekly,
+      @Key(doc = "Keep the newest backup of each of the last N months.", def = "0") int keepMonthly,
+      @Key(doc = "Apply retention after every successful backup.", def = "false") boolean afterBackup) {}
+
+  public record Notify(
+      @Key(doc = "webhook (Slack/Mattermost/Teams-compatible JSON) or hipchat (HipChat v2 room notification).", required = true)
+          String type,
+      @Key(doc = "Where to POST the notification.", required = true) URI url,
+      @Key(doc = "Bearer token sent as the Authorization header, if the endpoint needs one.", secret = true)
+          Secret token,
+      @Key(doc = "Send on success.", def = "true") boolean onSuccess,
+      @Key(doc = "Send on failure.", def = "true") boolean onFailure,
+      @Key(doc = "HipChat only: ask HipChat to notify the room's members.", def = "false") boolean notifyRoom) {}
+}

@@ -1,0 +1,23 @@
+package dev.snapstash.core.spi;
+
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * One backup run, as the strategies see it.
+ *
+ * @param tag the backup's tag, {@code <instance-name>-<yyyyMMdd-HHmmss>}
+ * @param backupDir the new backup's directory; each strategy writes only below its own subdirectory of it
+ *     ({@code home/} for disk, {@code database/} for database)
+ * @param previous the newest complete backup's directory, for incremental strategies (rsync --link-dest)
+ * @param progress where to report progress
+ */
+public record BackupContext(String tag, Path backupDir, Optional<Path> previous, Progress progress) {
+  public Path homeDir() {
+    return backupDir.resolve("home");
+  }
+
+  public Path databaseDir() {
+    return backupDir.resolve("database");
+  }
+}

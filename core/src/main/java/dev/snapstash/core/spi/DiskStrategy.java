@@ -1,0 +1,37 @@
+package dev.snapstash.core.spi;
+
+/**
+ * How the Bitbucket home (and data stores) is copied and restored. One implementation per kind, each in its own
+ * package ({@code dev.snapstash.strategy.disk.<name>}); {@code none} is a null object.
+ *
+ * <p>The engine calls, in order: {@link #check}, {@link #prepareBackup} (before the lock, with the instance live:
+ * the place for a long pre-copy), {@link #backup} (under the lock: must be as short as possible, it is downtime),
+ * {@link #afterUnlock} (after the lock is released: copy a snapshot off-host), and on any failure {@link
+ * #cleanupIncomplete}. No state is kept between calls beyond construction parameters.
+ */
+public interface DiskStrategy {
+  String name();
+
+  /** Checks tools, versions, paths and free space; must not change anything. */
+  void check(Findings findings);
+
+  /** Work before the lock, with the instance live (rsync pre-copy). */
+  default void prepareBackup(BackupContext context) {}
+
+  /** The consistent copy, under the lock. Interruptible. */
+  CopyResult backup(BackupContext context);
+
+  /** Work after the unlock that completes the backup (copy a snapshot off-host). */
+  default CopyResult afterUnlock(BackupContext context, CopyResult underLock) {
+    return underLock;
+  }
+
+  /** Removes what this strategy made for an incomplete backup; idempotent. */
+  default void cleanupIncomplete(BackupContext context) {}
+
+  /** Refuses (PRECONDITION) an unsafe target (non-empty home unless forced); must not change anything. */
+  void prepareRestore(RestoreContext context);
+
+  /** Restores the home into {@link RestoreContext#homeTarget()}, keeping ownership and permissions. */
+  void restore(RestoreContext context);
+}

@@ -1,0 +1,37 @@
+package dev.snapstash.core.spi;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What a preflight check found, collected rather than thrown so that {@code snapstash check} can list every
+ * problem at once. Strategies add to it from {@code check}; the engine refuses to lock if it holds any problem.
+ *
+ * <p>Not thread-safe; one per check run.
+ */
+public final class Findings {
+  /** One line of a check: a fact ("rsync 3.2.7") or a problem ("pg_dump not found; install postgresql-client"). */
+  public record Finding(String subject, String message, boolean problem) {}
+
+  private final List<Finding> all = new ArrayList<>();
+
+  public void ok(String subject, String message) {
+    all.add(new Finding(subject, message, false));
+  }
+
+  public void problem(String subject, String message) {
+    all.add(new Finding(subject, message, true));
+  }
+
+  public List<Finding> all() {
+    return List.copyOf(all);
+  }
+
+  public List<Finding> problems() {
+    return all.stream().filter(Finding::problem).toList();
+  }
+
+  public boolean hasProblems() {
+    return all.stream().anyMatch(Finding::problem);
+  }
+}

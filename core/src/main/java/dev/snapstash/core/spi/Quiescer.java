@@ -1,0 +1,21 @@
+package dev.snapstash.core.spi;
+
+/**
+ * How the application is brought to a consistent, quiet state for the copy, and released afterwards. One
+ * implementation per kind ({@code bitbucket}, {@code command}, {@code none}).
+ */
+public interface Quiescer {
+  String name();
+
+  /** Checks reachability, credentials and permission to lock, without locking. */
+  void check(Findings findings);
+
+  /**
+   * Locks and waits until the application is drained. On return the application is quiet and the returned lock
+   * must be closed. If this throws, nothing is left locked: the implementation has already released what it took.
+   */
+  QuiesceLock quiesce(Progress progress);
+
+  /** Whether the application is actually stopped from writing while locked (false for {@code none}). */
+  boolean locks();
+}
