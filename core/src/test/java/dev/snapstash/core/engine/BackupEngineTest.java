@@ -150,6 +150,33 @@ class BackupEngineTest {
         .isEqualTo(ErrorKind.CONFIG);
   }
 
+  @Test
+  void aBackupTargetThatFillsUpUnderTheLockIsAStorageErrorAndLeavesNothing() throws Exception {
+    try (var fs = dev.snapstash.testing.LoopFilesystem.create(tmp, "ext4", 24)) {
+      root = fs.mountPoint().resolve("backups");
+      // Preflight sees a small home; while the lock is taken the home grows past the target's free space.
+      quiescer.onLock =
+          () -> {
+            try {
+              byte[] mib = new byte[1024 * 1024];
+              new java.util.Random(1).nextBytes(mib);
+              for (int i = 0; i < 40; i++) {
+                Files.write(home.resolve("shared/data/repositories/1/objects/pack-" + i), mib);
+              }
+            } catch (java.io.IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          };
+      assertThatThrownBy(() -> engine(new RecordingDatabase(null)).backup(Progress.NONE))
+          .isInstanceOf(SnapstashException.class)
+          .hasMessageContaining("is full")
+          .extracting(e -> ((SnapstashException) e).kind())
+          .isEqualTo(ErrorKind.STORAGE);
+      assertThat(events).containsSubsequence("lock", "cancel", "unlock");
+      assertThat(dirsUnder(root)).isEmpty();
+    }
+  }
+
   private static List<Path> dirsUnder(Path root) throws Exception {
     try (var s = Files.list(root)) {
       return s.filter(Files::isDirectory).toList();
@@ -173,6 +200,7 @@ class BackupEngineTest {
     String problem;
     boolean failUnlock;
     boolean locks = true;
+    Runnable onLock = () -> {};
 
     @Override
     public String name() {
@@ -195,6 +223,7 @@ class BackupEngineTest {
     @Override
     public QuiesceLock quiesce(Progress progress) {
       events.add("lock");
+      onLock.run();
       long at = System.nanoTime();
       return new QuiesceLock() {
         boolean ok;
