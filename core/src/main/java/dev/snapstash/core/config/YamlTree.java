@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -132,6 +133,13 @@ final class YamlTree {
         return new Scalar(here, null);
       }
       default -> {
+        if (p instanceof YAMLParser y && y.isCurrentAlias()) {
+          problems.add(
+              here,
+              (path.isEmpty() ? "" : path + ": ")
+                  + "YAML aliases (*" + p.getText() + ") are not supported; write the value out");
+          return new Scalar(here, null);
+        }
         return new Scalar(here, p.getText());
       }
     }

@@ -246,6 +246,14 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aliasesAreRefusedWithAReason() {
+    assertThat(errors("instance: &i {name: prod, home: /h}\nbackup:\n  root: *i\n").split("\n"))
+        .containsExactly(
+            "snapstash.yml:3: backup.root: YAML aliases (*i) are not supported; write the value out",
+            "snapstash.yml:3: missing required key backup.root");
+  }
+
+  @Test
   void invalidYamlNamesTheLineAndTheParsersReason() {
     String message = errors("instance:\n  name: prod\n home: /x\n");
     assertThat(message).startsWith("snapstash.yml:3: not valid YAML: ").doesNotContain("\n");
