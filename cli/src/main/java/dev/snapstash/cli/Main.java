@@ -23,6 +23,7 @@ import picocli.CommandLine.ScopeType;
       BackupCommand.class,
       ListCommand.class,
       PruneCommand.class,
+      RestoreCommand.class,
       CheckCommand.class,
       SandboxCommand.class,
       CommandLine.HelpCommand.class

@@ -276,6 +276,10 @@ public final class BackupEngine {
         CopyResult home = disk.afterUnlock(context, copies[1]);
         phases.put("after-unlock", millisSince(t));
 
+        t = nanoTime.getAsLong();
+        home = withHomeChecksums(home);
+        phases.put("checksums", millisSince(t));
+
         Manifest done = finish(home, copies[0]);
         afterSuccess(done);
         return done;
@@ -345,6 +349,26 @@ public final class BackupEngine {
               null);
       settings.store().write(m);
       return m;
+    }
+
+    /**
+     * Checksums every file of the copied home (after the unlock: no downtime), reusing the previous backup's
+     * digests for hard-linked files, and lists the checksum file itself as an artifact.
+     */
+    private CopyResult withHomeChecksums(CopyResult home) {
+      if (!Files.isDirectory(context.homeDir())) {
+        return home;
+      }
+      long fresh = HomeChecksums.write(context.backupDir(), context.previous(), Runtime.getRuntime().availableProcessors());
+      log.debug("checksummed {} new or changed file(s) of the home", fresh);
+      Path list = context.backupDir().resolve(HomeChecksums.FILE);
+      try {
+        List<dev.snapstash.core.spi.Artifact> artifacts = new java.util.ArrayList<>(home.artifacts());
+        artifacts.add(new dev.snapstash.core.spi.Artifact(HomeChecksums.FILE, Files.size(list), HomeChecksums.sha256(list)));
+        return new CopyResult(home.strategy(), home.bytes(), home.files(), home.bytesTransferred(), artifacts, home.details());
+      } catch (IOException e) {
+        throw SnapstashException.storage("cannot read " + list + ": " + e.getMessage(), e);
+      }
     }
 
     /**

@@ -1,0 +1,96 @@
+package dev.snapstash.cli;
+
+import dev.snapstash.core.engine.RestoreEngine;
+import dev.snapstash.core.error.ErrorKind;
+import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.process.ProcessRunner;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.function.BooleanSupplier;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(
+    name = "restore",
+    description = {
+      "Restore a backup into the configured home and database, or into --home-target.",
+      "Refuses a running instance, a non-empty home, a database with tables (unless --force), an incomplete or"
+          + " damaged backup, and too little space."
+    })
+final class RestoreCommand extends Verb {
+  @Parameters(paramLabel = "TAG", description = "A backup tag, or 'latest' for the newest complete backup.")
+  String tag;
+
+  @Option(names = "--home-target", paramLabel = "DIR", description = "Restore the home here instead of instance.home.")
+  Path homeTarget;
+
+  @Option(names = "--force", description = "Replace a non-empty home and a database with tables (asks for the tag).")
+  boolean force;
+
+  @Option(names = "--yes", description = "With --force: do not ask (for scripts).")
+  boolean yes;
+
+  @Option(names = "--allow-incomplete", description = "Restore a failed or in-progress backup.")
+  boolean allowIncomplete;
+
+  @Override
+  public Integer call() {
+    var config = config();
+    Wiring wiring = new Wiring(config, new ProcessRunner());
+    Path target = homeTarget != null ? homeTarget : config.instance().home();
+    if (force && !yes) {
+      confirm(wiring.store().resolve(tag).tag(), target);
+    }
+    RestoreEngine engine =
+        new RestoreEngine(
+            wiring.store(), wiring.disk(), wiring.database(), runningProbe(wiring, target), Clock.systemUTC(), System::nanoTime);
+    RestoreEngine.Report report;
+    try (ConsoleProgress progress = ConsoleProgress.forThisProcess()) {
+      report = engine.restore(new RestoreEngine.Options(tag, target, force, allowIncomplete), progress);
+    }
+    StringBuilder sb = new StringBuilder();
+    sb.append("restored ").append(report.tag()).append(" into ").append(report.homeTarget()).append('\n');
+    sb.append("  duration          ").append(BackupCommand.millis(report.phases().getOrDefault("total", 0L))).append('\n');
+    sb.append("  stale Git locks   ").append(report.staleLocksRemoved().size()).append(" removed\n");
+    print(report, sb.toString());
+    return ExitCodes.OK;
+  }
+
+  /** The configured instance is only asked when restoring into its own home: elsewhere it may well run. */
+  private static BooleanSupplier runningProbe(Wiring wiring, Path target) {
+    var c = wiring.config();
+    if (c.instance().baseUrl() == null || !target.toAbsolutePath().normalize().equals(c.instance().home().toAbsolutePath().normalize())) {
+      return () -> false;
+    }
+    return () -> {
+      try {
+        new dev.snapstash.core.bitbucket.BitbucketClient(c.instance().baseUrl(), "", "", java.time.Duration.ofSeconds(5)).version();
+        return true;
+      } catch (SnapstashException e) {
+        return e.kind() != ErrorKind.UNREACHABLE;
+      }
+    };
+  }
+
+  private void confirm(String resolvedTag, Path target) {
+    if (System.console() == null) {
+      throw new SnapstashException(
+          ErrorKind.USAGE, "--force replaces " + target + " and the target database; confirm with --yes when not on a terminal");
+    }
+    System.err.printf("This replaces the contents of %s and the target database with backup %s.%nType the tag to confirm: ", target, resolvedTag);
+    System.err.flush();
+    try {
+      String line = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+      if (line == null || !line.strip().equals(resolvedTag)) {
+        throw new SnapstashException(ErrorKind.USAGE, "the tag typed did not match; nothing was restored");
+      }
+    } catch (IOException e) {
+      throw new SnapstashException(ErrorKind.USAGE, "could not read the confirmation; nothing was restored");
+    }
+  }
+}

@@ -1,0 +1,245 @@
+package dev.snapstash.core.engine;
+
+import dev.snapstash.core.error.ErrorKind;
+import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.spi.Artifact;
+import dev.snapstash.core.spi.DatabaseStrategy;
+import dev.snapstash.core.spi.DiskStrategy;
+import dev.snapstash.core.spi.Progress;
+import dev.snapstash.core.spi.RestoreContext;
+import dev.snapstash.core.util.Trees;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Restores a backup: refuses every unsafe situation before writing a byte (running instance, non-empty target,
+ * database with tables, incomplete or damaged backup, too little space), then restores home and database in
+ * parallel, removes stale Git locks, and writes a report into the restored home's {@code log/}.
+ */
+public final class RestoreEngine {
+  private static final Logger log = LoggerFactory.getLogger(RestoreEngine.class);
+
+  /**
+   * @param tag a tag or "latest"
+   * @param homeTarget where the home is restored
+   * @param force replace a non-empty target home and database
+   * @param allowIncomplete restore a failed or in-progress backup
+   */
+  public record Options(String tag, Path homeTarget, boolean force, boolean allowIncomplete) {}
+
+  /** What a restore did, written as JSON into the restored home's log directory. */
+  public record Report(
+      String tag,
+      String homeTarget,
+      String diskStrategy,
+      String databaseStrategy,
+      Instant startedAt,
+      Instant finishedAt,
+      Map<String, Long> phases,
+      long bytes,
+      List<String> staleLocksRemoved) {}
+
+  private final BackupStore store;
+  private final DiskStrategy disk;
+  private final DatabaseStrategy database;
+  private final BooleanSupplier instanceRunning;
+  private final Clock clock;
+  private final LongSupplier nanoTime;
+
+  /**
+   * @param instanceRunning answers whether the instance that owns the target is up (its base URL answers); the
+   *     restore refuses while it does
+   */
+  public RestoreEngine(
+      BackupStore store,
+      DiskStrategy disk,
+      DatabaseStrategy database,
+      BooleanSupplier instanceRunning,
+      Clock clock,
+      LongSupplier nanoTime) {
+    this.store = store;
+    this.disk = disk;
+    this.database = database;
+    this.instanceRunning = instanceRunning;
+    this.clock = clock;
+    this.nanoTime = nanoTime;
+  }
+
+  public Report restore(Options options, Progress progress) {
+    Instant startedAt = clock.instant();
+    long t0 = nanoTime.getAsLong();
+    Map<String, Long> phases = new LinkedHashMap<>();
+    Manifest m = store.resolve(options.tag());
+    Path backupDir = store.dir(m.tag());
+    RestoreContext ctx = new RestoreContext(m.tag(), backupDir, options.homeTarget(), options.force(), progress);
+
+    refuseUnsafe(m, options, ctx);
+    phases.put("checks", millisSince(t0));
+
+    long t = nanoTime.getAsLong();
+    checkIntegrity(m, backupDir, progress);
+    phases.put("checksums", millisSince(t));
+
+    boolean targetWasEmpty = Trees.isEmptyOrMissing(options.homeTarget());
+    t = nanoTime.getAsLong();
+    try {
+      parallel(() -> disk.restore(ctx), () -> database.restore(ctx));
+    } catch (RuntimeException e) {
+      SnapstashException first =
+          e instanceof SnapstashException se ? se : SnapstashException.internal("restore failed: " + e, e);
+      if (targetWasEmpty) {
+        try {
+          Trees.deleteRecursively(options.homeTarget());
+        } catch (RuntimeException cleanup) {
+          first.addSuppressed(cleanup);
+        }
+      }
+      throw first;
+    }
+    phases.put("restore", millisSince(t));
+
+    t = nanoTime.getAsLong();
+    List<String> locks = GitLocks.removeStale(options.homeTarget());
+    if (!locks.isEmpty()) {
+      log.info("removed {} stale Git lock file(s)", locks.size());
+    }
+    phases.put("git-locks", millisSince(t));
+    phases.put("total", millisSince(t0));
+    Report report =
+        new Report(
+            m.tag(), options.homeTarget().toString(), disk.name(), database.name(), startedAt, clock.instant(), phases,
+            m.bytes(), locks);
+    writeReport(report, options.homeTarget());
+    return report;
+  }
+
+  private void refuseUnsafe(Manifest m, Options options, RestoreContext ctx) {
+    if (m.state() != Manifest.State.COMPLETE && !options.allowIncomplete()) {
+      throw SnapstashException.precondition(
+          "backup " + m.tag() + " is " + m.state().name().toLowerCase().replace('_', '-')
+              + ", not complete; restore another tag, or pass --allow-incomplete to restore it anyway");
+    }
+    Path target = options.homeTarget();
+    if (Files.exists(target.resolve(".lock")) || Files.exists(target.resolve("shared/.lock"))) {
+      throw SnapstashException.precondition(
+          "the target home " + target + " has a .lock file, so Bitbucket looks to be running on it; stop it before"
+              + " restoring");
+    }
+    if (instanceRunning.getAsBoolean()) {
+      throw SnapstashException.precondition(
+          "the Bitbucket instance at instance.base-url answers, so it is running; stop it before restoring into its"
+              + " home, or restore elsewhere with --home-target");
+    }
+    disk.prepareRestore(ctx);
+    database.prepareRestore(ctx);
+    checkSpace(m, target);
+  }
+
+  private static void checkSpace(Manifest m, Path target) {
+    Path existing = target.toAbsolutePath();
+    while (existing != null && !Files.exists(existing)) {
+      existing = existing.getParent();
+    }
+    if (existing == null) {
+      return;
+    }
+    try {
+      long free = Files.getFileStore(existing).getUsableSpace();
+      if (free < m.bytes()) {
+        throw new SnapstashException(
+            ErrorKind.STORAGE,
+            "not enough space for the restore under " + existing + ": " + Trees.humanBytes(free) + " free, "
+                + Trees.humanBytes(m.bytes()) + " needed");
+      }
+    } catch (IOException e) {
+      throw SnapstashException.storage("cannot read the free space of " + existing + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Database artifacts against the manifest, and the home against home.sha256, before anything is written. */
+  private static void checkIntegrity(Manifest m, Path backupDir, Progress progress) {
+    List<String> bad = new ArrayList<>();
+    List<Artifact> artifacts = new ArrayList<>();
+    if (m.database() != null && m.database().artifacts() != null) {
+      artifacts.addAll(m.database().artifacts());
+    }
+    if (m.home() != null && m.home().artifacts() != null) {
+      artifacts.addAll(m.home().artifacts());
+    }
+    for (Artifact a : artifacts) {
+      Path f = backupDir.resolve(a.path());
+      try {
+        if (!Files.isRegularFile(f) || Files.size(f) != a.bytes() || !HomeChecksums.sha256(f).equals(a.sha256())) {
+          bad.add(a.path());
+        }
+      } catch (IOException e) {
+        bad.add(a.path());
+      }
+    }
+    progress.report("checksums", 0.5, "artifacts checked");
+    if (Files.exists(backupDir.resolve(HomeChecksums.FILE))) {
+      HomeChecksums.Check c = HomeChecksums.verify(backupDir, Runtime.getRuntime().availableProcessors());
+      c.mismatched().forEach(p -> bad.add("home/" + p));
+      c.missing().forEach(p -> bad.add("home/" + p + " (missing)"));
+    }
+    progress.report("checksums", 1, "");
+    if (!bad.isEmpty()) {
+      throw new SnapstashException(
+          ErrorKind.VERIFICATION,
+          "backup " + m.tag() + " is damaged, restore refused: " + bad.size() + " file(s) do not match their"
+              + " checksums, first " + bad.get(0));
+    }
+  }
+
+  private static void parallel(Runnable a, Runnable b) {
+    ExecutorService pool = Executors.newFixedThreadPool(2, r -> new Thread(r, "restore"));
+    try {
+      CompletableFuture<Void> fa = CompletableFuture.runAsync(a, pool);
+      CompletableFuture<Void> fb = CompletableFuture.runAsync(b, pool);
+      try {
+        CompletableFuture.allOf(fa, fb).join();
+      } catch (CompletionException e) {
+        fa.cancel(true);
+        fb.cancel(true);
+        throw e.getCause() instanceof RuntimeException r ? r : e;
+      }
+    } finally {
+      pool.shutdownNow();
+      try {
+        pool.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private static void writeReport(Report report, Path home) {
+    Path dir = home.resolve("log");
+    try {
+      Files.createDirectories(dir);
+      Json.MAPPER.writeValue(dir.resolve("snapstash-restore-" + report.tag() + ".json").toFile(), report);
+    } catch (IOException e) {
+      log.warn("could not write the restore report into {}: {}", dir, e.getMessage());
+    }
+  }
+
+  private long millisSince(long t) {
+    return Duration.ofNanos(nanoTime.getAsLong() - t).toMillis();
+  }
+}

@@ -1,0 +1,191 @@
+package dev.snapstash.core.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.snapstash.core.error.ErrorKind;
+import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.process.ProcessRunner;
+import dev.snapstash.core.spi.BackupContext;
+import dev.snapstash.core.spi.CopyResult;
+import dev.snapstash.core.spi.DatabaseStrategy;
+import dev.snapstash.core.spi.Findings;
+import dev.snapstash.core.spi.Progress;
+import dev.snapstash.core.spi.QuiesceLock;
+import dev.snapstash.core.spi.Quiescer;
+import dev.snapstash.core.spi.RestoreContext;
+import dev.snapstash.strategy.database.none.NoDatabaseStrategy;
+import dev.snapstash.strategy.disk.rsync.RsyncDiskStrategy;
+import dev.snapstash.strategy.quiesce.command.CommandQuiescer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Restore with real rsync: refusals that write nothing, integrity checks, stale Git locks, hard-linked incrementals. */
+class RestoreEngineTest {
+  @TempDir Path tmp;
+  Path home;
+  Path root;
+  Path target;
+  final ProcessRunner runner = new ProcessRunner();
+
+  @BeforeEach
+  void home() throws Exception {
+    home = tmp.resolve("home");
+    root = tmp.resolve("backups");
+    target = tmp.resolve("restored");
+    Path repo = home.resolve("shared/data/repositories/7");
+    Files.createDirectories(repo.resolve("objects/pack"));
+    Files.createDirectories(repo.resolve("refs/heads/feature"));
+    Files.writeString(repo.resolve("HEAD"), "ref: refs/heads/main\n");
+    Files.writeString(repo.resolve("objects/pack/pack-1.pack"), "PACK-CONTENT");
+    // Lock files a copy of a crashed instance can carry.
+    Files.writeString(repo.resolve("HEAD.lock"), "");
+    Files.writeString(repo.resolve("gc.pid"), "123");
+    Files.writeString(repo.resolve("refs/heads/feature/x.lock"), "");
+    Files.writeString(repo.resolve("packed-refs.lock"), "");
+  }
+
+  private Manifest backup() {
+    Quiescer q = new CommandQuiescer(List.of("true"), List.of("true"), Duration.ofSeconds(10), runner, System::nanoTime);
+    return new BackupEngine(
+            new BackupEngine.Settings("bb", home, new BackupStore(root), new Retention.Policy(0, 0, 0, 0), false, 0, "t"),
+            q, rsync(), new NoDatabaseStrategy(), List.of(), Clock.systemUTC(), System::nanoTime)
+        .backup(Progress.NONE);
+  }
+
+  private RsyncDiskStrategy rsync() {
+    return new RsyncDiskStrategy(home, List.of(), true, true, true, runner);
+  }
+
+  private RestoreEngine restorer() {
+    return new RestoreEngine(new BackupStore(root), rsync(), new NoDatabaseStrategy(), () -> false, Clock.systemUTC(), System::nanoTime);
+  }
+
+  @Test
+  void restoresTheHomeAndRemovesStaleGitLocks() throws Exception {
+    Manifest m = backup();
+    RestoreEngine.Report r = restorer().restore(new RestoreEngine.Options("latest", target, false, false), Progress.NONE);
+    Path repo = target.resolve("shared/data/repositories/7");
+    assertThat(repo.resolve("objects/pack/pack-1.pack")).hasContent("PACK-CONTENT");
+    assertThat(repo.resolve("HEAD.lock")).doesNotExist();
+    assertThat(repo.resolve("gc.pid")).doesNotExist();
+    assertThat(repo.resolve("refs/heads/feature/x.lock")).doesNotExist();
+    assertThat(repo.resolve("packed-refs.lock")).doesNotExist();
+    assertThat(r.staleLocksRemoved()).hasSize(4);
+    assertThat(target.resolve("log/snapstash-restore-" + m.tag() + ".json")).exists();
+  }
+
+  @Test
+  void refusesANonEmptyTargetAndWritesNothing() throws Exception {
+    backup();
+    Files.createDirectories(target);
+    Files.writeString(target.resolve("precious"), "data");
+    assertThatThrownBy(() -> restorer().restore(new RestoreEngine.Options("latest", target, false, false), Progress.NONE))
+        .hasMessageContaining("is not empty")
+        .extracting(e -> ((SnapstashException) e).kind())
+        .isEqualTo(ErrorKind.PRECONDITION);
+    try (var s = Files.list(target)) {
+      assertThat(s.toList()).containsExactly(target.resolve("precious"));
+    }
+  }
+
+  @Test
+  void refusesARunningInstanceAndWritesNothing() throws Exception {
+    backup();
+    var engine = new RestoreEngine(new BackupStore(root), rsync(), new NoDatabaseStrategy(), () -> true, Clock.systemUTC(), System::nanoTime);
+    assertThatThrownBy(() -> engine.restore(new RestoreEngine.Options("latest", target, false, false), Progress.NONE))
+        .hasMessageContaining("is running");
+    assertThat(target).doesNotExist();
+  }
+
+  @Test
+  void refusesATargetWithALockFile() throws Exception {
+    backup();
+    Files.createDirectories(target);
+    Files.writeString(target.resolve(".lock"), "");
+    assertThatThrownBy(() -> restorer().restore(new RestoreEngine.Options("latest", target, true, false), Progress.NONE))
+        .hasMessageContaining(".lock file");
+  }
+
+  @Test
+  void anUnknownTagNamesTheNearestOnes() {
+    Manifest m = backup();
+    assertThatThrownBy(() -> restorer().restore(new RestoreEngine.Options(m.tag().substring(0, m.tag().length() - 1) + "x", target, false, false), Progress.NONE))
+        .hasMessageContaining("no backup tagged")
+        .hasMessageContaining("nearest: " + m.tag());
+  }
+
+  @Test
+  void aFlippedByteInTheBackupIsRefusedBeforeWriting() throws Exception {
+    Manifest m = backup();
+    Path pack = root.resolve(m.tag()).resolve("home/shared/data/repositories/7/objects/pack/pack-1.pack");
+    byte[] b = Files.readAllBytes(pack);
+    b[3] ^= 1;
+    Files.write(pack, b);
+    assertThatThrownBy(() -> restorer().restore(new RestoreEngine.Options(m.tag(), target, false, false), Progress.NONE))
+        .hasMessageContaining("is damaged")
+        .hasMessageContaining("pack-1.pack")
+        .extracting(e -> ((SnapstashException) e).kind())
+        .isEqualTo(ErrorKind.VERIFICATION);
+    assertThat(target).doesNotExist();
+  }
+
+  @Test
+  void anIncompleteBackupIsRefusedUnlessAllowed() throws Exception {
+    Manifest m = backup();
+    BackupStore store = new BackupStore(root);
+    store.write(m.withState(Manifest.State.FAILED, m.finishedAt(), "boom"));
+    assertThatThrownBy(() -> restorer().restore(new RestoreEngine.Options(m.tag(), target, false, false), Progress.NONE))
+        .hasMessageContaining("is failed, not complete");
+    restorer().restore(new RestoreEngine.Options(m.tag(), target, false, true), Progress.NONE);
+    assertThat(target.resolve("shared/data/repositories/7/HEAD")).exists();
+  }
+
+  @Test
+  void checksumsOfUnchangedFilesAreReusedAndStillRight() throws Exception {
+    Manifest first = backup();
+    Files.writeString(home.resolve("shared/data/repositories/7/objects/pack/pack-2.pack"), "NEW");
+    Manifest second = backup();
+    var check = HomeChecksums.verify(root.resolve(second.tag()), 2);
+    assertThat(check.ok()).isTrue();
+    assertThat(check.files()).isEqualTo(HomeChecksums.verify(root.resolve(first.tag()), 2).files() + 1);
+  }
+
+  @Test
+  void aFailedRestoreLeavesAnEmptyTargetEmpty() {
+    backup();
+    DatabaseStrategy failing =
+        new DatabaseStrategy() {
+          @Override
+          public String name() {
+            return "failing";
+          }
+
+          @Override
+          public void check(Findings findings) {}
+
+          @Override
+          public CopyResult backup(BackupContext context) {
+            return CopyResult.empty(name());
+          }
+
+          @Override
+          public void prepareRestore(RestoreContext context) {}
+
+          @Override
+          public void restore(RestoreContext context) {
+            throw new SnapstashException(ErrorKind.EXTERNAL_COMMAND, "pg_restore failed");
+          }
+        };
+    var engine = new RestoreEngine(new BackupStore(root), rsync(), failing, () -> false, Clock.systemUTC(), System::nanoTime);
+    assertThatThrownBy(() -> engine.restore(new RestoreEngine.Options("latest", target, false, false), Progress.NONE))
+        .hasMessage("pg_restore failed");
+    assertThat(target).doesNotExist();
+  }
+}
