@@ -32,6 +32,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
@@ -170,11 +172,16 @@ public final class H2BackupStrategy implements DatabaseStrategy {
       try {
         version = f.get();
       } catch (InterruptedException e) {
-        // BACKUP runs inside H2 (perhaps in Bitbucket's JVM): cancel it there rather than interrupting file I/O.
+        // BACKUP runs inside H2 (perhaps in Bitbucket's JVM): cancel the statement there rather than interrupting
+        // the worker, whose file I/O H2 would see closed under it. Then wait for it, so the partial zip is gone.
         cancel(running.get());
-        f.cancel(true);
-        Thread.currentThread().interrupt();
+        try {
+          f.get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException | ExecutionException | TimeoutException | CancellationException ignored) {
+          // Cancelled as asked, or still going (and a second interrupt came): either way we stop here.
+        }
         DumpFiles.deleteRecursively(zip);
+        Thread.currentThread().interrupt();
         throw new SnapstashException(ErrorKind.INTERRUPTED, "the H2 backup was interrupted", e);
       } catch (ExecutionException | CancellationException e) {
         DumpFiles.deleteRecursively(zip);
