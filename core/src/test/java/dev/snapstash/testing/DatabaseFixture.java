@@ -1,6 +1,8 @@
 package dev.snapstash.testing;
 
 import dev.snapstash.core.localdb.LocalDatabaseServer;
+import dev.snapstash.core.localdb.MariaDbServer;
+import dev.snapstash.core.localdb.PostgresServer;
 import dev.snapstash.core.process.ProcessRunner;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -13,6 +15,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.Properties;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
@@ -38,9 +41,14 @@ public abstract class DatabaseFixture implements BeforeAllCallback, AfterAllCall
 
   protected abstract String prefix();
 
+  private static final AtomicBoolean reaped = new AtomicBoolean();
+
   @Override
   public void beforeAll(ExtensionContext context) {
     requireInstalled();
+    if (reaped.compareAndSet(false, true)) {
+      reapOrphans(runner);
+    }
     base = TestDirs.newEnterableDir(prefix());
     hook = new Thread(this::shutDown, "stop " + prefix() + " test server");
     Runtime.getRuntime().addShutdownHook(hook);
@@ -63,6 +71,20 @@ public abstract class DatabaseFixture implements BeforeAllCallback, AfterAllCall
         } catch (IllegalStateException e) {
           // Already shutting down.
         }
+      }
+    }
+  }
+
+  /** Stops servers left behind by test JVMs that were killed before their clean-up, and deletes their directories. */
+  static void reapOrphans(ProcessRunner runner) {
+    for (Path dir : TestDirs.orphans()) {
+      try {
+        Path data = dir.resolve("data");
+        PostgresServer.running(data, runner).ifPresent(LocalDatabaseServer::stop);
+        MariaDbServer.running(data, runner).ifPresent(LocalDatabaseServer::stop);
+        TestDirs.deleteRecursively(dir);
+      } catch (RuntimeException e) {
+        System.err.println("could not clean up the orphaned test directory " + dir + ": " + e.getMessage());
       }
     }
   }

@@ -6,6 +6,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
@@ -14,6 +16,7 @@ import java.util.stream.Stream;
  * /var/tmp/snapstash-tests}, each world-enterable (0711) but not listable.
  */
 public final class TestDirs {
+  private static final String OWNER_FILE = "owner.pid";
   private static final Path ROOT = Path.of(System.getProperty("snapstash.testDirs", "/var/tmp/snapstash-tests"));
 
   private TestDirs() {}
@@ -29,10 +32,41 @@ public final class TestDirs {
     try {
       Path dir = Files.createTempDirectory(ROOT, prefix + "-");
       Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx--x--x"));
+      Files.writeString(dir.resolve(OWNER_FILE), ownerStamp(ProcessHandle.current()));
       return dir;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create a test directory under " + ROOT, e);
     }
+  }
+
+  /**
+   * The directories under the test root whose owning JVM is gone (killed before its clean-up ran), so that a
+   * fixture can stop what they left running and delete them.
+   */
+  public static List<Path> orphans() {
+    if (!Files.isDirectory(ROOT)) {
+      return List.of();
+    }
+    try (Stream<Path> s = Files.list(ROOT)) {
+      return s.filter(Files::isDirectory).filter(TestDirs::ownerGone).toList();
+    } catch (IOException e) {
+      return List.of();
+    }
+  }
+
+  private static boolean ownerGone(Path dir) {
+    try {
+      String[] stamp = Files.readString(dir.resolve(OWNER_FILE)).strip().split(" ");
+      Optional<ProcessHandle> owner = ProcessHandle.of(Long.parseLong(stamp[0]));
+      return owner.isEmpty() || !ownerStamp(owner.get()).strip().equals(String.join(" ", stamp));
+    } catch (IOException | RuntimeException e) {
+      // No stamp: being created right now, or not ours. Leave it.
+      return false;
+    }
+  }
+
+  private static String ownerStamp(ProcessHandle p) {
+    return p.pid() + " " + p.info().startInstant().map(i -> Long.toString(i.toEpochMilli())).orElse("?") + "\n";
   }
 
   public static void deleteRecursively(Path dir) {

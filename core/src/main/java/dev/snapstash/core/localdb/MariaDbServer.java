@@ -193,6 +193,18 @@ public final class MariaDbServer implements LocalDatabaseServer {
 
   @Override
   public void stop() {
+    // Stopping must work on the way out of an interrupted run too: set the flag aside and restore it after.
+    boolean interrupted = Thread.interrupted();
+    try {
+      stopServer();
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private void stopServer() {
     long pid = readPid(dataDir);
     if (pid <= 0 || !(ServerSupport.isProgram(pid, "mariadbd") || ServerSupport.isProgram(pid, "mysqld"))) {
       return;

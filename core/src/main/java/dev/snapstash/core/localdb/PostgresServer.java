@@ -239,6 +239,18 @@ public final class PostgresServer implements LocalDatabaseServer {
 
   @Override
   public void stop() {
+    // Stopping must work on the way out of an interrupted run too: set the flag aside and restore it after.
+    boolean interrupted = Thread.interrupted();
+    try {
+      stopServer();
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private void stopServer() {
     long pid = postmasterPid();
     if (pid > 0 && ServerSupport.isProgram(pid, "postgres")) {
       try {
@@ -246,9 +258,6 @@ public final class PostgresServer implements LocalDatabaseServer {
             Command.of(asUser(List.of(binDir.resolve("pg_ctl").toString(), "stop", "-D", dataDir.toString(), "-m", "fast", "-w", "-t", "60")))
                 .withTimeout(ServerSupport.STOP_DEADLINE.plusSeconds(30)));
       } catch (SnapstashException e) {
-        if (e.kind() == ErrorKind.INTERRUPTED) {
-          throw e;
-        }
         log.warn("pg_ctl stop failed for {}, killing the server: {}", dataDir, e.getMessage());
         ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
       }

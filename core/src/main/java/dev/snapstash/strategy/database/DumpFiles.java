@@ -113,7 +113,11 @@ public final class DumpFiles {
       problems.add(list + " lists no files");
     }
     for (Map.Entry<String, String> e : expected.entrySet()) {
-      Path f = databaseDir.resolve(e.getKey());
+      Path f = databaseDir.resolve(e.getKey()).normalize();
+      if (!f.startsWith(databaseDir.normalize())) {
+        problems.add(list + " names a file outside " + databaseDir + ": " + e.getKey());
+        continue;
+      }
       if (!Files.isRegularFile(f)) {
         problems.add(f + " is missing");
         continue;
