@@ -276,7 +276,7 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
       if (n > 0 && !force) {
         throw SnapstashException.precondition(
             "the target database " + config.database() + " at " + config.host() + ":" + config.port() + " already holds " + n
-                + " tables or views; restore into an empty database (" + KEY + ".database) or pass --force to overwrite it");
+                + (n == 1 ? " table or view" : " tables or views") + "; restore into an empty database (" + KEY + ".database) or pass --force to overwrite it");
       }
       return true;
     } catch (SQLException e) {

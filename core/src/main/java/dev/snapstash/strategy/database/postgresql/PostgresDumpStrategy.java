@@ -306,7 +306,7 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
       if (n > 0 && !force) {
         throw SnapstashException.precondition(
             "the target database " + config.database() + " at " + config.host() + ":" + config.port() + " already holds " + n
-                + " tables, views or sequences; restore into an empty database (" + KEY + ".database) or pass --force to overwrite it");
+                + (n == 1 ? " table, view or sequence" : " tables, views or sequences") + "; restore into an empty database (" + KEY + ".database) or pass --force to overwrite it");
       }
       return true;
     } catch (SQLException e) {
