@@ -31,11 +31,11 @@ public record SnapstashConfig(
   public record Instance(
       @Key(
               doc =
-                  "A name for the instance, used as the tag prefix (`<name>-<yyyyMMdd-HHmmss>`). No spaces, under"
-                      + " 100 characters.",
+                  "A name for the instance, used as the tag prefix (`<name>-<yyyyMMdd-HHmmss>`): 1 to 99"
+                      + " letters, digits, '.', '_' or '-', without spaces.",
               required = true)
           String name,
-      @Key(doc = "The Bitbucket base URL, without a trailing '/'.") URI baseUrl,
+      @Key(doc = "The Bitbucket base URL, for example `https://bitbucket.example.com`; a trailing '/' is removed.") URI baseUrl,
       @Key(doc = "A Bitbucket user with the SYSADMIN permission.") String username,
       @Key(doc = "That user's password.", secret = true) Secret password,
       @Key(doc = "The Bitbucket home directory ($BITBUCKET_HOME).", required = true) Path home) {}
@@ -47,7 +47,7 @@ public record SnapstashConfig(
       @Key(doc = "First pause between drain polls; it grows to at most 2s.", def = "100ms")
           Duration pollInterval,
       @Key(doc = "Timeout for each REST call to the instance.", def = "30s") Duration requestTimeout,
-      @Key(doc = "Extra free space required beyond the estimated backup size, in MiB.", def = "256")
+      @Key(doc = "Extra free space required beyond the estimated backup size, in MiB; not negative.", def = "256")
           long freeSpaceMarginMib) {}
 
   public record Quiesce(
@@ -85,7 +85,7 @@ public record SnapstashConfig(
       @Key(doc = "Database name.", def = "bitbucket") String database,
       @Key(doc = "Database user.", def = "bitbucket") String username,
       @Key(doc = "Database password.", secret = true) Secret password,
-      @Key(doc = "Parallel jobs for pg_dump and pg_restore.", def = "2") int jobs,
+      @Key(doc = "Parallel jobs for pg_dump and pg_restore; at least 1.", def = "2") int jobs,
       @Key(doc = "Directory holding pg_dump and pg_restore; empty means PATH.", def = "") String binDir) {}
 
   public record Mysql(

@@ -184,14 +184,13 @@ public class ProcessRunner {
     }
   }
 
-  static SnapstashException failure(Command command, ProcessResult result) {
+  static CommandFailedException failure(Command command, ProcessResult result) {
     String last = lastLine(result.stderrTail());
-    return new SnapstashException(
-        ErrorKind.EXTERNAL_COMMAND,
-        command.program()
-            + " failed with exit code "
-            + result.exitCode()
-            + (last.isEmpty() ? "" : ": " + last));
+    return new CommandFailedException(
+        command.program() + " failed with exit code " + result.exitCode() + (last.isEmpty() ? "" : ": " + last),
+        command.program(),
+        result.exitCode(),
+        result.stderrTail());
   }
 
   private static String lastLine(String text) {

@@ -12,6 +12,14 @@ package dev.snapstash.core.spi;
 public interface DiskStrategy {
   String name();
 
+  /**
+   * Whether {@link #backup} captures the home at one instant (a block or filesystem snapshot), which is what makes
+   * a backup without a lock (zero-downtime mode) consistent. A strategy that copies nothing counts as atomic.
+   */
+  default boolean atomic() {
+    return false;
+  }
+
   /** Checks tools, versions, paths and free space; must not change anything. */
   void check(Findings findings);
 

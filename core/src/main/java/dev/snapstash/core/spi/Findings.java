@@ -11,16 +11,27 @@ import java.util.List;
  */
 public final class Findings {
   /** One line of a check: a fact ("rsync 3.2.7") or a problem ("pg_dump not found; install postgresql-client"). */
-  public record Finding(String subject, String message, boolean problem) {}
+  public record Finding(String subject, String message, boolean problem, dev.snapstash.core.error.ErrorKind kind) {}
 
   private final List<Finding> all = new ArrayList<>();
 
   public void ok(String subject, String message) {
-    all.add(new Finding(subject, message, false));
+    all.add(new Finding(subject, message, false, null));
   }
 
+  /** A problem of kind PRECONDITION. */
   public void problem(String subject, String message) {
-    all.add(new Finding(subject, message, true));
+    problem(subject, message, dev.snapstash.core.error.ErrorKind.PRECONDITION);
+  }
+
+  /** A problem whose kind decides the exit code when it stops a run (AUTHENTICATION, UNREACHABLE, …). */
+  public void problem(String subject, String message, dev.snapstash.core.error.ErrorKind kind) {
+    all.add(new Finding(subject, message, true, kind));
+  }
+
+  /** Records a failed check from the exception that reported it, keeping its kind. */
+  public void problem(String subject, dev.snapstash.core.error.SnapstashException e) {
+    problem(subject, e.getMessage(), e.kind());
   }
 
   public List<Finding> all() {

@@ -9,6 +9,12 @@ public interface QuiesceLock extends AutoCloseable {
   /** Reports overall progress (0..100) to the application; failures to report are logged, never thrown. */
   void progress(int percentage);
 
+  /**
+   * How long the application has been (or was) locked: from the lock being accepted until the unlock was answered,
+   * or until now while still held. Zero for quiescers that do not lock.
+   */
+  java.time.Duration heldFor();
+
   /** Marks the backup as good: close() will report 100 and unlock without cancelling. */
   void succeeded();
 

@@ -16,6 +16,11 @@ public interface Quiescer {
    */
   QuiesceLock quiesce(Progress progress);
 
+  /** The application's version for the manifest, or null when this quiescer cannot tell. Never throws. */
+  default String applicationVersion() {
+    return null;
+  }
+
   /** Whether the application is actually stopped from writing while locked (false for {@code none}). */
   boolean locks();
 }

@@ -1,0 +1,40 @@
+package dev.snapstash.cli;
+
+import dev.snapstash.core.engine.Manifest;
+import dev.snapstash.core.process.ProcessRunner;
+import dev.snapstash.core.util.Trees;
+import java.util.Locale;
+import picocli.CommandLine.Command;
+
+@Command(
+    name = "backup",
+    description = "Take a consistent backup: preflight, pre-copy, lock, drain, copy home and database, unlock.")
+final class BackupCommand extends Verb {
+  @Override
+  public Integer call() {
+    Wiring wiring = new Wiring(config(), new ProcessRunner());
+    Manifest m;
+    try (ConsoleProgress progress = ConsoleProgress.forThisProcess()) {
+      m = wiring.engine().backup(progress);
+    }
+    print(m, summary(m));
+    return ExitCodes.OK;
+  }
+
+  static String summary(Manifest m) {
+    StringBuilder sb = new StringBuilder();
+    sb.append("backup ").append(m.tag()).append(' ').append(m.state().name().toLowerCase(Locale.ROOT)).append('\n');
+    sb.append(String.format(Locale.ROOT, "  size         %s (%s written)%n", Trees.humanBytes(m.bytes()),
+        Trees.humanBytes((m.home() == null ? 0 : m.home().bytesWritten()) + (m.database() == null ? 0 : m.database().bytes()))));
+    sb.append(String.format(Locale.ROOT, "  lock window  %s%n", m.lockWindowMillis() == null ? "none (not locked)" : millis(m.lockWindowMillis())));
+    if (m.bytesUnderLock() != null) {
+      sb.append(String.format(Locale.ROOT, "  under lock   %s copied%n", Trees.humanBytes(m.bytesUnderLock())));
+    }
+    sb.append(String.format(Locale.ROOT, "  duration     %s%n", millis(m.totalMillis())));
+    return sb.toString();
+  }
+
+  static String millis(long ms) {
+    return String.format(Locale.ROOT, "%.3fs", ms / 1000.0);
+  }
+}

@@ -1,0 +1,31 @@
+package dev.snapstash.cli;
+
+import dev.snapstash.core.error.ErrorKind;
+import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.process.ProcessRunner;
+import dev.snapstash.core.spi.Findings;
+import picocli.CommandLine.Command;
+
+@Command(
+    name = "check",
+    description =
+        "Preflight only: configuration, tools and versions, credentials, lock permission, free space. Lists every"
+            + " problem, changes nothing.")
+final class CheckCommand extends Verb {
+  @Override
+  public Integer call() {
+    Findings findings = new Wiring(config(), new ProcessRunner()).engine().check();
+    StringBuilder sb = new StringBuilder();
+    for (Findings.Finding f : findings.all()) {
+      sb.append(f.problem() ? "FAIL  " : "ok    ").append(f.subject()).append(": ").append(f.message()).append('\n');
+    }
+    print(findings.all(), sb.toString());
+    if (findings.hasProblems()) {
+      Findings.Finding first = findings.problems().get(0);
+      throw new SnapstashException(
+          first.kind() == null ? ErrorKind.PRECONDITION : first.kind(),
+          findings.problems().size() + " problem(s) found; the first: " + first.subject() + ": " + first.message());
+    }
+    return ExitCodes.OK;
+  }
+}

@@ -1,0 +1,76 @@
+package dev.snapstash.cli;
+
+import dev.snapstash.core.engine.BackupStore;
+import dev.snapstash.core.engine.Pruner;
+import dev.snapstash.core.engine.Retention;
+import dev.snapstash.core.engine.RunGuard;
+import dev.snapstash.core.error.ErrorKind;
+import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.util.Trees;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(
+    name = "prune",
+    description = {
+      "Delete backups that the retention rules do not keep.",
+      "Options override retention.* from the configuration. The newest complete backup and backups in progress are"
+          + " never deleted."
+    })
+final class PruneCommand extends Verb {
+  @Option(names = "--keep-last", paramLabel = "N", description = "Keep the newest N complete backups.")
+  Integer keepLast;
+
+  @Option(names = "--keep-daily", paramLabel = "N", description = "Keep the newest backup of each of the last N days.")
+  Integer keepDaily;
+
+  @Option(names = "--keep-weekly", paramLabel = "N", description = "Keep the newest backup of each of the last N weeks.")
+  Integer keepWeekly;
+
+  @Option(names = "--keep-monthly", paramLabel = "N", description = "Keep the newest backup of each of the last N months.")
+  Integer keepMonthly;
+
+  @Option(names = "--dry-run", description = "Show what would be deleted; delete nothing.")
+  boolean dryRun;
+
+  @Override
+  public Integer call() {
+    var config = config();
+    var r = config.retention();
+    boolean anyOption = keepLast != null || keepDaily != null || keepWeekly != null || keepMonthly != null;
+    Retention.Policy policy;
+    try {
+      policy =
+          anyOption
+              ? new Retention.Policy(or(keepLast), or(keepDaily), or(keepWeekly), or(keepMonthly))
+              : new Retention.Policy(r.keepLast(), r.keepDaily(), r.keepWeekly(), r.keepMonthly());
+    } catch (IllegalArgumentException e) {
+      throw new SnapstashException(ErrorKind.USAGE, "--keep-* values cannot be negative");
+    }
+    if (policy.isEmpty()) {
+      throw new SnapstashException(
+          ErrorKind.USAGE,
+          "no retention rule: give --keep-last/--keep-daily/--keep-weekly/--keep-monthly, or set retention.* in the"
+              + " configuration");
+    }
+    BackupStore store = new BackupStore(config.backup().root());
+    Pruner.Result result;
+    try (RunGuard guard = RunGuard.acquire(store.root(), "prune")) {
+      result = new Pruner(store).prune(policy, dryRun, (p, f, d) -> {});
+    }
+    StringBuilder sb = new StringBuilder();
+    result.kept().forEach((tag, why) -> sb.append("keep    ").append(tag).append("  (").append(String.join(", ", why)).append(")\n"));
+    for (String tag : result.removed()) {
+      sb.append(dryRun ? "would remove " : "removed ").append(tag).append('\n');
+    }
+    if (!dryRun) {
+      sb.append(Trees.humanBytes(result.bytesFreed())).append(" freed\n");
+    }
+    print(result, sb.toString());
+    return ExitCodes.OK;
+  }
+
+  private static int or(Integer v) {
+    return v == null ? 0 : v;
+  }
+}

@@ -1,0 +1,167 @@
+package dev.snapstash.cli;
+
+import dev.snapstash.core.bitbucket.BitbucketClient;
+import dev.snapstash.core.config.SnapstashConfig;
+import dev.snapstash.core.engine.BackupEngine;
+import dev.snapstash.core.engine.BackupStore;
+import dev.snapstash.core.engine.Retention;
+import dev.snapstash.core.engine.Sleeper;
+import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.process.ProcessRunner;
+import dev.snapstash.core.spi.DatabaseStrategy;
+import dev.snapstash.core.spi.DiskStrategy;
+import dev.snapstash.core.spi.Notifier;
+import dev.snapstash.core.spi.Quiescer;
+import dev.snapstash.strategy.database.collocated.CollocatedDatabaseStrategy;
+import dev.snapstash.strategy.database.h2.H2BackupStrategy;
+import dev.snapstash.strategy.database.mysql.MysqlDumpStrategy;
+import dev.snapstash.strategy.database.none.NoDatabaseStrategy;
+import dev.snapstash.strategy.database.postgresql.PostgresDumpStrategy;
+import dev.snapstash.strategy.disk.none.NoDiskStrategy;
+import dev.snapstash.strategy.disk.rsync.RsyncDiskStrategy;
+import dev.snapstash.strategy.notify.webhook.WebhookNotifier;
+import dev.snapstash.strategy.quiesce.bitbucket.BitbucketQuiescer;
+import dev.snapstash.strategy.quiesce.command.CommandQuiescer;
+import dev.snapstash.strategy.quiesce.none.NoQuiescer;
+import java.time.Clock;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The composition root and strategy registry: every strategy is named here, once, and built with {@code new}
+ * from its configuration section. Nothing else in snapstash chooses an implementation by name.
+ */
+public class Wiring {
+  public static final Set<String> QUIESCERS = Set.of("bitbucket", "command", "none");
+  public static final Set<String> DISKS = Set.of("rsync", "none");
+  public static final Set<String> DATABASES = Set.of("postgresql", "mysql", "h2", "collocated", "none");
+  public static final Set<String> NOTIFIERS = Set.of("webhook", "hipchat");
+
+  private final SnapstashConfig config;
+  private final ProcessRunner runner;
+
+  public Wiring(SnapstashConfig config, ProcessRunner runner) {
+    this.config = config;
+    this.runner = runner;
+  }
+
+  public SnapstashConfig config() {
+    return config;
+  }
+
+  public ProcessRunner runner() {
+    return runner;
+  }
+
+  public BackupStore store() {
+    return new BackupStore(config.backup().root());
+  }
+
+  public Quiescer quiescer() {
+    var q = config.quiesce();
+    return switch (known("quiesce.type", q.type(), QUIESCERS)) {
+      case "bitbucket" -> new BitbucketQuiescer(
+          bitbucketClient(), config.backup().drainTimeout(), config.backup().pollInterval(), Sleeper.REAL,
+          System::nanoTime, BitbucketQuiescer.TokenListener.NONE);
+      case "command" -> {
+        var c = q.command();
+        if (c == null) {
+          throw SnapstashException.config("quiesce.command is required when quiesce.type is command");
+        }
+        yield new CommandQuiescer(c.lock(), c.unlock(), c.timeout(), runner, System::nanoTime);
+      }
+      default -> new NoQuiescer();
+    };
+  }
+
+  public BitbucketClient bitbucketClient() {
+    var i = config.instance();
+    if (i.baseUrl() == null) {
+      throw SnapstashException.config("instance.base-url is required when quiesce.type is bitbucket");
+    }
+    if (i.username() == null || i.password() == null) {
+      throw SnapstashException.config(
+          "instance.username and instance.password are required when quiesce.type is bitbucket");
+    }
+    return new BitbucketClient(i.baseUrl(), i.username(), i.password().reveal(), config.backup().requestTimeout());
+  }
+
+  public DiskStrategy disk() {
+    var d = config.disk();
+    return switch (known("disk.type", d.type(), DISKS)) {
+      case "rsync" -> new RsyncDiskStrategy(
+          config.instance().home(),
+          d.rsync().excludes(),
+          embeddedDatabaseCopiedSeparately(),
+          d.rsync().linkDest(),
+          d.rsync().preCopy(),
+          runner);
+      default -> new NoDiskStrategy();
+    };
+  }
+
+  /** The H2 files are copied by the h2 strategy, or not at all when an external database is used. */
+  private boolean embeddedDatabaseCopiedSeparately() {
+    String t = config.database().type();
+    return !t.equals("none") && !t.equals("collocated");
+  }
+
+  public DatabaseStrategy database() {
+    var d = config.database();
+    return switch (known("database.type", d.type(), DATABASES)) {
+      case "postgresql" -> new PostgresDumpStrategy(d.postgresql(), runner);
+      case "mysql" -> new MysqlDumpStrategy(d.mysql(), runner);
+      case "h2" -> new H2BackupStrategy(d.h2(), config.instance().home());
+      case "collocated" -> new CollocatedDatabaseStrategy(d.collocated(), config.instance().home());
+      default -> new NoDatabaseStrategy();
+    };
+  }
+
+  public List<Notifier> notifiers() {
+    return config.notifications().stream()
+        .map(
+            n ->
+                (Notifier)
+                    new WebhookNotifier(
+                        known("notify[].type", n.type(), NOTIFIERS).equals("hipchat")
+                            ? WebhookNotifier.Shape.HIPCHAT
+                            : WebhookNotifier.Shape.WEBHOOK,
+                        n.url(),
+                        n.token(),
+                        n.onSuccess(),
+                        n.onFailure(),
+                        n.notifyRoom()))
+        .toList();
+  }
+
+  public Retention.Policy retention() {
+    var r = config.retention();
+    return new Retention.Policy(r.keepLast(), r.keepDaily(), r.keepWeekly(), r.keepMonthly());
+  }
+
+  public BackupEngine engine() {
+    return new BackupEngine(
+        new BackupEngine.Settings(
+            config.instance().name(),
+            config.instance().home(),
+            store(),
+            retention(),
+            config.retention().afterBackup(),
+            config.backup().freeSpaceMarginMib() * 1024 * 1024,
+            Version.get()),
+        quiescer(),
+        disk(),
+        database(),
+        notifiers(),
+        Clock.systemUTC(),
+        System::nanoTime);
+  }
+
+  private static String known(String key, String value, Set<String> names) {
+    if (value == null || !names.contains(value)) {
+      throw SnapstashException.config(
+          key + " '" + value + "' is not one of " + String.join(", ", names.stream().sorted().toList()));
+    }
+    return value;
+  }
+}

@@ -1,0 +1,446 @@
+package dev.snapstash.core.engine;
+
+import dev.snapstash.core.error.ErrorKind;
+import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.spi.BackupContext;
+import dev.snapstash.core.spi.CopyResult;
+import dev.snapstash.core.spi.DatabaseStrategy;
+import dev.snapstash.core.spi.DiskStrategy;
+import dev.snapstash.core.spi.Findings;
+import dev.snapstash.core.spi.Notifier;
+import dev.snapstash.core.spi.Progress;
+import dev.snapstash.core.spi.QuiesceLock;
+import dev.snapstash.core.spi.Quiescer;
+import dev.snapstash.core.util.Trees;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorCompletionService;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Takes one backup, in the order the Bitbucket protocol requires: validate everything before locking; pre-copy
+ * while live; lock and drain; database and home copies in parallel; unlock; only then finalise, apply retention
+ * and notify. Every failure after the lock cancels the task, unlocks, and removes the partial backup before the
+ * error is rethrown; clean-up errors are attached to the first error, never swallowed.
+ *
+ * <p>The engine never branches on a strategy's kind: it calls the SPI verbs in order.
+ */
+public final class BackupEngine {
+  private static final Logger log = LoggerFactory.getLogger(BackupEngine.class);
+  private static final Duration STOP_COPIES_WAIT = Duration.ofSeconds(30);
+
+  /**
+   * @param instanceName the tag prefix
+   * @param home the instance home (for the first backup's size estimate)
+   * @param store the backup catalogue under backup.root
+   * @param retention applied after a good backup when {@code retentionAfterBackup}
+   * @param freeSpaceMarginBytes free space required beyond the estimate
+   * @param version snapstash's own version, for the manifest
+   */
+  public record Settings(
+      String instanceName,
+      Path home,
+      BackupStore store,
+      Retention.Policy retention,
+      boolean retentionAfterBackup,
+      long freeSpaceMarginBytes,
+      String version) {}
+
+  private final Settings settings;
+  private final Quiescer quiescer;
+  private final DiskStrategy disk;
+  private final DatabaseStrategy database;
+  private final List<Notifier> notifiers;
+  private final Clock clock;
+  private final LongSupplier nanoTime;
+
+  public BackupEngine(
+      Settings settings,
+      Quiescer quiescer,
+      DiskStrategy disk,
+      DatabaseStrategy database,
+      List<Notifier> notifiers,
+      Clock clock,
+      LongSupplier nanoTime) {
+    this.settings = settings;
+    this.quiescer = quiescer;
+    this.disk = disk;
+    this.database = database;
+    this.notifiers = List.copyOf(notifiers);
+    this.clock = clock;
+    this.nanoTime = nanoTime;
+  }
+
+  /** Everything {@code snapstash check} and the backup's preflight look at. Changes nothing. */
+  public Findings check() {
+    Findings f = new Findings();
+    try {
+      Tags.validateName(settings.instanceName());
+      f.ok("instance.name", settings.instanceName());
+    } catch (SnapstashException e) {
+      f.problem("instance.name", e);
+    }
+    if (!quiescer.locks() && !disk.atomic()) {
+      f.problem(
+          "quiesce.type",
+          "quiesce.type none (zero-downtime) needs an atomic snapshot disk strategy such as btrfs; disk.type "
+              + disk.name() + " copies file by file and can never be consistent without a lock",
+          ErrorKind.CONFIG);
+    }
+    quiescer.check(f);
+    disk.check(f);
+    database.check(f);
+    for (Notifier n : notifiers) {
+      n.check(f);
+    }
+    checkStorage(f);
+    return f;
+  }
+
+  private void checkStorage(Findings f) {
+    Path root = settings.store().root();
+    try {
+      Files.createDirectories(root);
+      if (!Files.isWritable(root)) {
+        f.problem("backup.root", root + " is not writable by this user", ErrorKind.STORAGE);
+        return;
+      }
+      long free = Files.getFileStore(root).getUsableSpace();
+      long needed = estimate() + settings.freeSpaceMarginBytes();
+      String line = Trees.humanBytes(free) + " free, about " + Trees.humanBytes(needed) + " needed";
+      if (free < needed) {
+        f.problem("backup.root", "not enough space under " + root + ": " + line + "; free space or prune old backups", ErrorKind.STORAGE);
+      } else {
+        f.ok("backup.root", root + ": " + line);
+      }
+    } catch (IOException e) {
+      f.problem("backup.root", "cannot use " + root + ": " + e.getMessage(), ErrorKind.STORAGE);
+    }
+  }
+
+  /**
+   * Space the next backup needs: what the last one wrote (hard-linked incrementals write only what changed, but
+   * the database is written whole every time), or the home's size for the first backup.
+   */
+  private long estimate() {
+    Optional<Manifest> last = settings.store().latestComplete();
+    if (last.isPresent()) {
+      Manifest m = last.get();
+      long db = m.database() == null ? 0 : m.database().bytes();
+      long home = m.home() == null ? 0 : m.home().bytesWritten();
+      return db + home;
+    }
+    return disk.name().equals("none") ? 0 : Trees.sizeAndCount(settings.home())[0];
+  }
+
+  /** Runs one backup and returns its final manifest; throws after cleaning up if anything fails. */
+  public Manifest backup(Progress progress) {
+    Instant startedAt = clock.instant();
+    long t0 = nanoTime.getAsLong();
+    Map<String, Long> phases = new LinkedHashMap<>();
+    try (RunGuard guard = RunGuard.acquire(settings.store().root(), "backup")) {
+      Findings findings = check();
+      for (Findings.Finding finding : findings.all()) {
+        log.debug("preflight: {}: {}", finding.subject(), finding.message());
+      }
+      if (findings.hasProblems()) {
+        throw preflightFailure(findings);
+      }
+      phases.put("preflight", millisSince(t0));
+      String tag = freeTag(startedAt);
+      Manifest manifest = startManifest(tag, startedAt);
+      Run run = new Run(tag, manifest, phases, progress, t0);
+      return run.execute();
+    } catch (SnapstashException e) {
+      sendNotifications(
+          new RunReport(
+              "backup", settings.instanceName(), null, false, startedAt, Duration.ofNanos(nanoTime.getAsLong() - t0), null, 0, e.getMessage()));
+      throw e;
+    }
+  }
+
+  private static SnapstashException preflightFailure(Findings findings) {
+    List<Findings.Finding> problems = findings.problems();
+    StringBuilder msg = new StringBuilder("preflight found ");
+    msg.append(problems.size() == 1 ? "a problem" : problems.size() + " problems").append(", nothing was locked:");
+    for (Findings.Finding p : problems) {
+      msg.append("\n  - ").append(p.subject()).append(": ").append(p.message());
+    }
+    ErrorKind kind = problems.get(0).kind() == null ? ErrorKind.PRECONDITION : problems.get(0).kind();
+    return new SnapstashException(kind, msg.toString());
+  }
+
+  private String freeTag(Instant at) {
+    Instant t = at;
+    String tag = Tags.tag(settings.instanceName(), t);
+    // Two runs within one second (a retry right after a failure) must not share a directory.
+    while (Files.exists(settings.store().dir(tag))) {
+      t = t.plusSeconds(1);
+      tag = Tags.tag(settings.instanceName(), t);
+    }
+    return tag;
+  }
+
+  private Manifest startManifest(String tag, Instant startedAt) {
+    Map<String, String> strategies = new LinkedHashMap<>();
+    strategies.put("quiesce", quiescer.name());
+    strategies.put("disk", disk.name());
+    strategies.put("database", database.name());
+    Manifest m =
+        new Manifest(
+            Manifest.FORMAT, tag, Manifest.State.IN_PROGRESS, settings.instanceName(), quiescer.applicationVersion(),
+            settings.version(), strategies, Map.of(), startedAt, null, Map.of(), null, null, null, null, null);
+    settings.store().write(m);
+    return m;
+  }
+
+  private long millisSince(long t) {
+    return Duration.ofNanos(nanoTime.getAsLong() - t).toMillis();
+  }
+
+  private void sendNotifications(RunReport report) {
+    for (Notifier n : notifiers) {
+      try {
+        n.send(report);
+      } catch (RuntimeException e) {
+        log.warn("notification via {} failed: {}", n.name(), e.getMessage());
+      }
+    }
+  }
+
+  /** The state of one backup run; exists so the steps can share it without fields on the engine. */
+  private final class Run {
+    private final String tag;
+    private final Manifest started;
+    private final Map<String, Long> phases;
+    private final Progress progress;
+    private final long t0;
+    private final BackupContext context;
+    private Duration lockWindow;
+    private long bytesUnderLock;
+
+    Run(String tag, Manifest started, Map<String, Long> phases, Progress progress, long t0) {
+      this.tag = tag;
+      this.started = started;
+      this.phases = phases;
+      this.progress = progress;
+      this.t0 = t0;
+      Optional<Path> previous = settings.store().latestComplete().map(m -> settings.store().dir(m.tag()));
+      this.context = new BackupContext(tag, settings.store().dir(tag), previous, progress);
+    }
+
+    Manifest execute() {
+      QuiesceLock lock = null;
+      try {
+        long t = nanoTime.getAsLong();
+        disk.prepareBackup(context);
+        database.prepareBackup(context);
+        phases.put("pre-copy", millisSince(t));
+
+        t = nanoTime.getAsLong();
+        lock = quiescer.quiesce(progress);
+        phases.put("lock-and-drain", millisSince(t));
+
+        t = nanoTime.getAsLong();
+        CopyResult[] copies = copyUnderLock(lock);
+        phases.put("copy", millisSince(t));
+
+        t = nanoTime.getAsLong();
+        lock.succeeded();
+        QuiesceLock held = lock;
+        lock = null;
+        held.close();
+        lockWindow = quiescer.locks() ? held.heldFor() : null;
+        phases.put("unlock", millisSince(t));
+        if (lockWindow != null) {
+          log.info("instance was locked for {} ms", lockWindow.toMillis());
+        }
+
+        t = nanoTime.getAsLong();
+        CopyResult home = disk.afterUnlock(context, copies[1]);
+        phases.put("after-unlock", millisSince(t));
+
+        Manifest done = finish(home, copies[0]);
+        afterSuccess(done);
+        return done;
+      } catch (RuntimeException e) {
+        throw fail(e, lock);
+      }
+    }
+
+    /** Database and home in parallel; the first failure stops the other before anything is cleaned up. */
+    private CopyResult[] copyUnderLock(QuiesceLock lock) {
+      CopyResult[] results = new CopyResult[2];
+      ExecutorService pool = Executors.newFixedThreadPool(2, r -> new Thread(r, "copy"));
+      try (LockProgress lp = new LockProgress(progress, lock, List.of("database", "home"))) {
+        BackupContext underLock = new BackupContext(tag, context.backupDir(), context.previous(), lp);
+        ExecutorCompletionService<Void> ecs = new ExecutorCompletionService<>(pool);
+        Callable<Void> db =
+            () -> {
+              results[0] = database.backup(underLock);
+              lp.report("database", 1, "done");
+              return null;
+            };
+        Callable<Void> home =
+            () -> {
+              results[1] = disk.backup(underLock);
+              lp.report("home", 1, "done");
+              return null;
+            };
+        List<Future<Void>> futures = List.of(ecs.submit(db), ecs.submit(home));
+        try {
+          for (int i = 0; i < futures.size(); i++) {
+            ecs.take().get();
+          }
+        } catch (ExecutionException e) {
+          futures.forEach(f -> f.cancel(true));
+          throw unwrap(e.getCause());
+        } catch (InterruptedException e) {
+          futures.forEach(f -> f.cancel(true));
+          Thread.currentThread().interrupt();
+          throw new SnapstashException(ErrorKind.INTERRUPTED, "the backup was interrupted; the instance was unlocked and the partial backup removed", e);
+        }
+      } finally {
+        stop(pool);
+      }
+      bytesUnderLock = results[0].bytesTransferred() + results[1].bytesTransferred();
+      return results;
+    }
+
+    private Manifest finish(CopyResult home, CopyResult db) {
+      Map<String, String> tools = new LinkedHashMap<>();
+      for (CopyResult c : List.of(home, db)) {
+        c.details().forEach((k, v) -> {
+          if (k.endsWith("version")) {
+            tools.put(c.strategy(), v);
+          }
+        });
+      }
+      Manifest.Part homePart =
+          new Manifest.Part(home.strategy(), home.bytes(), home.files(), homeWritten(home), home.artifacts(), home.details());
+      Manifest.Part dbPart =
+          new Manifest.Part(db.strategy(), db.bytes(), db.files(), db.bytes(), db.artifacts(), db.details());
+      phases.put("total", millisSince(t0));
+      Manifest m =
+          new Manifest(
+              Manifest.FORMAT, tag, Manifest.State.COMPLETE, started.instance(), started.bitbucketVersion(),
+              started.snapstashVersion(), started.strategies(), tools, started.startedAt(), clock.instant(),
+              Map.copyOf(phases), lockWindow == null ? null : lockWindow.toMillis(), bytesUnderLock, homePart, dbPart,
+              null);
+      settings.store().write(m);
+      return m;
+    }
+
+    /**
+     * What this backup added on disk for the home: files hard-linked against the previous backup cost nothing,
+     * so only files with a single link count. This is also what pruning this backup would free.
+     */
+    private long homeWritten(CopyResult home) {
+      return Files.isDirectory(context.homeDir()) ? Trees.unsharedBytes(context.homeDir()) : home.bytes();
+    }
+
+    private void afterSuccess(Manifest done) {
+      if (settings.retentionAfterBackup() && !settings.retention().isEmpty()) {
+        long t = nanoTime.getAsLong();
+        try {
+          new Pruner(settings.store()).prune(settings.retention(), false, Progress.NONE);
+        } catch (SnapstashException e) {
+          log.warn("retention after the backup failed (the backup itself is complete): {}", e.getMessage());
+        }
+        phases.put("retention", millisSince(t));
+      }
+      sendNotifications(
+          new RunReport(
+              "backup", settings.instanceName(), tag, true, done.startedAt(), Duration.ofMillis(done.totalMillis()),
+              lockWindow, done.bytes(), null));
+    }
+
+    /**
+     * The failure path: unlock first (production must not stay locked while we tidy up), then let each strategy
+     * remove what it made, then remove the backup directory, or mark it failed if it cannot be removed.
+     */
+    private SnapstashException fail(RuntimeException cause, QuiesceLock lock) {
+      SnapstashException first =
+          cause instanceof SnapstashException se
+              ? se
+              : SnapstashException.internal("unexpected error during the backup: " + cause, cause);
+      boolean interrupted = Thread.interrupted();
+      if (interrupted && first.kind() != ErrorKind.INTERRUPTED) {
+        SnapstashException i =
+            new SnapstashException(ErrorKind.INTERRUPTED, "the backup was interrupted; the instance was unlocked and the partial backup removed", first);
+        first = i;
+      }
+      try {
+        if (lock != null) {
+          try {
+            lock.close();
+            lockWindow = quiescer.locks() ? lock.heldFor() : null;
+          } catch (RuntimeException e) {
+            first.addSuppressed(e);
+          }
+        }
+        for (Runnable cleanup :
+            List.<Runnable>of(() -> database.cleanupIncomplete(context), () -> disk.cleanupIncomplete(context))) {
+          try {
+            cleanup.run();
+          } catch (RuntimeException e) {
+            first.addSuppressed(e);
+          }
+        }
+        try {
+          Trees.deleteRecursively(context.backupDir());
+          log.info("removed the incomplete backup {}", tag);
+        } catch (RuntimeException e) {
+          first.addSuppressed(e);
+          try {
+            settings.store().write(started.withState(Manifest.State.FAILED, clock.instant(), first.getMessage()));
+          } catch (RuntimeException e2) {
+            first.addSuppressed(e2);
+          }
+        }
+      } finally {
+        if (interrupted) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      return first;
+    }
+  }
+
+  private static RuntimeException unwrap(Throwable t) {
+    if (t instanceof RuntimeException r) {
+      return r;
+    }
+    if (t instanceof Error err) {
+      throw err;
+    }
+    return SnapstashException.internal("unexpected error during the copy: " + t, t);
+  }
+
+  private static void stop(ExecutorService pool) {
+    pool.shutdownNow();
+    try {
+      if (!pool.awaitTermination(STOP_COPIES_WAIT.toSeconds(), TimeUnit.SECONDS)) {
+        log.warn("a copy did not stop within {}s of being cancelled", STOP_COPIES_WAIT.toSeconds());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

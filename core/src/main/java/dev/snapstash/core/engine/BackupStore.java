@@ -1,0 +1,153 @@
+package dev.snapstash.core.engine;
+
+import dev.snapstash.core.error.ErrorKind;
+import dev.snapstash.core.error.SnapstashException;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The backups under {@code backup.root}: one directory per tag, each with its {@code manifest.json}. Manifests
+ * are written atomically (temporary file, fsync, rename, fsync of the directory) so a crash leaves either the
+ * old or the new manifest, never half of one.
+ */
+public final class BackupStore {
+  private static final Logger log = LoggerFactory.getLogger(BackupStore.class);
+
+  private final Path root;
+
+  public BackupStore(Path root) {
+    this.root = root;
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  public Path dir(String tag) {
+    return root.resolve(tag);
+  }
+
+  /** Every backup with a readable manifest, newest first. Directories without one are reported, not listed. */
+  public List<Manifest> list() {
+    if (!Files.isDirectory(root)) {
+      return List.of();
+    }
+    List<Manifest> out = new ArrayList<>();
+    try (Stream<Path> dirs = Files.list(root)) {
+      for (Path d : dirs.filter(Files::isDirectory).toList()) {
+        Path m = d.resolve(Manifest.FILE);
+        if (!Files.isRegularFile(m)) {
+          continue;
+        }
+        try {
+          out.add(Json.MAPPER.readValue(m.toFile(), Manifest.class));
+        } catch (IOException e) {
+          log.warn("ignoring {}: its manifest cannot be read ({})", d, e.getMessage());
+        }
+      }
+    } catch (IOException e) {
+      throw SnapstashException.storage("cannot list " + root + ": " + e.getMessage(), e);
+    }
+    out.sort(Comparator.comparing(Manifest::tag).reversed());
+    return out;
+  }
+
+  public Optional<Manifest> find(String tag) {
+    return list().stream().filter(m -> m.tag().equals(tag)).findFirst();
+  }
+
+  public Optional<Manifest> latestComplete() {
+    return list().stream().filter(m -> m.state() == Manifest.State.COMPLETE).findFirst();
+  }
+
+  /**
+   * Resolves "latest" or a tag to a manifest; an unknown tag is a PRECONDITION error that lists the nearest
+   * existing tags.
+   */
+  public Manifest resolve(String tagOrLatest) {
+    List<Manifest> all = list();
+    if ("latest".equals(tagOrLatest)) {
+      return all.stream()
+          .filter(m -> m.state() == Manifest.State.COMPLETE)
+          .findFirst()
+          .orElseThrow(() -> SnapstashException.precondition("there is no complete backup under " + root));
+    }
+    return all.stream()
+        .filter(m -> m.tag().equals(tagOrLatest))
+        .findFirst()
+        .orElseThrow(
+            () -> {
+              List<String> near =
+                  all.stream()
+                      .map(Manifest::tag)
+                      .sorted(Comparator.comparingInt(t -> distance(t, tagOrLatest)))
+                      .limit(3)
+                      .toList();
+              return new SnapstashException(
+                  ErrorKind.PRECONDITION,
+                  "no backup tagged '" + tagOrLatest + "' under " + root
+                      + (near.isEmpty() ? "" : "; nearest: " + String.join(", ", near)));
+            });
+  }
+
+  public void write(Manifest manifest) {
+    Path dir = dir(manifest.tag());
+    Path tmp = dir.resolve(Manifest.FILE + ".tmp");
+    try {
+      Files.createDirectories(dir);
+      byte[] bytes = Json.MAPPER.writeValueAsBytes(manifest);
+      try (FileChannel ch =
+          FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+        ch.write(java.nio.ByteBuffer.wrap(bytes));
+        ch.force(true);
+      }
+      try {
+        Files.move(tmp, dir.resolve(Manifest.FILE), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(tmp, dir.resolve(Manifest.FILE), StandardCopyOption.REPLACE_EXISTING);
+      }
+      fsyncDirectory(dir);
+    } catch (IOException e) {
+      throw SnapstashException.storage("cannot write the manifest of " + manifest.tag() + " in " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  static void fsyncDirectory(Path dir) {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    } catch (IOException e) {
+      // Some filesystems refuse to open directories for fsync; the rename is still atomic there.
+    }
+  }
+
+  static int distance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      prev[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
+  }
+}

@@ -1,0 +1,90 @@
+package dev.snapstash.core.engine;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.snapstash.core.spi.Artifact;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code manifest.json}: everything known about one backup. Written when the backup starts (state {@code
+ * IN_PROGRESS}), rewritten atomically when it ends. Holds no secret.
+ *
+ * @param formatVersion the manifest format, for readers of old backups
+ * @param tag {@code <instance-name>-<yyyyMMdd-HHmmss>} (UTC)
+ * @param state where the backup is in its life
+ * @param instance the configured instance name
+ * @param bitbucketVersion the instance's version, or null when it was not asked
+ * @param snapstashVersion the tool's version
+ * @param strategies quiesce, disk and database strategy names
+ * @param tools versions of the external tools used
+ * @param startedAt when the run started
+ * @param finishedAt when it ended, or null while in progress
+ * @param phases milliseconds per phase, in order ("preflight", "pre-copy", "lock", "copy", "unlock", …)
+ * @param lockWindowMillis from lock accepted to unlock answered; null when the instance was not locked
+ * @param bytesUnderLock bytes copied while the instance was locked
+ * @param home what the disk strategy copied
+ * @param database what the database strategy copied
+ * @param error the error's one-sentence message, for failed backups
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record Manifest(
+    int formatVersion,
+    String tag,
+    State state,
+    String instance,
+    String bitbucketVersion,
+    String snapstashVersion,
+    Map<String, String> strategies,
+    Map<String, String> tools,
+    Instant startedAt,
+    Instant finishedAt,
+    Map<String, Long> phases,
+    Long lockWindowMillis,
+    Long bytesUnderLock,
+    Part home,
+    Part database,
+    String error) {
+
+  public static final int FORMAT = 1;
+  public static final String FILE = "manifest.json";
+
+  public enum State {
+    IN_PROGRESS,
+    COMPLETE,
+    FAILED
+  }
+
+  /**
+   * One strategy's share of the backup.
+   *
+   * @param strategy its name
+   * @param bytes size of what the backup holds
+   * @param files number of files
+   * @param bytesWritten bytes actually written for this backup (less than {@code bytes} with hard-linked
+   *     incrementals)
+   * @param artifacts checksummed files
+   * @param details strategy facts
+   */
+  @JsonInclude(JsonInclude.Include.NON_EMPTY)
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Part(
+      String strategy, long bytes, long files, long bytesWritten, List<Artifact> artifacts, Map<String, String> details) {}
+
+  /** Total size of the backup. */
+  public long bytes() {
+    return (home == null ? 0 : home.bytes()) + (database == null ? 0 : database.bytes());
+  }
+
+  public long totalMillis() {
+    return finishedAt == null ? 0 : finishedAt.toEpochMilli() - startedAt.toEpochMilli();
+  }
+
+  public Manifest withState(State s, Instant finished, String err) {
+    return new Manifest(
+        formatVersion, tag, s, instance, bitbucketVersion, snapstashVersion, strategies, tools, startedAt, finished,
+        phases, lockWindowMillis, bytesUnderLock, home, database, err);
+  }
+}

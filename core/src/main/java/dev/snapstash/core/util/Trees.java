@@ -1,0 +1,153 @@
+package dev.snapstash.core.util;
+
+import dev.snapstash.core.error.ErrorKind;
+import dev.snapstash.core.error.SnapstashException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Locale;
+import java.util.stream.Stream;
+
+/** Small file-tree helpers used across strategies. */
+public final class Trees {
+  private Trees() {}
+
+  /** Deletes a tree; a missing tree is fine (clean-up must be idempotent). Never follows symbolic links. */
+  public static void deleteRecursively(Path root) {
+    if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    try {
+      Files.walkFileTree(
+          root,
+          new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+              Files.deleteIfExists(file);
+              return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException exc) throws IOException {
+              if (exc instanceof NoSuchFileException) {
+                return FileVisitResult.CONTINUE;
+              }
+              throw exc;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+              Files.deleteIfExists(dir);
+              return FileVisitResult.CONTINUE;
+            }
+          });
+    } catch (IOException e) {
+      throw SnapstashException.storage("cannot delete " + root + ": " + e.getMessage(), e);
+    }
+  }
+
+  public static boolean isEmptyOrMissing(Path dir) {
+    if (!Files.exists(dir)) {
+      return true;
+    }
+    if (!Files.isDirectory(dir)) {
+      return false;
+    }
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.findAny().isEmpty();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Total size in bytes and number of regular files below {@code root} (hard links counted each time). */
+  public static long[] sizeAndCount(Path root) {
+    long[] acc = new long[2];
+    if (!Files.exists(root)) {
+      return acc;
+    }
+    try {
+      Files.walkFileTree(
+          root,
+          new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+              if (attrs.isRegularFile()) {
+                acc[0] += attrs.size();
+                acc[1]++;
+              }
+              return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException exc) {
+              return FileVisitResult.CONTINUE; // a file removed while walking a live home
+            }
+          });
+    } catch (IOException e) {
+      throw SnapstashException.storage("cannot read " + root + ": " + e.getMessage(), e);
+    }
+    return acc;
+  }
+
+  /** Bytes of regular files below {@code root} that have no other hard link. */
+  public static long unsharedBytes(Path root) {
+    long[] acc = new long[1];
+    try {
+      Files.walkFileTree(
+          root,
+          new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+              if (attrs.isRegularFile()
+                  && ((Number) Files.getAttribute(file, "unix:nlink", java.nio.file.LinkOption.NOFOLLOW_LINKS)).intValue() == 1) {
+                acc[0] += attrs.size();
+              }
+              return FileVisitResult.CONTINUE;
+            }
+          });
+    } catch (IOException e) {
+      throw SnapstashException.storage("cannot read " + root + ": " + e.getMessage(), e);
+    }
+    return acc[0];
+  }
+
+  public static String humanBytes(long bytes) {
+    if (bytes < 1024) {
+      return bytes + " B";
+    }
+    String[] units = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+    double v = bytes;
+    int i = -1;
+    while (v >= 1024 && i < units.length - 1) {
+      v /= 1024;
+      i++;
+    }
+    return String.format(Locale.ROOT, "%.1f %s", v, units[i]);
+  }
+
+  /**
+   * An external copy that failed because the target filled up is a storage problem, not a tool problem: say so,
+   * so the operator frees space instead of debugging rsync.
+   */
+  public static SnapstashException explainStorage(SnapstashException e, String target) {
+    String m =
+        e instanceof dev.snapstash.core.process.CommandFailedException f
+            ? f.stderrTail() + "\n" + f.getMessage()
+            : String.valueOf(e.getMessage());
+    if (e.kind() == ErrorKind.EXTERNAL_COMMAND
+        && (m.contains("No space left on device") || m.contains("Disk quota exceeded"))) {
+      SnapstashException s =
+          new SnapstashException(
+              ErrorKind.STORAGE, "the backup target " + target + " is full (No space left on device); free space"
+                  + " under backup.root or prune old backups", e);
+      return s;
+    }
+    return e;
+  }
+}

@@ -1,0 +1,36 @@
+package dev.snapstash.strategy.disk.none;
+
+import dev.snapstash.core.spi.BackupContext;
+import dev.snapstash.core.spi.CopyResult;
+import dev.snapstash.core.spi.DiskStrategy;
+import dev.snapstash.core.spi.Findings;
+import dev.snapstash.core.spi.RestoreContext;
+
+/** Backs up no files: for a database-only backup, or a home covered by other means. */
+public final class NoDiskStrategy implements DiskStrategy {
+  @Override
+  public String name() {
+    return "none";
+  }
+
+  @Override
+  public boolean atomic() {
+    return true;
+  }
+
+  @Override
+  public void check(Findings findings) {
+    findings.ok("disk", "none: the home is not copied");
+  }
+
+  @Override
+  public CopyResult backup(BackupContext context) {
+    return CopyResult.empty(name());
+  }
+
+  @Override
+  public void prepareRestore(RestoreContext context) {}
+
+  @Override
+  public void restore(RestoreContext context) {}
+}

@@ -1,0 +1,86 @@
+package dev.snapstash.strategy.disk.rsync;
+
+import dev.snapstash.core.process.Command;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** Pure builders of the rsync command lines, so the exact arguments are table-tested. */
+public final class RsyncCommands {
+  /**
+   * What is never backed up, from the Bitbucket home-directory facts: caches, logs, temporary files, lock files,
+   * exports, bundled search data and unpacked plugin caches. Anchored at the home's root with a leading '/'.
+   */
+  public static final List<String> DISPOSABLE =
+      List.of(
+          "/caches/",
+          "/log/",
+          "/tmp/",
+          "/.lock",
+          "/shared/.lock",
+          "/export/",
+          "/shared/export/",
+          "/search/data/",
+          "/shared/search/data/",
+          "/plugins/.*/",
+          "/shared/plugins/.*/");
+
+  /** Embedded H2 files, excluded when a database strategy copies the database itself. */
+  public static final List<String> EMBEDDED_DATABASE = List.of("/data/db.*", "/shared/data/db.*");
+
+  /** rsync's "some files vanished before they could be transferred": normal while the instance is live. */
+  public static final int VANISHED = 24;
+
+  private RsyncCommands() {}
+
+  /**
+   * Copies {@code source} into {@code target} so that target mirrors it: archive mode with hard links, ACLs and
+   * extended attributes, numeric ids (a restore on another host must not remap owners by name), deletions, and
+   * unchanged files hard-linked against {@code linkDest}.
+   */
+  public static Command copy(Path source, Path target, Optional<Path> linkDest, List<String> excludes) {
+    List<String> argv = new ArrayList<>();
+    argv.add("rsync");
+    argv.add("-aHAX");
+    argv.add("--numeric-ids");
+    argv.add("--delete");
+    argv.add("--info=progress2");
+    argv.add("--no-inc-recursive");
+    argv.add("--stats");
+    linkDest.ifPresent(p -> argv.add("--link-dest=" + p.toAbsolutePath()));
+    for (String e : excludes) {
+      argv.add("--exclude=" + e);
+    }
+    argv.add(slash(source));
+    argv.add(slash(target));
+    return Command.of(argv);
+  }
+
+  /** Restores a backed-up home into {@code target}; with {@code replace}, files not in the backup are deleted. */
+  public static Command restore(Path backupHome, Path target, boolean replace) {
+    List<String> argv = new ArrayList<>();
+    argv.add("rsync");
+    argv.add("-aHAX");
+    argv.add("--numeric-ids");
+    argv.add("--info=progress2");
+    argv.add("--no-inc-recursive");
+    argv.add("--stats");
+    if (replace) {
+      argv.add("--delete");
+    }
+    argv.add(slash(backupHome));
+    argv.add(slash(target));
+    return Command.of(argv);
+  }
+
+  public static Command version() {
+    return Command.of("rsync", "--version").capturingStdout();
+  }
+
+  /** A trailing slash makes rsync copy the directory's contents rather than the directory itself. */
+  private static String slash(Path p) {
+    String s = p.toAbsolutePath().toString();
+    return s.endsWith("/") ? s : s + "/";
+  }
+}

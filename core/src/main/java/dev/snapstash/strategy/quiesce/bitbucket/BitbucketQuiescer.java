@@ -1,0 +1,244 @@
+package dev.snapstash.strategy.quiesce.bitbucket;
+
+import dev.snapstash.core.bitbucket.BitbucketClient;
+import dev.snapstash.core.bitbucket.MaintenanceStatus;
+import dev.snapstash.core.engine.Sleeper;
+import dev.snapstash.core.error.ErrorKind;
+import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.spi.Findings;
+import dev.snapstash.core.spi.Progress;
+import dev.snapstash.core.spi.QuiesceLock;
+import dev.snapstash.core.spi.Quiescer;
+import java.time.Duration;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Quiesces Bitbucket with its maintenance protocol: lock, start an external backup, poll until the database and
+ * SCM are drained. Unlike the DIY scripts, polling backs off (first pause {@code pollInterval}, doubling to 2s)
+ * and has a deadline, and every failure after the lock cancels the task and unlocks before it is thrown.
+ */
+public final class BitbucketQuiescer implements Quiescer {
+  private static final Logger log = LoggerFactory.getLogger(BitbucketQuiescer.class);
+  private static final Duration MAX_POLL = Duration.ofSeconds(2);
+
+  /** Told about tokens the moment they exist, so a crash journal can undo the lock after a SIGKILL. */
+  public interface TokenListener {
+    void locked(String unlockToken);
+
+    void backupStarted(String cancelToken);
+
+    TokenListener NONE =
+        new TokenListener() {
+          @Override
+          public void locked(String unlockToken) {}
+
+          @Override
+          public void backupStarted(String cancelToken) {}
+        };
+  }
+
+  private final BitbucketClient client;
+  private final Duration drainTimeout;
+  private final Duration pollInterval;
+  private final Sleeper sleeper;
+  private final LongSupplier nanoTime;
+  private final TokenListener tokens;
+
+  public BitbucketQuiescer(
+      BitbucketClient client,
+      Duration drainTimeout,
+      Duration pollInterval,
+      Sleeper sleeper,
+      LongSupplier nanoTime,
+      TokenListener tokens) {
+    this.client = client;
+    this.drainTimeout = drainTimeout;
+    this.pollInterval = pollInterval;
+    this.sleeper = sleeper;
+    this.nanoTime = nanoTime;
+    this.tokens = tokens;
+  }
+
+  public BitbucketQuiescer(BitbucketClient client, Duration drainTimeout, Duration pollInterval) {
+    this(client, drainTimeout, pollInterval, Sleeper.REAL, System::nanoTime, TokenListener.NONE);
+  }
+
+  @Override
+  public String name() {
+    return "bitbucket";
+  }
+
+  @Override
+  public String applicationVersion() {
+    try {
+      return client.version();
+    } catch (SnapstashException e) {
+      return null;
+    }
+  }
+
+  @Override
+  public boolean locks() {
+    return true;
+  }
+
+  @Override
+  public void check(Findings findings) {
+    String subject = "instance " + client.baseUrl();
+    try {
+      findings.ok(subject, "Bitbucket " + client.version() + " answers");
+    } catch (SnapstashException e) {
+      findings.problem(subject, e);
+      return;
+    }
+    try {
+      MaintenanceStatus s = client.maintenanceStatus();
+      findings.ok(subject, "credentials accepted with the SYSADMIN permission");
+      if (s.taskState() != null && s.taskRunning()) {
+        findings.problem(subject, "a backup or maintenance task is already running on the instance");
+      }
+    } catch (SnapstashException e) {
+      findings.problem(subject, e);
+    }
+  }
+
+  @Override
+  public QuiesceLock quiesce(Progress progress) {
+    String unlockToken = client.lock();
+    long lockedAt = nanoTime.getAsLong();
+    tokens.locked(unlockToken);
+    log.info("locked {}", client.baseUrl());
+    Held held = new Held(unlockToken, lockedAt);
+    try {
+      held.cancelToken = client.startBackup(unlockToken);
+      tokens.backupStarted(held.cancelToken);
+      log.info("external backup started; waiting for the instance to drain");
+      awaitDrained(unlockToken, progress);
+      return held;
+    } catch (RuntimeException e) {
+      try {
+        held.close();
+      } catch (RuntimeException cleanup) {
+        e.addSuppressed(cleanup);
+      }
+      throw e;
+    }
+  }
+
+  private void awaitDrained(String unlockToken, Progress progress) {
+    long deadline = nanoTime.getAsLong() + drainTimeout.toNanos();
+    Duration pause = pollInterval;
+    while (true) {
+      MaintenanceStatus s = client.drainStatus(unlockToken);
+      if (!s.taskRunning()) {
+        throw new SnapstashException(
+            ErrorKind.LOCK,
+            "Bitbucket ended the backup task while draining (state " + s.taskState() + "); see the instance's log");
+      }
+      if (s.drained()) {
+        log.info("drained: db-state {}, scm-state {}", s.dbState(), s.scmState());
+        progress.report("drain", 1.0, "drained");
+        return;
+      }
+      progress.report("drain", -1, "db " + s.dbState() + ", scm " + s.scmState());
+      if (nanoTime.getAsLong() - deadline >= 0) {
+        throw new SnapstashException(
+            ErrorKind.LOCK,
+            "Bitbucket did not drain within "
+                + format(drainTimeout)
+                + " (db-state "
+                + s.dbState()
+                + ", scm-state "
+                + s.scmState()
+                + "); raise backup.drain-timeout or find what holds the instance busy");
+      }
+      Sleeper.sleepOrThrow(sleeper, pause);
+      pause = pause.multipliedBy(2).compareTo(MAX_POLL) > 0 ? MAX_POLL : pause.multipliedBy(2);
+    }
+  }
+
+  private static String format(Duration d) {
+    return d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
+  }
+
+  private final class Held implements QuiesceLock {
+    private final String unlockToken;
+    private final long lockedAt;
+    private String cancelToken;
+    private boolean succeeded;
+    private boolean closed;
+    private long unlockedAt;
+
+    Held(String unlockToken, long lockedAt) {
+      this.unlockToken = unlockToken;
+      this.lockedAt = lockedAt;
+    }
+
+    @Override
+    public void progress(int percentage) {
+      try {
+        client.progress(unlockToken, percentage);
+      } catch (SnapstashException e) {
+        log.warn("could not report progress to the instance: {}", e.getMessage());
+      }
+    }
+
+    @Override
+    public void succeeded() {
+      succeeded = true;
+    }
+
+    @Override
+    public Duration heldFor() {
+      return Duration.ofNanos((closed ? unlockedAt : nanoTime.getAsLong()) - lockedAt);
+    }
+
+    @Override
+    public synchronized void close() {
+      if (closed) {
+        return;
+      }
+      // Clearing the interrupt flag matters: an interrupted thread's HTTP call would fail and leave the lock held.
+      boolean interrupted = Thread.interrupted();
+      try {
+        RuntimeException first = null;
+        if (succeeded) {
+          progress(100);
+        } else if (cancelToken != null) {
+          try {
+            client.cancel(cancelToken);
+            log.info("backup task cancelled");
+          } catch (RuntimeException e) {
+            first = e;
+          }
+        }
+        try {
+          client.unlock(unlockToken);
+          unlockedAt = nanoTime.getAsLong();
+          closed = true;
+          log.info("unlocked {} after {} ms", client.baseUrl(), heldFor().toMillis());
+        } catch (RuntimeException e) {
+          SnapstashException unlock =
+              new SnapstashException(
+                  ErrorKind.LOCK,
+                  "could not unlock Bitbucket at " + client.baseUrl() + "; it stays in maintenance mode until"
+                      + " `snapstash recover` is run: " + e.getMessage(),
+                  e);
+          if (first != null) {
+            unlock.addSuppressed(first);
+          }
+          throw unlock;
+        }
+        if (first != null) {
+          log.warn("could not cancel the backup task (the instance was unlocked): {}", first.getMessage());
+        }
+      } finally {
+        if (interrupted) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+  }
+}

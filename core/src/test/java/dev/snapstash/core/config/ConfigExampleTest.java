@@ -1,0 +1,37 @@
+package dev.snapstash.core.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The examples at the repository root must stay loadable. */
+class ConfigExampleTest {
+  private static final Path EXAMPLE = Path.of("..", "examples", "snapstash.yml");
+
+  @Test
+  void postgresqlRsyncExampleLoads() {
+    Map<String, String> env = Map.of("BITBUCKET_PASSWORD", "bb-secret", "PGPASSWORD", "pg-secret");
+    SnapstashConfig c = ConfigLoader.load(EXAMPLE, env);
+
+    assertThat(c.instance().name()).isEqualTo("prod-bitbucket");
+    assertThat(c.instance().baseUrl()).isEqualTo(URI.create("https://bitbucket.example.com"));
+    assertThat(c.instance().password().reveal()).isEqualTo("bb-secret");
+    assertThat(c.backup().drainTimeout()).isEqualTo(Duration.ofMinutes(5));
+    assertThat(c.quiesce().type()).isEqualTo("bitbucket");
+    assertThat(c.disk().type()).isEqualTo("rsync");
+    assertThat(c.disk().rsync().excludes()).containsExactly("export/", "analytics-logs/");
+    assertThat(c.database().type()).isEqualTo("postgresql");
+    assertThat(c.database().postgresql().jobs()).isEqualTo(4);
+    assertThat(c.database().postgresql().password().reveal()).isEqualTo("pg-secret");
+    assertThat(c.retention().afterBackup()).isTrue();
+    assertThat(c.notifications()).singleElement().satisfies(n -> {
+      assertThat(n.type()).isEqualTo("webhook");
+      assertThat(n.onSuccess()).isFalse();
+      assertThat(n.token().reference()).isEqualTo("${file:/etc/snapstash/webhook-token}");
+    });
+  }
+}

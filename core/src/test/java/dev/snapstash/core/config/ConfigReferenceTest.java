@@ -1,0 +1,60 @@
+package dev.snapstash.core.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+class ConfigReferenceTest {
+  /** Tests run in the module directory; the reference lives at the repository root. */
+  private static final Path COMMITTED = Path.of("..").resolve(ConfigReference.FILE);
+
+  @Test
+  void committedReferenceIsUpToDate() throws Exception {
+    String generated = ConfigReference.markdown();
+    if (Boolean.getBoolean("snapstash.regenerateDocs")) {
+      Files.createDirectories(COMMITTED.getParent());
+      Files.writeString(COMMITTED, generated, StandardCharsets.UTF_8);
+    }
+    String committed = Files.exists(COMMITTED) ? Files.readString(COMMITTED, StandardCharsets.UTF_8) : "";
+    assertThat(committed)
+        .as(
+            ConfigReference.FILE
+                + " is out of date with the @Key annotations; regenerate it with"
+                + " mvn -o -pl core test -Dtest=ConfigReferenceTest -Dsnapstash.regenerateDocs=true")
+        .isEqualTo(generated);
+  }
+
+  @Test
+  void everyKeyIsDocumentedWithTypeDefaultAndVariable() {
+    String md = ConfigReference.markdown();
+    for (ConfigKeys.Leaf k : ConfigKeys.walk(SnapstashConfig.class)) {
+      assertThat(k.field().key().doc()).as(k.path()).isNotBlank().endsWith(".");
+      assertThat(md).contains("### `" + k.path() + "`");
+      assertThat(k.field().key().secret())
+          .as(k.path() + ": @Key(secret) must match the Secret type")
+          .isEqualTo(k.field().kind() == ConfigKeys.Kind.SECRET);
+    }
+    assertThat(md)
+        .contains("| duration | `5m` | no | `SNAPSTASH_BACKUP_DRAIN_TIMEOUT` |")
+        .contains("| path | none | yes | `SNAPSTASH_INSTANCE_HOME` |")
+        .contains("| secret reference | none | no | `SNAPSTASH_DATABASE_POSTGRESQL_PASSWORD` |")
+        .contains("| URL | none | yes | `SNAPSTASH_NOTIFY_<N>_URL` |")
+        .contains("| list of sections | `[]` | no | `SNAPSTASH_NOTIFY` |")
+        .contains("`SNAPSTASH_CONFIG`, `SNAPSTASH_HOME`, `SNAPSTASH_JAVA_OPTS`");
+  }
+
+  @Test
+  void everyDefaultIsAcceptedByTheLoader() {
+    // a configuration with only the required keys exercises every default of every section;
+    // a notify entry exercises the defaults of list entries
+    SnapstashConfig c =
+        ConfigLoader.parse(
+            "instance: {name: x, home: /h}\nbackup: {root: /b}\nnotify: [{type: webhook, url: 'https://h.example'}]\n",
+            "test.yml",
+            java.util.Map.of());
+    assertThat(c.notifications().get(0).onSuccess()).isTrue();
+  }
+}

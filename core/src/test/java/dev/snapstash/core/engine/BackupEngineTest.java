@@ -1,0 +1,304 @@
+package dev.snapstash.core.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.snapstash.core.error.ErrorKind;
+import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.process.ProcessRunner;
+import dev.snapstash.core.spi.BackupContext;
+import dev.snapstash.core.spi.CopyResult;
+import dev.snapstash.core.spi.DatabaseStrategy;
+import dev.snapstash.core.spi.Findings;
+import dev.snapstash.core.spi.Progress;
+import dev.snapstash.core.spi.QuiesceLock;
+import dev.snapstash.core.spi.Quiescer;
+import dev.snapstash.core.spi.RestoreContext;
+import dev.snapstash.strategy.disk.rsync.RsyncDiskStrategy;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The engine's order of steps and its failure paths, with real rsync on a temporary home and in-memory quiescer
+ * and database strategies that record what was asked of them (the real quiescer is tested against the sandbox).
+ */
+class BackupEngineTest {
+  @TempDir Path tmp;
+  Path home;
+  Path root;
+  final List<String> events = new CopyOnWriteArrayList<>();
+
+  @BeforeEach
+  void home() throws Exception {
+    home = tmp.resolve("home");
+    root = tmp.resolve("backups");
+    Files.createDirectories(home.resolve("shared/data/repositories/1/objects"));
+    Files.writeString(home.resolve("shared/bitbucket.properties"), "jdbc.url=jdbc:h2:x\n");
+    Files.writeString(home.resolve("shared/data/repositories/1/HEAD"), "ref: refs/heads/main\n");
+    Files.createDirectories(home.resolve("caches"));
+    Files.writeString(home.resolve("caches/junk"), "disposable");
+  }
+
+  @Test
+  void aGoodBackupFollowsTheProtocolOrderAndRecordsTheLockWindow() {
+    Manifest m = engine(new RecordingDatabase(null)).backup(Progress.NONE);
+    assertThat(m.state()).isEqualTo(Manifest.State.COMPLETE);
+    assertThat(m.lockWindowMillis()).isNotNull();
+    assertThat(events).containsSubsequence("check", "lock", "db-backup", "succeeded", "unlock");
+    assertThat(events.indexOf("unlock")).isGreaterThan(events.indexOf("db-backup"));
+    Path backupHome = root.resolve(m.tag()).resolve("home");
+    assertThat(backupHome.resolve("shared/data/repositories/1/HEAD")).exists();
+    assertThat(backupHome.resolve("caches")).doesNotExist();
+    assertThat(new BackupStore(root).list()).extracting(Manifest::tag).containsExactly(m.tag());
+  }
+
+  @Test
+  void theSecondBackupHardLinksUnchangedFiles() throws Exception {
+    Manifest first = engine(new RecordingDatabase(null)).backup(Progress.NONE);
+    Manifest second = engine(new RecordingDatabase(null)).backup(Progress.NONE);
+    assertThat(second.tag()).isNotEqualTo(first.tag());
+    Object a = Files.getAttribute(root.resolve(first.tag()).resolve("home/shared/bitbucket.properties"), "unix:ino");
+    Object b = Files.getAttribute(root.resolve(second.tag()).resolve("home/shared/bitbucket.properties"), "unix:ino");
+    assertThat(b).isEqualTo(a);
+    assertThat(second.home().bytesWritten()).isZero();
+  }
+
+  @Test
+  void aFailureUnderTheLockCancelsUnlocksAndRemovesThePartialBackup() throws Exception {
+    var db = new RecordingDatabase(new SnapstashException(ErrorKind.EXTERNAL_COMMAND, "pg_dump failed with exit code 1"));
+    assertThatThrownBy(() -> engine(db).backup(Progress.NONE))
+        .isInstanceOf(SnapstashException.class)
+        .hasMessage("pg_dump failed with exit code 1");
+    assertThat(events).containsSubsequence("lock", "db-backup", "cancel", "unlock", "db-cleanup");
+    assertThat(events).doesNotContain("succeeded");
+    assertThat(new BackupStore(root).list()).isEmpty();
+    assertThat(dirsUnder(root)).isEmpty();
+  }
+
+  @Test
+  void anUnlockFailureIsAddedToTheFirstErrorNotSwallowed() {
+    var db = new RecordingDatabase(new SnapstashException(ErrorKind.EXTERNAL_COMMAND, "dump failed"));
+    quiescer.failUnlock = true;
+    assertThatThrownBy(() -> engine(db).backup(Progress.NONE))
+        .hasMessage("dump failed")
+        .satisfies(e -> assertThat(e.getSuppressed()).extracting(Throwable::getMessage).contains("unlock refused"));
+  }
+
+  @Test
+  void aPreflightProblemStopsTheRunBeforeAnyLock() {
+    quiescer.problem = "cannot reach Bitbucket";
+    assertThatThrownBy(() -> engine(new RecordingDatabase(null)).backup(Progress.NONE))
+        .hasMessageContaining("nothing was locked")
+        .hasMessageContaining("cannot reach Bitbucket")
+        .extracting(e -> ((SnapstashException) e).kind())
+        .isEqualTo(ErrorKind.UNREACHABLE);
+    assertThat(events).doesNotContain("lock");
+  }
+
+  @Test
+  void aSecondConcurrentRunIsRefusedWithBusy() {
+    try (RunGuard held = RunGuard.acquire(root, "backup")) {
+      assertThatThrownBy(() -> engine(new RecordingDatabase(null)).backup(Progress.NONE))
+          .hasMessageContaining("another snapstash run holds")
+          .hasMessageContaining("pid " + ProcessHandle.current().pid())
+          .extracting(e -> ((SnapstashException) e).kind())
+          .isEqualTo(ErrorKind.BUSY);
+    }
+    assertThat(events).doesNotContain("lock");
+  }
+
+  @Test
+  void anInterruptUnderTheLockUnlocksAndRemovesTheBackup() throws Exception {
+    CountDownLatch inCopy = new CountDownLatch(1);
+    var db = new RecordingDatabase(null);
+    db.block = inCopy;
+    AtomicReference<Throwable> thrown = new AtomicReference<>();
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                engine(db).backup(Progress.NONE);
+              } catch (Throwable e) {
+                thrown.set(e);
+              }
+            });
+    t.start();
+    inCopy.await();
+    t.interrupt();
+    t.join(30_000);
+    assertThat(thrown.get()).isInstanceOf(SnapstashException.class);
+    assertThat(((SnapstashException) thrown.get()).kind()).isEqualTo(ErrorKind.INTERRUPTED);
+    assertThat(events).containsSubsequence("lock", "cancel", "unlock");
+    assertThat(dirsUnder(root)).isEmpty();
+  }
+
+  @Test
+  void zeroDowntimeWithAFileByFileCopyIsRefused() {
+    quiescer.locks = false;
+    assertThatThrownBy(() -> engine(new RecordingDatabase(null)).backup(Progress.NONE))
+        .hasMessageContaining("can never be consistent without a lock")
+        .extracting(e -> ((SnapstashException) e).kind())
+        .isEqualTo(ErrorKind.CONFIG);
+  }
+
+  @Test
+  void aBackupTargetThatFillsUpUnderTheLockIsAStorageErrorAndLeavesNothing() throws Exception {
+    try (var fs = dev.snapstash.testing.LoopFilesystem.create(tmp, "ext4", 24)) {
+      root = fs.mountPoint().resolve("backups");
+      // Preflight sees a small home; while the lock is taken the home grows past the target's free space.
+      quiescer.onLock =
+          () -> {
+            try {
+              byte[] mib = new byte[1024 * 1024];
+              new java.util.Random(1).nextBytes(mib);
+              for (int i = 0; i < 40; i++) {
+                Files.write(home.resolve("shared/data/repositories/1/objects/pack-" + i), mib);
+              }
+            } catch (java.io.IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          };
+      assertThatThrownBy(() -> engine(new RecordingDatabase(null)).backup(Progress.NONE))
+          .isInstanceOf(SnapstashException.class)
+          .hasMessageContaining("is full")
+          .extracting(e -> ((SnapstashException) e).kind())
+          .isEqualTo(ErrorKind.STORAGE);
+      assertThat(events).containsSubsequence("lock", "cancel", "unlock");
+      assertThat(dirsUnder(root)).isEmpty();
+    }
+  }
+
+  private static List<Path> dirsUnder(Path root) throws Exception {
+    try (var s = Files.list(root)) {
+      return s.filter(Files::isDirectory).toList();
+    }
+  }
+
+  final RecordingQuiescer quiescer = new RecordingQuiescer();
+
+  private BackupEngine engine(DatabaseStrategy db) {
+    return new BackupEngine(
+        new BackupEngine.Settings("bb", home, new BackupStore(root), new Retention.Policy(0, 0, 0, 0), false, 0, "test"),
+        quiescer,
+        new RsyncDiskStrategy(home, List.of(), true, true, true, new ProcessRunner()),
+        db,
+        List.of(),
+        Clock.systemUTC(),
+        System::nanoTime);
+  }
+
+  final class RecordingQuiescer implements Quiescer {
+    String problem;
+    boolean failUnlock;
+    boolean locks = true;
+    Runnable onLock = () -> {};
+
+    @Override
+    public String name() {
+      return "recording";
+    }
+
+    @Override
+    public void check(Findings findings) {
+      events.add("check");
+      if (problem != null) {
+        findings.problem("instance", problem, ErrorKind.UNREACHABLE);
+      }
+    }
+
+    @Override
+    public boolean locks() {
+      return locks;
+    }
+
+    @Override
+    public QuiesceLock quiesce(Progress progress) {
+      events.add("lock");
+      onLock.run();
+      long at = System.nanoTime();
+      return new QuiesceLock() {
+        boolean ok;
+
+        @Override
+        public void progress(int percentage) {}
+
+        @Override
+        public void succeeded() {
+          ok = true;
+          events.add("succeeded");
+        }
+
+        @Override
+        public Duration heldFor() {
+          return Duration.ofNanos(System.nanoTime() - at);
+        }
+
+        @Override
+        public void close() {
+          if (!ok) {
+            events.add("cancel");
+          }
+          events.add("unlock");
+          if (failUnlock) {
+            throw new SnapstashException(ErrorKind.LOCK, "unlock refused");
+          }
+        }
+      };
+    }
+  }
+
+  final class RecordingDatabase implements DatabaseStrategy {
+    private final SnapstashException failure;
+    CountDownLatch block;
+
+    RecordingDatabase(SnapstashException failure) {
+      this.failure = failure;
+    }
+
+    @Override
+    public String name() {
+      return "recording";
+    }
+
+    @Override
+    public void check(Findings findings) {}
+
+    @Override
+    public CopyResult backup(BackupContext context) {
+      events.add("db-backup");
+      if (block != null) {
+        block.countDown();
+        try {
+          Thread.sleep(60_000);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new SnapstashException(ErrorKind.INTERRUPTED, "dump interrupted");
+        }
+      }
+      if (failure != null) {
+        throw failure;
+      }
+      return CopyResult.empty(name());
+    }
+
+    @Override
+    public void cleanupIncomplete(BackupContext context) {
+      events.add("db-cleanup");
+    }
+
+    @Override
+    public void prepareRestore(RestoreContext context) {}
+
+    @Override
+    public void restore(RestoreContext context) {}
+  }
+}

@@ -1,0 +1,55 @@
+package dev.snapstash.strategy.disk.rsync;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class RsyncCommandsTest {
+  @Test
+  void copyMirrorsWithHardLinksAclsXattrsNumericIdsAndLinkDest() {
+    var c =
+        RsyncCommands.copy(
+            Path.of("/var/bitbucket"), Path.of("/backups/t/home"), Optional.of(Path.of("/backups/p/home")), List.of("/caches/"));
+    assertThat(c.argv())
+        .containsExactly(
+            "rsync", "-aHAX", "--numeric-ids", "--delete", "--info=progress2", "--no-inc-recursive", "--stats",
+            "--link-dest=/backups/p/home", "--exclude=/caches/", "/var/bitbucket/", "/backups/t/home/");
+  }
+
+  @Test
+  void withoutAPreviousBackupThereIsNoLinkDest() {
+    var c = RsyncCommands.copy(Path.of("/h"), Path.of("/b"), Optional.empty(), List.of());
+    assertThat(c.argv()).noneMatch(a -> a.startsWith("--link-dest"));
+  }
+
+  @Test
+  void disposableExcludesFollowTheHomeDirectoryFacts() {
+    assertThat(RsyncCommands.DISPOSABLE)
+        .contains("/caches/", "/log/", "/tmp/", "/.lock", "/shared/.lock", "/export/", "/shared/export/",
+            "/search/data/", "/shared/search/data/", "/plugins/.*/");
+    assertThat(RsyncCommands.EMBEDDED_DATABASE).contains("/data/db.*", "/shared/data/db.*");
+  }
+
+  @Test
+  void restoreReplacesOnlyWhenForced() {
+    assertThat(RsyncCommands.restore(Path.of("/b/home"), Path.of("/t"), false).argv()).doesNotContain("--delete");
+    assertThat(RsyncCommands.restore(Path.of("/b/home"), Path.of("/t"), true).argv()).contains("--delete");
+  }
+
+  @Test
+  void parsesProgressAndStats() {
+    assertThat(RsyncOutput.progress("      1,234,567  45%   10.00MB/s    0:00:01 (xfr#12, to-chk=3/20)"))
+        .hasValue(0.45);
+    assertThat(RsyncOutput.progress("Number of files: 12")).isEmpty();
+    RsyncOutput out = RsyncOutput.empty();
+    out.accept("Number of files: 1,204 (reg: 1,000, dir: 204)");
+    out.accept("Total file size: 98,765,432 bytes");
+    out.accept("Total transferred file size: 1,234 bytes");
+    assertThat(out.files).isEqualTo(1204);
+    assertThat(out.totalBytes).isEqualTo(98_765_432L);
+    assertThat(out.transferredBytes).isEqualTo(1234);
+  }
+}
