@@ -4,6 +4,7 @@ import dev.snapstash.core.config.SnapstashConfig.Mysql;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.process.Command;
+import dev.snapstash.core.process.CommandFailedException;
 import dev.snapstash.core.process.Executables;
 import dev.snapstash.core.process.ProcessRunner;
 import dev.snapstash.core.spi.Artifact;
@@ -213,8 +214,8 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
     try (PrivateFiles secrets = PrivateFiles.create("snapstash-mysql")) {
       Path options = secrets.write("client.cnf", optionsFile(password));
       runner.run(restoreCommand(client.toString(), config, options, dumpFile).withSecret(password));
-    } catch (SnapstashException e) {
-      if (e.kind() == ErrorKind.EXTERNAL_COMMAND && e.getMessage().contains("ERROR 1227")) {
+    } catch (CommandFailedException e) {
+      if (e.stderrTail().contains("ERROR 1227")) {
         // Triggers, routines and views keep their DEFINER; only that user (or one with SET USER) may recreate them.
         throw new SnapstashException(ErrorKind.AUTHENTICATION,
             "the dump's triggers, routines or views were defined by another user than " + config.username()
