@@ -1,0 +1,396 @@
+package dev.snapstash.strategy.database.mysql;
+
+import dev.snapstash.core.config.SnapstashConfig.Mysql;
+import dev.snapstash.core.error.ErrorKind;
+import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.process.Command;
+import dev.snapstash.core.process.CommandFailedException;
+import dev.snapstash.core.process.Executables;
+import dev.snapstash.core.process.ProcessRunner;
+import dev.snapstash.core.spi.Artifact;
+import dev.snapstash.core.spi.BackupContext;
+import dev.snapstash.core.spi.CopyResult;
+import dev.snapstash.core.spi.DatabaseStrategy;
+import dev.snapstash.core.spi.Findings;
+import dev.snapstash.core.spi.Progress;
+import dev.snapstash.core.spi.RestoreContext;
+import dev.snapstash.strategy.database.DumpFiles;
+import dev.snapstash.strategy.database.PrivateFiles;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+
+/**
+ * Backs up a MySQL or MariaDB database with {@code mariadb-dump} (or {@code mysqldump}) {@code
+ * --single-transaction} (one consistent InnoDB snapshot, no table locks) into {@code database/dump.sql}, and
+ * restores it by feeding that file to {@code mariadb} (or {@code mysql}).
+ *
+ * <p>The password reaches the tools in a 0600 {@code --defaults-extra-file} (which must be their first argument)
+ * in a private temporary directory deleted afterwards; never through argv or {@code MYSQL_PWD}. Every tool
+ * connects with {@code --protocol=TCP}, so "localhost" never silently means the system's socket.
+ */
+public final class MysqlDumpStrategy implements DatabaseStrategy {
+  public static final String NAME = "mysql";
+  static final String KEY = "database.mysql";
+  public static final String DUMP_FILE = "dump.sql";
+  private static final String MAX_PACKET = "--max-allowed-packet=1G";
+
+  private final Mysql config;
+  private final ProcessRunner runner;
+
+  /** @throws SnapstashException (CONFIG) naming the first invalid key of the {@code database.mysql} section */
+  public MysqlDumpStrategy(Mysql config, ProcessRunner runner) {
+    this.config = validate(config);
+    this.runner = runner;
+  }
+
+  public static Mysql validate(Mysql c) {
+    if (c == null || c.password() == null) {
+      throw SnapstashException.config(KEY + ".password is required when database.type is mysql");
+    }
+    if (c.host() == null || c.host().isBlank() || c.host().startsWith("-")) {
+      throw SnapstashException.config(KEY + ".host must be a host name or address");
+    }
+    if (c.port() < 1 || c.port() > 65535) {
+      throw SnapstashException.config(KEY + ".port must be between 1 and 65535, not " + c.port());
+    }
+    if (c.database() == null || c.database().isBlank() || c.database().startsWith("-") || c.database().contains("`")) {
+      throw SnapstashException.config(KEY + ".database must be a database name");
+    }
+    if (c.username() == null || c.username().isBlank() || c.username().startsWith("-")) {
+      throw SnapstashException.config(KEY + ".username must be a user name");
+    }
+    return c;
+  }
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Pure command builders (table-tested).
+
+  /**
+   * The dump: {@code --single-transaction} for one consistent snapshot without locking, routines and triggers,
+   * binary columns as hex (safe through any character set), utf8mb4, no tablespaces (they need the PROCESS
+   * privilege on MySQL 8 and are not the application's), and no {@code CREATE DATABASE}, so the dump restores
+   * into a database of any name.
+   */
+  public static Command dumpCommand(String program, Mysql c, Path optionsFile, Path dumpFile) {
+    return Command.of(
+        program, "--defaults-extra-file=" + optionsFile, "--single-transaction", "--routines", "--triggers", "--hex-blob",
+        "--default-character-set=utf8mb4", "--no-tablespaces", MAX_PACKET, "--protocol=TCP",
+        "--host=" + c.host(), "--port=" + c.port(), "--user=" + c.username(), "--result-file=" + dumpFile, c.database());
+  }
+
+  /** The restore: the client reads the dump on standard input and stops at the first error. */
+  public static Command restoreCommand(String program, Mysql c, Path optionsFile, Path dumpFile) {
+    return Command.of(
+            program, "--defaults-extra-file=" + optionsFile, "--default-character-set=utf8mb4", MAX_PACKET, "--protocol=TCP",
+            "--host=" + c.host(), "--port=" + c.port(), "--user=" + c.username(), "--batch", c.database())
+        .stdinFrom(dumpFile);
+  }
+
+  public static Command versionCommand(String program) {
+    return Command.of(program, "--version").capturingStdout().withTimeout(Duration.ofSeconds(30));
+  }
+
+  /** The {@code [client]} option file carrying the password, quoted and escaped as the option-file parser expects. */
+  public static String optionsFile(String password) {
+    StringBuilder b = new StringBuilder();
+    for (char ch : password.toCharArray()) {
+      switch (ch) {
+        case '\\' -> b.append("\\\\");
+        case '"' -> b.append("\\\"");
+        case '\'' -> b.append("\\'");
+        case '\n' -> b.append("\\n");
+        case '\r' -> b.append("\\r");
+        case '\t' -> b.append("\\t");
+        default -> b.append(ch);
+      }
+    }
+    return "[client]\npassword=\"" + b + "\"\n";
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+
+  @Override
+  public void check(Findings findings) {
+    for (String[] names : List.of(new String[] {"mariadb-dump", "mysqldump"}, new String[] {"mariadb", "mysql"})) {
+      Optional<Path> p = Executables.findFirst(names);
+      if (p.isEmpty()) {
+        findings.problem(NAME, names[0] + " (or " + names[1] + ") is not installed; install mariadb-client or mysql-client");
+      } else {
+        try {
+          findings.ok(NAME, runner.run(versionCommand(p.get().toString())).stdout().strip());
+        } catch (SnapstashException e) {
+          findings.problem(NAME, e.getMessage());
+        }
+      }
+    }
+    String secretProblem = config.password().problem();
+    if (secretProblem != null) {
+      findings.problem(KEY + ".password", secretProblem);
+      return;
+    }
+    try (Connection c = connect(config.database())) {
+      findings.ok(NAME, serverVersion(c) + " at " + config.host() + ":" + config.port() + ", database " + config.database() + " ("
+          + tableCount(c) + " tables)");
+    } catch (SQLException e) {
+      findings.problem(NAME, describe(e).getMessage());
+    }
+  }
+
+  @Override
+  public CopyResult backup(BackupContext context) {
+    Progress progress = context.progress();
+    Path databaseDir = context.databaseDir();
+    Path dumpFile = databaseDir.resolve(DUMP_FILE);
+    DumpFiles.createDirectories(databaseDir);
+    progress.report("database", 0, "mariadb-dump of " + config.database() + " at " + config.host() + ":" + config.port());
+    Path program = require("mariadb-dump", "mysqldump");
+    String version = runner.run(versionCommand(program.toString())).stdout().strip();
+    String serverVersion;
+    try (Connection c = connect(config.database())) {
+      serverVersion = serverVersion(c);
+    } catch (SQLException e) {
+      throw describe(e);
+    }
+    String password = config.password().reveal();
+    try (PrivateFiles secrets = PrivateFiles.create("snapstash-mysql")) {
+      Path options = secrets.write("client.cnf", optionsFile(password));
+      runner.run(dumpCommand(program.toString(), config, options, dumpFile).withSecret(password));
+    }
+    List<Artifact> artifacts = DumpFiles.artifacts(context.backupDir(), dumpFile, 1);
+    DumpFiles.writeChecksums(context.backupDir(), databaseDir, artifacts);
+    long bytes = DumpFiles.totalBytes(artifacts);
+    progress.report("database", 1.0, "dump.sql, " + bytes + " bytes");
+    Map<String, String> details = new LinkedHashMap<>();
+    details.put("tool", version);
+    details.put("format", "SQL (--single-transaction)");
+    details.put("server-version", serverVersion);
+    details.put("database", config.database());
+    return new CopyResult(NAME, bytes, artifacts.size(), bytes, artifacts, details);
+  }
+
+  @Override
+  public void cleanupIncomplete(BackupContext context) {
+    DumpFiles.deleteRecursively(context.databaseDir());
+  }
+
+  @Override
+  public void prepareRestore(RestoreContext context) {
+    requireDump(context);
+    targetExists(context.force());
+  }
+
+  @Override
+  public void restore(RestoreContext context) {
+    Path dumpFile = requireDump(context);
+    boolean exists = targetExists(context.force());
+    context.progress().report("database", 0, "restoring into " + config.database() + " at " + config.host() + ":" + config.port());
+    if (!exists) {
+      createDatabase();
+    }
+    Path client = require("mariadb", "mysql");
+    String password = config.password().reveal();
+    try (PrivateFiles secrets = PrivateFiles.create("snapstash-mysql")) {
+      Path options = secrets.write("client.cnf", optionsFile(password));
+      runner.run(restoreCommand(client.toString(), config, options, dumpFile).withSecret(password));
+    } catch (CommandFailedException e) {
+      if (e.stderrTail().contains("ERROR 1227")) {
+        // Triggers, routines and views keep their DEFINER; only that user (or one with SET USER) may recreate them.
+        throw new SnapstashException(ErrorKind.AUTHENTICATION,
+            "the dump's triggers, routines or views were defined by another user than " + config.username()
+                + ", which lacks the SET USER privilege to recreate them; restore as that user (" + KEY + ".username) or grant " + config.username()
+                + " SET USER", e);
+      }
+      throw e;
+    }
+    context.progress().report("database", 1.0, "restored " + config.database());
+  }
+
+  @Override
+  public void verify(RestoreContext context, Findings findings) {
+    Path dumpFile = context.databaseDir().resolve(DUMP_FILE);
+    if (!Files.isRegularFile(dumpFile)) {
+      findings.problem(NAME, "backup " + context.tag() + " has no MySQL dump (" + dumpFile + " is missing)");
+      return;
+    }
+    List<String> problems = new ArrayList<>(DumpFiles.verifyChecksums(context.databaseDir()));
+    try {
+      if (!hasHeader(dumpFile)) {
+        problems.add(dumpFile + " does not start with a mariadb-dump/mysqldump header");
+      }
+      if (!lastLine(dumpFile).startsWith("-- Dump completed")) {
+        problems.add(dumpFile + " does not end with '-- Dump completed': the dump is truncated");
+      }
+    } catch (IOException e) {
+      problems.add("cannot read " + dumpFile + " (" + e.getMessage() + ")");
+    }
+    if (problems.isEmpty()) {
+      findings.ok(NAME, "dump complete (header and trailer present), checksums match");
+    } else {
+      problems.forEach(p -> findings.problem(NAME, p));
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+
+  private Path requireDump(RestoreContext context) {
+    Path dumpFile = context.databaseDir().resolve(DUMP_FILE);
+    if (!Files.isRegularFile(dumpFile)) {
+      throw SnapstashException.precondition(
+          "backup " + context.tag() + " holds no MySQL dump (" + dumpFile + " is missing); restore it with the database.type it was taken with");
+    }
+    return dumpFile;
+  }
+
+  private boolean targetExists(boolean force) {
+    try (Connection c = connect("")) {
+      try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM information_schema.schemata WHERE schema_name = ?")) {
+        ps.setString(1, config.database());
+        try (ResultSet rs = ps.executeQuery()) {
+          if (!rs.next()) {
+            return false;
+          }
+        }
+      }
+      long n = tableCount(c);
+      if (n > 0 && !force) {
+        throw SnapstashException.precondition(
+            "the target database " + config.database() + " at " + config.host() + ":" + config.port() + " already holds " + n
+                + (n == 1 ? " table or view" : " tables or views") + "; restore into an empty database (" + KEY + ".database) or pass --force to overwrite it");
+      }
+      return true;
+    } catch (SQLException e) {
+      throw describe(e);
+    }
+  }
+
+  private void createDatabase() {
+    try (Connection c = connect("");
+        Statement st = c.createStatement()) {
+      st.execute("CREATE DATABASE IF NOT EXISTS `" + config.database() + "` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
+    } catch (SQLException e) {
+      if (e.getErrorCode() == 1044 || e.getErrorCode() == 1227) {
+        throw SnapstashException.precondition(
+            "the target database " + config.database() + " does not exist at " + config.host() + ":" + config.port() + " and user "
+                + config.username() + " may not create it; create it (CHARACTER SET utf8mb4 COLLATE utf8mb4_bin) or change " + KEY + ".database");
+      }
+      throw describe(e);
+    }
+  }
+
+  private long tableCount(Connection c) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ?")) {
+      ps.setString(1, config.database());
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  private static String serverVersion(Connection c) throws SQLException {
+    try (Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT VERSION()")) {
+      rs.next();
+      String v = rs.getString(1);
+      return (v.toLowerCase().contains("mariadb") ? "" : "MySQL ") + v;
+    }
+  }
+
+  private Connection connect(String database) throws SQLException {
+    Properties p = new Properties();
+    p.setProperty("user", config.username());
+    p.setProperty("password", config.password().reveal());
+    p.setProperty("connectTimeout", "15000");
+    p.setProperty("socketTimeout", "300000");
+    String host = config.host().contains(":") ? "[" + config.host() + "]" : config.host();
+    return DriverManager.getConnection("jdbc:mariadb://" + host + ":" + config.port() + "/" + database, p);
+  }
+
+  /** Turns a connection failure into one sentence naming the key that fixes it. */
+  SnapstashException describe(SQLException e) {
+    String where = config.host() + ":" + config.port();
+    String state = e.getSQLState() == null ? "" : e.getSQLState();
+    int code = e.getErrorCode();
+    if (code == 1045 || state.equals("28000")) {
+      return new SnapstashException(ErrorKind.AUTHENTICATION,
+          "MySQL at " + where + " refused user " + config.username() + " (access denied); check " + KEY + ".password and " + KEY + ".username", e);
+    }
+    if (code == 1044) {
+      return new SnapstashException(ErrorKind.AUTHENTICATION,
+          "user " + config.username() + " may not use database " + config.database() + " at " + where + "; grant it access or check " + KEY
+              + ".username", e);
+    }
+    if (code == 1049) {
+      return new SnapstashException(ErrorKind.CONFIG, "database " + config.database() + " does not exist at " + where + "; check " + KEY + ".database", e);
+    }
+    if (state.startsWith("08")) {
+      return new SnapstashException(ErrorKind.UNREACHABLE,
+          "cannot reach MySQL at " + where + " (" + firstLine(e.getMessage()) + "); check " + KEY + ".host and " + KEY + ".port", e);
+    }
+    return new SnapstashException(ErrorKind.EXTERNAL_COMMAND, "MySQL at " + where + " failed: " + firstLine(e.getMessage()), e);
+  }
+
+  private static Path require(String name, String alternative) {
+    return Executables.findFirst(name, alternative)
+        .orElseThrow(() -> SnapstashException.precondition(name + " (or " + alternative + ") is not installed; install mariadb-client or mysql-client"));
+  }
+
+  private static boolean hasHeader(Path dumpFile) throws IOException {
+    try (BufferedReader r = Files.newBufferedReader(dumpFile, StandardCharsets.UTF_8)) {
+      for (int i = 0; i < 5; i++) {
+        String line = r.readLine();
+        if (line == null) {
+          return false;
+        }
+        if (line.startsWith("-- MariaDB dump") || line.startsWith("-- MySQL dump")) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** The last non-blank line, read from the file's end. */
+  private static String lastLine(Path file) throws IOException {
+    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
+      long len = f.length();
+      int n = (int) Math.min(len, 4096);
+      byte[] buf = new byte[n];
+      f.seek(len - n);
+      f.readFully(buf);
+      String tail = new String(buf, StandardCharsets.UTF_8).strip();
+      int nl = tail.lastIndexOf('\n');
+      return nl >= 0 ? tail.substring(nl + 1).strip() : tail;
+    }
+  }
+
+  private static String firstLine(String s) {
+    if (s == null) {
+      return "";
+    }
+    int nl = s.indexOf('\n');
+    return (nl >= 0 ? s.substring(0, nl) : s).strip();
+  }
+}

@@ -1,0 +1,479 @@
+package dev.snapstash.strategy.database.postgresql;
+
+import dev.snapstash.core.config.SnapstashConfig.Postgresql;
+import dev.snapstash.core.error.ErrorKind;
+import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.process.Command;
+import dev.snapstash.core.process.Executables;
+import dev.snapstash.core.process.ProcessResult;
+import dev.snapstash.core.process.ProcessRunner;
+import dev.snapstash.core.spi.Artifact;
+import dev.snapstash.core.spi.BackupContext;
+import dev.snapstash.core.spi.CopyResult;
+import dev.snapstash.core.spi.DatabaseStrategy;
+import dev.snapstash.core.spi.Findings;
+import dev.snapstash.core.spi.Progress;
+import dev.snapstash.core.spi.RestoreContext;
+import dev.snapstash.strategy.database.DumpFiles;
+import dev.snapstash.strategy.database.PrivateFiles;
+import java.io.IOException;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Backs up a PostgreSQL database with {@code pg_dump -Fd -j N} (directory format, parallel workers sharing one
+ * synchronized snapshot, so the copy is consistent) into {@code database/dump}, and restores it with {@code
+ * pg_restore -j N}.
+ *
+ * <p>The password reaches the tools through a 0600 {@code PGPASSFILE} in a private temporary directory that is
+ * deleted afterwards; never through argv or {@code PGPASSWORD}. Before dumping, a JDBC connection checks the
+ * credentials so a wrong password is reported as such, naming {@code database.postgresql.password}.
+ */
+public final class PostgresDumpStrategy implements DatabaseStrategy {
+  public static final String NAME = "postgresql";
+  static final String KEY = "database.postgresql";
+  static final String DUMP_DIR = "dump";
+  private static final Duration TOOL_VERSION_TIMEOUT = Duration.ofSeconds(30);
+  private static final Pattern TOOL_VERSION = Pattern.compile("\\(PostgreSQL\\)\\s+(\\d+)(?:\\.(\\d+))?");
+  private static final Pattern TABLE_DATA = Pattern.compile("^(\\d+);.*\\bTABLE DATA\\b.*");
+
+  private final Postgresql config;
+  private final ProcessRunner runner;
+
+  /**
+   * @throws SnapstashException (CONFIG) naming the first invalid key of the {@code database.postgresql} section
+   */
+  public PostgresDumpStrategy(Postgresql config, ProcessRunner runner) {
+    this.config = validate(config);
+    this.runner = runner;
+  }
+
+  /** Checks the section; returns it unchanged or throws CONFIG naming the key. */
+  public static Postgresql validate(Postgresql c) {
+    if (c == null || c.password() == null) {
+      throw SnapstashException.config(KEY + ".password is required when database.type is postgresql");
+    }
+    if (c.host() == null || c.host().isBlank()) {
+      throw SnapstashException.config(KEY + ".host must not be empty");
+    }
+    if (c.port() < 1 || c.port() > 65535) {
+      throw SnapstashException.config(KEY + ".port must be between 1 and 65535, not " + c.port());
+    }
+    if (c.database() == null || c.database().isBlank()) {
+      throw SnapstashException.config(KEY + ".database must not be empty");
+    }
+    if (c.database().contains("=") || c.database().contains("://") || c.database().startsWith("-")) {
+      throw SnapstashException.config(KEY + ".database must be a plain database name, not a connection string: " + c.database());
+    }
+    if (c.username() == null || c.username().isBlank() || c.username().startsWith("-")) {
+      throw SnapstashException.config(KEY + ".username must be a user name");
+    }
+    if (c.jobs() < 1 || c.jobs() > 64) {
+      throw SnapstashException.config(KEY + ".jobs must be between 1 and 64, not " + c.jobs());
+    }
+    if (c.binDir() != null && !c.binDir().isBlank() && !Files.isDirectory(Path.of(c.binDir()))) {
+      throw SnapstashException.config(KEY + ".bin-dir " + c.binDir() + " is not a directory");
+    }
+    return c;
+  }
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Pure command builders (table-tested).
+
+  /** {@code pg_dump -Fd -j N --no-password -h -p -U -d -f dumpDir}, password through {@code PGPASSFILE}. */
+  public static Command dumpCommand(String pgDump, Postgresql c, Path dumpDir, Path passFile) {
+    return withConnectionEnv(
+        Command.of(
+            pgDump, "-Fd", "-j", Integer.toString(c.jobs()), "--no-password",
+            "-h", c.host(), "-p", Integer.toString(c.port()), "-U", c.username(), "-d", c.database(),
+            "-f", dumpDir.toString()),
+        passFile);
+  }
+
+  /**
+   * {@code pg_restore -j N --no-owner --no-privileges --exit-on-error} into the configured database; {@code clean}
+   * (a forced restore) adds {@code --clean --if-exists} so objects in the dump replace existing ones.
+   * {@code --no-privileges}: the dump's GRANTs name roles of the source server that the target may not have.
+   */
+  public static Command restoreCommand(String pgRestore, Postgresql c, Path dumpDir, Path passFile, boolean clean) {
+    List<String> argv = new ArrayList<>(List.of(
+        pgRestore, "-j", Integer.toString(c.jobs()), "--no-owner", "--no-privileges", "--exit-on-error", "--no-password",
+        "-h", c.host(), "-p", Integer.toString(c.port()), "-U", c.username(), "-d", c.database()));
+    if (clean) {
+      argv.addAll(List.of("--clean", "--if-exists"));
+    }
+    argv.add(dumpDir.toString());
+    return withConnectionEnv(Command.of(argv), passFile);
+  }
+
+  /** {@code pg_restore --list dumpDir}: reads the table of contents without connecting anywhere. */
+  public static Command listCommand(String pgRestore, Path dumpDir) {
+    return Command.of(pgRestore, "--list", dumpDir.toString()).capturingStdout().withTimeout(Duration.ofMinutes(5));
+  }
+
+  public static Command versionCommand(String program) {
+    return Command.of(program, "--version").capturingStdout().withTimeout(TOOL_VERSION_TIMEOUT);
+  }
+
+  /** One {@code .pgpass} line matching any host, port and database for this user; ':' and '\' escaped. */
+  public static String pgpassLine(String username, String password) {
+    return "*:*:*:" + pgpassEscape(username) + ":" + pgpassEscape(password) + "\n";
+  }
+
+  private static String pgpassEscape(String s) {
+    return s.replace("\\", "\\\\").replace(":", "\\:");
+  }
+
+  private static Command withConnectionEnv(Command c, Path passFile) {
+    return c.withEnv("PGPASSFILE", passFile.toString()).withEnv("PGCONNECT_TIMEOUT", "30").withEnv("PGAPPNAME", "snapstash");
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+
+  @Override
+  public void check(Findings findings) {
+    String where = config.host() + ":" + config.port();
+    Optional<Tool> dump = tool(findings, "pg_dump");
+    tool(findings, "pg_restore");
+    String secretProblem = config.password().problem();
+    if (secretProblem != null) {
+      findings.problem(KEY + ".password", secretProblem);
+      return;
+    }
+    try (Connection c = connect(config.database())) {
+      ServerFacts facts = facts(c);
+      findings.ok(NAME, "PostgreSQL " + facts.version() + " at " + where + ", database " + config.database() + " (" + facts.relations() + " relations)");
+      dump.ifPresent(t -> {
+        if (facts.versionNum() / 100 > t.comparableMajor()) {
+          findings.problem(KEY + ".bin-dir", versionMismatch(t, facts));
+        }
+      });
+    } catch (SQLException e) {
+      SnapstashException x = describe(e, config.database());
+      findings.problem(NAME, x.getMessage());
+    }
+  }
+
+  @Override
+  public CopyResult backup(BackupContext context) {
+    Progress progress = context.progress();
+    Path databaseDir = context.databaseDir();
+    Path dumpDir = databaseDir.resolve(DUMP_DIR);
+    DumpFiles.createDirectories(databaseDir);
+    DumpFiles.deleteRecursively(dumpDir);
+    progress.report("database", 0, "pg_dump of " + config.database() + " at " + config.host() + ":" + config.port());
+    Tool pgDump = requireTool("pg_dump");
+    ServerFacts facts;
+    try (Connection c = connect(config.database())) {
+      facts = facts(c);
+    } catch (SQLException e) {
+      throw describe(e, config.database());
+    }
+    if (facts.versionNum() / 100 > pgDump.comparableMajor()) {
+      throw SnapstashException.precondition(versionMismatch(pgDump, facts));
+    }
+    String password = config.password().reveal();
+    ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "pg_dump progress");
+      t.setDaemon(true);
+      return t;
+    });
+    try (PrivateFiles secrets = PrivateFiles.create("snapstash-pg")) {
+      Path passFile = secrets.write("pgpass", pgpassLine(config.username(), password));
+      ticker.scheduleWithFixedDelay(() -> reportFiles(progress, dumpDir, facts.tables()), 500, 500, TimeUnit.MILLISECONDS);
+      runner.run(dumpCommand(pgDump.path(), config, dumpDir, passFile).withSecret(password));
+    } finally {
+      ticker.shutdownNow();
+    }
+    List<Artifact> artifacts = DumpFiles.artifacts(context.backupDir(), dumpDir, config.jobs());
+    DumpFiles.writeChecksums(context.backupDir(), databaseDir, artifacts);
+    long bytes = DumpFiles.totalBytes(artifacts);
+    progress.report("database", 1.0, artifacts.size() + " dump files, " + bytes + " bytes");
+    Map<String, String> details = new LinkedHashMap<>();
+    details.put("tool", pgDump.version());
+    details.put("format", "pg_dump directory (-Fd)");
+    details.put("jobs", Integer.toString(config.jobs()));
+    details.put("server-version", facts.version());
+    details.put("database", config.database());
+    return new CopyResult(NAME, bytes, artifacts.size(), bytes, artifacts, details);
+  }
+
+  @Override
+  public void cleanupIncomplete(BackupContext context) {
+    DumpFiles.deleteRecursively(context.databaseDir());
+  }
+
+  @Override
+  public void prepareRestore(RestoreContext context) {
+    requireDump(context);
+    targetState(context.force());
+  }
+
+  @Override
+  public void restore(RestoreContext context) {
+    Path dumpDir = requireDump(context);
+    boolean exists = targetState(context.force());
+    Progress progress = context.progress();
+    progress.report("database", 0, "pg_restore into " + config.database() + " at " + config.host() + ":" + config.port());
+    if (!exists) {
+      createDatabase();
+    }
+    Tool pgRestore = requireTool("pg_restore");
+    String password = config.password().reveal();
+    try (PrivateFiles secrets = PrivateFiles.create("snapstash-pg")) {
+      Path passFile = secrets.write("pgpass", pgpassLine(config.username(), password));
+      runner.run(restoreCommand(pgRestore.path(), config, dumpDir, passFile, exists && context.force()).withSecret(password));
+    }
+    progress.report("database", 1.0, "restored " + config.database());
+  }
+
+  @Override
+  public void verify(RestoreContext context, Findings findings) {
+    Path dumpDir = context.databaseDir().resolve(DUMP_DIR);
+    if (!Files.isRegularFile(dumpDir.resolve("toc.dat"))) {
+      findings.problem(NAME, "backup " + context.tag() + " has no PostgreSQL dump (" + dumpDir.resolve("toc.dat") + " is missing)");
+      return;
+    }
+    List<String> problems = new ArrayList<>(DumpFiles.verifyChecksums(context.databaseDir()));
+    Optional<Path> pgRestore = program("pg_restore");
+    int entries = 0;
+    if (pgRestore.isEmpty()) {
+      problems.add("pg_restore is not installed, so the dump's table of contents cannot be read; install postgresql-client or set " + KEY + ".bin-dir");
+    } else {
+      ProcessResult r = runner.runAllowingFailure(listCommand(pgRestore.get().toString(), dumpDir), l -> {});
+      if (r.exitCode() != 0) {
+        problems.add("pg_restore cannot read the dump's table of contents: " + lastLine(r.stderrTail()));
+      } else {
+        for (String line : r.stdout().lines().toList()) {
+          Matcher m = TABLE_DATA.matcher(line);
+          if (m.matches()) {
+            entries++;
+            String id = m.group(1);
+            if (!Files.exists(dumpDir.resolve(id + ".dat.gz")) && !Files.exists(dumpDir.resolve(id + ".dat"))) {
+              problems.add("the data file of dump entry " + id + " is missing from " + dumpDir);
+            }
+          }
+        }
+      }
+    }
+    if (problems.isEmpty()) {
+      findings.ok(NAME, "dump readable by pg_restore (" + entries + " tables with data), checksums match");
+    } else {
+      problems.forEach(p -> findings.problem(NAME, p));
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+
+  private Path requireDump(RestoreContext context) {
+    Path dumpDir = context.databaseDir().resolve(DUMP_DIR);
+    if (!Files.isRegularFile(dumpDir.resolve("toc.dat"))) {
+      throw SnapstashException.precondition(
+          "backup " + context.tag() + " holds no PostgreSQL dump (" + dumpDir.resolve("toc.dat") + " is missing); restore it with the database.type it was taken with");
+    }
+    return dumpDir;
+  }
+
+  /** Whether the target database exists; refuses (PRECONDITION) one that holds relations unless forced. */
+  private boolean targetState(boolean force) {
+    try (Connection c = connect(config.database())) {
+      long n = facts(c).relations();
+      if (n > 0 && !force) {
+        throw SnapstashException.precondition(
+            "the target database " + config.database() + " at " + config.host() + ":" + config.port() + " already holds " + n
+                + (n == 1 ? " table, view or sequence" : " tables, views or sequences") + "; restore into an empty database (" + KEY + ".database) or pass --force to overwrite it");
+      }
+      return true;
+    } catch (SQLException e) {
+      if ("3D000".equals(e.getSQLState())) {
+        return false;
+      }
+      throw describe(e, config.database());
+    }
+  }
+
+  private void createDatabase() {
+    SQLException last = null;
+    for (String maintenance : List.of("postgres", "template1")) {
+      try (Connection c = connect(maintenance);
+          Statement st = c.createStatement()) {
+        st.execute("CREATE DATABASE " + quoteIdent(config.database()) + " ENCODING 'UTF8' TEMPLATE template0");
+        return;
+      } catch (SQLException e) {
+        if ("42501".equals(e.getSQLState())) {
+          throw SnapstashException.precondition(
+              "the target database " + config.database() + " does not exist at " + config.host() + ":" + config.port() + " and user "
+                  + config.username() + " may not create it; create it (owned by " + config.username() + ") or change " + KEY + ".database");
+        }
+        if ("42P04".equals(e.getSQLState())) {
+          return;
+        }
+        last = e;
+      }
+    }
+    throw describe(last, config.database());
+  }
+
+  private Connection connect(String database) throws SQLException {
+    Properties p = new Properties();
+    p.setProperty("user", config.username());
+    p.setProperty("password", config.password().reveal());
+    p.setProperty("connectTimeout", "15");
+    p.setProperty("loginTimeout", "15");
+    p.setProperty("socketTimeout", "300");
+    p.setProperty("ApplicationName", "snapstash");
+    String host = config.host().contains(":") ? "[" + config.host() + "]" : config.host();
+    return DriverManager.getConnection(
+        "jdbc:postgresql://" + host + ":" + config.port() + "/" + URLEncoder.encode(database, StandardCharsets.UTF_8), p);
+  }
+
+  /** Turns a connection failure into one sentence naming the key that fixes it. */
+  SnapstashException describe(SQLException e, String database) {
+    String where = config.host() + ":" + config.port();
+    String state = e.getSQLState() == null ? "" : e.getSQLState();
+    if (state.equals("28P01") || state.equals("28000")) {
+      return new SnapstashException(ErrorKind.AUTHENTICATION,
+          "PostgreSQL at " + where + " refused user " + config.username() + " (" + firstLine(e.getMessage()) + "); check " + KEY + ".password and "
+              + KEY + ".username", e);
+    }
+    if (state.equals("3D000")) {
+      return new SnapstashException(ErrorKind.CONFIG,
+          "database " + database + " does not exist at " + where + "; check " + KEY + ".database", e);
+    }
+    if (state.startsWith("08")) {
+      return new SnapstashException(ErrorKind.UNREACHABLE,
+          "cannot reach PostgreSQL at " + where + " (" + firstLine(e.getMessage()) + "); check " + KEY + ".host and " + KEY + ".port", e);
+    }
+    if (state.equals("42501")) {
+      return new SnapstashException(ErrorKind.AUTHENTICATION,
+          "user " + config.username() + " lacks a privilege on database " + database + " at " + where + " (" + firstLine(e.getMessage()) + "); check "
+              + KEY + ".username", e);
+    }
+    return new SnapstashException(ErrorKind.EXTERNAL_COMMAND,
+        "PostgreSQL at " + where + " failed: " + firstLine(e.getMessage()) + " (SQLSTATE " + state + ")", e);
+  }
+
+  private record ServerFacts(String version, int versionNum, long relations, long tables) {}
+
+  private static ServerFacts facts(Connection c) throws SQLException {
+    try (Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery(
+            "SELECT current_setting('server_version'), current_setting('server_version_num')::int,"
+                + " count(*) FILTER (WHERE c.relkind IN ('r','p','v','m','S','f')),"
+                + " count(*) FILTER (WHERE c.relkind IN ('r','p'))"
+                + " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                + " WHERE n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'")) {
+      rs.next();
+      return new ServerFacts(rs.getString(1), rs.getInt(2), rs.getLong(3), rs.getLong(4));
+    }
+  }
+
+  /** A found tool: its path and its {@code --version} line. */
+  private record Tool(String path, String version, int comparableMajor) {}
+
+  private Optional<Path> program(String name) {
+    if (config.binDir() != null && !config.binDir().isBlank()) {
+      return Executables.find(Path.of(config.binDir()).resolve(name).toString());
+    }
+    return Executables.find(name);
+  }
+
+  private Optional<Tool> tool(Findings findings, String name) {
+    Optional<Path> p = program(name);
+    if (p.isEmpty()) {
+      findings.problem(KEY + ".bin-dir", name + " is not installed" + where() + "; install postgresql-client or set " + KEY + ".bin-dir");
+      return Optional.empty();
+    }
+    try {
+      Tool t = toolAt(p.get());
+      findings.ok(NAME, t.version());
+      return Optional.of(t);
+    } catch (SnapstashException e) {
+      findings.problem(KEY + ".bin-dir", e.getMessage());
+      return Optional.empty();
+    }
+  }
+
+  private Tool requireTool(String name) {
+    return toolAt(program(name).orElseThrow(() -> new SnapstashException(ErrorKind.PRECONDITION,
+        name + " is not installed" + where() + "; install postgresql-client or set " + KEY + ".bin-dir")));
+  }
+
+  private String where() {
+    return config.binDir() == null || config.binDir().isBlank() ? " (not on PATH)" : " in " + config.binDir();
+  }
+
+  private Tool toolAt(Path p) {
+    String out = runner.run(versionCommand(p.toString())).stdout().strip();
+    Matcher m = TOOL_VERSION.matcher(out);
+    if (!m.find()) {
+      throw new SnapstashException(ErrorKind.EXTERNAL_COMMAND, p + " --version printed an unexpected line: " + out);
+    }
+    int major = Integer.parseInt(m.group(1));
+    int minor = m.group(2) == null ? 0 : Integer.parseInt(m.group(2));
+    // server_version_num / 100: 1500 for 15.x, 906 for 9.6.x.
+    int comparable = major >= 10 ? major * 100 : major * 100 + minor;
+    return new Tool(p.toString(), out, comparable);
+  }
+
+  private static String versionMismatch(Tool t, ServerFacts facts) {
+    return t.version() + " cannot dump the newer server (PostgreSQL " + facts.version() + "); install a newer postgresql-client or point "
+        + KEY + ".bin-dir at one";
+  }
+
+  private static void reportFiles(Progress progress, Path dumpDir, long tables) {
+    if (!Files.isDirectory(dumpDir)) {
+      return;
+    }
+    try (Stream<Path> s = Files.list(dumpDir)) {
+      long n = s.filter(p -> p.getFileName().toString().contains(".dat")).count();
+      progress.report("database", tables > 0 ? Math.min(0.99, (double) n / tables) : -1, n + " of " + tables + " tables dumped");
+    } catch (IOException | RuntimeException e) {
+      // Progress is best effort; the dump itself reports real failures.
+    }
+  }
+
+  static String quoteIdent(String s) {
+    return "\"" + s.replace("\"", "\"\"") + "\"";
+  }
+
+  private static String firstLine(String s) {
+    if (s == null) {
+      return "";
+    }
+    int nl = s.indexOf('\n');
+    return (nl >= 0 ? s.substring(0, nl) : s).strip();
+  }
+
+  private static String lastLine(String s) {
+    String t = s == null ? "" : s.strip();
+    int nl = t.lastIndexOf('\n');
+    return nl >= 0 ? t.substring(nl + 1) : t;
+  }
+
+}

@@ -1,0 +1,115 @@
+package dev.snapstash.strategy.database.postgresql;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.snapstash.core.config.Secret;
+import dev.snapstash.core.config.SnapstashConfig.Postgresql;
+import dev.snapstash.core.process.ProcessRunner;
+import dev.snapstash.core.spi.DatabaseStrategy;
+import dev.snapstash.core.spi.Findings;
+import dev.snapstash.strategy.database.DumpingDatabaseStrategyContract;
+import dev.snapstash.testing.PostgresFixture;
+import dev.snapstash.testing.TestDatabase;
+import dev.snapstash.testing.Tools;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+class PostgresDumpStrategyIT extends DumpingDatabaseStrategyContract<TestDatabase> {
+  @RegisterExtension static final PostgresFixture pg = new PostgresFixture();
+  private static final ProcessRunner runner = new ProcessRunner();
+
+  @BeforeAll
+  static void tools() {
+    Tools.require("pg_dump");
+    Tools.require("pg_restore");
+  }
+
+  static Postgresql config(TestDatabase db, Secret password) {
+    return new Postgresql(db.host(), db.port(), db.database(), db.user(), password, 2, "");
+  }
+
+  @Override
+  protected TestDatabase newDatabase() {
+    return pg.newDatabase();
+  }
+
+  @Override
+  protected Connection connect(TestDatabase db) throws SQLException {
+    return db.connect();
+  }
+
+  @Override
+  protected DatabaseStrategy strategyFor(TestDatabase db) {
+    return new PostgresDumpStrategy(config(db, db.secret()), runner);
+  }
+
+  @Override
+  protected DatabaseStrategy strategyWithWrongPassword(TestDatabase db) {
+    return new PostgresDumpStrategy(config(db, Secret.ofEnv("PW", Map.of("PW", "not-the-password"))), runner);
+  }
+
+  @Override
+  protected String passwordKey() {
+    return "database.postgresql.password";
+  }
+
+  @Override
+  protected String binaryType() {
+    return "BYTEA";
+  }
+
+  @Override
+  protected String password(TestDatabase db) {
+    return db.password();
+  }
+
+  @Override
+  protected String dumpProgram() {
+    return "pg_dump";
+  }
+
+  @Override
+  protected AutoCloseable blockDump(TestDatabase db) throws Exception {
+    Connection c = db.connect();
+    c.setAutoCommit(false);
+    try (Statement st = c.createStatement()) {
+      st.execute("LOCK TABLE push_ledger IN ACCESS EXCLUSIVE MODE");
+    }
+    return () -> {
+      c.rollback();
+      c.close();
+    };
+  }
+
+  @Test
+  void unreachableServerIsAProblemNamingHostAndPort() {
+    TestDatabase db = pg.newDatabase();
+    Postgresql c = new Postgresql("127.0.0.1", 1, db.database(), db.user(), db.secret(), 1, "");
+    Findings f = new Findings();
+    new PostgresDumpStrategy(c, runner).check(f);
+    assertThat(f.problems()).anyMatch(p -> p.message().contains("database.postgresql.host") && p.message().contains("127.0.0.1:1"));
+  }
+
+  @Test
+  void restoreCreatesAMissingDatabaseWhenTheUserMay() throws Exception {
+    TestDatabase src = source();
+    var b = backupContext("create");
+    strategyFor(src).backup(b);
+    try (Connection c = pg.superuserConnection("postgres");
+        Statement st = c.createStatement()) {
+      st.execute("ALTER ROLE " + src.user() + " CREATEDB");
+    }
+    TestDatabase missing = new TestDatabase(src.kind(), src.host(), src.port(), "not_yet_there", src.user(), src.password(), src.passwordFile(),
+        src.jdbcUrl().replace(src.database(), "not_yet_there"));
+    DatabaseStrategy into = strategyFor(missing);
+    var rc = restoreContext(b, tmp, false);
+    into.prepareRestore(rc);
+    into.restore(rc);
+    assertThat(contents(missing)).isEqualTo(contents(src));
+  }
+}
