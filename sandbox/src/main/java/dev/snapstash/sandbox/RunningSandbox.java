@@ -49,11 +49,13 @@ public final class RunningSandbox implements AutoCloseable {
   private final Maintenance maintenance;
   private final SandboxDatabase db;
   private final Server server;
+  private final BitbucketHandler handler;
   private final CountDownLatch closed = new CountDownLatch(1);
   private boolean closing;
 
   private RunningSandbox(SandboxLayout layout, SandboxState state, SandboxKnobs knobs, Maintenance maintenance,
-      SandboxDatabase db, Server server) {
+      SandboxDatabase db, Server server, BitbucketHandler handler) {
+    this.handler = handler;
     this.layout = layout;
     this.state = state;
     this.knobs = knobs;
@@ -166,7 +168,7 @@ public final class RunningSandbox implements AutoCloseable {
       state.write(layout.dir());
       Files.writeString(layout.config(), SnapstashYml.render(layout.dir(), state), StandardCharsets.UTF_8);
       log.info("sandbox serving {} from {} ({})", baseUrl, layout.home(), dbs.kind().optionValue());
-      return new RunningSandbox(layout, state, knobs, maintenance, db, server);
+      return new RunningSandbox(layout, state, knobs, maintenance, db, server, handler);
     } catch (IOException e) {
       stopQuietly(server, db);
       throw SnapstashException.storage("cannot prepare " + layout.home() + ": " + e.getMessage(), e);
@@ -277,6 +279,11 @@ public final class RunningSandbox implements AutoCloseable {
 
   public Maintenance maintenance() {
     return maintenance;
+  }
+
+  /** Pushes being served right now; a test holding one in flight waits for this. */
+  public int pushesInFlight() {
+    return handler.pushesInFlight();
   }
 
   public SandboxDatabase database() {

@@ -62,6 +62,7 @@ public final class BitbucketHandler extends Handler.Abstract {
   private final Path hooks;
   private final String baseUrl;
   private final Map<Long, ReentrantLock> pushLocks = new ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicInteger pushesInFlight = new java.util.concurrent.atomic.AtomicInteger();
 
   public BitbucketHandler(
       SandboxDatabase db,
@@ -122,6 +123,11 @@ public final class BitbucketHandler extends Handler.Abstract {
       }
     }
     return true;
+  }
+
+  /** Receive-pack requests being served now (for tests that hold a push in flight). */
+  public int pushesInFlight() {
+    return pushesInFlight.get();
   }
 
   // ------------------------------------------------------------------------------------------------ maintenance
@@ -418,6 +424,7 @@ public final class BitbucketHandler extends Handler.Abstract {
   private void push(SandboxDatabase.Repository repo, Map<String, String> env, InputStream body, Response response,
       Callback callback) throws Exception {
     Path dir = repositories.resolve(Long.toString(repo.id()));
+    pushesInFlight.incrementAndGet();
     ReentrantLock lock = pushLocks.computeIfAbsent(repo.id(), k -> new ReentrantLock());
     lock.lock();
     try {
@@ -450,6 +457,7 @@ public final class BitbucketHandler extends Handler.Abstract {
       callback.succeeded();
     } finally {
       lock.unlock();
+      pushesInFlight.decrementAndGet();
     }
   }
 
