@@ -303,11 +303,20 @@ public final class RunningSandbox implements AutoCloseable {
     closed.await();
   }
 
-  /** Stops accepting, waits for in-flight requests (30 s at most), closes the pool, removes {@code .lock}. */
+  /**
+   * Stops accepting, waits for in-flight requests (30 s at most), closes the pool, removes {@code .lock}. Safe to
+   * call from several threads; every caller returns once the instance is closed.
+   */
   @Override
   public void close() {
     synchronized (this) {
       if (closing) {
+        // Another thread (a shutdown hook) is closing: return only once it is done.
+        try {
+          closed.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
         return;
       }
       closing = true;

@@ -61,6 +61,47 @@ class GitSmartHttpTest {
   }
 
   @Test
+  void gzipRequestBodyIsServed() throws Exception {
+    String head = new ProcessRunner().run(dev.snapstash.core.process.Command.of("git",
+        "--git-dir=" + sandbox.layout().repository(1), "rev-parse", "refs/heads/main").capturingStdout())
+        .stdout().strip();
+    String want = "want " + head + "\n";
+    String body = String.format("%04x", want.length() + 4) + want + "0000" + "0009done\n";
+    java.io.ByteArrayOutputStream gz = new java.io.ByteArrayOutputStream();
+    try (java.util.zip.GZIPOutputStream out = new java.util.zip.GZIPOutputStream(gz)) {
+      out.write(body.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    }
+    java.net.http.HttpResponse<byte[]> r = java.net.http.HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create(url("prj/repo-1") + "/git-upload-pack"))
+            .header("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString(
+                ("admin:" + sandbox.adminPassword()).getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+            .header("Content-Type", "application/x-git-upload-pack-request")
+            .header("Content-Encoding", "gzip")
+            .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(gz.toByteArray())).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.headers().firstValue("Content-Type")).contains("application/x-git-upload-pack-result");
+    assertThat(new String(r.body(), java.nio.charset.StandardCharsets.ISO_8859_1)).contains("NAK").contains("PACK");
+  }
+
+  @Test
+  void fetchWithManyHavesUsesAGzipBodyAndWorks() throws Exception {
+    Path a = dir.resolve("haves-a");
+    Path b = dir.resolve("haves-b");
+    admin.run(dir, "clone", "-q", url("prj/repo-3"), a.toString());
+    admin.run(dir, "clone", "-q", url("prj/repo-3"), b.toString());
+    for (int i = 0; i < 40; i++) {
+      admin.run(a, "commit", "-q", "--allow-empty", "-m", "local " + i);
+    }
+    admin.run(b, "commit", "-q", "--allow-empty", "-m", "remote");
+    admin.run(b, "push", "-q", "origin", "HEAD:refs/heads/haves");
+    // More than 1 KiB of "have" lines: git gzips the request body.
+    admin.run(a, "fetch", "-q", "origin", "refs/heads/haves:refs/remotes/origin/haves");
+    assertThat(admin.run(a, "rev-parse", "origin/haves").stdout().strip())
+        .isEqualTo(admin.run(b, "rev-parse", "HEAD").stdout().strip());
+  }
+
+  @Test
   void wrongPasswordIsRefused() {
     ProcessResult r = new GitClient("admin", "wrong").tryRun(dir, "ls-remote", url("prj/repo-1"));
     assertThat(r.exitCode()).isNotZero();

@@ -22,6 +22,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -49,6 +50,15 @@ public class SandboxCommand implements Runnable {
     throw new SnapstashException(ErrorKind.USAGE, "choose a sandbox command: start, stop, status or load");
   }
 
+  /**
+   * Whether {@code --json} was given. The option is declared once by the root command and inherited by every
+   * verb, so it is looked up rather than declared here (a second declaration would clash).
+   */
+  static boolean json(CommandSpec spec) {
+    OptionSpec o = spec.findOption("--json");
+    return o != null && Boolean.TRUE.equals(o.getValue());
+  }
+
   static void print(boolean json, Object value, String text) {
     if (json) {
       try {
@@ -64,6 +74,8 @@ public class SandboxCommand implements Runnable {
   @Command(name = "start", description = "Start the sandbox in DIR (detached unless --foreground).",
       mixinStandardHelpOptions = true)
   public static class Start implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
     @Option(names = "--dir", required = true, description = "Sandbox directory (created if missing).")
     Path dir;
 
@@ -107,20 +119,22 @@ public class SandboxCommand implements Runnable {
     @Option(names = "--foreground", description = "Serve in this process until SIGTERM or Ctrl-C.")
     boolean foreground;
 
-    @Option(names = "--json", description = "Print the result as JSON.")
-    boolean json;
-
     @Override
-    public Integer call() throws InterruptedException {
+    public Integer call() {
       SandboxOptions o = new SandboxOptions(dir, port, db, jdbcUrl, dbUser, dbPasswordFile, repos, commits,
           filesPerCommit, blobKb, adminPasswordFile, proxyName, startTimeout);
       ProcessRunner runner = new ProcessRunner();
       if (foreground) {
         RunningSandbox sandbox = RunningSandbox.start(o, runner);
+        // Main's own hook interrupts this thread on SIGTERM; this one covers launchers that do not.
         Runtime.getRuntime().addShutdownHook(new Thread(sandbox::close, "sandbox-shutdown"));
-        print(json, sandbox.state(), started(sandbox.state(), o.dir()));
+        print(json(spec), sandbox.state(), started(sandbox.state(), o.dir()));
         System.out.flush();
-        sandbox.awaitClosed();
+        try {
+          sandbox.awaitClosed();
+        } catch (InterruptedException e) {
+          sandbox.close();
+        }
         return 0;
       }
       String java = ProcessHandle.current().info().command()
@@ -128,7 +142,7 @@ public class SandboxCommand implements Runnable {
       List<String> launcher = List.of(java, "-cp", System.getProperty("java.class.path"),
           System.getProperty(MAIN_CLASS_PROPERTY, "dev.snapstash.cli.Main"), "sandbox", "start");
       SandboxState s = Sandbox.startDetached(o, launcher, runner);
-      print(json, s, started(s, o.dir()));
+      print(json(spec), s, started(s, o.dir()));
       return 0;
     }
 
@@ -142,11 +156,10 @@ public class SandboxCommand implements Runnable {
 
   @Command(name = "stop", description = "Stop the sandbox in DIR.", mixinStandardHelpOptions = true)
   public static class Stop implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
     @Option(names = "--dir", required = true)
     Path dir;
-
-    @Option(names = "--json")
-    boolean json;
 
     @Override
     public Integer call() {
@@ -154,7 +167,7 @@ public class SandboxCommand implements Runnable {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("dir", dir.toAbsolutePath().normalize().toString());
       m.put("stopped", was);
-      print(json, m, was ? "sandbox stopped" : "sandbox was not running");
+      print(json(spec), m, was ? "sandbox stopped" : "sandbox was not running");
       return 0;
     }
   }
@@ -162,11 +175,10 @@ public class SandboxCommand implements Runnable {
   @Command(name = "status", description = "Report whether the sandbox in DIR is running.",
       mixinStandardHelpOptions = true)
   public static class Status implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
     @Option(names = "--dir", required = true)
     Path dir;
-
-    @Option(names = "--json")
-    boolean json;
 
     @Override
     public Integer call() {
@@ -177,7 +189,7 @@ public class SandboxCommand implements Runnable {
       m.put("pid", s.pid());
       m.put("dir", s.dir().toString());
       m.put("db", s.db());
-      print(json, m, s.running() ? "running at " + s.baseUrl() + " (pid " + s.pid() + ")" : "stopped");
+      print(json(spec), m, s.running() ? "running at " + s.baseUrl() + " (pid " + s.pid() + ")" : "stopped");
       return 0;
     }
   }
@@ -185,6 +197,8 @@ public class SandboxCommand implements Runnable {
   @Command(name = "load", description = "Push continuously from N git clients; record acknowledged pushes.",
       mixinStandardHelpOptions = true)
   public static class Load implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
     @Option(names = "--dir", required = true)
     Path dir;
 
@@ -200,9 +214,6 @@ public class SandboxCommand implements Runnable {
 
     @Option(names = "--ledger", required = true, description = "JSON-lines file of acknowledged pushes.")
     Path ledger;
-
-    @Option(names = "--json")
-    boolean json;
 
     @Override
     public Integer call() {
@@ -223,7 +234,7 @@ public class SandboxCommand implements Runnable {
       m.put("failed", r.failed());
       m.put("elapsedMs", r.elapsed().toMillis());
       m.put("ledger", ledger.toAbsolutePath().toString());
-      print(json, m, r.pushes() + " pushes acknowledged (" + r.refused() + " refused with 503, " + r.failed()
+      print(json(spec), m, r.pushes() + " pushes acknowledged (" + r.refused() + " refused with 503, " + r.failed()
           + " failed otherwise) in " + r.elapsed().toSeconds() + " s; ledger " + ledger.toAbsolutePath());
       return 0;
     }

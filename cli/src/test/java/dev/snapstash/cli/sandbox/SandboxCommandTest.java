@@ -53,7 +53,7 @@ class SandboxCommandTest {
 
   Run sandbox(String... args) {
     AtomicReference<SnapstashException> err = new AtomicReference<>();
-    CommandLine cl = new CommandLine(new SandboxCommand());
+    CommandLine cl = new CommandLine(new SandboxTestMain.TestRoot());
     cl.setExecutionExceptionHandler((ex, c, p) -> {
       if (ex instanceof SnapstashException se) {
         err.set(se);
@@ -65,7 +65,10 @@ class SandboxCommandTest {
     ByteArrayOutputStream buf = new ByteArrayOutputStream();
     System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
     try {
-      int code = cl.execute(args);
+      String[] full = new String[args.length + 1];
+      full[0] = "sandbox";
+      System.arraycopy(args, 0, full, 1, args.length);
+      int code = cl.execute(full);
       return new Run(code, buf.toString(StandardCharsets.UTF_8), err.get());
     } finally {
       System.setOut(old);
