@@ -1,0 +1,274 @@
+package dev.snapstash.cli.sandbox;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.snapstash.core.error.ErrorKind;
+import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.process.ProcessRunner;
+import dev.snapstash.sandbox.DbKind;
+import dev.snapstash.sandbox.RunningSandbox;
+import dev.snapstash.sandbox.Sandbox;
+import dev.snapstash.sandbox.SandboxOptions;
+import dev.snapstash.sandbox.SandboxState;
+import dev.snapstash.sandbox.load.LoadGenerator;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code snapstash sandbox}: a local Bitbucket-compatible instance to test and demo against. */
+@Command(
+    name = "sandbox",
+    description = "Run a local Bitbucket-compatible instance (for tests and demos) and drive load against it.",
+    mixinStandardHelpOptions = true,
+    subcommands = {
+      SandboxCommand.Start.class,
+      SandboxCommand.Stop.class,
+      SandboxCommand.Status.class,
+      SandboxCommand.Load.class
+    })
+public class SandboxCommand implements Runnable {
+  /** The class whose {@code main} serves {@code sandbox start --foreground}; tests point it elsewhere. */
+  public static final String MAIN_CLASS_PROPERTY = "snapstash.sandbox.main";
+
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  @Spec CommandSpec spec;
+
+  @Override
+  public void run() {
+    throw new SnapstashException(ErrorKind.USAGE, "choose a sandbox command: start, stop, status or load");
+  }
+
+  /**
+   * Whether {@code --json} was given. The option is declared once by the root command and inherited by every
+   * verb, so it is looked up rather than declared here (a second declaration would clash).
+   */
+  static boolean json(CommandSpec spec) {
+    OptionSpec o = spec.findOption("--json");
+    return o != null && Boolean.TRUE.equals(o.getValue());
+  }
+
+  static void print(boolean json, Object value, String text) {
+    if (json) {
+      try {
+        System.out.println(JSON.writeValueAsString(value));
+      } catch (Exception e) {
+        throw SnapstashException.internal("cannot render JSON", e);
+      }
+    } else {
+      System.out.println(text);
+    }
+  }
+
+  @Command(name = "start", description = "Start the sandbox in DIR (detached unless --foreground).",
+      mixinStandardHelpOptions = true)
+  public static class Start implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--dir", required = true, description = "Sandbox directory (created if missing).")
+    Path dir;
+
+    @Option(names = "--port", description = "HTTP port on 127.0.0.1 (0 = any free one; default 7990 or the last).")
+    Integer port;
+
+    @Option(names = "--db", description = "h2 (default), postgresql or mariadb.", converter = DbConverter.class)
+    DbKind db;
+
+    @Option(names = "--jdbc-url", description = "Use this external database server.")
+    String jdbcUrl;
+
+    @Option(names = "--db-user", description = "User for --jdbc-url.")
+    String dbUser;
+
+    @Option(names = "--db-password-file", description = "File holding the password for --jdbc-url.")
+    Path dbPasswordFile;
+
+    @Option(names = "--repos", defaultValue = "3", description = "Repositories to generate on first start.")
+    int repos;
+
+    @Option(names = "--commits", defaultValue = "5", description = "Commits per repository.")
+    int commits;
+
+    @Option(names = "--files-per-commit", defaultValue = "10", description = "Files added or changed per commit.")
+    int filesPerCommit;
+
+    @Option(names = "--blob-kb", defaultValue = "4", description = "Average file size in KiB.")
+    int blobKb;
+
+    @Option(names = "--admin-password-file", description = "Admin password (default: generated into DIR).")
+    Path adminPasswordFile;
+
+    @Option(names = "--proxy-name", description = "Public host name behind a TLS proxy (written as proxy settings).")
+    String proxyName;
+
+    @Option(names = "--start-timeout", defaultValue = "60s", converter = DurationConverter.class,
+        description = "How long a detached start waits for the instance to answer.")
+    Duration startTimeout;
+
+    @Option(names = "--foreground", description = "Serve in this process until SIGTERM or Ctrl-C.")
+    boolean foreground;
+
+    @Override
+    public Integer call() {
+      SandboxOptions o = new SandboxOptions(dir, port, db, jdbcUrl, dbUser, dbPasswordFile, repos, commits,
+          filesPerCommit, blobKb, adminPasswordFile, proxyName, startTimeout);
+      ProcessRunner runner = new ProcessRunner();
+      if (foreground) {
+        RunningSandbox sandbox = RunningSandbox.start(o, runner);
+        // Main's own hook interrupts this thread on SIGTERM; this one covers launchers that do not.
+        Runtime.getRuntime().addShutdownHook(new Thread(sandbox::close, "sandbox-shutdown"));
+        print(json(spec), sandbox.state(), started(sandbox.state(), o.dir()));
+        System.out.flush();
+        try {
+          sandbox.awaitClosed();
+        } catch (InterruptedException e) {
+          sandbox.close();
+        }
+        return 0;
+      }
+      String java = ProcessHandle.current().info().command()
+          .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+      List<String> launcher = List.of(java, "-cp", System.getProperty("java.class.path"),
+          System.getProperty(MAIN_CLASS_PROPERTY, "dev.snapstash.cli.Main"), "sandbox", "start");
+      SandboxState s = Sandbox.startDetached(o, launcher, runner);
+      print(json(spec), s, started(s, o.dir()));
+      return 0;
+    }
+
+    private static String started(SandboxState s, Path dir) {
+      return "sandbox running at " + s.baseUrl() + " (pid " + s.pid() + ")\n"
+          + "  admin user:     " + s.adminUser() + " (password in " + s.adminPasswordFile() + ")\n"
+          + "  database:       " + s.db().optionValue() + " " + s.jdbcUrl() + "\n"
+          + "  configuration:  " + dir.toAbsolutePath().normalize().resolve("snapstash.yml");
+    }
+  }
+
+  @Command(name = "stop", description = "Stop the sandbox in DIR.", mixinStandardHelpOptions = true)
+  public static class Stop implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--dir", required = true)
+    Path dir;
+
+    @Override
+    public Integer call() {
+      boolean was = Sandbox.stop(dir);
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("dir", dir.toAbsolutePath().normalize().toString());
+      m.put("stopped", was);
+      print(json(spec), m, was ? "sandbox stopped" : "sandbox was not running");
+      return 0;
+    }
+  }
+
+  @Command(name = "status", description = "Report whether the sandbox in DIR is running.",
+      mixinStandardHelpOptions = true)
+  public static class Status implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--dir", required = true)
+    Path dir;
+
+    @Override
+    public Integer call() {
+      Sandbox.Status s = Sandbox.status(dir);
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("running", s.running());
+      m.put("url", s.baseUrl());
+      m.put("pid", s.pid());
+      m.put("dir", s.dir().toString());
+      m.put("db", s.db());
+      print(json(spec), m, s.running() ? "running at " + s.baseUrl() + " (pid " + s.pid() + ")" : "stopped");
+      return 0;
+    }
+  }
+
+  @Command(name = "load", description = "Push continuously from N git clients; record acknowledged pushes.",
+      mixinStandardHelpOptions = true)
+  public static class Load implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--dir", required = true)
+    Path dir;
+
+    @Option(names = "--clients", defaultValue = "4")
+    int clients;
+
+    @Option(names = "--duration", defaultValue = "30s", converter = DurationConverter.class,
+        description = "How long to push (e.g. 30s, 2m).")
+    Duration duration;
+
+    @Option(names = "--max-pushes", defaultValue = "100000")
+    int maxPushes;
+
+    @Option(names = "--ledger", required = true, description = "JSON-lines file of acknowledged pushes.")
+    Path ledger;
+
+    @Override
+    public Integer call() {
+      SandboxState s = SandboxState.read(dir)
+          .orElseThrow(() -> SnapstashException.precondition("no sandbox in " + dir + ": check --dir"));
+      if (!Sandbox.status(dir).running()) {
+        throw SnapstashException.precondition(
+            "the sandbox in " + dir + " is not running: start it with `snapstash sandbox start --dir " + dir + "`");
+      }
+      Path work = dir.toAbsolutePath().normalize().resolve("home").resolve("tmp").resolve("load-" + ProcessHandle
+          .current().pid());
+      LoadGenerator.Result r = new LoadGenerator(new ProcessRunner(), Clock.systemUTC()).run(
+          new LoadGenerator.Options(s.baseUrl(), s.adminUser(), s.adminPassword(), clients, duration, maxPushes,
+              ledger.toAbsolutePath(), work));
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("pushes", r.pushes());
+      m.put("refused", r.refused());
+      m.put("failed", r.failed());
+      m.put("elapsedMs", r.elapsed().toMillis());
+      m.put("ledger", ledger.toAbsolutePath().toString());
+      print(json(spec), m, r.pushes() + " pushes acknowledged (" + r.refused() + " refused with 503, " + r.failed()
+          + " failed otherwise) in " + r.elapsed().toSeconds() + " s; ledger " + ledger.toAbsolutePath());
+      return 0;
+    }
+  }
+
+  static final class DbConverter implements ITypeConverter<DbKind> {
+    @Override
+    public DbKind convert(String value) {
+      return DbKind.parse(value);
+    }
+  }
+
+  /** {@code 500ms}, {@code 30s}, {@code 2m}, {@code 1h}, or ISO-8601 ({@code PT30S}). */
+  public static final class DurationConverter implements ITypeConverter<Duration> {
+    @Override
+    public Duration convert(String value) {
+      String v = value.trim().toLowerCase(Locale.ROOT);
+      try {
+        if (v.startsWith("pt") || v.startsWith("p")) {
+          return Duration.parse(value.trim().toUpperCase(Locale.ROOT));
+        }
+        if (v.endsWith("ms")) {
+          return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
+        }
+        long n = Long.parseLong(v.substring(0, v.length() - 1));
+        return switch (v.charAt(v.length() - 1)) {
+          case 's' -> Duration.ofSeconds(n);
+          case 'm' -> Duration.ofMinutes(n);
+          case 'h' -> Duration.ofHours(n);
+          default -> Duration.ofSeconds(Long.parseLong(v));
+        };
+      } catch (RuntimeException e) {
+        throw new SnapstashException(ErrorKind.USAGE, "cannot read '" + value + "' as a duration: use e.g. 30s or 2m");
+      }
+    }
+  }
+}

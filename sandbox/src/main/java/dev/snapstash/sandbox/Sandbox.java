@@ -1,0 +1,235 @@
+package dev.snapstash.sandbox;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.snapstash.core.error.ErrorKind;
+import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.process.Command;
+import dev.snapstash.core.process.ProcessRunner;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The sandbox's lifecycle by directory: detached start, stop, status. The in-process instance is {@link
+ * RunningSandbox}.
+ */
+public final class Sandbox {
+  private static final Logger log = LoggerFactory.getLogger(Sandbox.class);
+  private static final Duration STOP_GRACE = Duration.ofSeconds(30);
+
+  /** What {@code status} reports. */
+  public record Status(boolean running, String baseUrl, Long pid, Path dir, String db) {}
+
+  private Sandbox() {}
+
+  /**
+   * The pid serving the sandbox of this state, if that process is alive and is a sandbox for this directory (a
+   * recycled pid of some other program does not count).
+   */
+  public static Optional<Long> liveProcess(SandboxState s) {
+    if (s == null || s.pid() == null) {
+      return Optional.empty();
+    }
+    Optional<ProcessHandle> h = ProcessHandle.of(s.pid());
+    if (h.isEmpty() || !h.get().isAlive()) {
+      return Optional.empty();
+    }
+    if (s.pid() == ProcessHandle.current().pid()) {
+      return Optional.empty();
+    }
+    String cmd = h.get().info().commandLine().orElse("");
+    // A pid from an earlier boot may belong to anything now; only a sandbox command line counts.
+    if (!cmd.isEmpty() && !cmd.contains("--foreground")) {
+      return Optional.empty();
+    }
+    return Optional.of(s.pid());
+  }
+
+  public static Status status(Path dir) {
+    SandboxLayout l = new SandboxLayout(dir);
+    Optional<SandboxState> s = SandboxState.read(l.dir());
+    if (s.isEmpty()) {
+      return new Status(false, null, null, l.dir(), null);
+    }
+    Optional<Long> pid = liveProcess(s.get());
+    boolean inThisJvm = s.get().pid() != null && s.get().pid() == ProcessHandle.current().pid()
+        && Files.exists(l.lock());
+    boolean running = pid.isPresent() || inThisJvm;
+    return new Status(running, s.get().baseUrl(), running ? s.get().pid() : null, l.dir(),
+        s.get().db().optionValue());
+  }
+
+  /**
+   * Starts the sandbox in the background and returns once it answers {@code GET
+   * /rest/api/1.0/application-properties}. {@code launcher} is the command that, given {@code sandbox start}'s
+   * options plus {@code --foreground}, serves in the foreground (normally {@code java -cp … dev.snapstash.cli.Main
+   * sandbox start}).
+   */
+  public static SandboxState startDetached(SandboxOptions o, List<String> launcher, ProcessRunner runner) {
+    SandboxLayout l = new SandboxLayout(o.dir());
+    SandboxState previous = SandboxState.read(l.dir()).orElse(null);
+    liveProcess(previous).ifPresent(pid -> {
+      throw SnapstashException.precondition(
+          "a sandbox is already running in " + l.dir() + " (pid " + pid + ", " + previous.baseUrl()
+              + "): stop it with `snapstash sandbox stop --dir " + l.dir() + "` first");
+    });
+    Integer port = o.port() != null ? o.port() : previous != null ? Integer.valueOf(previous.port())
+        : Integer.valueOf(SandboxOptions.DEFAULT_PORT);
+    if (port != 0) {
+      checkPortFree(port);
+    }
+    try {
+      Files.createDirectories(l.log());
+      Files.deleteIfExists(l.startError());
+    } catch (IOException e) {
+      throw SnapstashException.storage("cannot create " + l.log() + ": " + e.getMessage(), e);
+    }
+    List<String> argv = new ArrayList<>(launcher);
+    argv.addAll(o.toArgs());
+    argv.add("--foreground");
+    long pid = runner.spawnDetached(Command.of(argv).inDirectory(l.dir()), l.logFile());
+    log.info("sandbox starting in the background (pid {}), log in {}", pid, l.logFile());
+    long deadline = System.nanoTime() + o.startTimeout().toNanos();
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    while (System.nanoTime() < deadline) {
+      if (Files.exists(l.startError())) {
+        waitForExit(pid, Duration.ofSeconds(10));
+        throw startError(l);
+      }
+      Optional<ProcessHandle> h = ProcessHandle.of(pid);
+      if (h.isEmpty() || !h.get().isAlive()) {
+        if (Files.exists(l.startError())) {
+          throw startError(l);
+        }
+        throw new SnapstashException(
+            ErrorKind.EXTERNAL_COMMAND, "the sandbox process exited during start: see " + l.logFile());
+      }
+      Optional<SandboxState> s = SandboxState.read(l.dir()).filter(x -> x.pid() != null && x.pid() == pid);
+      if (s.isPresent() && answers(http, s.get().baseUrl())) {
+        return s.get();
+      }
+      sleep(100);
+    }
+    kill(pid);
+    throw new SnapstashException(
+        ErrorKind.UNREACHABLE,
+        "the sandbox did not answer within " + o.startTimeout().toSeconds() + " s and was stopped: see "
+            + l.logFile());
+  }
+
+  private static SnapstashException startError(SandboxLayout l) {
+    try {
+      JsonNode n = SandboxState.JSON.readTree(l.startError().toFile());
+      return new SnapstashException(ErrorKind.valueOf(n.get("kind").asText()), n.get("message").asText());
+    } catch (IOException | RuntimeException e) {
+      return new SnapstashException(
+          ErrorKind.EXTERNAL_COMMAND, "the sandbox failed to start: see " + l.logFile(), e);
+    }
+  }
+
+  static boolean answers(HttpClient http, String baseUrl) {
+    try {
+      HttpResponse<Void> r = http.send(
+          HttpRequest.newBuilder(URI.create(baseUrl + "/rest/api/1.0/application-properties"))
+              .timeout(Duration.ofSeconds(2)).build(),
+          HttpResponse.BodyHandlers.discarding());
+      return r.statusCode() == 200;
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new SnapstashException(ErrorKind.INTERRUPTED, "interrupted while waiting for the sandbox", e);
+    }
+  }
+
+  static void checkPortFree(int port) {
+    try (ServerSocket s = new ServerSocket()) {
+      s.setReuseAddress(true);
+      s.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+    } catch (IOException e) {
+      throw SnapstashException.precondition("port " + port + " on 127.0.0.1 is in use: choose another with --port");
+    }
+  }
+
+  /**
+   * Stops the sandbox serving this directory: SIGTERM, a grace period for in-flight work, then SIGKILL (children
+   * too). Returns whether something was running. Safe to repeat.
+   */
+  public static boolean stop(Path dir) {
+    SandboxLayout l = new SandboxLayout(dir);
+    Optional<SandboxState> s = SandboxState.read(l.dir());
+    if (s.isEmpty()) {
+      throw SnapstashException.precondition("no sandbox in " + l.dir() + " (no sandbox.json): check --dir");
+    }
+    Optional<Long> pid = liveProcess(s.get());
+    if (pid.isPresent()) {
+      kill(pid.get());
+    }
+    try {
+      Files.deleteIfExists(l.lock());
+    } catch (IOException e) {
+      throw SnapstashException.storage("cannot remove " + l.lock() + ": " + e.getMessage(), e);
+    }
+    SandboxState.read(l.dir()).filter(x -> x.pid() != null).ifPresent(x -> x.withPid(null).write(l.dir()));
+    return pid.isPresent();
+  }
+
+  private static void kill(long pid) {
+    Optional<ProcessHandle> h = ProcessHandle.of(pid);
+    if (h.isEmpty()) {
+      return;
+    }
+    List<ProcessHandle> children = h.get().descendants().toList();
+    h.get().destroy();
+    if (!waitForExit(pid, STOP_GRACE)) {
+      log.warn("sandbox pid {} did not stop within {} s; killing it", pid, STOP_GRACE.toSeconds());
+      h.get().destroyForcibly();
+      waitForExit(pid, Duration.ofSeconds(10));
+    }
+    for (ProcessHandle c : children) {
+      if (c.isAlive()) {
+        c.destroyForcibly();
+      }
+    }
+  }
+
+  private static boolean waitForExit(long pid, Duration max) {
+    Optional<ProcessHandle> h = ProcessHandle.of(pid);
+    if (h.isEmpty()) {
+      return true;
+    }
+    try {
+      h.get().onExit().get(max.toMillis(), TimeUnit.MILLISECONDS);
+      return true;
+    } catch (java.util.concurrent.TimeoutException e) {
+      return false;
+    } catch (java.util.concurrent.ExecutionException e) {
+      return !h.get().isAlive();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new SnapstashException(ErrorKind.INTERRUPTED, "interrupted while stopping the sandbox", e);
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new SnapstashException(ErrorKind.INTERRUPTED, "interrupted while waiting for the sandbox", e);
+    }
+  }
+}

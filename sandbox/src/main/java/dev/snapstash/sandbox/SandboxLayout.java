@@ -1,0 +1,92 @@
+package dev.snapstash.sandbox;
+
+import java.nio.file.Path;
+
+/** Where everything of one sandbox lives under its directory. Pure paths, no I/O. */
+public record SandboxLayout(Path dir) {
+  public SandboxLayout {
+    dir = dir.toAbsolutePath().normalize();
+  }
+
+  public Path home() {
+    return dir.resolve("home");
+  }
+
+  public Path shared() {
+    return home().resolve("shared");
+  }
+
+  public Path properties() {
+    return shared().resolve("bitbucket.properties");
+  }
+
+  public Path repositories() {
+    return shared().resolve("data").resolve("repositories");
+  }
+
+  public Path repository(long id) {
+    return repositories().resolve(Long.toString(id));
+  }
+
+  /** The embedded H2 database path without its {@code .mv.db} suffix, where Bitbucket keeps it. */
+  public Path h2Base() {
+    return shared().resolve("data").resolve("db");
+  }
+
+  public Path caches() {
+    return home().resolve("caches");
+  }
+
+  public Path log() {
+    return home().resolve("log");
+  }
+
+  public Path tmp() {
+    return home().resolve("tmp");
+  }
+
+  public Path lock() {
+    return home().resolve(".lock");
+  }
+
+  public Path logFile() {
+    return log().resolve("sandbox.log");
+  }
+
+  /** Written by a foreground start that fails, so the detached parent can report the same error. */
+  public Path startError() {
+    return log().resolve("start-error.json");
+  }
+
+  public Path stateFile() {
+    return dir.resolve("sandbox.json");
+  }
+
+  public Path adminPassword() {
+    return dir.resolve("admin-password");
+  }
+
+  public Path userPassword() {
+    return dir.resolve("user-password");
+  }
+
+  public Path dbPassword() {
+    return dir.resolve("db-password");
+  }
+
+  public Path config() {
+    return dir.resolve("snapstash.yml");
+  }
+
+  public Path backups() {
+    return dir.resolve("backups");
+  }
+
+  public Path pgData() {
+    return dir.resolve("pgdata");
+  }
+
+  public Path mariaDbData() {
+    return dir.resolve("mariadb");
+  }
+}

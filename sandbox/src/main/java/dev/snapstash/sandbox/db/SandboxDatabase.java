@@ -1,0 +1,496 @@
+package dev.snapstash.sandbox.db;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.snapstash.core.error.ErrorKind;
+import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.sandbox.DbKind;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * The sandbox's tables, identical on H2, PostgreSQL and MariaDB. Every transaction goes through {@link
+ * #inTransaction} so the maintenance lock can see it in flight.
+ *
+ * <p>Thread-safe (a connection pool underneath).
+ */
+public final class SandboxDatabase implements AutoCloseable {
+
+  /** Sees every transaction begin and end; the maintenance drain counts them. */
+  public interface TxTracker {
+    void begin();
+
+    void end();
+
+    TxTracker NONE =
+        new TxTracker() {
+          @Override
+          public void begin() {}
+
+          @Override
+          public void end() {}
+        };
+  }
+
+  @FunctionalInterface
+  public interface SqlWork<T> {
+    T run(Connection c) throws SQLException;
+  }
+
+  public record Project(long id, String key, String name) {}
+
+  public record Repository(long id, long projectId, String projectKey, String slug, String name) {
+    public String path() {
+      return projectKey + "/" + slug;
+    }
+  }
+
+  public record LedgerRow(long repositoryId, String ref, String oldSha, String newSha, Instant pushedAt) {}
+
+  public record User(String name, String displayName, String email, String credential, boolean sysadmin) {}
+
+  public record Page<T>(List<T> values, int start, int limit, boolean isLastPage) {}
+
+  private final DbKind kind;
+  private final HikariDataSource pool;
+  private volatile TxTracker tracker = TxTracker.NONE;
+
+  private SandboxDatabase(DbKind kind, HikariDataSource pool) {
+    this.kind = kind;
+    this.pool = pool;
+  }
+
+  /**
+   * Connects, failing with one sentence: UNREACHABLE (naming {@code --jdbc-url}) when the server does not answer,
+   * AUTHENTICATION (naming the password option) when it refuses the credentials.
+   */
+  public static SandboxDatabase open(DbKind kind, String url, String user, String password, String passwordOption) {
+    probe(kind, url, user, password, passwordOption);
+    HikariConfig cfg = new HikariConfig();
+    cfg.setJdbcUrl(url);
+    cfg.setUsername(user);
+    cfg.setPassword(password);
+    cfg.setDriverClassName(kind.driver());
+    cfg.setMaximumPoolSize(8);
+    cfg.setMinimumIdle(1);
+    cfg.setConnectionTimeout(10_000);
+    cfg.setPoolName("sandbox-db");
+    cfg.setAutoCommit(true);
+    try {
+      return new SandboxDatabase(kind, new HikariDataSource(cfg));
+    } catch (RuntimeException e) {
+      throw new SnapstashException(
+          ErrorKind.UNREACHABLE, "cannot open the database at " + url + ": check --jdbc-url (" + e.getMessage() + ")", e);
+    }
+  }
+
+  private static void probe(DbKind kind, String url, String user, String password, String passwordOption) {
+    try {
+      Class.forName(kind.driver());
+    } catch (ClassNotFoundException e) {
+      throw SnapstashException.internal("JDBC driver " + kind.driver() + " is missing from the build", e);
+    }
+    DriverManager.setLoginTimeout(10);
+    try (Connection c = DriverManager.getConnection(url, user, password)) {
+      c.isValid(5);
+    } catch (SQLException e) {
+      String state = e.getSQLState() == null ? "" : e.getSQLState();
+      if (state.startsWith("28") || e.getErrorCode() == 1045) {
+        throw new SnapstashException(
+            ErrorKind.AUTHENTICATION,
+            "the database at " + url + " refused user '" + user + "' and its password: check --db-user and "
+                + passwordOption,
+            e);
+      }
+      throw new SnapstashException(
+          ErrorKind.UNREACHABLE,
+          "cannot reach the database at " + url + " (" + firstLine(e.getMessage()) + "): check --jdbc-url",
+          e);
+    }
+  }
+
+  private static String firstLine(String s) {
+    if (s == null) {
+      return "no detail";
+    }
+    int nl = s.indexOf('\n');
+    return nl < 0 ? s : s.substring(0, nl);
+  }
+
+  public DbKind kind() {
+    return kind;
+  }
+
+  public void tracker(TxTracker t) {
+    this.tracker = t;
+  }
+
+  public <T> T inTransaction(SqlWork<T> work) {
+    tracker.begin();
+    try (Connection c = pool.getConnection()) {
+      c.setAutoCommit(false);
+      try {
+        T result = work.run(c);
+        c.commit();
+        return result;
+      } catch (SQLException | RuntimeException e) {
+        c.rollback();
+        throw e;
+      } finally {
+        c.setAutoCommit(true);
+      }
+    } catch (SQLException e) {
+      throw new SnapstashException(ErrorKind.UNREACHABLE, "database error: " + firstLine(e.getMessage()), e);
+    } finally {
+      tracker.end();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------- schema and seed
+
+  private String identity() {
+    return kind == DbKind.MARIADB
+        ? "BIGINT AUTO_INCREMENT PRIMARY KEY"
+        : "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY";
+  }
+
+  /** Creates the tables if missing; safe on every start. */
+  public void createSchema() {
+    String v = "VARCHAR(255)";
+    List<String> ddl =
+        List.of(
+            "CREATE TABLE IF NOT EXISTS project (id BIGINT PRIMARY KEY, project_key " + v
+                + " NOT NULL UNIQUE, name " + v + " NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS repository (id BIGINT PRIMARY KEY, project_id BIGINT NOT NULL"
+                + " REFERENCES project(id), slug " + v + " NOT NULL, name " + v + " NOT NULL,"
+                + " UNIQUE (project_id, slug))",
+            "CREATE TABLE IF NOT EXISTS push_ledger (id " + identity() + ", repository_id BIGINT NOT NULL"
+                + " REFERENCES repository(id), ref_name VARCHAR(1024) NOT NULL, old_sha CHAR(40) NOT NULL,"
+                + " new_sha CHAR(40) NOT NULL, pushed_at TIMESTAMP(3) NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS plugin_setting (id " + identity() + ", namespace " + v + " NOT NULL,"
+                + " key_name " + v + " NOT NULL, key_value VARCHAR(4000) NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS app_property (prop_key " + v + " PRIMARY KEY, prop_value VARCHAR(4000)"
+                + " NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS app_user (id BIGINT PRIMARY KEY, user_name " + v + " NOT NULL UNIQUE,"
+                + " display_name " + v + " NOT NULL, email_address " + v + " NOT NULL, credential " + v
+                + " NOT NULL, sysadmin BOOLEAN NOT NULL)");
+    inTransaction(
+        c -> {
+          try (Statement s = c.createStatement()) {
+            for (String sql : ddl) {
+              s.execute(sql);
+            }
+          }
+          return null;
+        });
+  }
+
+  /** True once the first start has seeded the instance (restarts keep everything). */
+  public boolean isSeeded() {
+    return appProperty("server.id").isPresent();
+  }
+
+  /** The rows a staging refresh must later find and neutralise, as a production instance would have them. */
+  public void seed(String baseUrl) {
+    String serverId = serverId();
+    String applink = UUID.randomUUID().toString();
+    inTransaction(
+        c -> {
+          String[][] props = {
+            {"instance.url", baseUrl},
+            {"server.id", serverId},
+            {"license", "AAABfake0NQ0ODAoJC0sandbox-not-a-real-licence-" + serverId + "-0x02kd"},
+            {"mail.server.host", "smtp.corp.example.com"},
+            {"mail.server.port", "587"},
+            {"mail.server.protocol", "SMTP"},
+            {"mail.server.use-start-tls", "true"},
+            {"mail.server.username", "bitbucket"},
+            {"mail.server.sender", "bitbucket@corp.example.com"},
+            {"display.name", "Bitbucket (sandbox)"},
+          };
+          try (PreparedStatement ps =
+              c.prepareStatement("INSERT INTO app_property (prop_key, prop_value) VALUES (?, ?)")) {
+            for (String[] p : props) {
+              ps.setString(1, p[0]);
+              ps.setString(2, p[1]);
+              ps.addBatch();
+            }
+            ps.executeBatch();
+          }
+          String[][] settings = {
+            {"", "acnct.bitbucket.mirror.farm.1.url", "https://mirror1.corp.example.com"},
+            {"", "acnct.bitbucket.mirror.farm.1.shared-secret", Long.toHexString(System.nanoTime())},
+            {"", "acnct.bitbucket.mirror.settings", "{\"mode\":\"mirror-farm\",\"nodes\":2}"},
+            {"", "ac.addon.list", "#java.util.List\ncom.atlassian.bitbucket.server.bitbucket-mirror-ac-addon"},
+            {"", "applinks.admin." + applink + ".url", "https://jira.corp.example.com"},
+            {"", "applinks.admin." + applink + ".name", "Jira"},
+            {"", "applinks.admin." + applink + ".type", "applinks.jira"},
+            {"", "applinks.global.application.ids", "#java.util.List\n" + applink},
+            {"", "com.atlassian.webhooks.configuration.1.url", "https://ci.corp.example.com/hook"},
+            {"", "com.atlassian.webhooks.configuration.1.events", "repo:refs_changed"},
+            {"", "com.atlassian.bitbucket.plugins.slack.workspace.T0SANDBOX.token",
+                "xoxb-0000-sandbox-" + Long.toHexString(System.nanoTime())},
+          };
+          try (PreparedStatement ps =
+              c.prepareStatement("INSERT INTO plugin_setting (namespace, key_name, key_value) VALUES (?, ?, ?)")) {
+            for (String[] s : settings) {
+              ps.setString(1, s[0]);
+              ps.setString(2, s[1]);
+              ps.setString(3, s[2]);
+              ps.addBatch();
+            }
+            ps.executeBatch();
+          }
+          return null;
+        });
+  }
+
+  private static String serverId() {
+    String hex = UUID.randomUUID().toString().replace("-", "").toUpperCase(java.util.Locale.ROOT);
+    return "B" + hex.substring(0, 3) + "-" + hex.substring(3, 7) + "-" + hex.substring(7, 11) + "-"
+        + hex.substring(11, 15);
+  }
+
+  /** Creates or updates the user, so a changed {@code --admin-password-file} takes effect on restart. */
+  public void upsertUser(long id, String name, String displayName, String password, boolean sysadmin) {
+    String credential = PasswordHash.hash(password);
+    inTransaction(
+        c -> {
+          int n;
+          try (PreparedStatement ps =
+              c.prepareStatement("UPDATE app_user SET credential = ?, sysadmin = ? WHERE user_name = ?")) {
+            ps.setString(1, credential);
+            ps.setBoolean(2, sysadmin);
+            ps.setString(3, name);
+            n = ps.executeUpdate();
+          }
+          if (n == 0) {
+            try (PreparedStatement ps =
+                c.prepareStatement(
+                    "INSERT INTO app_user (id, user_name, display_name, email_address, credential, sysadmin)"
+                        + " VALUES (?, ?, ?, ?, ?, ?)")) {
+              ps.setLong(1, id);
+              ps.setString(2, name);
+              ps.setString(3, displayName);
+              ps.setString(4, name + "@corp.example.com");
+              ps.setString(5, credential);
+              ps.setBoolean(6, sysadmin);
+              ps.executeUpdate();
+            }
+          }
+          return null;
+        });
+  }
+
+  public List<User> users() {
+    return inTransaction(
+        c -> {
+          List<User> out = new ArrayList<>();
+          try (Statement s = c.createStatement();
+              ResultSet rs =
+                  s.executeQuery(
+                      "SELECT user_name, display_name, email_address, credential, sysadmin FROM app_user")) {
+            while (rs.next()) {
+              out.add(new User(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getBoolean(5)));
+            }
+          }
+          return out;
+        });
+  }
+
+  public void insertProject(Project p) {
+    inTransaction(
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement("INSERT INTO project (id, project_key, name) VALUES (?, ?, ?)")) {
+            ps.setLong(1, p.id());
+            ps.setString(2, p.key());
+            ps.setString(3, p.name());
+            ps.executeUpdate();
+          }
+          return null;
+        });
+  }
+
+  public void insertRepository(Repository r) {
+    inTransaction(
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement("INSERT INTO repository (id, project_id, slug, name) VALUES (?, ?, ?, ?)")) {
+            ps.setLong(1, r.id());
+            ps.setLong(2, r.projectId());
+            ps.setString(3, r.slug());
+            ps.setString(4, r.name());
+            ps.executeUpdate();
+          }
+          return null;
+        });
+  }
+
+  public Optional<String> appProperty(String key) {
+    return inTransaction(
+        c -> {
+          try (PreparedStatement ps = c.prepareStatement("SELECT prop_value FROM app_property WHERE prop_key = ?")) {
+            ps.setString(1, key);
+            try (ResultSet rs = ps.executeQuery()) {
+              return rs.next() ? Optional.of(rs.getString(1)) : Optional.<String>empty();
+            }
+          }
+        });
+  }
+
+  public Page<Project> projects(int start, int limit) {
+    return inTransaction(
+        c -> {
+          List<Project> out = new ArrayList<>();
+          try (PreparedStatement ps =
+              c.prepareStatement("SELECT id, project_key, name FROM project ORDER BY project_key LIMIT ? OFFSET ?")) {
+            ps.setInt(1, limit + 1);
+            ps.setInt(2, start);
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                out.add(new Project(rs.getLong(1), rs.getString(2), rs.getString(3)));
+              }
+            }
+          }
+          return page(out, start, limit);
+        });
+  }
+
+  public Optional<Project> project(String key) {
+    return inTransaction(
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement("SELECT id, project_key, name FROM project WHERE UPPER(project_key) = UPPER(?)")) {
+            ps.setString(1, key);
+            try (ResultSet rs = ps.executeQuery()) {
+              return rs.next()
+                  ? Optional.of(new Project(rs.getLong(1), rs.getString(2), rs.getString(3)))
+                  : Optional.<Project>empty();
+            }
+          }
+        });
+  }
+
+  private static final String REPO_SELECT =
+      "SELECT r.id, r.project_id, p.project_key, r.slug, r.name FROM repository r JOIN project p ON p.id ="
+          + " r.project_id";
+
+  public Page<Repository> repositories(String projectKey, int start, int limit) {
+    return inTransaction(
+        c -> {
+          List<Repository> out = new ArrayList<>();
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  REPO_SELECT + " WHERE UPPER(p.project_key) = UPPER(?) ORDER BY r.slug LIMIT ? OFFSET ?")) {
+            ps.setString(1, projectKey);
+            ps.setInt(2, limit + 1);
+            ps.setInt(3, start);
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                out.add(repo(rs));
+              }
+            }
+          }
+          return page(out, start, limit);
+        });
+  }
+
+  public List<Repository> allRepositories() {
+    return inTransaction(
+        c -> {
+          List<Repository> out = new ArrayList<>();
+          try (Statement s = c.createStatement();
+              ResultSet rs = s.executeQuery(REPO_SELECT + " ORDER BY r.id")) {
+            while (rs.next()) {
+              out.add(repo(rs));
+            }
+          }
+          return out;
+        });
+  }
+
+  public Optional<Repository> repository(String projectKey, String slug) {
+    return inTransaction(
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(REPO_SELECT + " WHERE UPPER(p.project_key) = UPPER(?) AND r.slug = ?")) {
+            ps.setString(1, projectKey);
+            ps.setString(2, slug);
+            try (ResultSet rs = ps.executeQuery()) {
+              return rs.next() ? Optional.of(repo(rs)) : Optional.<Repository>empty();
+            }
+          }
+        });
+  }
+
+  private static Repository repo(ResultSet rs) throws SQLException {
+    return new Repository(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getString(4), rs.getString(5));
+  }
+
+  private static <T> Page<T> page(List<T> rows, int start, int limit) {
+    boolean last = rows.size() <= limit;
+    return new Page<>(last ? rows : rows.subList(0, limit), start, limit, last);
+  }
+
+  /** Records ref updates that are on disk, all or none. */
+  public void insertLedger(List<LedgerRow> rows) {
+    inTransaction(
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "INSERT INTO push_ledger (repository_id, ref_name, old_sha, new_sha, pushed_at)"
+                      + " VALUES (?, ?, ?, ?, ?)")) {
+            for (LedgerRow r : rows) {
+              ps.setLong(1, r.repositoryId());
+              ps.setString(2, r.ref());
+              ps.setString(3, r.oldSha());
+              ps.setString(4, r.newSha());
+              ps.setTimestamp(5, Timestamp.valueOf(LocalDateTime.ofInstant(r.pushedAt(), ZoneOffset.UTC)));
+              ps.addBatch();
+            }
+            ps.executeBatch();
+          }
+          return null;
+        });
+  }
+
+  public List<LedgerRow> ledger() {
+    return inTransaction(
+        c -> {
+          List<LedgerRow> out = new ArrayList<>();
+          try (Statement s = c.createStatement();
+              ResultSet rs =
+                  s.executeQuery(
+                      "SELECT repository_id, ref_name, old_sha, new_sha, pushed_at FROM push_ledger ORDER BY id")) {
+            while (rs.next()) {
+              out.add(
+                  new LedgerRow(
+                      rs.getLong(1),
+                      rs.getString(2),
+                      rs.getString(3),
+                      rs.getString(4),
+                      rs.getTimestamp(5).toLocalDateTime().toInstant(ZoneOffset.UTC)));
+            }
+          }
+          return out;
+        });
+  }
+
+  @Override
+  public void close() {
+    pool.close();
+  }
+}
