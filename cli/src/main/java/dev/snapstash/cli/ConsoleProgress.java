@@ -20,6 +20,7 @@ final class ConsoleProgress implements Progress, AutoCloseable {
   private final PrintStream err;
   private final Map<String, ProgressBar> bars = new ConcurrentHashMap<>();
   private final Map<String, Long> lastLine = new ConcurrentHashMap<>();
+  private final java.util.Set<String> finished = ConcurrentHashMap.newKeySet();
 
   ConsoleProgress(boolean terminal, PrintStream err) {
     this.terminal = terminal;
@@ -58,6 +59,12 @@ final class ConsoleProgress implements Progress, AutoCloseable {
     long now = System.nanoTime();
     Long last = lastLine.get(phase);
     boolean done = fraction >= 1;
+    if (done && !finished.add(phase)) {
+      return; // one line per finished phase, however many times it is reported done
+    }
+    if (!done) {
+      finished.remove(phase);
+    }
     if (done || last == null || now - last >= INTERVAL_NANOS) {
       lastLine.put(phase, now);
       String pct = fraction < 0 ? "" : String.format(Locale.ROOT, " %3.0f%%", fraction * 100);

@@ -321,7 +321,7 @@ public final class BackupEngine {
           throw new SnapstashException(ErrorKind.INTERRUPTED, "the backup was interrupted; the instance was unlocked and the partial backup removed", e);
         }
       } finally {
-        stop(pool);
+        dev.snapstash.core.util.Pools.stopAndWait(pool, STOP_COPIES_WAIT);
       }
       bytesUnderLock = results[0].bytesTransferred() + results[1].bytesTransferred();
       return results;
@@ -455,16 +455,5 @@ public final class BackupEngine {
       throw err;
     }
     return SnapstashException.internal("unexpected error during the copy: " + t, t);
-  }
-
-  private static void stop(ExecutorService pool) {
-    pool.shutdownNow();
-    try {
-      if (!pool.awaitTermination(STOP_COPIES_WAIT.toSeconds(), TimeUnit.SECONDS)) {
-        log.warn("a copy did not stop within {}s of being cancelled", STOP_COPIES_WAIT.toSeconds());
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 }

@@ -220,12 +220,7 @@ public final class RestoreEngine {
         throw e.getCause() instanceof RuntimeException r ? r : e;
       }
     } finally {
-      pool.shutdownNow();
-      try {
-        pool.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+      dev.snapstash.core.util.Pools.stopAndWait(pool, Duration.ofSeconds(30));
     }
   }
 

@@ -159,8 +159,25 @@ public final class Maintenance implements SandboxDatabase.TxTracker {
     return task.snapshot();
   }
 
+  /**
+   * The maintenance state. Without a token header (an administrator looking, not the lock holder) the answer
+   * carries no task and no token-bound details, only whether the instance is available: that is how a client
+   * checks its credentials and sees a lock held by someone else without locking. With a token header, the token
+   * must be the holder's.
+   */
   public synchronized Status status(String token) {
+    if (token == null) {
+      if (lock == null) {
+        return new Status(null, "AVAILABLE", "AVAILABLE");
+      }
+      Status held = heldStatus();
+      return new Status(null, held.dbState(), held.scmState());
+    }
     checkUnlockToken(token);
+    return heldStatus();
+  }
+
+  private Status heldStatus() {
     if (task == null) {
       return new Status(null, "AVAILABLE", "AVAILABLE");
     }

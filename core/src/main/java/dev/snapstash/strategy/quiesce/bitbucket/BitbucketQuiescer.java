@@ -16,12 +16,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Quiesces Bitbucket with its maintenance protocol: lock, start an external backup, poll until the database and
- * SCM are drained. Unlike the DIY scripts, polling backs off (first pause {@code pollInterval}, doubling to 2s)
+ * SCM are drained. Unlike the DIY scripts, polling backs off (first pause {@code pollInterval}, growing by half each time to 1s)
  * and has a deadline, and every failure after the lock cancels the task and unlocks before it is thrown.
  */
 public final class BitbucketQuiescer implements Quiescer {
   private static final Logger log = LoggerFactory.getLogger(BitbucketQuiescer.class);
-  private static final Duration MAX_POLL = Duration.ofSeconds(2);
+  /** Long pauses only add to the lock window: a drained instance waits for our next poll. */
+  private static final Duration MAX_POLL = Duration.ofSeconds(1);
 
   /** Told about tokens the moment they exist, so a crash journal can undo the lock after a SIGKILL. */
   public interface TokenListener {
@@ -155,7 +156,8 @@ public final class BitbucketQuiescer implements Quiescer {
                 + "); raise backup.drain-timeout or find what holds the instance busy");
       }
       Sleeper.sleepOrThrow(sleeper, pause);
-      pause = pause.multipliedBy(2).compareTo(MAX_POLL) > 0 ? MAX_POLL : pause.multipliedBy(2);
+      Duration next = pause.multipliedBy(3).dividedBy(2);
+      pause = next.compareTo(MAX_POLL) > 0 ? MAX_POLL : next;
     }
   }
 
