@@ -78,9 +78,20 @@ public final class Main implements Runnable {
     }
   }
 
-  /** Runs the command line and returns the exit code; never exits (tests call this). */
+  /** Runs the command line and returns the exit code; never exits. */
   public static int execute(String[] args, boolean debug) {
+    return execute(args, debug, null, null);
+  }
+
+  /** As {@link #execute(String[], boolean)}, with stdout and stderr of the caller's choosing (tests). */
+  public static int execute(String[] args, boolean debug, PrintWriter out, PrintWriter err) {
     CommandLine cl = commandLine();
+    if (out != null) {
+      cl.setOut(out);
+    }
+    if (err != null) {
+      cl.setErr(err);
+    }
     cl.setExecutionExceptionHandler(
         (ex, commandLine, parseResult) -> report(ex, debug, commandLine.getErr()));
     return cl.execute(args);

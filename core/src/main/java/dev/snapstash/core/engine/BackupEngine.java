@@ -205,7 +205,7 @@ public final class BackupEngine {
     Manifest m =
         new Manifest(
             Manifest.FORMAT, tag, Manifest.State.IN_PROGRESS, settings.instanceName(), quiescer.applicationVersion(),
-            settings.version(), strategies, Map.of(), startedAt, null, Map.of(), null, null, null, null, null);
+            settings.version(), strategies, Map.of(), startedAt, null, Map.of(), null, null, null, null, null, null, null);
     settings.store().write(m);
     return m;
   }
@@ -233,6 +233,7 @@ public final class BackupEngine {
     private final long t0;
     private final BackupContext context;
     private Duration lockWindow;
+    private Instant unlockedAt;
     private long bytesUnderLock;
 
     Run(String tag, Manifest started, Map<String, Long> phases, Progress progress, long t0) {
@@ -267,6 +268,7 @@ public final class BackupEngine {
         lock = null;
         held.close();
         lockWindow = quiescer.locks() ? held.heldFor() : null;
+        unlockedAt = clock.instant();
         phases.put("unlock", millisSince(t));
         if (lockWindow != null) {
           log.info("instance was locked for {} ms", lockWindow.toMillis());
@@ -345,7 +347,13 @@ public final class BackupEngine {
           new Manifest(
               Manifest.FORMAT, tag, Manifest.State.COMPLETE, started.instance(), started.bitbucketVersion(),
               started.snapstashVersion(), started.strategies(), tools, started.startedAt(), clock.instant(),
-              Map.copyOf(phases), lockWindow == null ? null : lockWindow.toMillis(), bytesUnderLock, homePart, dbPart,
+              Map.copyOf(phases),
+              lockWindow == null ? null : unlockedAt.minus(lockWindow),
+              lockWindow == null ? null : unlockedAt,
+              lockWindow == null ? null : lockWindow.toMillis(),
+              bytesUnderLock,
+              homePart,
+              dbPart,
               null);
       settings.store().write(m);
       return m;

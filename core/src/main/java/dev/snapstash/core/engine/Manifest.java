@@ -22,6 +22,8 @@ import java.util.Map;
  * @param startedAt when the run started
  * @param finishedAt when it ended, or null while in progress
  * @param phases milliseconds per phase, in order ("preflight", "pre-copy", "lock", "copy", "unlock", …)
+ * @param lockedAt when the lock was accepted; null when the instance was not locked
+ * @param unlockedAt when the unlock was answered; null when the instance was not locked
  * @param lockWindowMillis from lock accepted to unlock answered; null when the instance was not locked
  * @param bytesUnderLock bytes copied while the instance was locked
  * @param home what the disk strategy copied
@@ -42,6 +44,8 @@ public record Manifest(
     Instant startedAt,
     Instant finishedAt,
     Map<String, Long> phases,
+    Instant lockedAt,
+    Instant unlockedAt,
     Long lockWindowMillis,
     Long bytesUnderLock,
     Part home,
@@ -85,6 +89,6 @@ public record Manifest(
   public Manifest withState(State s, Instant finished, String err) {
     return new Manifest(
         formatVersion, tag, s, instance, bitbucketVersion, snapstashVersion, strategies, tools, startedAt, finished,
-        phases, lockWindowMillis, bytesUnderLock, home, database, err);
+        phases, lockedAt, unlockedAt, lockWindowMillis, bytesUnderLock, home, database, err);
   }
 }

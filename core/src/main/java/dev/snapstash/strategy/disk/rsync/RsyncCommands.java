@@ -45,6 +45,9 @@ public final class RsyncCommands {
     argv.add("-aHAX");
     argv.add("--numeric-ids");
     argv.add("--delete");
+    // Compare modification times to the nanosecond: with whole seconds, a file rewritten in place (same size)
+    // in the second the pre-copy read it looks unchanged to the delta under the lock.
+    argv.add("--modify-window=-1");
     argv.add("--info=progress2");
     argv.add("--no-inc-recursive");
     argv.add("--stats");
@@ -52,6 +55,32 @@ public final class RsyncCommands {
     for (String e : excludes) {
       argv.add("--exclude=" + e);
     }
+    argv.add(slash(source));
+    argv.add(slash(target));
+    return Command.of(argv);
+  }
+
+  /**
+   * The second pass under the lock: the repositories' mutable metadata (loose refs, packed-refs, HEAD, config,
+   * reflogs), compared by content rather than by size and time. A Git ref file is always 41 bytes and can change
+   * twice within one timestamp tick, so the quick check alone can keep a stale ref beside the new commit. Object
+   * directories, immutable by name, are pruned so this pass reads only a few small files per repository.
+   */
+  public static Command repositoryMetadata(Path source, Path target, List<String> excludes) {
+    List<String> argv = new ArrayList<>();
+    argv.add("rsync");
+    argv.add("-aHAX");
+    argv.add("--numeric-ids");
+    argv.add("--checksum");
+    argv.add("--stats");
+    argv.add("--exclude=objects/");
+    for (String e : excludes) {
+      argv.add("--exclude=" + e);
+    }
+    argv.add("--include=*/");
+    argv.add("--include=/shared/data/repositories/**");
+    argv.add("--include=/data/repositories/**");
+    argv.add("--exclude=*");
     argv.add(slash(source));
     argv.add(slash(target));
     return Command.of(argv);

@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
  * Copies the home with rsync in two phases. Before the lock, with the instance live, a full copy into the new
  * backup (hard-linking unchanged files against the previous backup, so it costs only what changed); under the
  * lock, the same command again, which now moves only the delta since the pre-copy. The locked window is then
- * proportional to what changed in the last minutes, not to the size of the home.
+ * proportional to what changed in the last minutes, not to the size of the home. A second pass under the lock
+ * compares the repositories' refs by content (see {@link RsyncCommands#repositoryMetadata}).
  *
  * <p>A file-by-file copy is never atomic, so this strategy needs a quiescer that really locks.
  */
@@ -98,6 +99,9 @@ public final class RsyncDiskStrategy implements DiskStrategy {
   @Override
   public CopyResult backup(BackupContext context) {
     RsyncOutput out = copy(context, "home", false);
+    RsyncOutput refs =
+        run(RsyncCommands.repositoryMetadata(home, context.homeDir(), excludes), "home", Progress.NONE);
+    out.transferredBytes += refs.transferredBytes;
     return new CopyResult(
         name(),
         out.totalBytes,

@@ -15,7 +15,7 @@ class RsyncCommandsTest {
             Path.of("/var/bitbucket"), Path.of("/backups/t/home"), Optional.of(Path.of("/backups/p/home")), List.of("/caches/"));
     assertThat(c.argv())
         .containsExactly(
-            "rsync", "-aHAX", "--numeric-ids", "--delete", "--info=progress2", "--no-inc-recursive", "--stats",
+            "rsync", "-aHAX", "--numeric-ids", "--delete", "--modify-window=-1", "--info=progress2", "--no-inc-recursive", "--stats",
             "--link-dest=/backups/p/home", "--exclude=/caches/", "/var/bitbucket/", "/backups/t/home/");
   }
 
@@ -31,6 +31,15 @@ class RsyncCommandsTest {
         .contains("/caches/", "/log/", "/tmp/", "/.lock", "/shared/.lock", "/export/", "/shared/export/",
             "/search/data/", "/shared/search/data/", "/plugins/.*/");
     assertThat(RsyncCommands.EMBEDDED_DATABASE).contains("/data/db.*", "/shared/data/db.*");
+  }
+
+  @Test
+  void theMetadataPassChecksumsRepositoryFilesAndPrunesObjects() {
+    var c = RsyncCommands.repositoryMetadata(Path.of("/h"), Path.of("/b"), List.of("/caches/"));
+    assertThat(c.argv()).contains("--checksum").doesNotContain("--delete");
+    // Order matters to rsync: objects/ is pruned before the directory include lets it descend.
+    assertThat(c.argv().indexOf("--exclude=objects/")).isLessThan(c.argv().indexOf("--include=*/"));
+    assertThat(c.argv().subList(c.argv().size() - 3, c.argv().size())).containsExactly("--exclude=*", "/h/", "/b/");
   }
 
   @Test
