@@ -24,13 +24,22 @@ public final class RsyncCommands {
           "/search/data/",
           "/shared/search/data/",
           "/plugins/.*/",
-          "/shared/plugins/.*/");
+          "/shared/plugins/.*/",
+          // Git's push quarantine: objects of a push still being received, moved into place when it is accepted
+          // (and garbage if a crash left them). Never part of a consistent copy.
+          "objects/incoming-*/");
 
   /** Embedded H2 files, excluded when a database strategy copies the database itself. */
   public static final List<String> EMBEDDED_DATABASE = List.of("/data/db.*", "/shared/data/db.*");
 
   /** rsync's "some files vanished before they could be transferred": normal while the instance is live. */
   public static final int VANISHED = 24;
+
+  /**
+   * rsync's "partial transfer": while live, a directory removed during the walk. Tolerated only in the live
+   * pre-copy, since the pass under the lock copies the whole tree again and fails on it.
+   */
+  public static final int PARTIAL = 23;
 
   private RsyncCommands() {}
 

@@ -122,7 +122,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
         linkDest ? context.previous().map(p -> p.resolve("home")).filter(Files::isDirectory) : Optional.empty();
     Command command = RsyncCommands.copy(home, target, previous, excludes);
     if (live) {
-      command = command.alsoOkOn(RsyncCommands.VANISHED);
+      command = command.alsoOkOn(RsyncCommands.VANISHED, RsyncCommands.PARTIAL);
     }
     return run(command, phase, context.progress());
   }

@@ -29,7 +29,7 @@ class RsyncCommandsTest {
   void disposableExcludesFollowTheHomeDirectoryFacts() {
     assertThat(RsyncCommands.DISPOSABLE)
         .contains("/caches/", "/log/", "/tmp/", "/.lock", "/shared/.lock", "/export/", "/shared/export/",
-            "/search/data/", "/shared/search/data/", "/plugins/.*/");
+            "/search/data/", "/shared/search/data/", "/plugins/.*/", "objects/incoming-*/");
     assertThat(RsyncCommands.EMBEDDED_DATABASE).contains("/data/db.*", "/shared/data/db.*");
   }
 
