@@ -182,8 +182,7 @@ public class BitbucketClient {
           "the user in instance.username lacks the SYSADMIN permission needed to " + what + " (HTTP 403)" + suffix);
       case 409 -> throw new SnapstashException(
           ErrorKind.LOCK, "Bitbucket refused to " + what + " (HTTP 409, already locked or wrong token)" + suffix);
-      case 503 -> throw new SnapstashException(
-          ErrorKind.LOCK, "Bitbucket is in maintenance and refused to " + what + " (HTTP 503)" + suffix);
+      case 503 -> throw unavailable(what, suffix);
       case 404 -> throw new SnapstashException(
           ErrorKind.EXTERNAL_COMMAND,
           "Bitbucket has no endpoint to " + what + " (HTTP 404); is instance.base-url right (no context path"
@@ -191,6 +190,24 @@ public class BitbucketClient {
       default -> throw new SnapstashException(
           ErrorKind.EXTERNAL_COMMAND, "Bitbucket failed to " + what + " (HTTP " + code + ")" + suffix);
     }
+  }
+
+  /**
+   * HTTP 503. Before this client holds a lock it means someone else does (another backup, an upgrade): a LOCK
+   * problem. Once we hold the lock our own calls are let through, so a 503 then means the instance itself is
+   * going away or not serving: as good as unreachable.
+   */
+  private SnapstashException unavailable(String what, String suffix) {
+    if (what.equals("read the version") || what.equals("lock the instance")) {
+      return new SnapstashException(
+          ErrorKind.LOCK,
+          "Bitbucket at " + baseUrl + " is already in maintenance mode (another backup, a migration or an upgrade"
+              + " holds it), so it refused to " + what + " (HTTP 503); nothing was locked by this run");
+    }
+    return new SnapstashException(
+        ErrorKind.UNREACHABLE,
+        "Bitbucket at " + baseUrl + " stopped serving (HTTP 503) when asked to " + what + "; is it restarting?"
+            + " Check instance.base-url and the instance's log" + suffix);
   }
 
   /** Bitbucket's error shape: {"errors":[{"message":"…"}]}; anything else is not shown (it may be an HTML page). */

@@ -130,7 +130,7 @@ public final class H2BackupStrategy implements DatabaseStrategy {
   @Override
   public void check(Findings findings) {
     if (config.password() != null && config.password().problem() != null) {
-      findings.problem(KEY + ".password", config.password().problem());
+      findings.problem(KEY + ".password", config.password().problem(), dev.snapstash.core.error.ErrorKind.CONFIG);
       return;
     }
     Path file = dataFile(databasePath);
@@ -142,7 +142,7 @@ public final class H2BackupStrategy implements DatabaseStrategy {
       findings.ok(NAME, "H2 " + c.getMetaData().getDatabaseProductVersion() + " database " + file
           + (instanceHome != null && databasePath.startsWith(instanceHome) ? " (inside the home: restored with it)" : ""));
     } catch (SQLException e) {
-      findings.problem(NAME, describe(e).getMessage());
+      findings.problem(NAME, describe(e));
     }
   }
 

@@ -141,20 +141,20 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
         try {
           findings.ok(NAME, runner.run(versionCommand(p.get().toString())).stdout().strip());
         } catch (SnapstashException e) {
-          findings.problem(NAME, e.getMessage());
+          findings.problem(NAME, e);
         }
       }
     }
     String secretProblem = config.password().problem();
     if (secretProblem != null) {
-      findings.problem(KEY + ".password", secretProblem);
+      findings.problem(KEY + ".password", secretProblem, dev.snapstash.core.error.ErrorKind.CONFIG);
       return;
     }
     try (Connection c = connect(config.database())) {
       findings.ok(NAME, serverVersion(c) + " at " + config.host() + ":" + config.port() + ", database " + config.database() + " ("
           + tableCount(c) + " tables)");
     } catch (SQLException e) {
-      findings.problem(NAME, describe(e).getMessage());
+      findings.problem(NAME, describe(e));
     }
   }
 

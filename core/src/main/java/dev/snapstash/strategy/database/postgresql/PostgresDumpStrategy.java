@@ -162,7 +162,7 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
     tool(findings, "pg_restore");
     String secretProblem = config.password().problem();
     if (secretProblem != null) {
-      findings.problem(KEY + ".password", secretProblem);
+      findings.problem(KEY + ".password", secretProblem, dev.snapstash.core.error.ErrorKind.CONFIG);
       return;
     }
     try (Connection c = connect(config.database())) {
@@ -175,7 +175,7 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
       });
     } catch (SQLException e) {
       SnapstashException x = describe(e, config.database());
-      findings.problem(NAME, x.getMessage());
+      findings.problem(NAME, x);
     }
   }
 
