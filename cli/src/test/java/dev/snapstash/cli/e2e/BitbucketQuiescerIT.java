@@ -1,0 +1,130 @@
+package dev.snapstash.cli.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.snapstash.core.bitbucket.BitbucketClient;
+import dev.snapstash.core.error.ErrorKind;
+import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.spi.Findings;
+import dev.snapstash.core.spi.Progress;
+import dev.snapstash.core.spi.QuiesceLock;
+import dev.snapstash.sandbox.DbKind;
+import dev.snapstash.strategy.quiesce.bitbucket.BitbucketQuiescer;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The protocol client and the quiescer against the sandbox over real HTTP, including every refusal. */
+class BitbucketQuiescerIT {
+  @TempDir Path tmp;
+  Scenario s;
+
+  @BeforeEach
+  void start() {
+    s = Scenario.start(tmp.resolve("sb"), DbKind.H2, null);
+  }
+
+  @AfterEach
+  void stop() {
+    s.close();
+  }
+
+  private BitbucketClient client(String user, String password) {
+    return new BitbucketClient(URI.create(s.sandbox.baseUrl()), user, password, Duration.ofSeconds(10));
+  }
+
+  private BitbucketQuiescer quiescer(BitbucketClient c, Duration drain) {
+    return new BitbucketQuiescer(c, drain, Duration.ofMillis(20));
+  }
+
+  @Test
+  void locksDrainsReportsProgressAndUnlocks() {
+    BitbucketClient c = client("admin", s.sandbox.adminPassword());
+    assertThat(c.version()).startsWith("8.");
+    try (QuiesceLock lock = quiescer(c, Duration.ofSeconds(30)).quiesce(Progress.NONE)) {
+      assertThat(s.sandbox.maintenance().isLocked()).isTrue();
+      lock.progress(42);
+      lock.succeeded();
+    }
+    assertThat(s.sandbox.maintenance().isLocked()).isFalse();
+    var task = s.sandbox.maintenance().task().orElseThrow();
+    assertThat(task.reported()).containsExactly(42, 100);
+    assertThat(task.state()).isEqualTo("SUCCESSFUL");
+  }
+
+  @Test
+  void closingWithoutSuccessCancelsTheTaskAndStillUnlocks() {
+    BitbucketClient c = client("admin", s.sandbox.adminPassword());
+    quiescer(c, Duration.ofSeconds(30)).quiesce(Progress.NONE).close();
+    assertThat(s.sandbox.maintenance().isLocked()).isFalse();
+    assertThat(s.sandbox.maintenance().task().orElseThrow().state()).isEqualTo("CANCELED");
+  }
+
+  @Test
+  void aSecondLockIsRefusedWith409() {
+    BitbucketClient c = client("admin", s.sandbox.adminPassword());
+    String token = c.lock();
+    try {
+      assertThatThrownBy(c::lock)
+          .isInstanceOf(SnapstashException.class)
+          .hasMessageContaining("HTTP 409")
+          .extracting(e -> ((SnapstashException) e).kind())
+          .isEqualTo(ErrorKind.LOCK);
+    } finally {
+      c.unlock(token);
+    }
+  }
+
+  @Test
+  void wrongCredentialsAndMissingPermissionAreAuthenticationErrors() {
+    assertThatThrownBy(() -> client("admin", "wrong").lock())
+        .hasMessageContaining("HTTP 401")
+        .hasMessageContaining("instance.password")
+        .hasMessageNotContaining("wrong")
+        .extracting(e -> ((SnapstashException) e).kind())
+        .isEqualTo(ErrorKind.AUTHENTICATION);
+    assertThatThrownBy(() -> client("user", s.sandbox.userPassword()).lock())
+        .hasMessageContaining("SYSADMIN")
+        .extracting(e -> ((SnapstashException) e).kind())
+        .isEqualTo(ErrorKind.AUTHENTICATION);
+    assertThat(s.sandbox.maintenance().isLocked()).isFalse();
+  }
+
+  @Test
+  void aTaskTheInstanceEndsStopsTheDrainAndUnlocks() {
+    s.sandbox.knobs().taskOutcome("FAILED");
+    BitbucketClient c = client("admin", s.sandbox.adminPassword());
+    assertThatThrownBy(() -> quiescer(c, Duration.ofSeconds(30)).quiesce(Progress.NONE))
+        .hasMessageContaining("ended the backup task while draining (state FAILED)")
+        .extracting(e -> ((SnapstashException) e).kind())
+        .isEqualTo(ErrorKind.LOCK);
+    assertThat(s.sandbox.maintenance().isLocked()).isFalse();
+  }
+
+  @Test
+  void checkSeesCredentialsAndSomeoneElsesLockWithoutLocking() {
+    BitbucketClient c = client("admin", s.sandbox.adminPassword());
+    Findings ok = new Findings();
+    quiescer(c, Duration.ofSeconds(1)).check(ok);
+    assertThat(ok.hasProblems()).as(ok.all().toString()).isFalse();
+    assertThat(s.sandbox.maintenance().isLocked()).isFalse();
+
+    Findings bad = new Findings();
+    quiescer(client("admin", "nope"), Duration.ofSeconds(1)).check(bad);
+    assertThat(bad.problems()).singleElement().satisfies(f -> assertThat(f.kind()).isEqualTo(ErrorKind.AUTHENTICATION));
+
+    String token = c.lock();
+    try {
+      Findings locked = new Findings();
+      quiescer(c, Duration.ofSeconds(1)).check(locked);
+      assertThat(locked.problems()).isNotEmpty().allSatisfy(f -> assertThat(f.kind()).isEqualTo(ErrorKind.LOCK));
+    } finally {
+      c.unlock(token);
+    }
+  }
+}
