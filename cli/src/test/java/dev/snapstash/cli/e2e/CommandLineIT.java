@@ -1,0 +1,128 @@
+package dev.snapstash.cli.e2e;
+
+import static dev.snapstash.cli.e2e.Scenario.snapstash;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.snapstash.cli.ExitCodes;
+import dev.snapstash.core.error.ErrorKind;
+import dev.snapstash.sandbox.DbKind;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command line as an operator meets it: help, errors and their exit codes, list, prune, and signals. */
+class CommandLineIT {
+  @TempDir Path tmp;
+
+  @Test
+  void helpAndVersion() {
+    Scenario.Run help = snapstash("--help");
+    assertThat(help.exit()).isZero();
+    assertThat(help.out()).contains("backup", "restore", "list", "prune", "check", "sandbox", "Exit codes:");
+    assertThat(snapstash("--version").out()).startsWith("snapstash ");
+  }
+
+  @Test
+  void usageErrorsExitWith2() {
+    Scenario.Run r = snapstash("backup", "--no-such-option");
+    assertThat(r.exit()).isEqualTo(2);
+    assertThat(r.err()).contains("Unknown option");
+  }
+
+  @Test
+  void configurationErrorsExitWith3AndNameFileLineAndKey() throws Exception {
+    Scenario.Run missing = snapstash("-c", tmp.resolve("nope.yml").toString(), "list");
+    assertThat(missing.exit()).isEqualTo(3);
+    assertThat(missing.err()).contains("not found").doesNotContain("Exception");
+    Path bad = tmp.resolve("bad.yml");
+    Files.writeString(bad, "instance:\n  name: bb\n  home: /tmp\nbackup:\n  root: /tmp/b\ndisk:\n  tpye: rsync\n");
+    Scenario.Run r = snapstash("-c", bad.toString(), "list");
+    assertThat(r.exit()).isEqualTo(3);
+    assertThat(r.err()).contains("bad.yml:7").contains("disk.tpye").contains("disk.type");
+  }
+
+  @Test
+  void checkListsEveryProblemAndExitsWithTheFirstKind() throws Exception {
+    try (Scenario s = Scenario.start(tmp.resolve("sb"), DbKind.H2, null)) {
+      Path wrong = tmp.resolve("wrong");
+      Files.writeString(wrong, "wrong");
+      String yml = Files.readString(s.config()).replace(s.dir.resolve("admin-password").toString(), wrong.toString());
+      Path config = tmp.resolve("check.yml");
+      Files.writeString(config, yml.replace("  type: rsync\n", "  type: rsync\n  rsync:\n    excludes: []\n"));
+      Scenario.Run ok = snapstash("-c", s.config().toString(), "check");
+      assertThat(ok.exit()).as(ok.err()).isZero();
+      assertThat(ok.out()).contains("ok    rsync").contains("credentials accepted");
+      Scenario.Run r = snapstash("-c", config.toString(), "check");
+      assertThat(r.exit()).isEqualTo(ExitCodes.of(ErrorKind.AUTHENTICATION));
+      assertThat(r.out()).contains("FAIL").contains("HTTP 401").contains("ok    rsync");
+      assertThat(r.out() + r.err()).doesNotContain(s.sandbox.adminPassword());
+    }
+  }
+
+  @Test
+  void listAndPrune() throws Exception {
+    try (Scenario s = Scenario.start(tmp.resolve("sb"), DbKind.H2, null)) {
+      for (int i = 0; i < 3; i++) {
+        assertThat(snapstash("-c", s.config().toString(), "backup").exit()).isZero();
+      }
+      Scenario.Run list = snapstash("-c", s.config().toString(), "list");
+      assertThat(list.out().lines().filter(l -> l.startsWith("sandbox-")).count()).isEqualTo(3);
+      assertThat(snapstash("-c", s.config().toString(), "prune").exit()).as("no rule").isEqualTo(2);
+      Scenario.Run dry = snapstash("-c", s.config().toString(), "prune", "--keep-last", "1", "--dry-run");
+      assertThat(dry.out()).contains("would remove").hasLineCount(3);
+      assertThat(s.backupDirs()).hasSize(3);
+      Scenario.Run prune = snapstash("-c", s.config().toString(), "--json", "prune", "--keep-last", "1");
+      assertThat(prune.exit()).isZero();
+      assertThat(prune.json().path("removed").size()).isEqualTo(2);
+      assertThat(s.backupDirs()).hasSize(1);
+      // The survivor, hard-linked to the removed ones, is intact.
+      Scenario.Run restore =
+          snapstash("-c", s.config().toString(), "restore", "latest", "--home-target", tmp.resolve("r").toString());
+      assertThat(restore.exit()).as(restore.err()).isZero();
+    }
+  }
+
+  /** Ctrl-C and SIGTERM take the same path as any failure: cancel, unlock, remove the partial backup. */
+  @Test
+  void sigtermUnderTheLockUnlocksAndRemovesThePartialBackup() throws Exception {
+    Path jar = Path.of("target/snapstash.jar");
+    assertThat(jar).as("the shaded jar (built by package)").exists();
+    try (Scenario s = Scenario.start(tmp.resolve("sb"), DbKind.H2, null)) {
+      s.sandbox.knobs().minDrain(Duration.ofSeconds(30));
+      Process p =
+          new ProcessBuilder("java", "-jar", jar.toString(), "-c", s.config().toString(), "backup")
+              .redirectErrorStream(true)
+              .redirectOutput(tmp.resolve("out.txt").toFile())
+              .start();
+      await().atMost(Duration.ofSeconds(30)).until(() -> s.sandbox.maintenance().isLocked());
+      p.destroy(); // SIGTERM
+      assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      assertThat(s.sandbox.maintenance().isLocked()).as("unlocked after SIGTERM").isFalse();
+      assertThat(s.sandbox.maintenance().task().orElseThrow().state()).isEqualTo("CANCELED");
+      assertThat(s.backupDirs()).isEmpty();
+      assertThat(Files.readString(tmp.resolve("out.txt"))).contains("interrupted");
+    }
+  }
+
+  @Test
+  void theReadmeDocumentsExactlyTheExitCodes() throws Exception {
+    String readme = Files.readString(Path.of("..", "README.md"));
+    Matcher m = Pattern.compile("(?m)^\\| (\\d+) \\|").matcher(readme);
+    List<Integer> documented = new ArrayList<>();
+    while (m.find()) {
+      documented.add(Integer.parseInt(m.group(1)));
+    }
+    List<Integer> actual = new ArrayList<>(List.of(0));
+    for (ErrorKind k : ErrorKind.values()) {
+      actual.add(ExitCodes.of(k));
+    }
+    assertThat(documented).containsExactlyInAnyOrderElementsOf(actual);
+  }
+}
