@@ -20,10 +20,12 @@ import picocli.CommandLine.ScopeType;
     versionProvider = Version.class,
     description = "Consistent backup, restore and staging refresh for Bitbucket Data Center / Server.",
     subcommands = {
+      QuickstartCommand.class,
       BackupCommand.class,
       ListCommand.class,
       PruneCommand.class,
       RestoreCommand.class,
+      VerifyCommand.class,
       CheckCommand.class,
       SandboxCommand.class,
       CommandLine.HelpCommand.class

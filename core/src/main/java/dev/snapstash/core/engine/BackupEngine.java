@@ -205,7 +205,7 @@ public final class BackupEngine {
     Manifest m =
         new Manifest(
             Manifest.FORMAT, tag, Manifest.State.IN_PROGRESS, settings.instanceName(), quiescer.applicationVersion(),
-            settings.version(), strategies, Map.of(), startedAt, null, Map.of(), null, null, null, null, null, null, null);
+            settings.version(), strategies, Map.of(), startedAt, null, Map.of(), null, null, null, null, null, null, null, null);
     settings.store().write(m);
     return m;
   }
@@ -354,6 +354,7 @@ public final class BackupEngine {
               bytesUnderLock,
               homePart,
               dbPart,
+              null,
               null);
       settings.store().write(m);
       return m;

@@ -29,6 +29,7 @@ import java.util.Map;
  * @param home what the disk strategy copied
  * @param database what the database strategy copied
  * @param error the error's one-sentence message, for failed backups
+ * @param verification the last {@code snapstash verify} of this backup, or null
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -50,7 +51,8 @@ public record Manifest(
     Long bytesUnderLock,
     Part home,
     Part database,
-    String error) {
+    String error,
+    Verification verification) {
 
   public static final int FORMAT = 1;
   public static final String FILE = "manifest.json";
@@ -77,6 +79,22 @@ public record Manifest(
   public record Part(
       String strategy, long bytes, long files, long bytesWritten, List<Artifact> artifacts, Map<String, String> details) {}
 
+  /**
+   * The last verification.
+   *
+   * @param at when it ran
+   * @param ok whether every check passed
+   * @param deep whether every repository was fsck'ed, or a sample
+   * @param fsckRepositories the repositories {@code git fsck} checked, relative to the home
+   */
+  public record Verification(Instant at, boolean ok, boolean deep, List<String> fsckRepositories) {}
+
+  public Manifest withVerification(Verification v) {
+    return new Manifest(
+        formatVersion, tag, state, instance, bitbucketVersion, snapstashVersion, strategies, tools, startedAt,
+        finishedAt, phases, lockedAt, unlockedAt, lockWindowMillis, bytesUnderLock, home, database, error, v);
+  }
+
   /** Total size of the backup. */
   public long bytes() {
     return (home == null ? 0 : home.bytes()) + (database == null ? 0 : database.bytes());
@@ -89,6 +107,6 @@ public record Manifest(
   public Manifest withState(State s, Instant finished, String err) {
     return new Manifest(
         formatVersion, tag, s, instance, bitbucketVersion, snapstashVersion, strategies, tools, startedAt, finished,
-        phases, lockedAt, unlockedAt, lockWindowMillis, bytesUnderLock, home, database, err);
+        phases, lockedAt, unlockedAt, lockWindowMillis, bytesUnderLock, home, database, err, verification);
   }
 }

@@ -2,7 +2,6 @@ package dev.snapstash.core.engine;
 
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
-import dev.snapstash.core.spi.Artifact;
 import dev.snapstash.core.spi.DatabaseStrategy;
 import dev.snapstash.core.spi.DiskStrategy;
 import dev.snapstash.core.spi.Progress;
@@ -14,7 +13,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -174,30 +172,8 @@ public final class RestoreEngine {
 
   /** Database artifacts against the manifest, and the home against home.sha256, before anything is written. */
   private static void checkIntegrity(Manifest m, Path backupDir, Progress progress) {
-    List<String> bad = new ArrayList<>();
-    List<Artifact> artifacts = new ArrayList<>();
-    if (m.database() != null && m.database().artifacts() != null) {
-      artifacts.addAll(m.database().artifacts());
-    }
-    if (m.home() != null && m.home().artifacts() != null) {
-      artifacts.addAll(m.home().artifacts());
-    }
-    for (Artifact a : artifacts) {
-      Path f = backupDir.resolve(a.path());
-      try {
-        if (!Files.isRegularFile(f) || Files.size(f) != a.bytes() || !HomeChecksums.sha256(f).equals(a.sha256())) {
-          bad.add(a.path());
-        }
-      } catch (IOException e) {
-        bad.add(a.path());
-      }
-    }
-    progress.report("checksums", 0.5, "artifacts checked");
-    if (Files.exists(backupDir.resolve(HomeChecksums.FILE))) {
-      HomeChecksums.Check c = HomeChecksums.verify(backupDir, Runtime.getRuntime().availableProcessors());
-      c.mismatched().forEach(p -> bad.add("home/" + p));
-      c.missing().forEach(p -> bad.add("home/" + p + " (missing)"));
-    }
+    progress.report("checksums", 0, "");
+    List<String> bad = Integrity.damaged(m, backupDir, Runtime.getRuntime().availableProcessors());
     progress.report("checksums", 1, "");
     if (!bad.isEmpty()) {
       throw new SnapstashException(
