@@ -10,9 +10,18 @@ import picocli.CommandLine.Command;
     name = "backup",
     description = "Take a consistent backup: preflight, pre-copy, lock, drain, copy home and database, unlock.")
 final class BackupCommand extends Verb {
+  @picocli.CommandLine.Option(
+      names = "--auto-recover",
+      description = "If a previous run died and left its journal, finish its clean-up first (as `recover`).")
+  boolean autoRecover;
+
   @Override
   public Integer call() {
     Wiring wiring = new Wiring(config(), new ProcessRunner());
+    if (autoRecover && java.nio.file.Files.exists(dev.snapstash.core.engine.Journal.file(wiring.store().root()))) {
+      var r = wiring.recoverEngine().recover();
+      spec.commandLine().getErr().println("recovered the previous run: " + String.join("; ", r.undone()));
+    }
     Manifest m;
     try (ConsoleProgress progress = ConsoleProgress.forThisProcess()) {
       m = wiring.engine().backup(progress);

@@ -26,6 +26,7 @@ import picocli.CommandLine.ScopeType;
       PruneCommand.class,
       RestoreCommand.class,
       VerifyCommand.class,
+      RecoverCommand.class,
       CheckCommand.class,
       SandboxCommand.class,
       CommandLine.HelpCommand.class

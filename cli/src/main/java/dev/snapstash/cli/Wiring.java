@@ -4,6 +4,8 @@ import dev.snapstash.core.bitbucket.BitbucketClient;
 import dev.snapstash.core.config.SnapstashConfig;
 import dev.snapstash.core.engine.BackupEngine;
 import dev.snapstash.core.engine.BackupStore;
+import dev.snapstash.core.engine.RecoverEngine;
+import dev.snapstash.core.spi.Undo;
 import dev.snapstash.core.engine.Retention;
 import dev.snapstash.core.engine.Sleeper;
 import dev.snapstash.core.error.SnapstashException;
@@ -62,7 +64,7 @@ public class Wiring {
     return switch (known("quiesce.type", q.type(), QUIESCERS)) {
       case "bitbucket" -> new BitbucketQuiescer(
           bitbucketClient(), config.backup().drainTimeout(), config.backup().pollInterval(), Sleeper.REAL,
-          System::nanoTime, BitbucketQuiescer.TokenListener.NONE);
+          System::nanoTime);
       case "command" -> {
         var c = q.command();
         if (c == null) {
@@ -155,6 +157,59 @@ public class Wiring {
         notifiers(),
         Clock.systemUTC(),
         System::nanoTime);
+  }
+
+  /** The recovery of a dead run, with an undoer for every kind of side effect a run records. */
+  public RecoverEngine recoverEngine() {
+    return new RecoverEngine(store(), this::undoer, notifiers(), Clock.systemUTC());
+  }
+
+  /**
+   * How each recorded side effect is undone. A refusal that says the token is no longer valid (HTTP 403 or 409:
+   * not locked, or locked by someone else) means it was already released: done, not an error.
+   */
+  RecoverEngine.Undoer undoer(Undo undo) {
+    return u -> {
+      if (u instanceof Undo.Unlock l) {
+        releasing(() -> clientFor(l.baseUrl()).unlock(l.unlockToken()));
+      } else if (u instanceof Undo.CancelTask c) {
+        releasing(() -> clientFor(c.baseUrl()).cancel(c.cancelToken()));
+      } else if (u instanceof Undo.RunCommand r) {
+        runner.run(dev.snapstash.core.process.Command.of(r.argv()).withTimeout(java.time.Duration.ofMinutes(5)));
+      } else if (u instanceof Undo.Thaw t) {
+        var result =
+            runner.runAllowingFailure(dev.snapstash.core.process.Command.of("fsfreeze", "-u", t.mountPoint().toString()), l -> {});
+        // fsfreeze -u on a mount that is not frozen fails with "Invalid argument": already thawed.
+        if (result.exitCode() != 0 && !result.stderrTail().contains("Invalid argument")) {
+          throw new SnapstashException(
+              dev.snapstash.core.error.ErrorKind.EXTERNAL_COMMAND, "fsfreeze -u " + t.mountPoint() + " failed: " + result.stderrTail());
+        }
+      } else if (u instanceof Undo.DeleteSnapshot d && d.kind().equals("btrfs-subvolume")) {
+        if (java.nio.file.Files.exists(java.nio.file.Path.of(d.id()))) {
+          runner.run(dev.snapstash.core.process.Command.of("btrfs", "subvolume", "delete", d.id()));
+        }
+      } else {
+        throw SnapstashException.internal("no way to undo " + u, null);
+      }
+    };
+  }
+
+  private static void releasing(Runnable call) {
+    try {
+      call.run();
+    } catch (BitbucketClient.Refused e) {
+      if (e.status() != 403 && e.status() != 409) {
+        throw e;
+      }
+    }
+  }
+
+  private BitbucketClient clientFor(java.net.URI baseUrl) {
+    var i = config.instance();
+    if (i.username() == null || i.password() == null) {
+      throw SnapstashException.config("instance.username and instance.password are needed to unlock " + baseUrl);
+    }
+    return new BitbucketClient(baseUrl, i.username(), i.password().reveal(), config.backup().requestTimeout());
   }
 
   private static String known(String key, String value, Set<String> names) {

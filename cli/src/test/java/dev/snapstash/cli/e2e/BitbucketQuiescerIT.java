@@ -46,7 +46,7 @@ class BitbucketQuiescerIT {
   void locksDrainsReportsProgressAndUnlocks() {
     BitbucketClient c = client("admin", s.sandbox.adminPassword());
     assertThat(c.version()).startsWith("8.");
-    try (QuiesceLock lock = quiescer(c, Duration.ofSeconds(30)).quiesce(Progress.NONE)) {
+    try (QuiesceLock lock = quiescer(c, Duration.ofSeconds(30)).quiesce(Progress.NONE, dev.snapstash.core.spi.UndoLog.NONE)) {
       assertThat(s.sandbox.maintenance().isLocked()).isTrue();
       lock.progress(42);
       lock.succeeded();
@@ -60,7 +60,7 @@ class BitbucketQuiescerIT {
   @Test
   void closingWithoutSuccessCancelsTheTaskAndStillUnlocks() {
     BitbucketClient c = client("admin", s.sandbox.adminPassword());
-    quiescer(c, Duration.ofSeconds(30)).quiesce(Progress.NONE).close();
+    quiescer(c, Duration.ofSeconds(30)).quiesce(Progress.NONE, dev.snapstash.core.spi.UndoLog.NONE).close();
     assertThat(s.sandbox.maintenance().isLocked()).isFalse();
     assertThat(s.sandbox.maintenance().task().orElseThrow().state()).isEqualTo("CANCELED");
   }
@@ -99,7 +99,7 @@ class BitbucketQuiescerIT {
   void aTaskTheInstanceEndsStopsTheDrainAndUnlocks() {
     s.sandbox.knobs().taskOutcome("FAILED");
     BitbucketClient c = client("admin", s.sandbox.adminPassword());
-    assertThatThrownBy(() -> quiescer(c, Duration.ofSeconds(30)).quiesce(Progress.NONE))
+    assertThatThrownBy(() -> quiescer(c, Duration.ofSeconds(30)).quiesce(Progress.NONE, dev.snapstash.core.spi.UndoLog.NONE))
         .hasMessageContaining("ended the backup task while draining (state FAILED)")
         .extracting(e -> ((SnapstashException) e).kind())
         .isEqualTo(ErrorKind.LOCK);

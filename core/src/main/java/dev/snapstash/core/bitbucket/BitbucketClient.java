@@ -172,24 +172,42 @@ public class BitbucketClient {
     }
     String reason = errorMessage(response.body());
     String suffix = reason.isEmpty() ? "" : ": " + reason;
-    switch (code) {
-      case 401 -> throw new SnapstashException(
+    throw new Refused(code, refusal(code, what, suffix));
+  }
+
+  /** An HTTP refusal, keeping the status for callers that treat some as benign (recover: 409 = not locked). */
+  public static final class Refused extends SnapstashException {
+    private final int status;
+
+    Refused(int status, SnapstashException e) {
+      super(e.kind(), e.getMessage());
+      this.status = status;
+    }
+
+    public int status() {
+      return status;
+    }
+  }
+
+  private SnapstashException refusal(int code, String what, String suffix) {
+    return switch (code) {
+      case 401 -> new SnapstashException(
           ErrorKind.AUTHENTICATION,
           "Bitbucket refused the credentials of instance.username when asked to " + what
               + " (HTTP 401); check instance.username and instance.password" + suffix);
-      case 403 -> throw new SnapstashException(
+      case 403 -> new SnapstashException(
           ErrorKind.AUTHENTICATION,
           "the user in instance.username lacks the SYSADMIN permission needed to " + what + " (HTTP 403)" + suffix);
-      case 409 -> throw new SnapstashException(
+      case 409 -> new SnapstashException(
           ErrorKind.LOCK, "Bitbucket refused to " + what + " (HTTP 409, already locked or wrong token)" + suffix);
-      case 503 -> throw unavailable(what, suffix);
-      case 404 -> throw new SnapstashException(
+      case 503 -> unavailable(what, suffix);
+      case 404 -> new SnapstashException(
           ErrorKind.EXTERNAL_COMMAND,
           "Bitbucket has no endpoint to " + what + " (HTTP 404); is instance.base-url right (no context path"
               + " missing) and the version 4.0 or later?");
-      default -> throw new SnapstashException(
+      default -> new SnapstashException(
           ErrorKind.EXTERNAL_COMMAND, "Bitbucket failed to " + what + " (HTTP " + code + ")" + suffix);
-    }
+    };
   }
 
   /**

@@ -11,6 +11,7 @@ import dev.snapstash.core.spi.Notifier;
 import dev.snapstash.core.spi.Progress;
 import dev.snapstash.core.spi.QuiesceLock;
 import dev.snapstash.core.spi.Quiescer;
+import dev.snapstash.core.spi.Undo;
 import dev.snapstash.core.util.Trees;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -103,6 +104,9 @@ public final class BackupEngine {
               + disk.name() + " copies file by file and can never be consistent without a lock",
           ErrorKind.CONFIG);
     }
+    if (java.nio.file.Files.exists(Journal.file(settings.store().root()))) {
+      f.problem("journal", Journal.leftover(settings.store().root()).getMessage());
+    }
     quiescer.check(f);
     disk.check(f);
     database.check(f);
@@ -164,8 +168,18 @@ public final class BackupEngine {
       }
       phases.put("preflight", millisSince(t0));
       String tag = freeTag(startedAt);
-      Manifest manifest = startManifest(tag, startedAt);
-      Run run = new Run(tag, manifest, phases, progress, t0);
+      Journal journal = Journal.begin(settings.store().root(), "backup", tag);
+      Undo.RemovePartialBackup partial = new Undo.RemovePartialBackup(tag, settings.store().dir(tag));
+      Manifest manifest;
+      try {
+        journal.add(partial);
+        manifest = startManifest(tag, startedAt);
+      } catch (RuntimeException e) {
+        Trees.deleteRecursively(settings.store().dir(tag));
+        journal.finish();
+        throw e;
+      }
+      Run run = new Run(tag, manifest, phases, progress, t0, journal, partial);
       return run.execute();
     } catch (SnapstashException e) {
       sendNotifications(
@@ -232,18 +246,29 @@ public final class BackupEngine {
     private final Progress progress;
     private final long t0;
     private final BackupContext context;
+    private final Journal journal;
+    private final Undo.RemovePartialBackup partial;
     private Duration lockWindow;
     private Instant unlockedAt;
     private long bytesUnderLock;
 
-    Run(String tag, Manifest started, Map<String, Long> phases, Progress progress, long t0) {
+    Run(
+        String tag,
+        Manifest started,
+        Map<String, Long> phases,
+        Progress progress,
+        long t0,
+        Journal journal,
+        Undo.RemovePartialBackup partial) {
+      this.journal = journal;
+      this.partial = partial;
       this.tag = tag;
       this.started = started;
       this.phases = phases;
       this.progress = progress;
       this.t0 = t0;
       Optional<Path> previous = settings.store().latestComplete().map(m -> settings.store().dir(m.tag()));
-      this.context = new BackupContext(tag, settings.store().dir(tag), previous, progress);
+      this.context = new BackupContext(tag, settings.store().dir(tag), previous, progress, journal);
     }
 
     Manifest execute() {
@@ -255,7 +280,7 @@ public final class BackupEngine {
         phases.put("pre-copy", millisSince(t));
 
         t = nanoTime.getAsLong();
-        lock = quiescer.quiesce(progress);
+        lock = quiescer.quiesce(progress, journal);
         phases.put("lock-and-drain", millisSince(t));
 
         t = nanoTime.getAsLong();
@@ -283,6 +308,8 @@ public final class BackupEngine {
         phases.put("checksums", millisSince(t));
 
         Manifest done = finish(home, copies[0]);
+        journal.done(partial);
+        journal.finish();
         afterSuccess(done);
         return done;
       } catch (RuntimeException e) {
@@ -295,7 +322,7 @@ public final class BackupEngine {
       CopyResult[] results = new CopyResult[2];
       ExecutorService pool = Executors.newFixedThreadPool(2, r -> new Thread(r, "copy"));
       try (LockProgress lp = new LockProgress(progress, lock, List.of("database", "home"))) {
-        BackupContext underLock = new BackupContext(tag, context.backupDir(), context.previous(), lp);
+        BackupContext underLock = new BackupContext(tag, context.backupDir(), context.previous(), lp, journal);
         ExecutorCompletionService<Void> ecs = new ExecutorCompletionService<>(pool);
         Callable<Void> db =
             () -> {
@@ -419,6 +446,7 @@ public final class BackupEngine {
             new SnapstashException(ErrorKind.INTERRUPTED, "the backup was interrupted; the instance was unlocked and the partial backup removed", first);
         first = i;
       }
+      int cleanFailures = first.getSuppressed().length;
       try {
         if (lock != null) {
           try {
@@ -447,6 +475,7 @@ public final class BackupEngine {
             first.addSuppressed(e2);
           }
         }
+        endJournal(journal, first, first.getSuppressed().length == cleanFailures);
       } finally {
         if (interrupted) {
           Thread.currentThread().interrupt();
@@ -454,6 +483,25 @@ public final class BackupEngine {
       }
       return first;
     }
+  }
+
+  /**
+   * A failed run whose clean-up all worked leaves nothing to recover: its journal goes. If any clean-up failed
+   * (the unlock above all), the journal stays for {@code snapstash recover}, and the error says so.
+   */
+  private static void endJournal(Journal journal, SnapstashException first, boolean cleanedUp) {
+    if (cleanedUp) {
+      try {
+        journal.finish();
+        return;
+      } catch (RuntimeException e) {
+        first.addSuppressed(e);
+      }
+    }
+    journal.close();
+    first.addSuppressed(
+        new SnapstashException(
+            ErrorKind.PRECONDITION, "clean-up was incomplete; run `snapstash recover` to finish it"));
   }
 
   private static RuntimeException unwrap(Throwable t) {

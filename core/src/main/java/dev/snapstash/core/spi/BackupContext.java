@@ -11,8 +11,14 @@ import java.util.Optional;
  *     ({@code home/} for disk, {@code database/} for database)
  * @param previous the newest complete backup's directory, for incremental strategies (rsync --link-dest)
  * @param progress where to report progress
+ * @param undo where side effects that outlive a crash (snapshots, frozen mounts) are recorded before use
  */
-public record BackupContext(String tag, Path backupDir, Optional<Path> previous, Progress progress) {
+public record BackupContext(String tag, Path backupDir, Optional<Path> previous, Progress progress, UndoLog undo) {
+  /** A context whose side effects are not journaled (tests, tools that run without a crash journal). */
+  public BackupContext(String tag, Path backupDir, Optional<Path> previous, Progress progress) {
+    this(tag, backupDir, previous, progress, UndoLog.NONE);
+  }
+
   public Path homeDir() {
     return backupDir.resolve("home");
   }

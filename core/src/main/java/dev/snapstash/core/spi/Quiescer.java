@@ -13,8 +13,10 @@ public interface Quiescer {
   /**
    * Locks and waits until the application is drained. On return the application is quiet and the returned lock
    * must be closed. If this throws, nothing is left locked: the implementation has already released what it took.
+   * Every lock and task is recorded in {@code undo} the moment it exists, and marked done when released, so that
+   * a process killed in between leaves what {@code snapstash recover} needs.
    */
-  QuiesceLock quiesce(Progress progress);
+  QuiesceLock quiesce(Progress progress, UndoLog undo);
 
   /** The application's version for the manifest, or null when this quiescer cannot tell. Never throws. */
   default String applicationVersion() {

@@ -221,7 +221,7 @@ class BackupEngineTest {
     }
 
     @Override
-    public QuiesceLock quiesce(Progress progress) {
+    public QuiesceLock quiesce(Progress progress, dev.snapstash.core.spi.UndoLog undo) {
       events.add("lock");
       onLock.run();
       long at = System.nanoTime();

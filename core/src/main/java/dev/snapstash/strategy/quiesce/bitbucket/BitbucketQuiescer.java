@@ -9,6 +9,8 @@ import dev.snapstash.core.spi.Findings;
 import dev.snapstash.core.spi.Progress;
 import dev.snapstash.core.spi.QuiesceLock;
 import dev.snapstash.core.spi.Quiescer;
+import dev.snapstash.core.spi.Undo;
+import dev.snapstash.core.spi.UndoLog;
 import java.time.Duration;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -24,46 +26,27 @@ public final class BitbucketQuiescer implements Quiescer {
   /** Long pauses only add to the lock window: a drained instance waits for our next poll. */
   private static final Duration MAX_POLL = Duration.ofSeconds(1);
 
-  /** Told about tokens the moment they exist, so a crash journal can undo the lock after a SIGKILL. */
-  public interface TokenListener {
-    void locked(String unlockToken);
-
-    void backupStarted(String cancelToken);
-
-    TokenListener NONE =
-        new TokenListener() {
-          @Override
-          public void locked(String unlockToken) {}
-
-          @Override
-          public void backupStarted(String cancelToken) {}
-        };
-  }
-
   private final BitbucketClient client;
   private final Duration drainTimeout;
   private final Duration pollInterval;
   private final Sleeper sleeper;
   private final LongSupplier nanoTime;
-  private final TokenListener tokens;
 
   public BitbucketQuiescer(
       BitbucketClient client,
       Duration drainTimeout,
       Duration pollInterval,
       Sleeper sleeper,
-      LongSupplier nanoTime,
-      TokenListener tokens) {
+      LongSupplier nanoTime) {
     this.client = client;
     this.drainTimeout = drainTimeout;
     this.pollInterval = pollInterval;
     this.sleeper = sleeper;
     this.nanoTime = nanoTime;
-    this.tokens = tokens;
   }
 
   public BitbucketQuiescer(BitbucketClient client, Duration drainTimeout, Duration pollInterval) {
-    this(client, drainTimeout, pollInterval, Sleeper.REAL, System::nanoTime, TokenListener.NONE);
+    this(client, drainTimeout, pollInterval, Sleeper.REAL, System::nanoTime);
   }
 
   @Override
@@ -106,24 +89,27 @@ public final class BitbucketQuiescer implements Quiescer {
   }
 
   @Override
-  public QuiesceLock quiesce(Progress progress) {
+  public QuiesceLock quiesce(Progress progress, UndoLog undo) {
     String unlockToken = client.lock();
     long lockedAt = nanoTime.getAsLong();
-    tokens.locked(unlockToken);
+    Held held = new Held(unlockToken, lockedAt, undo);
+    // If the journal cannot be written, release at once: a lock we could not record is one a crash would leak.
+    try {
+      undo.add(held.unlock);
+    } catch (RuntimeException e) {
+      held.closeQuietly(e);
+      throw e;
+    }
     log.info("locked {}", client.baseUrl());
-    Held held = new Held(unlockToken, lockedAt);
     try {
       held.cancelToken = client.startBackup(unlockToken);
-      tokens.backupStarted(held.cancelToken);
+      held.cancel = new Undo.CancelTask(client.baseUrl(), held.cancelToken);
+      undo.add(held.cancel);
       log.info("external backup started; waiting for the instance to drain");
       awaitDrained(unlockToken, progress);
       return held;
     } catch (RuntimeException e) {
-      try {
-        held.close();
-      } catch (RuntimeException cleanup) {
-        e.addSuppressed(cleanup);
-      }
+      held.closeQuietly(e);
       throw e;
     }
   }
@@ -168,14 +154,27 @@ public final class BitbucketQuiescer implements Quiescer {
   private final class Held implements QuiesceLock {
     private final String unlockToken;
     private final long lockedAt;
+    private final UndoLog undo;
+    private final Undo.Unlock unlock;
     private String cancelToken;
+    private Undo.CancelTask cancel;
     private boolean succeeded;
     private boolean closed;
     private long unlockedAt;
 
-    Held(String unlockToken, long lockedAt) {
+    Held(String unlockToken, long lockedAt, UndoLog undo) {
       this.unlockToken = unlockToken;
       this.lockedAt = lockedAt;
+      this.undo = undo;
+      this.unlock = new Undo.Unlock(client.baseUrl(), unlockToken);
+    }
+
+    void closeQuietly(RuntimeException first) {
+      try {
+        close();
+      } catch (RuntimeException cleanup) {
+        first.addSuppressed(cleanup);
+      }
     }
 
     @Override
@@ -211,6 +210,7 @@ public final class BitbucketQuiescer implements Quiescer {
         } else if (cancelToken != null) {
           try {
             client.cancel(cancelToken);
+            undo.done(cancel);
             log.info("backup task cancelled");
           } catch (RuntimeException e) {
             first = e;
@@ -220,6 +220,10 @@ public final class BitbucketQuiescer implements Quiescer {
           client.unlock(unlockToken);
           unlockedAt = nanoTime.getAsLong();
           closed = true;
+          if (cancel != null && succeeded) {
+            undo.done(cancel); // a task that succeeded needs no cancelling
+          }
+          undo.done(unlock);
           log.info("unlocked {} after {} ms", client.baseUrl(), heldFor().toMillis());
         } catch (RuntimeException e) {
           SnapstashException unlock =

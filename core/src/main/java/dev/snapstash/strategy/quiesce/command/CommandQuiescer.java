@@ -70,8 +70,21 @@ public final class CommandQuiescer implements Quiescer {
   }
 
   @Override
-  public QuiesceLock quiesce(Progress progress) {
-    runner.run(Command.of(lockCommand).withTimeout(timeout));
+  public QuiesceLock quiesce(Progress progress, dev.snapstash.core.spi.UndoLog undo) {
+    // Recorded first: a lock command that half-worked before failing must still be undone.
+    dev.snapstash.core.spi.Undo release = new dev.snapstash.core.spi.Undo.RunCommand(unlockCommand);
+    undo.add(release);
+    try {
+      runner.run(Command.of(lockCommand).withTimeout(timeout));
+    } catch (RuntimeException e) {
+      try {
+        runner.run(Command.of(unlockCommand).withTimeout(timeout));
+        undo.done(release);
+      } catch (RuntimeException cleanup) {
+        e.addSuppressed(cleanup);
+      }
+      throw e;
+    }
     long lockedAt = nanoTime.getAsLong();
     return new QuiesceLock() {
       private boolean closed;
@@ -98,6 +111,7 @@ public final class CommandQuiescer implements Quiescer {
           runner.run(Command.of(unlockCommand).withTimeout(timeout));
           unlockedAt = nanoTime.getAsLong();
           closed = true;
+          undo.done(release);
         } finally {
           if (interrupted) {
             Thread.currentThread().interrupt();

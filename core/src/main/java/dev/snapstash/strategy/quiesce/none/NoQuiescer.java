@@ -27,7 +27,7 @@ public final class NoQuiescer implements Quiescer {
   }
 
   @Override
-  public QuiesceLock quiesce(Progress progress) {
+  public QuiesceLock quiesce(Progress progress, dev.snapstash.core.spi.UndoLog undo) {
     return new QuiesceLock() {
       @Override
       public void progress(int percentage) {}

@@ -1,0 +1,24 @@
+package dev.snapstash.cli;
+
+import dev.snapstash.core.engine.RecoverEngine;
+import dev.snapstash.core.process.ProcessRunner;
+import picocli.CommandLine.Command;
+
+@Command(
+    name = "recover",
+    description = {
+      "Finish the clean-up of a run that died (killed, out of memory, power loss) from its crash journal:",
+      "thaw, cancel the backup task, unlock, delete snapshots, remove the partial backup. Safe to run any time."
+    })
+final class RecoverCommand extends Verb {
+  @Override
+  public Integer call() {
+    RecoverEngine.Report r = new Wiring(config(), new ProcessRunner()).recoverEngine().recover();
+    String text =
+        r.undone().isEmpty()
+            ? "nothing to recover\n"
+            : "recovered " + r.tag().orElse("a dead run") + ":\n  " + String.join("\n  ", r.undone()) + "\n";
+    print(r, text);
+    return ExitCodes.OK;
+  }
+}

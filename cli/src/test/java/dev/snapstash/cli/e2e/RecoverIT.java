@@ -1,0 +1,110 @@
+package dev.snapstash.cli.e2e;
+
+import static dev.snapstash.cli.e2e.Scenario.snapstash;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.snapstash.core.engine.Journal;
+import dev.snapstash.sandbox.DbKind;
+import dev.snapstash.testing.PostgresFixture;
+import dev.snapstash.testing.TestDatabase;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A backup process killed with SIGKILL (no clean-up runs at all) leaves a journal; the next backup refuses until
+ * {@code recover} has unlocked the instance and removed the partial backup; then everything works again.
+ */
+class RecoverIT {
+  @RegisterExtension static final PostgresFixture PG = new PostgresFixture();
+
+  @TempDir Path tmp;
+
+  private Process backupProcess(Scenario s, Path out) throws Exception {
+    Path jar = Path.of("target/snapstash.jar");
+    assertThat(jar).as("the shaded jar (built by package)").exists();
+    return new ProcessBuilder("java", "-jar", jar.toString(), "-c", s.config().toString(), "backup")
+        .redirectErrorStream(true)
+        .redirectOutput(out.toFile())
+        .start();
+  }
+
+  private static void sigkill(Process p) throws Exception {
+    p.toHandle().descendants().forEach(ProcessHandle::destroyForcibly);
+    p.destroyForcibly();
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+  }
+
+  @Test
+  void sigkillWhileDrainingIsRecovered() throws Exception {
+    try (Scenario s = Scenario.start(tmp.resolve("sb"), DbKind.H2, null)) {
+      s.sandbox.knobs().minDrain(Duration.ofSeconds(60));
+      Process p = backupProcess(s, tmp.resolve("out.txt"));
+      await().atMost(Duration.ofSeconds(30)).until(() -> s.sandbox.maintenance().task().isPresent());
+      sigkill(p);
+      s.sandbox.knobs().minDrain(Duration.ofMillis(200));
+
+      assertThat(s.sandbox.maintenance().isLocked()).as("SIGKILL runs no clean-up").isTrue();
+      Path journal = Journal.file(s.backups());
+      assertThat(journal).exists();
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(journal))).isEqualTo("rw-------");
+      assertThat(Files.readString(journal)).as("the journal holds the tokens, never the password").doesNotContain(s.sandbox.adminPassword());
+
+      Scenario.Run refused = snapstash("-c", s.config().toString(), "backup");
+      assertThat(refused.exit()).isEqualTo(7);
+      assertThat(refused.err()).contains("snapstash recover");
+      assertThat(snapstash("-c", s.config().toString(), "check").out()).contains("FAIL  journal");
+
+      Scenario.Run recover = snapstash("-c", s.config().toString(), "recover");
+      assertThat(recover.exit()).as(recover.err()).isZero();
+      assertThat(recover.out()).contains("cancel the backup task").contains("unlock").contains("remove the partial backup");
+      assertThat(s.sandbox.maintenance().isLocked()).isFalse();
+      assertThat(s.sandbox.maintenance().task().orElseThrow().state()).isEqualTo("CANCELED");
+      assertThat(s.backupDirs()).isEmpty();
+      assertThat(journal).doesNotExist();
+
+      Scenario.Run again = snapstash("-c", s.config().toString(), "recover");
+      assertThat(again.exit()).isZero();
+      assertThat(again.out()).contains("nothing to recover");
+
+      assertThat(snapstash("-c", s.config().toString(), "backup").exit()).isZero();
+      assertThat(snapstash("-c", s.config().toString(), "verify").exit()).isZero();
+    }
+  }
+
+  @Test
+  void sigkillDuringTheDatabaseCopyIsRecoveredByAutoRecover() throws Exception {
+    TestDatabase db = PG.newDatabase();
+    try (Scenario s = Scenario.start(tmp.resolve("sb"), DbKind.POSTGRESQL, db);
+        Connection blocker = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password())) {
+      blocker.setAutoCommit(false);
+      try (Statement st = blocker.createStatement()) {
+        st.execute("LOCK TABLE push_ledger IN ACCESS EXCLUSIVE MODE");
+      }
+      Process p = backupProcess(s, tmp.resolve("out.txt"));
+      await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(s.backups()) && !s.backupDirs().isEmpty()
+          && s.sandbox.maintenance().isLocked() && ProcessHandle.allProcesses()
+              .anyMatch(h -> h.info().command().orElse("").endsWith("pg_dump")));
+      sigkill(p);
+      blocker.rollback();
+      // pg_dump was the JVM's child: killed with it, or orphaned and finished by now. Either way, nothing is ours.
+      assertThat(s.sandbox.maintenance().isLocked()).isTrue();
+
+      Scenario.Run r = snapstash("-c", s.config().toString(), "backup", "--auto-recover");
+      assertThat(r.exit()).as(r.err()).isZero();
+      assertThat(r.err()).contains("recovered the previous run");
+      assertThat(s.sandbox.maintenance().isLocked()).isFalse();
+      assertThat(s.backupDirs()).hasSize(1);
+      assertThat(Journal.file(s.backups())).doesNotExist();
+    }
+  }
+}
