@@ -2,12 +2,16 @@ package dev.snapstash.sandbox;
 
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.localdb.LocalDatabaseServer;
 import java.net.URI;
 import java.nio.file.Path;
 
 /**
  * The database a start will use, from the options, else from the previous start (a restart reuses its database),
- * else the embedded H2 in the home.
+ * else the embedded H2 in the home. PostgreSQL or MariaDB without {@code --jdbc-url} means a private server in the
+ * sandbox directory ({@link #localDataDir()}); its address is known once it runs ({@link #on}).
+ *
+ * @param localDataDir the private server's data directory, or {@code null} for H2 and external servers
  */
 record DbSettings(
     DbKind kind,
@@ -18,11 +22,39 @@ record DbSettings(
     String passwordOption,
     String host,
     Integer port,
-    String database) {
+    String database,
+    Path localDataDir) {
+
+  /** The kind of private server this start will run, or {@code null} (H2, or an external server). */
+  static DbKind plannedLocalServer(SandboxOptions o, SandboxState previous) {
+    DbKind kind = kind(o, previous);
+    if (kind == DbKind.H2 || o.jdbcUrl() != null) {
+      return null;
+    }
+    boolean externalBefore = previous != null && previous.db() == kind && !previous.dbLocal()
+        && previous.jdbcUrl() != null;
+    return externalBefore ? null : kind;
+  }
+
+  private static DbKind kind(SandboxOptions o, SandboxState previous) {
+    return o.db() != null ? o.db() : previous != null && previous.db() != null ? previous.db() : DbKind.H2;
+  }
 
   static DbSettings resolve(SandboxOptions o, SandboxState previous, SandboxLayout layout) {
-    DbKind kind = o.db() != null ? o.db() : previous != null ? previous.db() : DbKind.H2;
+    DbKind kind = kind(o, previous);
     boolean sameAsBefore = previous != null && previous.db() == kind;
+    if (plannedLocalServer(o, previous) != null) {
+      if (o.dbUser() != null || o.dbPasswordFile() != null) {
+        throw new SnapstashException(
+            ErrorKind.USAGE,
+            "--db-user and --db-password-file go with --jdbc-url: without it the sandbox runs its own "
+                + kind.optionValue() + " server in " + layout.dir() + " as user " + LocalDb.USER
+                + " (password in " + layout.dbPassword() + ")");
+      }
+      String pw = Secrets.readOrCreate(layout.dbPassword());
+      return new DbSettings(kind, null, LocalDb.USER, pw, layout.dbPassword().toString(),
+          layout.dbPassword().toString(), null, null, LocalDb.DATABASE, LocalDb.dataDir(kind, layout));
+    }
     String url = o.jdbcUrl() != null ? o.jdbcUrl() : sameAsBefore ? previous.jdbcUrl() : null;
     if (kind == DbKind.H2 && url == null) {
       url = h2Url(layout);
@@ -30,13 +62,7 @@ record DbSettings(
     if (kind == DbKind.H2 && o.jdbcUrl() == null && o.dbPasswordFile() == null) {
       String pw = Secrets.readOrCreate(layout.dbPassword());
       return new DbSettings(kind, url, "sa", pw, layout.dbPassword().toString(), layout.dbPassword().toString(),
-          null, null, null);
-    }
-    if (url == null) {
-      throw new SnapstashException(
-          ErrorKind.USAGE,
-          "--db " + kind.optionValue() + " needs a server: give its address with --jdbc-url (a private local "
-              + kind.optionValue() + " server is not available in this build)");
+          null, null, null, null);
     }
     String user = o.dbUser() != null ? o.dbUser() : sameAsBefore ? previous.dbUser() : null;
     String pwFile = o.dbPasswordFile() != null ? o.dbPasswordFile().toAbsolutePath().toString()
@@ -56,7 +82,17 @@ record DbSettings(
       String path = u.getPath() == null ? "" : u.getPath();
       database = path.startsWith("/") ? path.substring(1) : path;
     }
-    return new DbSettings(kind, url, user, password, pwFile, "--db-password-file", host, port, database);
+    return new DbSettings(kind, url, user, password, pwFile, "--db-password-file", host, port, database, null);
+  }
+
+  boolean local() {
+    return localDataDir != null;
+  }
+
+  /** These settings completed with the address of the private server now running. */
+  DbSettings on(LocalDatabaseServer server) {
+    return new DbSettings(kind, server.jdbcUrl(database), user, password, passwordFile, passwordOption,
+        server.host(), server.port(), database, localDataDir);
   }
 
   static String h2Url(SandboxLayout layout) {

@@ -2,6 +2,7 @@ package dev.snapstash.sandbox;
 
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.localdb.LocalDatabaseServer;
 import dev.snapstash.core.process.ProcessRunner;
 import dev.snapstash.sandbox.db.SandboxDatabase;
 import dev.snapstash.sandbox.gen.HomeGenerator;
@@ -13,11 +14,15 @@ import java.net.BindException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -31,8 +36,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A sandbox serving in this JVM: what {@code sandbox start --foreground} runs, and what tests start directly.
- * {@link #close()} shuts it down cleanly: stop accepting, let in-flight requests finish, close the pool, remove
- * {@code .lock}.
+ * {@link #close()} shuts it down cleanly: stop accepting, let in-flight requests finish, close the pool, stop the
+ * private database server if the sandbox runs one, remove {@code .lock}.
  */
 public final class RunningSandbox implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RunningSandbox.class);
@@ -48,14 +53,16 @@ public final class RunningSandbox implements AutoCloseable {
   private final SandboxKnobs knobs;
   private final Maintenance maintenance;
   private final SandboxDatabase db;
+  private final LocalDatabaseServer localServer;
   private final Server server;
   private final BitbucketHandler handler;
   private final CountDownLatch closed = new CountDownLatch(1);
   private boolean closing;
 
   private RunningSandbox(SandboxLayout layout, SandboxState state, SandboxKnobs knobs, Maintenance maintenance,
-      SandboxDatabase db, Server server, BitbucketHandler handler) {
+      SandboxDatabase db, LocalDatabaseServer localServer, Server server, BitbucketHandler handler) {
     this.handler = handler;
+    this.localServer = localServer;
     this.layout = layout;
     this.state = state;
     this.knobs = knobs;
@@ -70,12 +77,7 @@ public final class RunningSandbox implements AutoCloseable {
    */
   public static RunningSandbox start(SandboxOptions o, ProcessRunner runner) {
     SandboxLayout layout = new SandboxLayout(o.dir());
-    try {
-      Files.createDirectories(layout.log());
-      Files.deleteIfExists(layout.startError());
-    } catch (IOException e) {
-      throw SnapstashException.storage("cannot create " + layout.log() + ": " + e.getMessage(), e);
-    }
+    prepareDir(o, layout);
     if (!RUNNING_HERE.add(layout.dir())) {
       throw SnapstashException.precondition(
           "a sandbox is already running in " + layout.dir() + " in this process: stop it first");
@@ -86,6 +88,47 @@ public final class RunningSandbox implements AutoCloseable {
       RUNNING_HERE.remove(layout.dir());
       recordStartError(layout, e);
       throw e;
+    }
+  }
+
+  /**
+   * Creates the directory and its log directory, and clears an earlier start error. When a private PostgreSQL
+   * will run as the postgres user (this JVM is root), the directories created here are made enterable (not
+   * listable) by others; directories that already existed are left alone, and core's server names the one the
+   * postgres user cannot enter.
+   */
+  static void prepareDir(SandboxOptions o, SandboxLayout layout) {
+    List<Path> created = new ArrayList<>();
+    for (Path p = layout.dir(); p != null && !Files.exists(p); p = p.getParent()) {
+      created.add(p);
+    }
+    try {
+      Files.createDirectories(layout.log());
+      Files.deleteIfExists(layout.startError());
+    } catch (IOException e) {
+      throw SnapstashException.storage("cannot create " + layout.log() + ": " + e.getMessage(), e);
+    }
+    if (created.isEmpty() || !LocalDb.isRoot()) {
+      return;
+    }
+    SandboxState previous;
+    try {
+      previous = SandboxState.read(layout.dir()).orElse(null);
+    } catch (SnapstashException e) {
+      return;
+    }
+    if (DbSettings.plannedLocalServer(o, previous) != DbKind.POSTGRESQL) {
+      return;
+    }
+    for (Path p : created) {
+      try {
+        var perms = Files.getPosixFilePermissions(p);
+        perms.add(PosixFilePermission.OTHERS_EXECUTE);
+        perms.add(PosixFilePermission.GROUP_EXECUTE);
+        Files.setPosixFilePermissions(p, perms);
+      } catch (IOException e) {
+        throw SnapstashException.storage("cannot let the postgres user enter " + p + ": " + e.getMessage(), e);
+      }
     }
   }
 
@@ -118,6 +161,7 @@ public final class RunningSandbox implements AutoCloseable {
     }
     String baseUrl = "http://127.0.0.1:" + connector.getLocalPort();
     SandboxDatabase db = null;
+    LocalDatabaseServer localServer = null;
     try {
       String adminPasswordFile;
       String adminPassword;
@@ -134,6 +178,12 @@ public final class RunningSandbox implements AutoCloseable {
       }
       String userPassword = Secrets.readOrCreate(layout.userPassword());
       DbSettings dbs = DbSettings.resolve(o, previous, layout);
+      if (dbs.local()) {
+        Integer lastPort = previous != null && previous.dbLocal() && previous.db() == dbs.kind() ? previous.dbPort()
+            : null;
+        localServer = LocalDb.start(dbs.kind(), dbs.localDataDir(), lastPort, dbs.password(), runner);
+        dbs = dbs.on(localServer);
+      }
       db = SandboxDatabase.open(dbs.kind(), dbs.url(), dbs.user(), dbs.password(), dbs.passwordOption());
       db.createSchema();
       if (!db.isSeeded()) {
@@ -164,24 +214,24 @@ public final class RunningSandbox implements AutoCloseable {
       Files.writeString(layout.lock(), pid + "\n", StandardCharsets.UTF_8);
       SandboxState state = new SandboxState(baseUrl, connector.getLocalPort(), pid, "admin", adminPasswordFile,
           "user", layout.userPassword().toString(), dbs.kind(), dbs.url(), dbs.user(), dbs.passwordFile(),
-          false, null, dbs.host(), dbs.port(), dbs.database());
+          dbs.local(), dbs.local() ? dbs.localDataDir().toString() : null, dbs.host(), dbs.port(), dbs.database());
       state.write(layout.dir());
       Files.writeString(layout.config(), SnapstashYml.render(layout.dir(), state), StandardCharsets.UTF_8);
       log.info("sandbox serving {} from {} ({})", baseUrl, layout.home(), dbs.kind().optionValue());
-      return new RunningSandbox(layout, state, knobs, maintenance, db, server, handler);
+      return new RunningSandbox(layout, state, knobs, maintenance, db, localServer, server, handler);
     } catch (IOException e) {
-      stopQuietly(server, db);
+      stopQuietly(server, db, localServer);
       throw SnapstashException.storage("cannot prepare " + layout.home() + ": " + e.getMessage(), e);
     } catch (SnapstashException e) {
-      stopQuietly(server, db);
+      stopQuietly(server, db, localServer);
       throw e;
     } catch (Exception e) {
-      stopQuietly(server, db);
+      stopQuietly(server, db, localServer);
       throw SnapstashException.internal("the sandbox failed to start: " + e, e);
     }
   }
 
-  private static void stopQuietly(Server server, SandboxDatabase db) {
+  private static void stopQuietly(Server server, SandboxDatabase db, LocalDatabaseServer localServer) {
     try {
       server.stop();
     } catch (Exception e) {
@@ -195,6 +245,7 @@ public final class RunningSandbox implements AutoCloseable {
     if (db != null) {
       db.close();
     }
+    LocalDb.stopQuietly(localServer);
   }
 
   private static void createHome(SandboxLayout l) {
@@ -290,6 +341,11 @@ public final class RunningSandbox implements AutoCloseable {
     return db;
   }
 
+  /** The private database server this sandbox runs (and stops on close), if it runs one. */
+  public Optional<LocalDatabaseServer> localDatabaseServer() {
+    return Optional.ofNullable(localServer);
+  }
+
   public String adminPassword() {
     return state.adminPassword();
   }
@@ -329,6 +385,7 @@ public final class RunningSandbox implements AutoCloseable {
         log.warn("stopping the HTTP server", e);
       }
       db.close();
+      LocalDb.stopQuietly(localServer);
       try {
         Files.deleteIfExists(layout.lock());
       } catch (IOException e) {

@@ -3,6 +3,7 @@ package dev.snapstash.sandbox;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.localdb.LocalDatabaseServer;
 import dev.snapstash.core.process.Command;
 import dev.snapstash.core.process.ProcessRunner;
 import java.io.IOException;
@@ -30,8 +31,33 @@ public final class Sandbox {
   private static final Logger log = LoggerFactory.getLogger(Sandbox.class);
   private static final Duration STOP_GRACE = Duration.ofSeconds(30);
 
-  /** What {@code status} reports. */
-  public record Status(boolean running, String baseUrl, Long pid, Path dir, String db) {}
+  /**
+   * What {@code status} reports.
+   *
+   * @param db the database kind ({@code h2}, {@code postgresql}, {@code mariadb}), or {@code null} if never started
+   * @param jdbcUrl where the database is
+   * @param dbDataDir the data directory of the sandbox's private database server, or {@code null} (H2, external)
+   * @param dbServerRunning whether that private server runs right now, or {@code null} if there is none
+   */
+  public record Status(boolean running, String baseUrl, Long pid, Path dir, String db, String jdbcUrl,
+      String dbDataDir, Boolean dbServerRunning) {
+
+    /** Where the database runs, in words: embedded, external, or the private server's directory and state. */
+    public String dbLocation() {
+      if (db == null) {
+        return "none yet";
+      }
+      String where = db + " " + jdbcUrl;
+      if ("h2".equals(db)) {
+        return where + " (embedded)";
+      }
+      if (dbDataDir == null) {
+        return where + " (external server)";
+      }
+      return where + " (private server in " + dbDataDir + ", " + (Boolean.TRUE.equals(dbServerRunning)
+          ? "running" : "stopped") + ")";
+    }
+  }
 
   private Sandbox() {}
 
@@ -62,14 +88,17 @@ public final class Sandbox {
     SandboxLayout l = new SandboxLayout(dir);
     Optional<SandboxState> s = SandboxState.read(l.dir());
     if (s.isEmpty()) {
-      return new Status(false, null, null, l.dir(), null);
+      return new Status(false, null, null, l.dir(), null, null, null, null);
     }
     Optional<Long> pid = liveProcess(s.get());
     boolean inThisJvm = s.get().pid() != null && s.get().pid() == ProcessHandle.current().pid()
         && Files.exists(l.lock());
     boolean running = pid.isPresent() || inThisJvm;
-    return new Status(running, s.get().baseUrl(), running ? s.get().pid() : null, l.dir(),
-        s.get().db().optionValue());
+    SandboxState st = s.get();
+    boolean local = st.dbLocal() && st.dbDataDir() != null;
+    Boolean dbRunning = local ? LocalDb.running(st, new ProcessRunner()).isPresent() : null;
+    return new Status(running, st.baseUrl(), running ? st.pid() : null, l.dir(),
+        st.db() == null ? null : st.db().optionValue(), st.jdbcUrl(), local ? st.dbDataDir() : null, dbRunning);
   }
 
   /**
@@ -91,12 +120,7 @@ public final class Sandbox {
     if (port != 0) {
       checkPortFree(port);
     }
-    try {
-      Files.createDirectories(l.log());
-      Files.deleteIfExists(l.startError());
-    } catch (IOException e) {
-      throw SnapstashException.storage("cannot create " + l.log() + ": " + e.getMessage(), e);
-    }
+    RunningSandbox.prepareDir(o, l);
     List<String> argv = new ArrayList<>(launcher);
     argv.addAll(o.toArgs());
     argv.add("--foreground");
@@ -164,11 +188,17 @@ public final class Sandbox {
     }
   }
 
+  /** {@link #stop(Path, ProcessRunner)} with a runner of its own. */
+  public static boolean stop(Path dir) {
+    return stop(dir, new ProcessRunner());
+  }
+
   /**
    * Stops the sandbox serving this directory: SIGTERM, a grace period for in-flight work, then SIGKILL (children
-   * too). Returns whether something was running. Safe to repeat.
+   * too); then its private database server, if one still runs (the sandbox stops it itself unless it was killed).
+   * Returns whether something was running. Safe to repeat.
    */
-  public static boolean stop(Path dir) {
+  public static boolean stop(Path dir, ProcessRunner runner) {
     SandboxLayout l = new SandboxLayout(dir);
     Optional<SandboxState> s = SandboxState.read(l.dir());
     if (s.isEmpty()) {
@@ -184,7 +214,13 @@ public final class Sandbox {
       throw SnapstashException.storage("cannot remove " + l.lock() + ": " + e.getMessage(), e);
     }
     SandboxState.read(l.dir()).filter(x -> x.pid() != null).ifPresent(x -> x.withPid(null).write(l.dir()));
-    return pid.isPresent();
+    boolean servedHere = s.get().pid() != null && s.get().pid() == ProcessHandle.current().pid();
+    Optional<LocalDatabaseServer> db = servedHere ? Optional.empty() : LocalDb.running(s.get(), runner);
+    if (db.isPresent()) {
+      log.info("stopping the sandbox's private database server: {}", db.get());
+      db.get().stop();
+    }
+    return pid.isPresent() || db.isPresent();
   }
 
   private static void kill(long pid) {

@@ -82,10 +82,12 @@ public class SandboxCommand implements Runnable {
     @Option(names = "--port", description = "HTTP port on 127.0.0.1 (0 = any free one; default 7990 or the last).")
     Integer port;
 
-    @Option(names = "--db", description = "h2 (default), postgresql or mariadb.", converter = DbConverter.class)
+    @Option(names = "--db", converter = DbConverter.class,
+        description = "h2 (default), postgresql or mariadb. Without --jdbc-url, postgresql and mariadb run a private "
+            + "server in DIR/pgdata or DIR/mariadb that the sandbox starts and stops.")
     DbKind db;
 
-    @Option(names = "--jdbc-url", description = "Use this external database server.")
+    @Option(names = "--jdbc-url", description = "Use this external database server instead of a private one.")
     String jdbcUrl;
 
     @Option(names = "--db-user", description = "User for --jdbc-url.")
@@ -149,12 +151,14 @@ public class SandboxCommand implements Runnable {
     private static String started(SandboxState s, Path dir) {
       return "sandbox running at " + s.baseUrl() + " (pid " + s.pid() + ")\n"
           + "  admin user:     " + s.adminUser() + " (password in " + s.adminPasswordFile() + ")\n"
-          + "  database:       " + s.db().optionValue() + " " + s.jdbcUrl() + "\n"
+          + "  database:       " + s.db().optionValue() + " " + s.jdbcUrl()
+          + (s.dbLocal() ? " (private server in " + s.dbDataDir() + ")" : "") + "\n"
           + "  configuration:  " + dir.toAbsolutePath().normalize().resolve("snapstash.yml");
     }
   }
 
-  @Command(name = "stop", description = "Stop the sandbox in DIR.", mixinStandardHelpOptions = true)
+  @Command(name = "stop", description = "Stop the sandbox in DIR (and its private database server, if any).",
+      mixinStandardHelpOptions = true)
   public static class Stop implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -189,7 +193,18 @@ public class SandboxCommand implements Runnable {
       m.put("pid", s.pid());
       m.put("dir", s.dir().toString());
       m.put("db", s.db());
-      print(json(spec), m, s.running() ? "running at " + s.baseUrl() + " (pid " + s.pid() + ")" : "stopped");
+      m.put("jdbcUrl", s.jdbcUrl());
+      m.put("dbDataDir", s.dbDataDir());
+      m.put("dbServerRunning", s.dbServerRunning());
+      String text = s.running() ? "running at " + s.baseUrl() + " (pid " + s.pid() + ")" : "stopped";
+      if (s.db() != null) {
+        text += "\n  database: " + s.dbLocation();
+        if (!s.running() && Boolean.TRUE.equals(s.dbServerRunning())) {
+          text += "\n  the private database server outlived its sandbox: `snapstash sandbox stop --dir " + s.dir()
+              + "` stops it";
+        }
+      }
+      print(json(spec), m, text);
       return 0;
     }
   }
