@@ -13,26 +13,42 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
-/** A push in flight at lock time completes fully (refs and ledger row) before DRAINED; new pushes get 503. */
+/**
+ * A push in flight at lock time completes fully (refs and ledger row) before DRAINED; new pushes get 503. On each
+ * database kind: the ledger row is written in the push's transaction, which DRAINED must wait for.
+ */
+@ParameterizedClass(name = "on {0}")
+@EnumSource(DbKind.class)
 class DrainTest {
+  @RegisterExtension static final DatabaseServers servers = new DatabaseServers();
   @TempDir static Path dir;
   static RunningSandbox sandbox;
+  static Path work;
 
-  @BeforeAll
-  static void start() {
+  @Parameter DbKind kind;
+
+  @BeforeParameterizedClassInvocation
+  static void start(DbKind kind) {
     Tools.requireGit();
-    sandbox = RunningSandbox.start(SandboxOptions.defaults(dir.resolve("sb")).withPort(0), new ProcessRunner());
+    work = dir.resolve(kind.optionValue());
+    sandbox = RunningSandbox.start(servers.on(kind, SandboxOptions.defaults(work.resolve("sb")).withPort(0)),
+        new ProcessRunner());
   }
 
-  @AfterAll
+  @AfterParameterizedClassInvocation
   static void stop() {
     if (sandbox != null) {
       sandbox.close();
+      sandbox = null;
     }
   }
 
@@ -41,10 +57,10 @@ class DrainTest {
     GitClient git = new GitClient("admin", sandbox.adminPassword());
     Http admin = new Http(sandbox.baseUrl(), "admin", sandbox.adminPassword());
     String url = sandbox.baseUrl() + "/scm/prj/repo-2.git";
-    Path a = dir.resolve("a");
-    Path b = dir.resolve("b");
-    git.run(dir, "clone", "-q", url, a.toString());
-    git.run(dir, "clone", "-q", url, b.toString());
+    Path a = work.resolve("a");
+    Path b = work.resolve("b");
+    git.run(work, "clone", "-q", url, a.toString());
+    git.run(work, "clone", "-q", url, b.toString());
     Files.writeString(a.resolve("slow.txt"), "slow\n");
     git.run(a, "add", "slow.txt");
     git.run(a, "commit", "-q", "-m", "slow");

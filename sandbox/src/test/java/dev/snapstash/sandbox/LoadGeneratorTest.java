@@ -14,33 +14,47 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
+/** Every push the load generator saw acknowledged is in the ledger table and on disk, across a lock, on each database kind. */
+@ParameterizedClass(name = "on {0}")
+@EnumSource(DbKind.class)
 class LoadGeneratorTest {
+  @RegisterExtension static final DatabaseServers servers = new DatabaseServers();
   @TempDir static Path dir;
   static RunningSandbox sandbox;
+  static Path work;
 
-  @BeforeAll
-  static void start() {
+  @Parameter DbKind kind;
+
+  @BeforeParameterizedClassInvocation
+  static void start(DbKind kind) {
     Tools.requireGit();
-    sandbox = RunningSandbox.start(SandboxOptions.defaults(dir.resolve("sb")).withPort(0), new ProcessRunner());
+    work = dir.resolve(kind.optionValue());
+    sandbox = RunningSandbox.start(servers.on(kind, SandboxOptions.defaults(work.resolve("sb")).withPort(0)),
+        new ProcessRunner());
   }
 
-  @AfterAll
+  @AfterParameterizedClassInvocation
   static void stop() {
     if (sandbox != null) {
       sandbox.close();
+      sandbox = null;
     }
   }
 
   @Test
   void everyAcknowledgedPushIsInTheDatabaseAndOnDiskEvenAcrossALock() throws Exception {
-    Path ledger = dir.resolve("ledger.jsonl");
+    Path ledger = work.resolve("ledger.jsonl");
     LoadGenerator.Options o = new LoadGenerator.Options(sandbox.baseUrl(), "admin", sandbox.adminPassword(), 3,
-        Duration.ofSeconds(6), 10_000, ledger, dir.resolve("clients"));
+        Duration.ofSeconds(6), 10_000, ledger, work.resolve("clients"));
     CompletableFuture<LoadGenerator.Result> run =
         CompletableFuture.supplyAsync(() -> new LoadGenerator(new ProcessRunner(), Clock.systemUTC()).run(o));
     Http admin = new Http(sandbox.baseUrl(), "admin", sandbox.adminPassword());

@@ -6,18 +6,30 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.snapstash.core.process.ProcessResult;
 import dev.snapstash.core.process.ProcessRunner;
+import dev.snapstash.sandbox.db.SandboxDatabase;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.nio.file.Path;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.EnumSource;
 
-/** Every row and error case of the table in bitbucket-protocol.md, over real HTTP. */
+/**
+ * Every row and error case of the table in bitbucket-protocol.md, over real HTTP, on each database kind: every call
+ * authenticates against the users table, paging is SQL, and draining waits for database transactions.
+ */
+@ParameterizedClass(name = "on {0}")
+@EnumSource(DbKind.class)
 class MaintenanceProtocolTest {
+  @RegisterExtension static final DatabaseServers servers = new DatabaseServers();
   @TempDir static Path dir;
   static RunningSandbox sandbox;
   static Http admin;
@@ -25,21 +37,25 @@ class MaintenanceProtocolTest {
   static Http wrong;
   static Http anonymous;
 
-  @BeforeAll
-  static void start() {
+  @Parameter DbKind kind;
+
+  @BeforeParameterizedClassInvocation
+  static void start(DbKind kind) {
     Tools.requireGit();
-    sandbox = RunningSandbox.start(
-        SandboxOptions.defaults(dir.resolve("sb")).withPort(0).withContent(12, 2, 2, 1), new ProcessRunner());
+    sandbox = RunningSandbox.start(servers.on(kind,
+        SandboxOptions.defaults(dir.resolve("sb-" + kind.optionValue())).withPort(0).withContent(12, 2, 2, 1)),
+        new ProcessRunner());
     admin = new Http(sandbox.baseUrl(), "admin", sandbox.adminPassword());
     user = new Http(sandbox.baseUrl(), "user", sandbox.userPassword());
     wrong = new Http(sandbox.baseUrl(), "admin", "not-the-password");
     anonymous = new Http(sandbox.baseUrl(), null, null);
   }
 
-  @AfterAll
+  @AfterParameterizedClassInvocation
   static void stop() {
     if (sandbox != null) {
       sandbox.close();
+      sandbox = null;
     }
   }
 
@@ -171,6 +187,61 @@ class MaintenanceProtocolTest {
     assertThat(admin.send("DELETE", "/mvc/maintenance/lock?token=" + unlock).status()).isEqualTo(409);
   }
 
+  /**
+   * {@code GET /mvc/maintenance} as an administrator without the token header observes: 200 with the states and no
+   * task (how a client checks its credentials, or sees someone else's lock, without locking). A wrong token, a
+   * non-administrator and a wrong password are still refused.
+   */
+  @Test
+  void administratorWithoutTokenObservesTheStates() {
+    Http.Answer free = admin.send("GET", "/mvc/maintenance", null);
+    assertThat(free.status()).isEqualTo(200);
+    assertThat(free.json().has("task")).isFalse();
+    assertThat(free.json().get("db-state").asText()).isEqualTo("AVAILABLE");
+    assertThat(free.json().get("scm-state").asText()).isEqualTo("AVAILABLE");
+    assertThat(user.send("GET", "/mvc/maintenance", null).status()).isEqualTo(403);
+    assertThat(wrong.send("GET", "/mvc/maintenance", null).status()).isEqualTo(401);
+    assertThat(anonymous.send("GET", "/mvc/maintenance", null).status()).isEqualTo(401);
+
+    Duration minDrain = sandbox.knobs().minDrain();
+    // Someone else locks: the observer never sees their token.
+    String unlock = admin.send("POST", "/mvc/maintenance/lock").json().get("unlockToken").asText();
+    try {
+      sandbox.knobs().minDrain(Duration.ofMinutes(5));
+      String cancel = admin.send("POST", "/mvc/admin/backups?external=true", unlock).json().get("cancelToken")
+          .asText();
+      Http.Answer draining = admin.send("GET", "/mvc/maintenance", null);
+      assertThat(draining.status()).isEqualTo(200);
+      assertThat(draining.json().has("task")).isFalse();
+      assertThat(draining.json().get("db-state").asText()).isEqualTo("DRAINING");
+      assertThat(draining.json().get("scm-state").asText()).isEqualTo("DRAINING");
+      assertThat(draining.body()).doesNotContain(unlock).doesNotContain(cancel);
+
+      sandbox.knobs().minDrain(Duration.ZERO);
+      Http.Answer drained = admin.send("GET", "/mvc/maintenance", null);
+      assertThat(drained.status()).isEqualTo(200);
+      assertThat(drained.json().has("task")).isFalse();
+      assertThat(drained.json().get("db-state").asText()).isEqualTo("DRAINED");
+      assertThat(drained.json().get("scm-state").asText()).isEqualTo("DRAINED");
+      // The holder sees the same states, with its task.
+      JsonNode held = admin.send("GET", "/mvc/maintenance", unlock).json();
+      assertThat(held.get("task").get("state").asText()).isEqualTo("RUNNING");
+      assertThat(held.get("db-state").asText()).isEqualTo("DRAINED");
+
+      Http.Answer wrongToken = admin.send("GET", "/mvc/maintenance", "deadbeef");
+      assertThat(wrongToken.status()).isEqualTo(403);
+      wrongToken.errorMessage();
+      assertThat(user.send("GET", "/mvc/maintenance", null).status()).isEqualTo(403);
+      assertThat(user.send("GET", "/mvc/maintenance", unlock).status()).isEqualTo(403);
+      assertThat(wrong.send("GET", "/mvc/maintenance", null).status()).isEqualTo(401);
+      assertThat(sandbox.maintenance().isLocked()).isTrue();
+    } finally {
+      sandbox.knobs().minDrain(minDrain);
+      assertThat(admin.send("DELETE", "/mvc/maintenance/lock?token=" + unlock).status()).isIn(202, 204);
+    }
+    assertThat(admin.send("GET", "/mvc/maintenance", null).json().get("db-state").asText()).isEqualTo("AVAILABLE");
+  }
+
   @Test
   void cancelEndsTheTaskButKeepsTheLock() {
     String unlock = admin.send("POST", "/mvc/maintenance/lock").json().get("unlockToken").asText();
@@ -220,6 +291,31 @@ class MaintenanceProtocolTest {
     } finally {
       admin.send("DELETE", "/mvc/maintenance/lock?token=" + unlock);
     }
+  }
+
+  @Test
+  void pushWhileLockedGets503AndChangesNothing() throws Exception {
+    GitClient git = new GitClient("admin", sandbox.adminPassword());
+    Path work = dir.resolve("push-" + kind.optionValue());
+    git.run(dir, "clone", "-q", sandbox.baseUrl() + "/scm/prj/repo-4.git", work.toString());
+    Files.writeString(work.resolve("locked.txt"), "locked\n");
+    git.run(work, "add", "locked.txt");
+    git.run(work, "commit", "-q", "-m", "while locked");
+    List<SandboxDatabase.LedgerRow> before = sandbox.database().ledger();
+    String unlock = admin.send("POST", "/mvc/maintenance/lock").json().get("unlockToken").asText();
+    try {
+      ProcessResult r = git.tryRun(work, "push", "origin", "HEAD:refs/heads/while-locked");
+      assertThat(r.exitCode()).isNotZero();
+      assertThat(r.stderrTail()).contains("503");
+    } finally {
+      admin.send("DELETE", "/mvc/maintenance/lock?token=" + unlock);
+    }
+    assertThat(sandbox.database().ledger()).isEqualTo(before);
+    assertThat(git.run(work, "ls-remote", "origin", "refs/heads/while-locked").stdout()).isEmpty();
+    // Unlocked, the same push goes through and is recorded.
+    git.run(work, "push", "-q", "origin", "HEAD:refs/heads/while-locked");
+    assertThat(sandbox.database().ledger()).extracting(SandboxDatabase.LedgerRow::ref)
+        .contains("refs/heads/while-locked");
   }
 
   @Test
