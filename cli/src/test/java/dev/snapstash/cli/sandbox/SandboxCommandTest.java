@@ -6,8 +6,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.localdb.MariaDbServer;
+import dev.snapstash.core.localdb.PostgresServer;
 import dev.snapstash.sandbox.Sandbox;
 import dev.snapstash.sandbox.SandboxState;
+import dev.snapstash.testing.TestDirs;
+import dev.snapstash.testing.Tools;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -15,18 +19,22 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
 
 /** The detached lifecycle through the command line, with a real background JVM. */
 class SandboxCommandTest {
   @TempDir Path tmp;
   private final List<Path> started = new ArrayList<>();
+  private final List<Path> enterable = new ArrayList<>();
 
   @BeforeAll
   static void tools() {
@@ -47,6 +55,7 @@ class SandboxCommandTest {
         // best effort: the test already failed or the directory never got a state file
       }
     }
+    enterable.forEach(TestDirs::deleteRecursively);
   }
 
   record Run(int exit, String out, SnapstashException error) {}
@@ -121,6 +130,63 @@ class SandboxCommandTest {
     assertThat(st.adminPassword()).isEqualTo(password);
     assertThat(sandbox("stop", "--dir", dir.toString()).out()).contains("sandbox stopped");
     assertThat(ProcessHandle.of(st.pid()).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+  }
+
+  /**
+   * {@code --db} without {@code --jdbc-url}: the background sandbox runs a private server; if the sandbox is killed
+   * the server outlives it, status says so, and {@code stop} stops it; the next start reuses server, data and port,
+   * and a plain stop (SIGTERM) takes the server down with the sandbox.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"postgresql", "mariadb"})
+  void privateDatabaseServerIsStoppedEvenAfterTheSandboxWasKilled(String db) throws Exception {
+    boolean pg = db.equals("postgresql");
+    Tools.requireThat(pg ? PostgresServer.findBinDir().isPresent() : MariaDbServer.installed(),
+        db + " server programs are not installed");
+    // As root PostgreSQL runs as the postgres user, who cannot enter JUnit's @TempDir.
+    Path base = TestDirs.newEnterableDir("sandbox-cli");
+    enterable.add(base);
+    Path dir = base.resolve("sb");
+    started.add(dir);
+    Path data = dir.resolve(pg ? "pgdata" : "mariadb");
+    Run start = sandbox("start", "--dir", dir.toString(), "--port", "0", "--db", db, "--repos", "1", "--commits",
+        "1", "--files-per-commit", "1", "--json");
+    assertThat(start.error()).isNull();
+    JsonNode s = new ObjectMapper().readTree(start.out());
+    assertThat(s.get("dbLocal").asBoolean()).isTrue();
+    assertThat(s.get("dbDataDir").asText()).isEqualTo(data.toString());
+    int dbPort = s.get("dbPort").asInt();
+    assertThat(sandbox("status", "--dir", dir.toString()).out())
+        .contains("database: " + db + " " + s.get("jdbcUrl").asText() + " (private server in " + data + ", running)");
+    long serverPid = serverPid(data, pg);
+
+    ProcessHandle sandboxJvm = ProcessHandle.of(s.get("pid").asLong()).orElseThrow();
+    sandboxJvm.destroyForcibly();
+    sandboxJvm.onExit().get(30, TimeUnit.SECONDS);
+    assertThat(ProcessHandle.of(serverPid).map(ProcessHandle::isAlive)).contains(true);
+    String status = sandbox("status", "--dir", dir.toString()).out();
+    assertThat(status).startsWith("stopped").contains(data + ", running)").contains("outlived its sandbox");
+    JsonNode json = new ObjectMapper().readTree(sandbox("status", "--dir", dir.toString(), "--json").out());
+    assertThat(json.get("dbServerRunning").asBoolean()).isTrue();
+
+    assertThat(sandbox("stop", "--dir", dir.toString()).out()).contains("sandbox stopped");
+    assertThat(ProcessHandle.of(serverPid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+    assertThat(sandbox("status", "--dir", dir.toString()).out()).contains(data + ", stopped)");
+
+    Run again = sandbox("start", "--dir", dir.toString(), "--port", "0", "--json");
+    assertThat(again.error()).isNull();
+    JsonNode s2 = new ObjectMapper().readTree(again.out());
+    assertThat(s2.get("dbPort").asInt()).isEqualTo(dbPort);
+    long secondServer = serverPid(data, pg);
+    assertThat(sandbox("stop", "--dir", dir.toString()).out()).contains("sandbox stopped");
+    assertThat(ProcessHandle.of(s2.get("pid").asLong()).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+    assertThat(ProcessHandle.of(secondServer).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+    assertThat(sandbox("stop", "--dir", dir.toString()).out()).contains("was not running");
+  }
+
+  private static long serverPid(Path data, boolean pg) throws Exception {
+    Path f = data.resolve(pg ? "postmaster.pid" : MariaDbServer.PID_FILE);
+    return Long.parseLong(Files.readAllLines(f).get(0).strip());
   }
 
   @Test
