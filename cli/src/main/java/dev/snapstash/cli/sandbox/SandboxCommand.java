@@ -141,11 +141,18 @@ public class SandboxCommand implements Runnable {
       }
       String java = ProcessHandle.current().info().command()
           .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-      List<String> launcher = List.of(java, "-cp", System.getProperty("java.class.path"),
+      List<String> launcher = List.of(java, "-cp", absoluteClassPath(),
           System.getProperty(MAIN_CLASS_PROPERTY, "dev.snapstash.cli.Main"), "sandbox", "start");
       SandboxState s = Sandbox.startDetached(o, launcher, runner);
       print(json(spec), s, started(s, o.dir()));
       return 0;
+    }
+
+    /** The child runs in DIR, so a relative class path (e.g. {@code java -jar cli/target/snapstash.jar}) breaks. */
+    private static String absoluteClassPath() {
+      return java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+          .map(e -> e.isEmpty() ? e : Path.of(e).toAbsolutePath().toString())
+          .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
     }
 
     private static String started(SandboxState s, Path dir) {
