@@ -435,7 +435,7 @@ public final class BackupEngine {
       Path list = context.backupDir().resolve(HomeChecksums.FILE);
       try {
         List<dev.snapstash.core.spi.Artifact> artifacts = new java.util.ArrayList<>(home.artifacts());
-        artifacts.add(new dev.snapstash.core.spi.Artifact(HomeChecksums.FILE, Files.size(list), HomeChecksums.sha256(list)));
+        artifacts.add(new dev.snapstash.core.spi.Artifact(HomeChecksums.FILE, Files.size(list), dev.snapstash.core.util.Digests.sha256(list)));
         return new CopyResult(home.strategy(), home.bytes(), home.files(), home.bytesTransferred(), artifacts, home.details());
       } catch (IOException e) {
         throw SnapstashException.storage("cannot read " + list + ": " + e.getMessage(), e);
