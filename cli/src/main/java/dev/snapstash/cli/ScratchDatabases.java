@@ -67,7 +67,7 @@ final class ScratchDatabases {
         var p = config.database().postgresql();
         strategy =
             new PostgresDumpStrategy(
-                new SnapstashConfig.Postgresql(server.host(), server.port(), "bitbucket", "bitbucket", secret, p.jobs(), p.binDir()),
+                new SnapstashConfig.Postgresql(server.host(), server.port(), "bitbucket", "bitbucket", secret, p.jobs(), p.binDir(), p.dumpAfterUnlock()),
                 runner);
       } else {
         strategy =

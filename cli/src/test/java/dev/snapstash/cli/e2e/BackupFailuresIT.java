@@ -71,8 +71,8 @@ class BackupFailuresIT {
       blocker.rollback();
       assertThat(result.get().exit()).as(result.get().err()).isEqualTo(8);
       assertThat(result.get().err()).contains("pg_dump");
+      // pg_dump runs from the snapshot pinned under the lock, after the unlock: the instance was back up already.
       assertUnlockedAndEmpty(s);
-      assertThat(s.sandbox.maintenance().task().orElseThrow().state()).isEqualTo("CANCELED");
     }
   }
 
@@ -80,6 +80,7 @@ class BackupFailuresIT {
     return ProcessHandle.allProcesses()
         .filter(p -> p.info().command().orElse("").endsWith("pg_dump"))
         .filter(p -> String.join(" ", p.info().arguments().orElse(new String[0])).contains(database))
+        .filter(p -> List.of(p.info().arguments().orElse(new String[0])).contains("-Fd"))
         .findFirst()
         .orElse(null);
   }

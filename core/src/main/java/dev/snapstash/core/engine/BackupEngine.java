@@ -273,6 +273,7 @@ public final class BackupEngine {
 
     Manifest execute() {
       QuiesceLock lock = null;
+      DatabaseStrategy.Pending pendingDatabase = null;
       try {
         long t = nanoTime.getAsLong();
         disk.prepareBackup(context);
@@ -284,7 +285,9 @@ public final class BackupEngine {
         phases.put("lock-and-drain", millisSince(t));
 
         t = nanoTime.getAsLong();
-        CopyResult[] copies = copyUnderLock(lock);
+        Object[] copies = copyUnderLock(lock);
+        pendingDatabase = (DatabaseStrategy.Pending) copies[0];
+        CopyResult homeUnderLock = (CopyResult) copies[1];
         phases.put("copy", millisSince(t));
 
         t = nanoTime.getAsLong();
@@ -300,34 +303,57 @@ public final class BackupEngine {
         }
 
         t = nanoTime.getAsLong();
-        CopyResult home = disk.afterUnlock(context, copies[1]);
+        CopyResult db = finishDatabase(pendingDatabase);
+        pendingDatabase = null;
+        CopyResult home = disk.afterUnlock(context, homeUnderLock);
         phases.put("after-unlock", millisSince(t));
 
         t = nanoTime.getAsLong();
         home = withHomeChecksums(home);
         phases.put("checksums", millisSince(t));
 
-        Manifest done = finish(home, copies[0]);
+        Manifest done = finish(home, db);
         journal.done(partial);
         journal.finish();
         afterSuccess(done);
         return done;
       } catch (RuntimeException e) {
+        if (pendingDatabase != null) {
+          try {
+            pendingDatabase.close();
+          } catch (RuntimeException cleanup) {
+            e.addSuppressed(cleanup);
+          }
+        }
         throw fail(e, lock);
       }
     }
 
-    /** Database and home in parallel; the first failure stops the other before anything is cleaned up. */
-    private CopyResult[] copyUnderLock(QuiesceLock lock) {
-      CopyResult[] results = new CopyResult[2];
+    /** The database copy's remaining work, from the point pinned under the lock, now that the instance is up. */
+    private CopyResult finishDatabase(DatabaseStrategy.Pending pending) {
+      try (pending) {
+        if (!pending.done()) {
+          log.info("dumping the database from the snapshot taken under the lock");
+        }
+        return pending.finish();
+      }
+    }
+
+    /**
+     * Database and home in parallel; the first failure stops the other before anything is cleaned up. Returns the
+     * database's {@link DatabaseStrategy.Pending} and the home's {@link CopyResult}.
+     */
+    private Object[] copyUnderLock(QuiesceLock lock) {
+      Object[] results = new Object[2];
+      boolean ok = false;
       ExecutorService pool = Executors.newFixedThreadPool(2, r -> new Thread(r, "copy"));
       try (LockProgress lp = new LockProgress(progress, lock, List.of("database", "home"))) {
         BackupContext underLock = new BackupContext(tag, context.backupDir(), context.previous(), lp, journal);
         ExecutorCompletionService<Void> ecs = new ExecutorCompletionService<>(pool);
         Callable<Void> db =
             () -> {
-              results[0] = database.backup(underLock);
-              lp.report("database", 1, "done");
+              results[0] = database.capture(underLock);
+              lp.report("database", 1, "consistent point fixed");
               return null;
             };
         Callable<Void> home =
@@ -349,12 +375,21 @@ public final class BackupEngine {
           Thread.currentThread().interrupt();
           throw new SnapstashException(ErrorKind.INTERRUPTED, "the backup was interrupted; the instance was unlocked and the partial backup removed", e);
         }
+        ok = true;
       } finally {
         dev.snapstash.core.util.Pools.stopAndWait(pool, STOP_COPIES_WAIT);
+        // Only now is the database thread surely done: a snapshot it pinned after the failure is released too.
+        if (!ok && results[0] instanceof DatabaseStrategy.Pending p) {
+          p.close();
+        }
       }
-      bytesUnderLock = results[0].bytesTransferred() + results[1].bytesTransferred();
+      DatabaseStrategy.Pending pending = (DatabaseStrategy.Pending) results[0];
+      bytesUnderLock =
+          ((CopyResult) results[1]).bytesTransferred() + (pending.done() ? pending.finish().bytesTransferred() : 0);
       return results;
     }
+
+
 
     private Manifest finish(CopyResult home, CopyResult db) {
       Map<String, String> tools = new LinkedHashMap<>();
@@ -400,7 +435,7 @@ public final class BackupEngine {
       Path list = context.backupDir().resolve(HomeChecksums.FILE);
       try {
         List<dev.snapstash.core.spi.Artifact> artifacts = new java.util.ArrayList<>(home.artifacts());
-        artifacts.add(new dev.snapstash.core.spi.Artifact(HomeChecksums.FILE, Files.size(list), HomeChecksums.sha256(list)));
+        artifacts.add(new dev.snapstash.core.spi.Artifact(HomeChecksums.FILE, Files.size(list), dev.snapstash.core.util.Digests.sha256(list)));
         return new CopyResult(home.strategy(), home.bytes(), home.files(), home.bytesTransferred(), artifacts, home.details());
       } catch (IOException e) {
         throw SnapstashException.storage("cannot read " + list + ": " + e.getMessage(), e);

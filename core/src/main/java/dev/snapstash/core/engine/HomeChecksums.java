@@ -1,18 +1,15 @@
 package dev.snapstash.core.engine;
 
+import dev.snapstash.core.util.Digests;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -61,7 +58,7 @@ public final class HomeChecksums {
           digests.add(java.util.concurrent.CompletableFuture.completedFuture(reused));
         } else {
           fresh[0]++;
-          digests.add(pool.submit(() -> sha256(home.resolve(rel))));
+          digests.add(pool.submit(() -> Digests.sha256(home.resolve(rel))));
         }
       }
       Path tmp = backupDir.resolve(FILE + ".tmp");
@@ -104,7 +101,7 @@ public final class HomeChecksums {
         if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
           missing.add(rel);
         } else {
-          actual.put(rel, pool.submit(() -> sha256(f)));
+          actual.put(rel, pool.submit(() -> Digests.sha256(f)));
         }
       }
       for (Map.Entry<String, Future<String>> e : actual.entrySet()) {
@@ -177,20 +174,4 @@ public final class HomeChecksums {
     }
   }
 
-  public static String sha256(Path file) throws IOException {
-    MessageDigest md;
-    try {
-      md = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-    byte[] buf = new byte[1 << 16];
-    try (InputStream in = Files.newInputStream(file)) {
-      int n;
-      while ((n = in.read(buf)) > 0) {
-        md.update(buf, 0, n);
-      }
-    }
-    return HexFormat.of().formatHex(md.digest());
-  }
 }

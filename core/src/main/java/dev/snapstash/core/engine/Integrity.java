@@ -26,7 +26,7 @@ public final class Integrity {
       try {
         if (!Files.isRegularFile(f)) {
           bad.add(a.path() + " (missing)");
-        } else if (Files.size(f) != a.bytes() || !HomeChecksums.sha256(f).equals(a.sha256())) {
+        } else if (Files.size(f) != a.bytes() || !dev.snapstash.core.util.Digests.sha256(f).equals(a.sha256())) {
           bad.add(a.path());
         }
       } catch (IOException e) {

@@ -31,6 +31,47 @@ public interface DatabaseStrategy {
   CopyResult backup(BackupContext context);
 
   /**
+   * Under the lock: fixes the database's consistent point and returns how to finish the copy, which the engine
+   * calls after the unlock. The default copies everything now, under the lock. A strategy that can pin a snapshot
+   * (PostgreSQL's exported snapshots) returns within milliseconds and dumps from that snapshot after the unlock,
+   * so the lock window no longer grows with the size of the database.
+   */
+  default Pending capture(BackupContext context) {
+    return Pending.done(backup(context));
+  }
+
+  /**
+   * A copy whose consistent point is fixed and whose work may still be ahead. {@link #close()} is always called,
+   * after {@link #finish()} or instead of it on failure, and releases what pins the point (a transaction).
+   */
+  interface Pending extends AutoCloseable {
+    /** Completes the copy; may take long. Called at most once, after the unlock. */
+    CopyResult finish();
+
+    /** Whether the copy is already complete (it then counts as copied under the lock). */
+    default boolean done() {
+      return false;
+    }
+
+    @Override
+    default void close() {}
+
+    static Pending done(CopyResult result) {
+      return new Pending() {
+        @Override
+        public CopyResult finish() {
+          return result;
+        }
+
+        @Override
+        public boolean done() {
+          return true;
+        }
+      };
+    }
+  }
+
+  /**
    * Removes whatever {@link #backup} may have left for an incomplete backup. Idempotent; safe when backup never
    * ran.
    */

@@ -1,18 +1,15 @@
 package dev.snapstash.strategy.database;
 
+import dev.snapstash.core.util.Digests;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.spi.Artifact;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -54,7 +51,7 @@ public final class DumpFiles {
     try {
       List<Future<Artifact>> futures = new ArrayList<>();
       for (Path f : files) {
-        futures.add(pool.submit(() -> new Artifact(relative(backupDir, f), Files.size(f), sha256(f))));
+        futures.add(pool.submit(() -> new Artifact(relative(backupDir, f), Files.size(f), Digests.sha256(f))));
       }
       List<Artifact> out = new ArrayList<>();
       for (Future<Artifact> fu : futures) {
@@ -123,7 +120,7 @@ public final class DumpFiles {
         continue;
       }
       try {
-        String actual = sha256(f);
+        String actual = Digests.sha256(f);
         if (!actual.equals(e.getValue())) {
           problems.add(f + " does not match its checksum (damaged or truncated)");
         }
@@ -132,23 +129,6 @@ public final class DumpFiles {
       }
     }
     return problems;
-  }
-
-  public static String sha256(Path file) throws IOException {
-    MessageDigest md;
-    try {
-      md = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-    byte[] buf = new byte[1 << 20];
-    try (InputStream in = Files.newInputStream(file)) {
-      int n;
-      while ((n = in.read(buf)) > 0) {
-        md.update(buf, 0, n);
-      }
-    }
-    return HexFormat.of().formatHex(md.digest());
   }
 
   public static long totalBytes(List<Artifact> artifacts) {

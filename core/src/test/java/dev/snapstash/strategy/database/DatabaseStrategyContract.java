@@ -57,7 +57,7 @@ public abstract class DatabaseStrategyContract {
       assertThat(f).as(a.path()).isRegularFile();
       assertThat(f.normalize()).startsWith(ctx.databaseDir());
       assertThat(Files.size(f)).isEqualTo(a.bytes());
-      assertThat(DumpFiles.sha256(f)).isEqualTo(a.sha256());
+      assertThat(dev.snapstash.core.util.Digests.sha256(f)).isEqualTo(a.sha256());
     }
     assertThat(r.bytes()).isEqualTo(r.artifacts().stream().mapToLong(Artifact::bytes).sum());
   }

@@ -107,12 +107,21 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
 
   /** {@code pg_dump -Fd -j N --no-password -h -p -U -d -f dumpDir}, password through {@code PGPASSFILE}. */
   public static Command dumpCommand(String pgDump, Postgresql c, Path dumpDir, Path passFile) {
-    return withConnectionEnv(
-        Command.of(
-            pgDump, "-Fd", "-j", Integer.toString(c.jobs()), "--no-password",
-            "-h", c.host(), "-p", Integer.toString(c.port()), "-U", c.username(), "-d", c.database(),
-            "-f", dumpDir.toString()),
-        passFile);
+    return dumpCommand(pgDump, c, dumpDir, passFile, java.util.Optional.empty());
+  }
+
+  /**
+   * As {@link #dumpCommand(String, Postgresql, Path, Path)}, dumping the database as of an exported snapshot
+   * ({@code --snapshot}) that another session keeps open.
+   */
+  public static Command dumpCommand(
+      String pgDump, Postgresql c, Path dumpDir, Path passFile, java.util.Optional<String> snapshot) {
+    List<String> argv = new ArrayList<>(List.of(
+        pgDump, "-Fd", "-j", Integer.toString(c.jobs()), "--no-password",
+        "-h", c.host(), "-p", Integer.toString(c.port()), "-U", c.username(), "-d", c.database()));
+    snapshot.ifPresent(id -> argv.add("--snapshot=" + id));
+    argv.addAll(List.of("-f", dumpDir.toString()));
+    return withConnectionEnv(Command.of(argv), passFile);
   }
 
   /**
@@ -181,22 +190,102 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
 
   @Override
   public CopyResult backup(BackupContext context) {
+    Tool pgDump = requireTool("pg_dump");
+    ServerFacts facts;
+    try (Connection c = connect(config.database())) {
+      facts = checkedFacts(c, pgDump);
+    } catch (SQLException e) {
+      throw describe(e, config.database());
+    }
+    return dump(context, pgDump, facts, java.util.Optional.empty());
+  }
+
+  /**
+   * Under the lock: a repeatable-read transaction exports its snapshot, which fixes the database as it is now,
+   * drained; {@link Pending#finish()} then runs pg_dump from that snapshot after the unlock while the transaction
+   * stays open, so the dump is exactly what a dump under the lock would have been, at no cost in downtime.
+   */
+  /**
+   * Finds pg_dump and its version before the lock: running {@code pg_dump --version} costs tens of milliseconds
+   * that would otherwise be downtime. Kept only as a cache of that fact for this run.
+   */
+  @Override
+  public void prepareBackup(BackupContext context) {
+    preparedPgDump = requireTool("pg_dump");
+  }
+
+  private volatile Tool preparedPgDump;
+
+  @Override
+  public Pending capture(BackupContext context) {
+    if (!config.dumpAfterUnlock()) {
+      return Pending.done(backup(context));
+    }
+    Tool pgDump = preparedPgDump != null ? preparedPgDump : requireTool("pg_dump");
+    Connection c = null;
+    try {
+      c = connect(config.database());
+      ServerFacts facts = checkedFacts(c, pgDump);
+      c.setAutoCommit(false);
+      c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+      c.setReadOnly(true);
+      String snapshot;
+      try (var st = c.createStatement(); var rs = st.executeQuery("SELECT pg_export_snapshot()")) {
+        rs.next();
+        snapshot = rs.getString(1);
+      }
+      context.progress().report("database", 0, "snapshot " + snapshot + " pinned; pg_dump runs after the unlock");
+      Connection held = c;
+      return new Pending() {
+        @Override
+        public CopyResult finish() {
+          return dump(context, pgDump, facts, java.util.Optional.of(snapshot));
+        }
+
+        @Override
+        public void close() {
+          try {
+            held.rollback();
+            held.close();
+          } catch (SQLException e) {
+            // the session is gone already; nothing is pinned any more
+          }
+        }
+      };
+    } catch (SQLException e) {
+      closeQuietly(c);
+      throw describe(e, config.database());
+    } catch (RuntimeException e) {
+      closeQuietly(c);
+      throw e;
+    }
+  }
+
+  private static void closeQuietly(Connection c) {
+    if (c != null) {
+      try {
+        c.close();
+      } catch (SQLException ignored) {
+        // already failing
+      }
+    }
+  }
+
+  private ServerFacts checkedFacts(Connection c, Tool pgDump) throws SQLException {
+    ServerFacts facts = facts(c);
+    if (facts.versionNum() / 100 > pgDump.comparableMajor()) {
+      throw SnapstashException.precondition(versionMismatch(pgDump, facts));
+    }
+    return facts;
+  }
+
+  private CopyResult dump(BackupContext context, Tool pgDump, ServerFacts facts, java.util.Optional<String> snapshot) {
     Progress progress = context.progress();
     Path databaseDir = context.databaseDir();
     Path dumpDir = databaseDir.resolve(DUMP_DIR);
     DumpFiles.createDirectories(databaseDir);
     DumpFiles.deleteRecursively(dumpDir);
     progress.report("database", 0, "pg_dump of " + config.database() + " at " + config.host() + ":" + config.port());
-    Tool pgDump = requireTool("pg_dump");
-    ServerFacts facts;
-    try (Connection c = connect(config.database())) {
-      facts = facts(c);
-    } catch (SQLException e) {
-      throw describe(e, config.database());
-    }
-    if (facts.versionNum() / 100 > pgDump.comparableMajor()) {
-      throw SnapstashException.precondition(versionMismatch(pgDump, facts));
-    }
     String password = config.password().reveal();
     ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "pg_dump progress");
@@ -206,7 +295,7 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
     try (PrivateFiles secrets = PrivateFiles.create("snapstash-pg")) {
       Path passFile = secrets.write("pgpass", pgpassLine(config.username(), password));
       ticker.scheduleWithFixedDelay(() -> reportFiles(progress, dumpDir, facts.tables()), 500, 500, TimeUnit.MILLISECONDS);
-      runner.run(dumpCommand(pgDump.path(), config, dumpDir, passFile).withSecret(password));
+      runner.run(dumpCommand(pgDump.path(), config, dumpDir, passFile, snapshot).withSecret(password));
     } finally {
       ticker.shutdownNow();
     }
@@ -220,6 +309,7 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
     details.put("jobs", Integer.toString(config.jobs()));
     details.put("server-version", facts.version());
     details.put("database", config.database());
+    snapshot.ifPresent(id -> details.put("snapshot", "exported under the lock, dumped after the unlock"));
     return new CopyResult(NAME, bytes, artifacts.size(), bytes, artifacts, details);
   }
 

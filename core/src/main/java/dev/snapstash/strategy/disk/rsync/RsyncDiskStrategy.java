@@ -118,8 +118,13 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     } catch (java.io.IOException e) {
       throw SnapstashException.storage("cannot create " + target + ": " + e.getMessage(), e);
     }
+    // Hard links are made by the first pass only: the pre-copy already linked every unchanged file, and linking
+    // again under the lock makes rsync compare each file against two trees, doubling the locked walk.
+    boolean firstPass = live || !preCopy;
     Optional<Path> previous =
-        linkDest ? context.previous().map(p -> p.resolve("home")).filter(Files::isDirectory) : Optional.empty();
+        linkDest && firstPass
+            ? context.previous().map(p -> p.resolve("home")).filter(Files::isDirectory)
+            : Optional.empty();
     Command command = RsyncCommands.copy(home, target, previous, excludes);
     if (live) {
       command = command.alsoOkOn(RsyncCommands.VANISHED, RsyncCommands.PARTIAL);

@@ -14,6 +14,7 @@ import dev.snapstash.testing.Tools;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -30,7 +31,7 @@ class PostgresDumpStrategyIT extends DumpingDatabaseStrategyContract<TestDatabas
   }
 
   static Postgresql config(TestDatabase db, Secret password) {
-    return new Postgresql(db.host(), db.port(), db.database(), db.user(), password, 2, "");
+    return new Postgresql(db.host(), db.port(), db.database(), db.user(), password, 2, "", true);
   }
 
   @Override
@@ -89,7 +90,7 @@ class PostgresDumpStrategyIT extends DumpingDatabaseStrategyContract<TestDatabas
   @Test
   void unreachableServerIsAProblemNamingHostAndPort() {
     TestDatabase db = pg.newDatabase();
-    Postgresql c = new Postgresql("127.0.0.1", 1, db.database(), db.user(), db.secret(), 1, "");
+    Postgresql c = new Postgresql("127.0.0.1", 1, db.database(), db.user(), db.secret(), 1, "", true);
     Findings f = new Findings();
     new PostgresDumpStrategy(c, runner).check(f);
     assertThat(f.problems()).anyMatch(p -> p.message().contains("database.postgresql.host") && p.message().contains("127.0.0.1:1"));
@@ -111,5 +112,31 @@ class PostgresDumpStrategyIT extends DumpingDatabaseStrategyContract<TestDatabas
     into.prepareRestore(rc);
     into.restore(rc);
     assertThat(contents(missing)).isEqualTo(contents(src));
+  }
+
+  /**
+   * The dump taken after the unlock from the snapshot pinned under the lock holds exactly the database as it was
+   * at the capture: writes after it (the instance is running again) are not in it.
+   */
+  @Test
+  void aDumpFromTheSnapshotPinnedUnderTheLockExcludesLaterWrites() throws Exception {
+    TestDatabase src = source();
+    var b = backupContext("snapshot");
+    Map<String, List<String>> atCapture = contents(src);
+    try (DatabaseStrategy.Pending pending = strategyFor(src).capture(b)) {
+      assertThat(pending.done()).as("nothing dumped under the lock").isFalse();
+      try (Connection c = connect(src); Statement st = c.createStatement()) {
+        st.execute("INSERT INTO push_ledger (id, repository_id, ref_name, pushed_at) VALUES (100000, 1, 'refs/heads/after', 1)");
+        st.execute("DELETE FROM repository WHERE id = (SELECT MIN(id) FROM repository)");
+      }
+      var result = pending.finish();
+      assertThat(result.details()).containsKey("snapshot");
+    }
+    TestDatabase target = pg.newDatabase();
+    var rc = restoreContext(b, tmp, false);
+    DatabaseStrategy into = strategyFor(target);
+    into.prepareRestore(rc);
+    into.restore(rc);
+    assertThat(contents(target)).isEqualTo(atCapture);
   }
 }
