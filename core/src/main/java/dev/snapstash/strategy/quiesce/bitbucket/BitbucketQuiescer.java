@@ -90,7 +90,12 @@ public final class BitbucketQuiescer implements Quiescer {
 
   @Override
   public QuiesceLock quiesce(Progress progress, UndoLog undo) {
-    String unlockToken = client.lock();
+    boolean interrupted = Thread.interrupted();
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+      throw new SnapstashException(ErrorKind.INTERRUPTED, "interrupted before locking; nothing was locked");
+    }
+    String unlockToken = deferringInterrupt(client::lock);
     long lockedAt = nanoTime.getAsLong();
     Held held = new Held(unlockToken, lockedAt, undo);
     // If the journal cannot be written, release at once: a lock we could not record is one a crash would leak.
@@ -102,15 +107,37 @@ public final class BitbucketQuiescer implements Quiescer {
     }
     log.info("locked {}", client.baseUrl());
     try {
-      held.cancelToken = client.startBackup(unlockToken);
+      held.cancelToken = deferringInterrupt(() -> client.startBackup(unlockToken));
       held.cancel = new Undo.CancelTask(client.baseUrl(), held.cancelToken);
       undo.add(held.cancel);
+      if (Thread.currentThread().isInterrupted()) {
+        throw new SnapstashException(ErrorKind.INTERRUPTED, "interrupted while locking; the instance was unlocked");
+      }
       log.info("external backup started; waiting for the instance to drain");
       awaitDrained(unlockToken, progress);
       return held;
     } catch (RuntimeException e) {
       held.closeQuietly(e);
       throw e;
+    }
+  }
+
+  /**
+   * Runs a call that creates state on the server (the lock, the backup task) with any interrupt held back until it
+   * returns. Interrupted mid-flight, the server may have granted the lock while we never read its token: an
+   * instance locked with a token nobody knows cannot be unlocked, not even by {@code recover}. The call is bounded
+   * by the request timeout; the interrupt is restored, and honoured, right after.
+   */
+  private static <T> T deferringInterrupt(java.util.function.Supplier<T> call) {
+    // On its own thread, joined with CompletableFuture.join, which does not give way to interrupts: an interrupt
+    // arriving during the HTTP exchange stays pending on this thread instead of aborting the exchange.
+    try {
+      return java.util.concurrent.CompletableFuture.supplyAsync(call).join();
+    } catch (java.util.concurrent.CompletionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      throw SnapstashException.internal("the request to Bitbucket failed: " + e.getCause(), e.getCause());
     }
   }
 
