@@ -39,9 +39,9 @@ import picocli.CommandLine.Option;
 @Command(
     name = "quickstart",
     description = {
-      "Try snapstash on this machine, no configuration needed: start a sandbox Bitbucket (H2), push to it, back it",
-      "up under load, restore, verify, start an instance on the restored copy and clone from it. Cleans up unless",
-      "--keep."
+      "Try the whole loop on this machine, with no configuration.",
+      "Starts a sandbox Bitbucket (H2), pushes to it, backs it up under load, restores, verifies, starts an",
+      "instance on the restored copy and clones from it. Cleans up unless --keep."
     })
 final class QuickstartCommand extends Verb {
   @Option(names = "--dir", paramLabel = "DIR", description = "Work here instead of a temporary directory.")

@@ -7,8 +7,9 @@ import picocli.CommandLine.Command;
 @Command(
     name = "recover",
     description = {
-      "Finish the clean-up of a run that died (killed, out of memory, power loss) from its crash journal:",
-      "thaw, cancel the backup task, unlock, delete snapshots, remove the partial backup. Safe to run any time."
+      "Finish the clean-up of a run that died (killed, out of memory, power loss).",
+      "Replays its crash journal: thaw, cancel the backup task, unlock, delete snapshots, remove the partial",
+      "backup. Safe to run any time."
     })
 final class RecoverCommand extends Verb {
   @Override

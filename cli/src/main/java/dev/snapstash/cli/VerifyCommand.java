@@ -14,8 +14,9 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "verify",
     description = {
-      "Prove a backup restorable: checksums, the database dump restored into a private scratch database and",
-      "cross-checked against the repositories, and git fsck on a sample of repositories (all with --deep)."
+      "Prove a backup restorable, without touching production.",
+      "Checksums, the database dump restored into a private scratch database and cross-checked against the",
+      "repositories, and git fsck on a sample of repositories (all with --deep)."
     })
 final class VerifyCommand extends Verb {
   @Parameters(paramLabel = "TAG", defaultValue = "latest", description = "A backup tag, or 'latest' (default).")
