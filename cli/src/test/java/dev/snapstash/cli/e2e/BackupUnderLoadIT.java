@@ -6,6 +6,10 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.snapstash.sandbox.DbKind;
+import dev.snapstash.sandbox.RunningSandbox;
+import dev.snapstash.sandbox.SandboxOptions;
+import dev.snapstash.sandbox.db.SandboxDatabase;
+import dev.snapstash.sandbox.load.LoadGenerator;
 import dev.snapstash.testing.MariaDbFixture;
 import dev.snapstash.testing.PostgresFixture;
 import dev.snapstash.testing.TestDatabase;
@@ -57,7 +61,7 @@ class BackupUnderLoadIT {
       Scenario.Run list = snapstash("-c", s.config().toString(), "--json", "list");
       assertThat(list.json().get(0).path("tag").asText()).isEqualTo(tag);
 
-      Path target = tmp.resolve("restored-home");
+      Path target = tmp.resolve("restored").resolve("home");
       TestDatabase scratch = kind == DbKind.H2 ? null : database(kind);
       Path restoreConfig = kind == DbKind.H2 ? s.config() : s.configWithDatabase(section(kind, scratch));
       Scenario.Run restore = snapstash("-c", restoreConfig.toString(), "restore", tag, "--home-target", target.toString());
@@ -68,6 +72,32 @@ class BackupUnderLoadIT {
               ? Scenario.h2(target, s.dir.resolve("db-password"))
               : DriverManager.getConnection(scratch.jdbcUrl(), scratch.user(), scratch.password())) {
         s.assertConsistent(target, c, ledger, lockedAt);
+      }
+
+      // The restored copy serves: an instance on the restored home and database, every repository cloned.
+      SandboxOptions restored =
+          SandboxOptions.defaults(target.getParent())
+              .withPort(0)
+              .withDatabase(
+                  kind,
+                  kind == DbKind.H2 ? null : scratch.jdbcUrl(),
+                  kind == DbKind.H2 ? "sa" : scratch.user(),
+                  kind == DbKind.H2 ? s.dir.resolve("db-password") : scratch.passwordFile());
+      try (RunningSandbox copy = RunningSandbox.start(restored, s.runner)) {
+        Path clones = tmp.resolve("clones");
+        Files.createDirectories(clones);
+        for (SandboxDatabase.Repository r : copy.database().allRepositories()) {
+          String url = copy.baseUrl() + "/scm/" + r.path().toLowerCase(java.util.Locale.ROOT) + ".git";
+          s.runner.run(LoadGenerator.command(clones, "admin", copy.adminPassword(), "clone", "-q", "--mirror", url, r.path().replace('/', '_')));
+        }
+        for (var push : LoadGenerator.readLedger(ledger)) {
+          if (Instant.parse(push.get("time")).isBefore(lockedAt)) {
+            Path clone = clones.resolve(push.get("repo").replace('/', '_'));
+            assertThat(s.git(clone, "merge-base", "--is-ancestor", push.get("sha"), push.get("ref")))
+                .as("push %s is in the clone from the restored instance", push)
+                .isZero();
+          }
+        }
       }
     }
   }
