@@ -86,6 +86,11 @@ final class ScratchDatabases {
         }
 
         @Override
+        public Access access() {
+          return new Access(server.jdbcUrl("bitbucket"), "bitbucket", passwordFile);
+        }
+
+        @Override
         public void close() {
           server.stop();
           Trees.deleteRecursively(dataDir);
@@ -112,6 +117,18 @@ final class ScratchDatabases {
       public Connection connect() throws SQLException {
         return DriverManager.getConnection(
             "jdbc:h2:file:" + restored + ";IFEXISTS=TRUE", h2.username(), h2.password() == null ? "" : h2.password().reveal());
+      }
+
+      @Override
+      public Access access() {
+        Path pw = scratchHome.resolveSibling("h2-password");
+        try {
+          Files.writeString(pw, h2.password() == null ? "" : h2.password().reveal());
+          Files.setPosixFilePermissions(pw, PosixFilePermissions.fromString("rw-------"));
+        } catch (IOException e) {
+          throw SnapstashException.storage("cannot write " + pw + ": " + e.getMessage(), e);
+        }
+        return new Access("jdbc:h2:file:" + restored + ";AUTO_SERVER=TRUE", h2.username(), pw);
       }
 
       @Override

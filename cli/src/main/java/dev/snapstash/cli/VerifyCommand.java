@@ -25,6 +25,13 @@ final class VerifyCommand extends Verb {
   @Option(names = "--deep", description = "Run git fsck on every repository, not a sample.")
   boolean deep;
 
+  @Option(
+      names = "--drill",
+      description =
+          "Also rehearse the restore in scratch space: restore home and database, start an instance on the copy,"
+              + " clone every repository, report the time to a usable instance; then remove it all.")
+  boolean drill;
+
   @Override
   public Integer call() {
     var config = config();
@@ -38,6 +45,21 @@ final class VerifyCommand extends Verb {
                   wiring.store(), wiring.database(), ScratchDatabases.forConfig(config, runner, work), runner,
                   Clock.systemUTC(), System::nanoTime, new SecureRandom())
               .verify(tag, deep, work, progress);
+      if (drill) {
+        Path drillWork = ScratchDatabases.workDir();
+        try {
+          var checks = new java.util.ArrayList<>(report.checks());
+          long t0 = System.nanoTime();
+          checks.addAll(Drill.run(wiring, report.tag(), drillWork, runner));
+          long drillMillis = (System.nanoTime() - t0) / 1_000_000;
+          report =
+              new VerifyEngine.Report(
+                  report.tag(), checks.stream().allMatch(VerifyEngine.Check::ok), checks, report.fsckRepositories(),
+                  report.deep(), report.millis() + drillMillis);
+        } finally {
+          VerifyEngine.cleanup(drillWork);
+        }
+      }
     } finally {
       VerifyEngine.cleanup(work);
     }

@@ -30,11 +30,13 @@ class VerifyIT {
     TestDatabase db = kind == DbKind.POSTGRESQL ? PG.newDatabase() : kind == DbKind.MARIADB ? MARIADB.newDatabase() : null;
     try (Scenario s = Scenario.start(tmp.resolve("sb"), kind, db)) {
       assertThat(snapstash("-c", s.config().toString(), "backup").exit()).isZero();
-      Scenario.Run v = snapstash("-c", s.config().toString(), "--json", "verify", "--deep");
+      Scenario.Run v = snapstash("-c", s.config().toString(), "--json", "verify", "--deep", "--drill");
       assertThat(v.exit()).as(v.out() + v.err()).isZero();
       JsonNode report = v.json();
       assertThat(report.path("checks").findValuesAsText("name"))
-          .contains("checksums", "database-readable", "database-restores", "repositories-match", "git-fsck");
+          .contains("checksums", "database-readable", "database-restores", "repositories-match", "git-fsck",
+              "drill-restore", "drill-clone", "drill-rto");
+      assertThat(v.out()).contains("3 repositories cloned over HTTP from the restored instance");
       // The manifest records the verification and which repositories were fsck'ed.
       JsonNode manifest = snapstash("-c", s.config().toString(), "--json", "list").json().get(0);
       assertThat(manifest.path("verification").path("ok").asBoolean()).isTrue();

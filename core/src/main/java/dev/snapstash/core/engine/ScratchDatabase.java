@@ -19,6 +19,11 @@ public interface ScratchDatabase extends AutoCloseable {
   /** The database strategy configured to restore into this scratch database. */
   DatabaseStrategy strategy();
 
+  /** How a client (a drill's instance) logs in: JDBC URL, user, and a 0600 file holding the password. */
+  record Access(String jdbcUrl, String user, java.nio.file.Path passwordFile) {}
+
+  Access access();
+
   /** A connection to the restored database. */
   Connection connect() throws SQLException;
 

@@ -1,0 +1,80 @@
+package dev.snapstash.cli;
+
+import dev.snapstash.core.config.SnapstashConfig;
+import dev.snapstash.core.engine.RestoreEngine;
+import dev.snapstash.core.engine.ScratchDatabase;
+import dev.snapstash.core.engine.VerifyEngine;
+import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.process.ProcessRunner;
+import dev.snapstash.core.spi.Progress;
+import dev.snapstash.sandbox.DbKind;
+import dev.snapstash.sandbox.RunningSandbox;
+import dev.snapstash.sandbox.SandboxOptions;
+import dev.snapstash.sandbox.db.SandboxDatabase;
+import dev.snapstash.sandbox.load.LoadGenerator;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * {@code verify --drill}: the restore rehearsed end to end in scratch space. Restores the home and the database
+ * (into a private scratch server), starts an instance on the copy, clones every repository over HTTP, and measures
+ * the time to a usable instance (the backup's RTO on this machine). The instance is the project's sandbox, which
+ * understands the sandbox's schema; a real Bitbucket's database is restored and cross-checked the same way, but
+ * serving it needs Bitbucket itself.
+ */
+final class Drill {
+  private Drill() {}
+
+  static List<VerifyEngine.Check> run(Wiring wiring, String tag, Path work, ProcessRunner runner) {
+    SnapstashConfig config = wiring.config();
+    List<VerifyEngine.Check> checks = new ArrayList<>();
+    var factory = ScratchDatabases.forConfig(config, runner, work);
+    Path home = work.resolve("drill").resolve("home");
+    long t0 = System.nanoTime();
+    ScratchDatabase db = factory.map(f -> f.create(home)).orElse(null);
+    try {
+      var database = db != null ? db.strategy() : wiring.database();
+      new RestoreEngine(wiring.store(), wiring.disk(), database, () -> false, Clock.systemUTC(), System::nanoTime)
+          .restore(new RestoreEngine.Options(tag, home, false, false), Progress.NONE);
+      checks.add(new VerifyEngine.Check("drill-restore", true, "home and database restored into scratch space"));
+      SandboxOptions o = SandboxOptions.defaults(home.getParent()).withPort(0);
+      if (db != null) {
+        var a = db.access();
+        o = o.withDatabase(kind(config), config.database().type().equals("h2") ? null : a.jdbcUrl(), a.user(), a.passwordFile());
+      }
+      try (RunningSandbox instance = RunningSandbox.start(o, runner)) {
+        Path clones = work.resolve("clones");
+        Files.createDirectories(clones);
+        int n = 0;
+        for (SandboxDatabase.Repository r : instance.database().allRepositories()) {
+          String url = instance.baseUrl() + "/scm/" + r.path().toLowerCase(Locale.ROOT) + ".git";
+          runner.run(LoadGenerator.command(clones, "admin", instance.adminPassword(), "clone", "-q", "--mirror", url, "r" + r.id()));
+          n++;
+        }
+        long rto = Duration.ofNanos(System.nanoTime() - t0).toMillis();
+        checks.add(new VerifyEngine.Check("drill-clone", true, n + " repositories cloned over HTTP from the restored instance"));
+        checks.add(new VerifyEngine.Check("drill-rto", true, String.format(Locale.ROOT, "usable instance %.1f s after the restore began", rto / 1000.0)));
+      }
+    } catch (SnapstashException | java.io.IOException e) {
+      checks.add(new VerifyEngine.Check("drill", false, e.getMessage()));
+    } finally {
+      if (db != null) {
+        db.close();
+      }
+    }
+    return checks;
+  }
+
+  private static DbKind kind(SnapstashConfig config) {
+    return switch (config.database().type()) {
+      case "postgresql" -> DbKind.POSTGRESQL;
+      case "mysql" -> DbKind.MARIADB;
+      default -> DbKind.H2;
+    };
+  }
+}
