@@ -48,14 +48,7 @@ final class Drill {
         o = o.withDatabase(kind(config), config.database().type().equals("h2") ? null : a.jdbcUrl(), a.user(), a.passwordFile());
       }
       try (RunningSandbox instance = RunningSandbox.start(o, runner)) {
-        Path clones = work.resolve("clones");
-        Files.createDirectories(clones);
-        int n = 0;
-        for (SandboxDatabase.Repository r : instance.database().allRepositories()) {
-          String url = instance.baseUrl() + "/scm/" + r.path().toLowerCase(Locale.ROOT) + ".git";
-          runner.run(LoadGenerator.command(clones, "admin", instance.adminPassword(), "clone", "-q", "--mirror", url, "r" + r.id()));
-          n++;
-        }
+        int n = cloneAll(instance, work.resolve("clones"), runner).size();
         long rto = Duration.ofNanos(System.nanoTime() - t0).toMillis();
         checks.add(new VerifyEngine.Check("drill-clone", true, n + " repositories cloned over HTTP from the restored instance"));
         checks.add(new VerifyEngine.Check("drill-rto", true, String.format(Locale.ROOT, "usable instance %.1f s after the restore began", rto / 1000.0)));
@@ -68,6 +61,22 @@ final class Drill {
       }
     }
     return checks;
+  }
+
+  /**
+   * Mirror-clones every repository of {@code instance} over HTTP into {@code into}, one directory per repository
+   * named {@code PROJECT_slug}; returns the {@code PROJECT/slug} paths cloned.
+   */
+  static List<String> cloneAll(RunningSandbox instance, Path into, ProcessRunner runner) throws java.io.IOException {
+    Files.createDirectories(into);
+    List<String> cloned = new ArrayList<>();
+    for (SandboxDatabase.Repository r : instance.database().allRepositories()) {
+      String path = r.path();
+      String url = instance.baseUrl() + "/scm/" + path.toLowerCase(Locale.ROOT) + ".git";
+      runner.run(LoadGenerator.command(into, "admin", instance.adminPassword(), "clone", "-q", "--mirror", url, path.replace('/', '_')));
+      cloned.add(path);
+    }
+    return cloned;
   }
 
   private static DbKind kind(SnapstashConfig config) {

@@ -13,17 +13,14 @@ import dev.snapstash.core.util.Trees;
 import dev.snapstash.sandbox.DbKind;
 import dev.snapstash.sandbox.RunningSandbox;
 import dev.snapstash.sandbox.SandboxOptions;
-import dev.snapstash.sandbox.db.SandboxDatabase;
 import dev.snapstash.sandbox.load.LoadGenerator;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -110,11 +107,7 @@ final class QuickstartCommand extends Verb {
       Path scratch = ScratchDatabases.workDir();
       VerifyEngine.Report verify;
       try {
-        verify =
-            new VerifyEngine(
-                    wiring.store(), wiring.database(), ScratchDatabases.forConfig(config, runner, scratch), runner,
-                    Clock.systemUTC(), System::nanoTime, new SecureRandom())
-                .verify(m.tag(), true, scratch, Progress.NONE);
+        verify = wiring.verifyEngine(scratch).verify(m.tag(), true, scratch, Progress.NONE);
       } finally {
         VerifyEngine.cleanup(scratch);
       }
@@ -123,7 +116,7 @@ final class QuickstartCommand extends Verb {
       step("starting a second instance on the restored copy and cloning every repository from it");
       long tStart = System.nanoTime();
       restoredInstance = RunningSandbox.start(restoredOptions, runner);
-      List<String> cloned = cloneAll(restoredInstance, work.resolve("clones"), runner);
+      List<String> cloned = Drill.cloneAll(restoredInstance, work.resolve("clones"), runner);
       summary.put("restoredInstanceUrl", restoredInstance.baseUrl());
       summary.put("repositoriesCloned", cloned.size());
       summary.put("pushesBeforeLockPresent", pushesPresent(ledger, m.lockedAt(), work.resolve("clones")));
@@ -165,18 +158,6 @@ final class QuickstartCommand extends Verb {
       Thread.sleep(100);
     }
     throw new SnapstashException(ErrorKind.EXTERNAL_COMMAND, "the load clients could not push to the sandbox; see the log above");
-  }
-
-  private static List<String> cloneAll(RunningSandbox instance, Path into, ProcessRunner runner) throws IOException {
-    Files.createDirectories(into);
-    List<String> cloned = new ArrayList<>();
-    for (SandboxDatabase.Repository r : instance.database().allRepositories()) {
-      String path = r.path();
-      String url = instance.baseUrl() + "/scm/" + path.toLowerCase(Locale.ROOT) + ".git";
-      runner.run(LoadGenerator.command(into, "admin", instance.adminPassword(), "clone", "-q", "--mirror", url, path.replace('/', '_')));
-      cloned.add(path);
-    }
-    return cloned;
   }
 
   /** Every push acknowledged before the lock, found in the clones taken from the restored instance. */

@@ -5,8 +5,6 @@ import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.process.ProcessRunner;
 import java.nio.file.Path;
-import java.security.SecureRandom;
-import java.time.Clock;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -40,11 +38,7 @@ final class VerifyCommand extends Verb {
     Path work = ScratchDatabases.workDir();
     VerifyEngine.Report report;
     try (ConsoleProgress progress = ConsoleProgress.forThisProcess()) {
-      report =
-          new VerifyEngine(
-                  wiring.store(), wiring.database(), ScratchDatabases.forConfig(config, runner, work), runner,
-                  Clock.systemUTC(), System::nanoTime, new SecureRandom())
-              .verify(tag, deep, work, progress);
+      report = wiring.verifyEngine(work).verify(tag, deep, work, progress);
       if (drill) {
         Path drillWork = ScratchDatabases.workDir();
         try {

@@ -159,6 +159,13 @@ public class Wiring {
         System::nanoTime);
   }
 
+  /** Verification with scratch databases of the configured kind under {@code work}. */
+  public dev.snapstash.core.engine.VerifyEngine verifyEngine(java.nio.file.Path work) {
+    return new dev.snapstash.core.engine.VerifyEngine(
+        store(), database(), ScratchDatabases.forConfig(config, runner, work), runner, Clock.systemUTC(),
+        System::nanoTime, new java.security.SecureRandom());
+  }
+
   /** The recovery of a dead run, with an undoer for every kind of side effect a run records. */
   public RecoverEngine recoverEngine() {
     return new RecoverEngine(store(), this::undoer, notifiers(), Clock.systemUTC());
