@@ -19,6 +19,7 @@ import dev.snapstash.strategy.database.h2.H2BackupStrategy;
 import dev.snapstash.strategy.database.mysql.MysqlDumpStrategy;
 import dev.snapstash.strategy.database.none.NoDatabaseStrategy;
 import dev.snapstash.strategy.database.postgresql.PostgresDumpStrategy;
+import dev.snapstash.strategy.disk.btrfs.BtrfsDiskStrategy;
 import dev.snapstash.strategy.disk.none.NoDiskStrategy;
 import dev.snapstash.strategy.disk.rsync.RsyncDiskStrategy;
 import dev.snapstash.strategy.notify.webhook.WebhookNotifier;
@@ -35,7 +36,7 @@ import java.util.Set;
  */
 public class Wiring {
   public static final Set<String> QUIESCERS = Set.of("bitbucket", "command", "none");
-  public static final Set<String> DISKS = Set.of("rsync", "none");
+  public static final Set<String> DISKS = Set.of("rsync", "btrfs", "none");
   public static final Set<String> DATABASES = Set.of("postgresql", "mysql", "h2", "collocated", "none");
   public static final Set<String> NOTIFIERS = Set.of("webhook", "hipchat");
 
@@ -98,6 +99,8 @@ public class Wiring {
           d.rsync().linkDest(),
           d.rsync().preCopy(),
           runner);
+      case "btrfs" -> new BtrfsDiskStrategy(
+          d.btrfs(), config.instance().home(), config.backup().root(), embeddedDatabaseCopiedSeparately(), runner);
       default -> new NoDiskStrategy();
     };
   }
@@ -192,9 +195,10 @@ public class Wiring {
               dev.snapstash.core.error.ErrorKind.EXTERNAL_COMMAND, "fsfreeze -u " + t.mountPoint() + " failed: " + result.stderrTail());
         }
       } else if (u instanceof Undo.DeleteSnapshot d && d.kind().equals("btrfs-subvolume")) {
-        if (java.nio.file.Files.exists(java.nio.file.Path.of(d.id()))) {
-          runner.run(dev.snapstash.core.process.Command.of("btrfs", "subvolume", "delete", d.id()));
-        }
+        java.nio.file.Path snapshot = java.nio.file.Path.of(d.id());
+        // The snapshot and the per-tag directory that holds it; Trees deletes a subvolume as one.
+        dev.snapstash.core.util.Trees.deleteRecursively(snapshot);
+        dev.snapstash.core.util.Trees.deleteRecursively(snapshot.getParent());
       } else {
         throw SnapstashException.internal("no way to undo " + u, null);
       }

@@ -61,8 +61,36 @@ public record SnapstashConfig(
       @Key(doc = "Time limit for each command.", def = "5m") Duration timeout) {}
 
   public record Disk(
-      @Key(doc = "rsync (two-phase copy with hard-linked incrementals) or none.", def = "rsync") String type,
-      @Key(doc = "Settings of the `rsync` disk strategy.") Rsync rsync) {}
+      @Key(
+              doc =
+                  "rsync (two-phase copy with hard-linked incrementals), btrfs (read-only snapshot of the home"
+                      + " subvolume under the lock, copied out after the unlock) or none.",
+              def = "rsync")
+          String type,
+      @Key(doc = "Settings of the `rsync` disk strategy.") Rsync rsync,
+      @Key(doc = "Settings of the `btrfs` disk strategy.") Btrfs btrfs) {}
+
+  public record Btrfs(
+      @Key(
+              doc =
+                  "Where the read-only snapshots are made: a directory on the same btrfs filesystem as the home,"
+                      + " outside it. Empty means `.snapstash-snapshots` next to the home.",
+              def = "")
+          String snapshotDirectory,
+      @Key(
+              doc =
+                  "How a snapshot is copied into the backup after the unlock: `send` (btrfs send/receive,"
+                      + " incremental against the previous snapshot; the backup root must be on btrfs), `rsync`"
+                      + " (from the read-only snapshot to any filesystem, hard-linked against the previous backup),"
+                      + " or `auto` (send when the backup root is on btrfs).",
+              def = "auto")
+          String transfer,
+      @Key(
+              doc =
+                  "Local snapshots kept on the home's filesystem after a good backup, newest first; at least 1,"
+                      + " because the newest is the parent of the next incremental send.",
+              def = "1")
+          int keepSnapshots) {}
 
   public record Rsync(
       @Key(doc = "Extra exclude patterns (rsync syntax, relative to the home), added to the built-in ones.", def = "[]")

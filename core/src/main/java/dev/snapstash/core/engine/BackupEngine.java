@@ -362,7 +362,18 @@ public final class BackupEngine {
               lp.report("home", 1, "done");
               return null;
             };
-        List<Future<Void>> futures = List.of(ecs.submit(db), ecs.submit(home));
+        // Without a lock (zero-downtime mode) the database is fixed first and the home snapshot taken after it:
+        // a push is on disk before the database records it, so repositories from a later instant hold every
+        // commit the database mentions. Refs the database does not know yet are what disaster.recovery repairs.
+        List<Callable<Void>> tasks =
+            quiescer.locks()
+                ? List.of(db, home)
+                : List.of(
+                    () -> {
+                      db.call();
+                      return home.call();
+                    });
+        List<Future<Void>> futures = tasks.stream().map(ecs::submit).toList();
         try {
           for (int i = 0; i < futures.size(); i++) {
             ecs.take().get();
@@ -447,6 +458,10 @@ public final class BackupEngine {
      * so only files with a single link count. This is also what pruning this backup would free.
      */
     private long homeWritten(CopyResult home) {
+      String reported = home.details().get("bytes-written");
+      if (reported != null) {
+        return Long.parseLong(reported);
+      }
       return Files.isDirectory(context.homeDir()) ? Trees.unsharedBytes(context.homeDir()) : home.bytes();
     }
 

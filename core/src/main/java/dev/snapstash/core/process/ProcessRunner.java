@@ -150,6 +150,120 @@ public class ProcessRunner {
   }
 
   /**
+   * Runs {@code producer | consumer} (a {@code btrfs send} into a {@code btrfs receive}): the bytes pass through this
+   * process, counted and reported to {@code bytes}, so a stalled stream shows as stalled progress. Both must exit
+   * with an ok code; if one fails the other is stopped, and the failure of the one that failed first is thrown (a
+   * receiver that dies makes the sender fail with a broken pipe, which says nothing). Returns the bytes piped.
+   */
+  public long pipe(Command producer, Command consumer, java.util.function.LongConsumer bytes) {
+    if (producer.stdout() != Command.Output.LOG || consumer.stdinFile() != null) {
+      throw new IllegalArgumentException("pipe needs the producer's stdout and the consumer's stdin");
+    }
+    Process from = start(producer, ProcessBuilder.Redirect.PIPE, ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+    Process to;
+    try {
+      to = start(consumer, ProcessBuilder.Redirect.DISCARD, ProcessBuilder.Redirect.PIPE);
+    } catch (RuntimeException e) {
+      killTree(from);
+      throw e;
+    }
+    live.add(from);
+    live.add(to);
+    Deque<String> fromTail = new ArrayDeque<>();
+    Deque<String> toTail = new ArrayDeque<>();
+    Thread fromErr = drain(from.getErrorStream(), tail(producer, fromTail));
+    Thread toErr = drain(to.getErrorStream(), tail(consumer, toTail));
+    long copied = 0;
+    try {
+      try (InputStream in = from.getInputStream(); java.io.OutputStream out = to.getOutputStream()) {
+        byte[] buffer = new byte[1 << 20];
+        int n;
+        long reported = 0;
+        while ((n = in.read(buffer)) >= 0) {
+          if (Thread.currentThread().isInterrupted()) {
+            throw new InterruptedException();
+          }
+          out.write(buffer, 0, n);
+          copied += n;
+          if (copied - reported >= 16 << 20) {
+            bytes.accept(copied);
+            reported = copied;
+          }
+        }
+      } catch (IOException e) {
+        // The consumer died and closed its end; its exit code and stderr below say why.
+        log.debug("pipe from {} to {} broke: {}", producer.program(), consumer.program(), e.getMessage());
+        from.destroy();
+      }
+      int toExit = to.waitFor();
+      int fromExit = from.waitFor();
+      fromErr.join();
+      toErr.join();
+      bytes.accept(copied);
+      if (!consumer.okExitCodes().contains(toExit)) {
+        throw failure(consumer, new ProcessResult(toExit, "", join(toTail), Duration.ZERO));
+      }
+      if (!producer.okExitCodes().contains(fromExit)) {
+        throw failure(producer, new ProcessResult(fromExit, "", join(fromTail), Duration.ZERO));
+      }
+      return copied;
+    } catch (InterruptedException e) {
+      killTree(from);
+      killTree(to);
+      Thread.currentThread().interrupt();
+      throw new SnapstashException(
+          ErrorKind.INTERRUPTED, producer.program() + " | " + consumer.program() + " was interrupted", e);
+    } finally {
+      if (from.isAlive()) {
+        killTree(from);
+      }
+      if (to.isAlive()) {
+        killTree(to);
+      }
+      live.remove(from);
+      live.remove(to);
+    }
+  }
+
+  private Process start(Command command, ProcessBuilder.Redirect stdout, ProcessBuilder.Redirect stdin) {
+    ProcessBuilder pb = new ProcessBuilder(command.argv());
+    pb.environment().putAll(command.environment());
+    if (command.directory() != null) {
+      pb.directory(command.directory().toFile());
+    }
+    pb.redirectOutput(stdout);
+    pb.redirectInput(stdin);
+    log.debug("run: {}", command.display());
+    try {
+      return pb.start();
+    } catch (IOException e) {
+      throw new SnapstashException(
+          ErrorKind.EXTERNAL_COMMAND,
+          "could not start " + command.program() + " (is it installed and on PATH?): " + e.getMessage(),
+          e);
+    }
+  }
+
+  private static Consumer<String> tail(Command command, Deque<String> tail) {
+    return line -> {
+      String red = Redactor.redact(line, command.secrets());
+      log.debug("{}: {}", command.program(), red);
+      synchronized (tail) {
+        tail.addLast(red);
+        if (tail.size() > STDERR_TAIL_LINES) {
+          tail.removeFirst();
+        }
+      }
+    };
+  }
+
+  private static String join(Deque<String> tail) {
+    synchronized (tail) {
+      return String.join("\n", tail);
+    }
+  }
+
+  /**
    * Starts a long-lived process (a database server, a detached sandbox) in its own session, so that it survives
    * this JVM and a Ctrl-C on its terminal, with both output streams appended to {@code logFile}. Returns its pid.
    * The caller owns stopping it.

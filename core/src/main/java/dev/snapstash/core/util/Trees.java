@@ -17,7 +17,11 @@ import java.util.stream.Stream;
 public final class Trees {
   private Trees() {}
 
-  /** Deletes a tree; a missing tree is fine (clean-up must be idempotent). Never follows symbolic links. */
+  /**
+   * Deletes a tree; a missing tree is fine (clean-up must be idempotent). Never follows symbolic links. A btrfs
+   * subvolume inside it (a received, read-only backup copy) is deleted as a subvolume: its files cannot be
+   * unlinked one by one.
+   */
   public static void deleteRecursively(Path root) {
     if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       return;
@@ -26,6 +30,13 @@ public final class Trees {
       Files.walkFileTree(
           root,
           new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+              return isSubvolumeRoot(attrs) && deleteSubvolume(dir)
+                  ? FileVisitResult.SKIP_SUBTREE
+                  : FileVisitResult.CONTINUE;
+            }
+
             @Override
             public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
               Files.deleteIfExists(file);
@@ -48,6 +59,43 @@ public final class Trees {
           });
     } catch (IOException e) {
       throw SnapstashException.storage("cannot delete " + root + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The inode number of every btrfs subvolume's root directory (BTRFS_FIRST_FREE_OBJECTID). */
+  private static final String SUBVOLUME_ROOT_INODE = "ino=256)";
+
+  /** Whether {@code dir} can be a btrfs subvolume's root; cheap, and true for few directories elsewhere. */
+  public static boolean mayBeSubvolume(Path dir) {
+    try {
+      return isSubvolumeRoot(Files.readAttributes(dir, BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static boolean isSubvolumeRoot(BasicFileAttributes attrs) {
+    return attrs.isDirectory() && attrs.fileKey() != null && attrs.fileKey().toString().endsWith(SUBVOLUME_ROOT_INODE);
+  }
+
+  /** Deletes {@code dir} as a btrfs subvolume; false when it is not one (then it is deleted file by file). */
+  private static boolean deleteSubvolume(Path dir) {
+    var runner = new dev.snapstash.core.process.ProcessRunner();
+    var show = dev.snapstash.core.process.Command.of("btrfs", "subvolume", "show", dir.toString()).discardingStdout();
+    try {
+      if (runner.runAllowingFailure(show, l -> {}).exitCode() != 0) {
+        return false;
+      }
+    } catch (SnapstashException e) {
+      return false; // no btrfs-progs: then this is no subvolume snapstash made
+    }
+    try {
+      runner.run(
+          dev.snapstash.core.process.Command.of("btrfs", "subvolume", "delete", "--commit-after", dir.toString())
+              .discardingStdout());
+      return true;
+    } catch (SnapstashException e) {
+      throw SnapstashException.storage("cannot delete the btrfs subvolume " + dir + ": " + e.getMessage(), e);
     }
   }
 

@@ -4,29 +4,29 @@ import java.util.OptionalDouble;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Parses what rsync prints with {@code --info=progress2 --stats}. */
-final class RsyncOutput {
+/** Parses what rsync prints with {@code --info=progress2 --stats} (also for the btrfs strategy's rsync transfer). */
+public final class RsyncOutput {
   private static final Pattern PROGRESS = Pattern.compile("^\\s*[\\d,.]+[KMGT]?\\s+(\\d{1,3})%\\s");
   private static final Pattern STAT = Pattern.compile("^([A-Za-z ]+):\\s+([\\d,]+)");
 
-  long files;
-  long totalBytes;
-  long transferredBytes;
+  public long files;
+  public long totalBytes;
+  public long transferredBytes;
 
   private RsyncOutput() {}
 
-  static RsyncOutput empty() {
+  public static RsyncOutput empty() {
     return new RsyncOutput();
   }
 
   /** The percentage in a progress2 line ("  1,234,567  45%  10.00MB/s  0:00:01 (xfr#1, to-chk=3/20)"). */
-  static OptionalDouble progress(String line) {
+  public static OptionalDouble progress(String line) {
     Matcher m = PROGRESS.matcher(line);
     return m.find() ? OptionalDouble.of(Integer.parseInt(m.group(1)) / 100.0) : OptionalDouble.empty();
   }
 
   /** Takes the numbers of interest from a --stats line, ignoring everything else. */
-  void accept(String line) {
+  public void accept(String line) {
     Matcher m = STAT.matcher(line.strip());
     if (!m.find()) {
       return;

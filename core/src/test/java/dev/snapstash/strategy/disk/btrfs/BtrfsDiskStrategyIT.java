@@ -1,0 +1,311 @@
+package dev.snapstash.strategy.disk.btrfs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.snapstash.core.config.SnapstashConfig;
+import dev.snapstash.core.localdb.PostgresServer;
+import dev.snapstash.core.process.Command;
+import dev.snapstash.core.process.ProcessRunner;
+import dev.snapstash.core.spi.BackupContext;
+import dev.snapstash.core.spi.CopyResult;
+import dev.snapstash.core.spi.Findings;
+import dev.snapstash.core.spi.Progress;
+import dev.snapstash.core.spi.RestoreContext;
+import dev.snapstash.core.spi.Undo;
+import dev.snapstash.core.spi.UndoLog;
+import dev.snapstash.core.util.Trees;
+import dev.snapstash.testing.LoopFilesystem;
+import dev.snapstash.testing.TestDirs;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The btrfs strategy on real btrfs filesystems on loop devices: one holds the home subvolume and its snapshots,
+ * another the backups (as on a real host, where backups go to another disk). Both are unmounted and removed after
+ * each test, also when it fails.
+ */
+class BtrfsDiskStrategyIT {
+  private final ProcessRunner runner = new ProcessRunner();
+  private final List<AutoCloseable> closeLast = new ArrayList<>();
+  private Path dir;
+  private LoopFilesystem source;
+  private LoopFilesystem target;
+  private Path home;
+  private Path root;
+
+  @BeforeEach
+  void filesystems() throws Exception {
+    dir = TestDirs.newEnterableDir("btrfs");
+    Files.createDirectories(dir.resolve("a"));
+    Files.createDirectories(dir.resolve("b"));
+    source = LoopFilesystem.create(dir.resolve("a"), "btrfs", 400);
+    target = LoopFilesystem.create(dir.resolve("b"), "btrfs", 400);
+    home = source.mountPoint().resolve("home");
+    runner.run(Command.of("btrfs", "subvolume", "create", home.toString()).discardingStdout());
+    root = target.mountPoint().resolve("backups");
+    Files.createDirectories(root);
+  }
+
+  @AfterEach
+  void cleanUp() throws Exception {
+    for (AutoCloseable c : closeLast) {
+      c.close();
+    }
+    if (source != null) {
+      source.close();
+    }
+    if (target != null) {
+      target.close();
+    }
+    TestDirs.deleteRecursively(dir);
+  }
+
+  private BtrfsDiskStrategy strategy(String transfer, Path backupRoot) {
+    return new BtrfsDiskStrategy(new SnapstashConfig.Btrfs("", transfer, 1), home, backupRoot, true, runner);
+  }
+
+  private static BackupContext context(Path root, String tag, Optional<Path> previous, UndoLog undo) {
+    return new BackupContext(tag, root.resolve(tag), previous, Progress.NONE, undo);
+  }
+
+  private CopyResult backup(BtrfsDiskStrategy s, BackupContext ctx) {
+    CopyResult underLock = s.backup(ctx);
+    return s.afterUnlock(ctx, underLock);
+  }
+
+  private void writeHome(String relative, String content) throws Exception {
+    Path f = home.resolve(relative);
+    Files.createDirectories(f.getParent());
+    Files.writeString(f, content);
+  }
+
+  @Test
+  void sendsFullThenIncrementalAndKeepsOnlyTheNewestSnapshot() throws Exception {
+    writeHome("shared/data/repositories/1/objects/pack/p1.pack", "x".repeat(200_000));
+    writeHome("shared/data/repositories/1/refs/heads/main", "a".repeat(40) + "\n");
+    writeHome("caches/big", "disposable");
+    BtrfsDiskStrategy s = strategy("auto", root);
+    assertThat(s.transfer()).isEqualTo(BtrfsDiskStrategy.Transfer.SEND);
+    Findings f = new Findings();
+    s.check(f);
+    assertThat(f.problems()).isEmpty();
+
+    List<Undo> journal = new ArrayList<>();
+    UndoLog undo = recording(journal);
+    BackupContext first = context(root, "i-20261130-080000", Optional.empty(), undo);
+    CopyResult r1 = backup(s, first);
+    assertThat(r1.details()).containsEntry("transfer", "send").doesNotContainKey("parent");
+    assertThat(journal).containsExactly(new Undo.DeleteSnapshot("btrfs-subvolume", s.snapshotOf(first.tag()).toString()));
+    assertThat(first.homeDir().resolve("shared/data/repositories/1/refs/heads/main")).hasContent("a".repeat(40));
+
+    // Changes after the first snapshot; the second backup sends only them.
+    writeHome("shared/data/repositories/1/refs/heads/main", "b".repeat(40) + "\n");
+    writeHome("shared/data/repositories/1/objects/pack/p2.pack", "y".repeat(1000));
+    BackupContext second = context(root, "i-20261130-090000", Optional.of(first.backupDir()), undo);
+    CopyResult r2 = backup(s, second);
+    assertThat(r2.details()).containsEntry("parent", s.snapshotOf(first.tag()).toString());
+    assertThat(r2.bytesTransferred()).isLessThan(r1.bytesTransferred() / 10);
+    assertThat(second.homeDir().resolve("shared/data/repositories/1/refs/heads/main")).hasContent("b".repeat(40));
+    assertThat(second.homeDir().resolve("shared/data/repositories/1/objects/pack/p1.pack")).hasSize(200_000);
+    assertThat(first.homeDir().resolve("shared/data/repositories/1/refs/heads/main")).hasContent("a".repeat(40));
+
+    // keep-snapshots 1: the first local snapshot went, the newest stays as the next parent.
+    assertThat(s.localSnapshotTags()).containsExactly(second.tag());
+
+    // A received copy is a read-only subvolume; deleting a backup (prune) still works.
+    Trees.deleteRecursively(first.backupDir());
+    assertThat(first.backupDir()).doesNotExist();
+    assertThat(second.homeDir().resolve("shared/data/repositories/1/objects/pack/p1.pack")).hasSize(200_000);
+  }
+
+  @Test
+  void aParentMissingOnTheReceivingSideFallsBackToAFullSend() throws Exception {
+    writeHome("shared/a", "1");
+    BtrfsDiskStrategy s = strategy("send", root);
+    BackupContext first = context(root, "i-20261130-080000", Optional.empty(), UndoLog.NONE);
+    backup(s, first);
+    // The previous backup was copied elsewhere meanwhile and its received copy replaced by a plain directory.
+    Trees.deleteRecursively(first.homeDir());
+    Files.createDirectories(first.homeDir());
+    writeHome("shared/b", "2");
+    BackupContext second = context(root, "i-20261130-090000", Optional.of(first.backupDir()), UndoLog.NONE);
+    CopyResult r = backup(s, second);
+    assertThat(r.details()).doesNotContainKey("parent");
+    assertThat(second.homeDir().resolve("shared/b")).hasContent("2");
+  }
+
+  @Test
+  void rsyncTransferToAnyFilesystemHardLinksAgainstThePreviousBackup() throws Exception {
+    Path plainRoot = dir.resolve("plain-backups"); // on the test directory's filesystem, not btrfs
+    writeHome("shared/data/repositories/1/objects/pack/p1.pack", "x".repeat(10_000));
+    writeHome("caches/big", "disposable");
+    BtrfsDiskStrategy s = strategy("auto", plainRoot);
+    assertThat(s.transfer()).isEqualTo(BtrfsDiskStrategy.Transfer.RSYNC);
+    BackupContext first = context(plainRoot, "i-20261130-080000", Optional.empty(), UndoLog.NONE);
+    backup(s, first);
+    writeHome("shared/new", "n");
+    BackupContext second = context(plainRoot, "i-20261130-090000", Optional.of(first.backupDir()), UndoLog.NONE);
+    CopyResult r = backup(s, second);
+    assertThat(r.details()).containsEntry("transfer", "rsync");
+    Path pack = "shared/data/repositories/1/objects/pack/p1.pack".transform(second.homeDir()::resolve);
+    assertThat(Files.getAttribute(pack, "unix:nlink")).isEqualTo(2);
+    assertThat(second.homeDir().resolve("caches/big")).doesNotExist();
+    assertThat(second.homeDir().resolve("shared/new")).hasContent("n");
+  }
+
+  @Test
+  void restoresBySnapshotOnTheSameFilesystemAndByRsyncIntoANewSubvolumeElsewhere() throws Exception {
+    writeHome("shared/data/repositories/1/HEAD", "ref: refs/heads/main\n");
+    BtrfsDiskStrategy s = strategy("send", root);
+    BackupContext b = context(root, "i-20261130-080000", Optional.empty(), UndoLog.NONE);
+    backup(s, b);
+
+    Path sameFs = target.mountPoint().resolve("restored");
+    RestoreContext r1 = new RestoreContext(b.tag(), b.backupDir(), sameFs, false, Progress.NONE);
+    s.prepareRestore(r1);
+    s.restore(r1);
+    assertThat(sameFs.resolve("shared/data/repositories/1/HEAD")).hasContent("ref: refs/heads/main");
+    Files.writeString(sameFs.resolve("writable"), "yes"); // a writable snapshot, not the read-only copy
+    assertThat(runner.runAllowingFailure(BtrfsCommands.show(sameFs), l -> {}).exitCode()).isZero();
+
+    Path otherFs = source.mountPoint().resolve("restored");
+    RestoreContext r2 = new RestoreContext(b.tag(), b.backupDir(), otherFs, false, Progress.NONE);
+    s.restore(r2);
+    assertThat(otherFs.resolve("shared/data/repositories/1/HEAD")).hasContent("ref: refs/heads/main");
+    assertThat(runner.runAllowingFailure(BtrfsCommands.show(otherFs), l -> {}).exitCode())
+        .as("restored into a subvolume, so it can be snapshotted again")
+        .isZero();
+  }
+
+  @Test
+  void cleanupOfAnIncompleteBackupRemovesTheSnapshotAndTheReceivedCopy() throws Exception {
+    writeHome("shared/a", "1");
+    BtrfsDiskStrategy s = strategy("send", root);
+    BackupContext b = context(root, "i-20261130-080000", Optional.empty(), UndoLog.NONE);
+    backup(s, b);
+    s.cleanupIncomplete(b);
+    assertThat(s.snapshotOf(b.tag())).doesNotExist();
+    assertThat(s.snapshotOf(b.tag()).getParent()).doesNotExist();
+    assertThat(b.homeDir()).doesNotExist();
+    s.cleanupIncomplete(b); // idempotent
+  }
+
+  @Test
+  void preflightNamesTheKeyToFix() throws Exception {
+    Path plain = source.mountPoint().resolve("plain-home");
+    Files.createDirectories(plain);
+    Findings notSubvolume = new Findings();
+    new BtrfsDiskStrategy(new SnapstashConfig.Btrfs("", "auto", 1), plain, root, true, runner).check(notSubvolume);
+    assertThat(notSubvolume.problems()).singleElement().satisfies(p -> assertThat(p.message()).contains("not a btrfs subvolume"));
+
+    Findings elsewhere = new Findings();
+    new BtrfsDiskStrategy(new SnapstashConfig.Btrfs(target.mountPoint().resolve("snaps").toString(), "auto", 1), home, root, true, runner)
+        .check(elsewhere);
+    assertThat(elsewhere.problems()).singleElement().satisfies(p -> {
+      assertThat(p.subject()).isEqualTo("disk.btrfs.snapshot-directory");
+      assertThat(p.message()).contains("not on the home's btrfs filesystem");
+    });
+
+    runner.run(Command.of("btrfs", "subvolume", "create", home.resolve("nested").toString()).discardingStdout());
+    Findings nested = new Findings();
+    strategy("auto", root).check(nested);
+    assertThat(nested.problems()).singleElement().satisfies(p -> assertThat(p.message()).contains("other subvolumes"));
+
+    Findings sendToPlain = new Findings();
+    runner.run(Command.of("btrfs", "subvolume", "delete", home.resolve("nested").toString()).discardingStdout());
+    strategy("send", dir.resolve("plain")).check(sendToPlain);
+    assertThat(sendToPlain.problems()).singleElement().satisfies(p -> assertThat(p.message()).contains("not on btrfs"));
+  }
+
+  /**
+   * A PostgreSQL data directory inside the home is captured crash-consistently by the snapshot while it takes
+   * writes: the restored copy starts, recovers from its WAL, and holds every transaction committed before the
+   * snapshot began.
+   */
+  @Test
+  void aCollocatedPostgresqlIsCapturedCrashConsistently() throws Exception {
+    Path data = home.resolve("pgdata");
+    PostgresServer pg = PostgresServer.start(data, 0, runner, true);
+    closeLast.add(0, pg::stop);
+    pg.createDatabase("ledger", "ledger", "pw");
+    try (Connection c = DriverManager.getConnection(pg.jdbcUrl("ledger"), "ledger", "pw");
+        Statement st = c.createStatement()) {
+      st.execute("CREATE TABLE t (id bigint PRIMARY KEY, payload text)");
+    }
+    AtomicLong committed = new AtomicLong();
+    AtomicBoolean stop = new AtomicBoolean();
+    Thread writer =
+        new Thread(
+            () -> {
+              try (Connection c = DriverManager.getConnection(pg.jdbcUrl("ledger"), "ledger", "pw");
+                  var ins = c.prepareStatement("INSERT INTO t VALUES (?, repeat('x', 500))")) {
+                for (long i = 1; !stop.get(); i++) {
+                  ins.setLong(1, i);
+                  ins.executeUpdate(); // autocommit: each row is its own committed transaction
+                  committed.set(i);
+                }
+              } catch (Exception e) {
+                throw new RuntimeException(e);
+              }
+            });
+    writer.start();
+    try {
+      while (committed.get() < 500) {
+        Thread.sleep(20);
+      }
+      BtrfsDiskStrategy s = strategy("send", root);
+      BackupContext b = context(root, "i-20261130-080000", Optional.empty(), UndoLog.NONE);
+      long before = committed.get();
+      CopyResult underLock = s.backup(b);
+      Thread.sleep(200); // writes go on after the snapshot; they must not matter
+      stop.set(true);
+      writer.join();
+      s.afterUnlock(b, underLock);
+      pg.stop();
+
+      Path restored = target.mountPoint().resolve("restored");
+      s.restore(new RestoreContext(b.tag(), b.backupDir(), restored, false, Progress.NONE));
+      Files.deleteIfExists(restored.resolve("pgdata/postmaster.pid")); // as after a power cut
+      PostgresServer copy = PostgresServer.start(restored.resolve("pgdata"), 0, runner, true);
+      closeLast.add(0, copy::stop);
+      try (Connection c = DriverManager.getConnection(copy.jdbcUrl("ledger"), "ledger", "pw");
+          Statement st = c.createStatement();
+          ResultSet rs = st.executeQuery("SELECT count(*), max(id) FROM t")) {
+        rs.next();
+        long rows = rs.getLong(1);
+        assertThat(rows).as("every transaction committed before the snapshot").isGreaterThanOrEqualTo(before);
+        assertThat(rs.getLong(2)).as("no gaps: the copy is one instant").isEqualTo(rows);
+        assertThat(rows).isLessThanOrEqualTo(committed.get());
+      }
+    } finally {
+      stop.set(true);
+      writer.join();
+    }
+  }
+
+  private static UndoLog recording(List<Undo> journal) {
+    return new UndoLog() {
+      @Override
+      public void add(Undo undo) {
+        journal.add(undo);
+      }
+
+      @Override
+      public void done(Undo undo) {
+        journal.remove(undo);
+      }
+    };
+  }
+}
