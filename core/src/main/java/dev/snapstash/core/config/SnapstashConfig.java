@@ -44,7 +44,7 @@ public record SnapstashConfig(
       @Key(doc = "The directory that holds one sub-directory per backup.", required = true) Path root,
       @Key(doc = "How long to wait for the instance to drain after locking before giving up.", def = "5m")
           Duration drainTimeout,
-      @Key(doc = "First pause between drain polls; it grows by half each poll, to at most 1s.", def = "100ms")
+      @Key(doc = "First pause between drain polls; it grows by a quarter each poll, to at most 250ms.", def = "25ms")
           Duration pollInterval,
       @Key(doc = "Timeout for each REST call to the instance.", def = "30s") Duration requestTimeout,
       @Key(doc = "Extra free space required beyond the estimated backup size, in MiB; not negative.", def = "256")

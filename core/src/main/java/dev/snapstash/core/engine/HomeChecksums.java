@@ -149,11 +149,17 @@ public final class HomeChecksums {
       return null;
     }
     try {
-      Object a = Files.getAttribute(home.resolve(rel), "unix:ino", LinkOption.NOFOLLOW_LINKS);
-      Object b = Files.getAttribute(prevHome.resolve(rel), "unix:ino", LinkOption.NOFOLLOW_LINKS);
-      Object da = Files.getAttribute(home.resolve(rel), "unix:dev", LinkOption.NOFOLLOW_LINKS);
-      Object db = Files.getAttribute(prevHome.resolve(rel), "unix:dev", LinkOption.NOFOLLOW_LINKS);
-      return a.equals(b) && da.equals(db) ? digest : null;
+      Map<String, Object> a = Files.readAttributes(home.resolve(rel), "unix:ino,dev,ctime,size", LinkOption.NOFOLLOW_LINKS);
+      Map<String, Object> b = Files.readAttributes(prevHome.resolve(rel), "unix:ino,dev,ctime,size", LinkOption.NOFOLLOW_LINKS);
+      if (!a.get("ino").equals(b.get("ino"))) {
+        return null;
+      }
+      // A hard link (rsync --link-dest): the same inode of the same filesystem. A file an incremental btrfs
+      // receive left untouched: the same inode number in another subvolume (another st_dev), with the inode
+      // copied whole, change time included; a file the stream rewrote got a new change time.
+      boolean sameInode = a.get("dev").equals(b.get("dev"));
+      boolean untouchedCopy = a.get("ctime").equals(b.get("ctime")) && a.get("size").equals(b.get("size"));
+      return sameInode || untouchedCopy ? digest : null;
     } catch (IOException | UnsupportedOperationException e) {
       return null;
     }

@@ -57,7 +57,7 @@ class ConfigLoaderTest {
     assertThat(c.instance().baseUrl()).isNull();
     assertThat(c.instance().password()).isNull();
     assertThat(c.backup().drainTimeout()).isEqualTo(Duration.ofMinutes(5));
-    assertThat(c.backup().pollInterval()).isEqualTo(Duration.ofMillis(100));
+    assertThat(c.backup().pollInterval()).isEqualTo(Duration.ofMillis(25));
     assertThat(c.backup().requestTimeout()).isEqualTo(Duration.ofSeconds(30));
     assertThat(c.backup().freeSpaceMarginMib()).isEqualTo(256);
     assertThat(c.quiesce().type()).isEqualTo("bitbucket");
@@ -227,7 +227,7 @@ class ConfigLoaderTest {
   @Test
   void wrongShapesAreNamed() {
     assertThat(errors(MINIMAL + "disk: rsync\n"))
-        .isEqualTo("snapstash.yml:6: disk: expected a section with the keys type, rsync, not a single value");
+        .isEqualTo("snapstash.yml:6: disk: expected a section with the keys type, rsync, btrfs, not a single value");
     assertThat(errors(MINIMAL + "disk:\n  rsync:\n    excludes: caches\n"))
         .isEqualTo("snapstash.yml:8: disk.rsync.excludes: expected a list like [a, b], not a single value");
     assertThat(errors(MINIMAL + "quiesce:\n  type: [a]\n"))

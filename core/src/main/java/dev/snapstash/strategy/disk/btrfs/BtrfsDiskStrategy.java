@@ -132,13 +132,13 @@ public final class BtrfsDiskStrategy implements DiskStrategy {
               + " (btrfs subvolume create) or use disk.type rsync");
       return;
     }
-    ProcessResult nested = runner.runAllowingFailure(BtrfsCommands.nested(home), l -> {});
-    if (nested.exitCode() == 0 && !nested.stdout().isBlank()) {
+    List<String> missing = nestedWithData(show.stdout().lines().findFirst().orElse("").strip());
+    if (!missing.isEmpty()) {
       findings.problem(
           "instance.home",
           "the home " + home + " contains other subvolumes, which a snapshot of it would not include: "
-              + nested.stdout().lines().findFirst().orElse("").strip()
-              + "; make them plain directories");
+              + String.join(", ", missing) + "; make them plain directories (only disposable ones such as caches/,"
+              + " log/ and tmp/ may be subvolumes, which keeps them out of the backup)");
       return;
     }
     if (snapshots.startsWith(home)) {
@@ -169,6 +169,45 @@ public final class BtrfsDiskStrategy implements DiskStrategy {
     }
   }
 
+  /**
+   * Subvolumes below the home that hold data a backup needs. A snapshot stops at a nested subvolume (it shows as
+   * an empty directory), which is the btrfs way to keep disposable directories (caches, logs, temporary files)
+   * out of every snapshot and send stream; anywhere else it would silently drop data.
+   */
+  private List<String> nestedWithData(String homeListed) {
+    ProcessResult nested = runner.runAllowingFailure(BtrfsCommands.nested(home), l -> {});
+    if (nested.exitCode() != 0) {
+      return List.of();
+    }
+    List<String> missing = new ArrayList<>();
+    for (String line : nested.stdout().lines().toList()) {
+      // "ID 257 gen 9 top level 5 path home/caches": the path is relative to the filesystem's top level.
+      int at = line.indexOf(" path ");
+      if (at < 0) {
+        continue;
+      }
+      String path = line.substring(at + 6).strip();
+      String relative = relativeTo(homeListed, path);
+      if (!DISPOSABLE_SUBVOLUMES.contains(relative)) {
+        missing.add(relative);
+      }
+    }
+    return missing;
+  }
+
+  /** Nested subvolumes that may stay out of the backup: the home's disposable directories. */
+  static final java.util.Set<String> DISPOSABLE_SUBVOLUMES =
+      java.util.Set.of("caches", "log", "tmp", "export", "shared/export", "search/data", "shared/search/data");
+
+  /**
+   * {@code btrfs subvolume list} prints paths from the filesystem's top level, which need not be its mount point;
+   * {@code btrfs subvolume show} prints the home's own path the same way on its first line.
+   */
+  static String relativeTo(String homeListed, String listed) {
+    String prefix = homeListed.equals("/") || homeListed.startsWith("<FS_TREE>") ? "" : homeListed + "/";
+    return listed.startsWith(prefix) ? listed.substring(prefix.length()) : listed;
+  }
+
   /** How the snapshot gets into the backup: {@code send} needs a btrfs backup root. */
   Transfer transfer() {
     boolean btrfsRoot = mount(nearestExisting(backupRoot)).map(m -> m.type().equals("btrfs")).orElse(false);
@@ -185,15 +224,28 @@ public final class BtrfsDiskStrategy implements DiskStrategy {
     };
   }
 
-  /** Under the lock (or, in zero-downtime mode, at the chosen instant): sync, then one atomic snapshot. */
+  /**
+   * Before the lock: write the filesystem's dirty data out while the instance is live, so that the snapshot under
+   * the lock has little left to flush.
+   */
+  @Override
+  public void prepareBackup(BackupContext context) {
+    createDirectories(snapshotOf(context.tag()).getParent());
+    runner.run(BtrfsCommands.sync(home));
+  }
+
+  /**
+   * Under the lock (or, in zero-downtime mode, right after the database is fixed): one atomic snapshot. No second
+   * sync here: creating a snapshot flushes the subvolume's delayed allocations and waits for its ordered extents
+   * before committing (the kernel's create_snapshot), so everything written before the call is in it; a syncfs
+   * would only add a second transaction commit to the lock window.
+   */
   @Override
   public CopyResult backup(BackupContext context) {
     Path snapshot = snapshotOf(context.tag());
     createDirectories(snapshot.getParent());
     Undo.DeleteSnapshot undo = new Undo.DeleteSnapshot(SNAPSHOT_KIND, snapshot.toString());
     context.undo().add(undo);
-    context.progress().report("home", 0, "syncing");
-    runner.run(BtrfsCommands.sync(home));
     context.progress().report("home", 0.5, "snapshotting");
     long t = System.nanoTime();
     runner.run(BtrfsCommands.snapshotReadOnly(home, snapshot));

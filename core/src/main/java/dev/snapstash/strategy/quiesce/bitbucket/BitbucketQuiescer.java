@@ -18,13 +18,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Quiesces Bitbucket with its maintenance protocol: lock, start an external backup, poll until the database and
- * SCM are drained. Unlike the DIY scripts, polling backs off (first pause {@code pollInterval}, growing by half each time to 1s)
+ * SCM are drained. Unlike the DIY scripts, polling backs off gently (first pause {@code pollInterval}, growing by a quarter each time, to at most 250 ms)
  * and has a deadline, and every failure after the lock cancels the task and unlocks before it is thrown.
  */
 public final class BitbucketQuiescer implements Quiescer {
   private static final Logger log = LoggerFactory.getLogger(BitbucketQuiescer.class);
-  /** Long pauses only add to the lock window: a drained instance waits for our next poll. */
-  private static final Duration MAX_POLL = Duration.ofSeconds(1);
+  /**
+   * Long pauses only add to the lock window: a drained instance waits for our next poll. Growing by a quarter
+   * bounds that wait to about a fifth of the time spent draining, and a poll is one cheap GET.
+   */
+  private static final Duration MAX_POLL = Duration.ofMillis(250);
 
   private final BitbucketClient client;
   private final Duration drainTimeout;
@@ -169,7 +172,7 @@ public final class BitbucketQuiescer implements Quiescer {
                 + "); raise backup.drain-timeout or find what holds the instance busy");
       }
       Sleeper.sleepOrThrow(sleeper, pause);
-      Duration next = pause.multipliedBy(3).dividedBy(2);
+      Duration next = pause.multipliedBy(5).dividedBy(4);
       pause = next.compareTo(MAX_POLL) > 0 ? MAX_POLL : next;
     }
   }

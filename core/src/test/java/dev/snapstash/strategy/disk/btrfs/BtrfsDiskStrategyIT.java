@@ -81,6 +81,7 @@ class BtrfsDiskStrategyIT {
   }
 
   private CopyResult backup(BtrfsDiskStrategy s, BackupContext ctx) {
+    s.prepareBackup(ctx);
     CopyResult underLock = s.backup(ctx);
     return s.afterUnlock(ctx, underLock);
   }
@@ -120,6 +121,12 @@ class BtrfsDiskStrategyIT {
     assertThat(second.homeDir().resolve("shared/data/repositories/1/refs/heads/main")).hasContent("b".repeat(40));
     assertThat(second.homeDir().resolve("shared/data/repositories/1/objects/pack/p1.pack")).hasSize(200_000);
     assertThat(first.homeDir().resolve("shared/data/repositories/1/refs/heads/main")).hasContent("a".repeat(40));
+
+    // Checksums are reused for the files the incremental receive left untouched: only the rewritten ref and
+    // the new pack are read again.
+    dev.snapstash.core.engine.HomeChecksums.write(first.backupDir(), Optional.empty(), 2);
+    assertThat(dev.snapstash.core.engine.HomeChecksums.write(second.backupDir(), Optional.of(first.backupDir()), 2))
+        .isEqualTo(2);
 
     // keep-snapshots 1: the first local snapshot went, the newest stays as the next parent.
     assertThat(s.localSnapshotTags()).containsExactly(second.tag());
@@ -218,13 +225,18 @@ class BtrfsDiskStrategyIT {
       assertThat(p.message()).contains("not on the home's btrfs filesystem");
     });
 
-    runner.run(Command.of("btrfs", "subvolume", "create", home.resolve("nested").toString()).discardingStdout());
+    runner.run(Command.of("btrfs", "subvolume", "create", home.resolve("caches").toString()).discardingStdout());
+    Findings disposable = new Findings();
+    strategy("auto", root).check(disposable);
+    assertThat(disposable.problems()).as("a disposable directory may be a subvolume: it stays out of snapshots").isEmpty();
+    runner.run(Command.of("mkdir", "-p", home.resolve("shared/data").toString()));
+    runner.run(Command.of("btrfs", "subvolume", "create", home.resolve("shared/data/nested").toString()).discardingStdout());
     Findings nested = new Findings();
     strategy("auto", root).check(nested);
-    assertThat(nested.problems()).singleElement().satisfies(p -> assertThat(p.message()).contains("other subvolumes"));
+    assertThat(nested.problems()).singleElement().satisfies(p -> assertThat(p.message()).contains("would not include: shared/data/nested;"));
+    runner.run(Command.of("btrfs", "subvolume", "delete", home.resolve("shared/data/nested").toString()).discardingStdout());
 
     Findings sendToPlain = new Findings();
-    runner.run(Command.of("btrfs", "subvolume", "delete", home.resolve("nested").toString()).discardingStdout());
     strategy("send", dir.resolve("plain")).check(sendToPlain);
     assertThat(sendToPlain.problems()).singleElement().satisfies(p -> assertThat(p.message()).contains("not on btrfs"));
   }
