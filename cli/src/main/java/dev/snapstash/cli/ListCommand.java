@@ -22,19 +22,35 @@ final class ListCommand extends Verb {
       return "no backups under " + store.root();
     }
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "%-40s %-11s %10s %12s %10s%n", "TAG", "STATE", "SIZE", "LOCK WINDOW", "DURATION"));
+    sb.append(String.format(Locale.ROOT, "%-40s %-11s %10s %12s %10s  %s%n", "TAG", "STATE", "SIZE", "LOCK WINDOW", "DURATION", "STORED"));
     for (Manifest m : all) {
       sb.append(
           String.format(
               Locale.ROOT,
-              "%-40s %-11s %10s %12s %10s%n",
+              "%-40s %-11s %10s %12s %10s  %s%n",
               m.tag(),
               m.state().name().toLowerCase(Locale.ROOT).replace('_', '-'),
               Trees.humanBytes(m.bytes()),
-              m.lockWindowMillis() == null ? "-" : BackupCommand.millis(m.lockWindowMillis()),
-              m.finishedAt() == null ? "-" : BackupCommand.millis(m.totalMillis())));
+              lockWindow(m),
+              m.finishedAt() == null ? "-" : BackupCommand.millis(m.totalMillis()),
+              stored(m)));
     }
     sb.append("stored under ").append(store.root()).append('\n');
     return sb.toString();
+  }
+
+  private static String lockWindow(Manifest m) {
+    if (m.lockWindowMillis() != null) {
+      return BackupCommand.millis(m.lockWindowMillis());
+    }
+    return m.state() == Manifest.State.COMPLETE && "none".equals(m.strategies().get("quiesce")) ? "none" : "-";
+  }
+
+  /** The backup root always; a snapshot strategy's local snapshot too while it is kept (a fast restore source). */
+  private static String stored(Manifest m) {
+    String snapshot = m.home() == null ? null : m.home().details().get("snapshot");
+    return snapshot != null && java.nio.file.Files.isDirectory(java.nio.file.Path.of(snapshot))
+        ? "backup root + snapshot " + snapshot
+        : "backup root";
   }
 }
