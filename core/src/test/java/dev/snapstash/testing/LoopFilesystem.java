@@ -27,6 +27,7 @@ public final class LoopFilesystem implements AutoCloseable {
   /** Creates and mounts a {@code type} ("ext4", "btrfs") filesystem of {@code megabytes} under {@code dir}. */
   public static LoopFilesystem create(Path dir, String type, int megabytes) throws IOException {
     requireRoot();
+    requireKernelSupport(type);
     Path image = dir.resolve(type + ".img");
     Path mount = dir.resolve(type + "-mnt");
     Files.createDirectories(mount);
@@ -45,15 +46,40 @@ public final class LoopFilesystem implements AutoCloseable {
     return fs;
   }
 
+  /** A kernel without the filesystem (a container's host kernel, say) cannot mount it: skip, and say so. */
+  private static void requireKernelSupport(String type) throws IOException {
+    Path known = Path.of("/proc/filesystems");
+    if (!Files.isReadable(known)) {
+      return;
+    }
+    boolean supported = Files.readAllLines(known).stream().anyMatch(l -> l.strip().endsWith(type));
+    if (!supported) {
+      // Not listed may still mean "module not loaded yet": mounting loads it when it can.
+      try {
+        new ProcessRunner().runAllowingFailure(Command.of("modprobe", type), l -> {});
+      } catch (RuntimeException noModprobe) {
+        // kmod is not installed: the listing below decides
+      }
+      supported = Files.readAllLines(known).stream().anyMatch(l -> l.strip().endsWith(type));
+    }
+    if (!supported) {
+      skipOrFail("the kernel has no " + type + " support (not in /proc/filesystems, modprobe " + type + " failed)");
+    }
+  }
+
+  private static void skipOrFail(String why) {
+    if (Boolean.getBoolean("snapstash.requireAll")) {
+      throw new AssertionError(why + ", and snapstash.requireAll=true forbids skipping");
+    }
+    Assumptions.abort(why);
+  }
+
   private static void requireRoot() {
     boolean root = "root".equals(System.getProperty("user.name"));
     boolean loop = Files.exists(Path.of("/dev/loop-control"));
     String why = !root ? "loop-device filesystems need root" : !loop ? "no /dev/loop-control (no loop devices)" : null;
     if (why != null) {
-      if (Boolean.getBoolean("snapstash.requireAll")) {
-        throw new AssertionError(why + ", and snapstash.requireAll=true forbids skipping");
-      }
-      Assumptions.abort(why);
+      skipOrFail(why);
     }
   }
 
