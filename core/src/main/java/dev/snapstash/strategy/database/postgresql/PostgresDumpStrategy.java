@@ -211,10 +211,40 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
    */
   @Override
   public void prepareBackup(BackupContext context) {
-    preparedPgDump = requireTool("pg_dump");
+    Tool pgDump = requireTool("pg_dump");
+    preparedPgDump = pgDump;
+    if (config.dumpAfterUnlock()) {
+      // The session that will pin the snapshot is opened now, and the server's facts read: connecting (TCP, SCRAM)
+      // takes tens to hundreds of milliseconds that would otherwise be downtime. Its transaction starts, and its
+      // snapshot is taken, only under the lock.
+      Connection c = null;
+      try {
+        c = connect(config.database());
+        ServerFacts facts = checkedFacts(c, pgDump);
+        setPrepared(new Session(ready(c), facts));
+      } catch (SQLException e) {
+        closeQuietly(c);
+        throw describe(e, config.database());
+      } catch (RuntimeException e) {
+        closeQuietly(c);
+        throw e;
+      }
+    }
   }
 
   private volatile Tool preparedPgDump;
+
+  /** A session opened before the lock, owned by {@link #capture} once it takes it. */
+  private record Session(Connection connection, ServerFacts facts) {}
+
+  private final java.util.concurrent.atomic.AtomicReference<Session> prepared = new java.util.concurrent.atomic.AtomicReference<>();
+
+  private void setPrepared(Session s) {
+    Session old = prepared.getAndSet(s);
+    if (old != null) {
+      closeQuietly(old.connection());
+    }
+  }
 
   @Override
   public Pending capture(BackupContext context) {
@@ -222,13 +252,15 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
       return Pending.done(backup(context));
     }
     Tool pgDump = preparedPgDump != null ? preparedPgDump : requireTool("pg_dump");
+    Session session = prepared.getAndSet(null);
     Connection c = null;
     try {
-      c = connect(config.database());
-      ServerFacts facts = checkedFacts(c, pgDump);
-      c.setAutoCommit(false);
-      c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
-      c.setReadOnly(true);
+      if (session == null) {
+        c = connect(config.database());
+        session = new Session(ready(c), checkedFacts(c, pgDump));
+      }
+      c = session.connection();
+      ServerFacts facts = session.facts();
       String snapshot;
       try (var st = c.createStatement(); var rs = st.executeQuery("SELECT pg_export_snapshot()")) {
         rs.next();
@@ -259,6 +291,17 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
       closeQuietly(c);
       throw e;
     }
+  }
+
+  /**
+   * Sets the session up for pinning: the settings cost round trips, so they are made before the lock. The
+   * transaction, and with it the snapshot, begins only with the first statement, pg_export_snapshot().
+   */
+  private static Connection ready(Connection c) throws SQLException {
+    c.setAutoCommit(false);
+    c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+    c.setReadOnly(true);
+    return c;
   }
 
   private static void closeQuietly(Connection c) {
@@ -315,6 +358,7 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
 
   @Override
   public void cleanupIncomplete(BackupContext context) {
+    setPrepared(null);
     DumpFiles.deleteRecursively(context.databaseDir());
   }
 

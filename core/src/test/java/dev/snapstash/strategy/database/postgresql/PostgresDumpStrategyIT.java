@@ -139,4 +139,32 @@ class PostgresDumpStrategyIT extends DumpingDatabaseStrategyContract<TestDatabas
     into.restore(rc);
     assertThat(contents(target)).isEqualTo(atCapture);
   }
+
+  /**
+   * The session is opened before the lock (prepareBackup) to keep connecting out of the downtime, but its snapshot
+   * is the capture's moment: a write between the two is in the dump, a write after the capture is not.
+   */
+  @Test
+  void aSessionOpenedBeforeTheLockStillPinsTheCapturesMoment() throws Exception {
+    TestDatabase src = source();
+    var b = backupContext("prepared");
+    DatabaseStrategy strategy = strategyFor(src);
+    strategy.prepareBackup(b);
+    try (Connection c = connect(src); Statement st = c.createStatement()) {
+      st.execute("INSERT INTO push_ledger (id, repository_id, ref_name, pushed_at) VALUES (200000, 1, 'refs/heads/before-lock', 1)");
+    }
+    Map<String, List<String>> atCapture = contents(src);
+    try (DatabaseStrategy.Pending pending = strategy.capture(b)) {
+      try (Connection c = connect(src); Statement st = c.createStatement()) {
+        st.execute("INSERT INTO push_ledger (id, repository_id, ref_name, pushed_at) VALUES (200001, 1, 'refs/heads/after-lock', 1)");
+      }
+      pending.finish();
+    }
+    TestDatabase target = pg.newDatabase();
+    var rc = restoreContext(b, tmp, false);
+    DatabaseStrategy into = strategyFor(target);
+    into.prepareRestore(rc);
+    into.restore(rc);
+    assertThat(contents(target)).isEqualTo(atCapture);
+  }
 }
