@@ -107,14 +107,52 @@ public final class BackupEngine {
     if (java.nio.file.Files.exists(Journal.file(settings.store().root()))) {
       f.problem("journal", Journal.leftover(settings.store().root()).getMessage());
     }
-    quiescer.check(f);
-    disk.check(f);
-    database.check(f);
+    List<java.util.function.Consumer<Findings>> checks = new java.util.ArrayList<>();
+    checks.add(quiescer::check);
+    checks.add(disk::check);
+    checks.add(database::check);
     for (Notifier n : notifiers) {
-      n.check(f);
+      checks.add(n::check);
     }
-    checkStorage(f);
+    checks.add(this::checkStorage);
+    for (Findings part : inParallel(checks)) {
+      f.addAll(part);
+    }
     return f;
+  }
+
+  /**
+   * The checks are independent and mostly wait (an HTTP round trip, a JDBC login, a tool's --version), so they
+   * run side by side; their findings are merged in the fixed order above, which decides the exit code.
+   */
+  private static List<Findings> inParallel(List<java.util.function.Consumer<Findings>> checks) {
+    ExecutorService pool = Executors.newFixedThreadPool(checks.size(), r -> {
+      Thread t = new Thread(r, "preflight");
+      t.setDaemon(true);
+      return t;
+    });
+    try {
+      List<Future<Findings>> futures = new java.util.ArrayList<>();
+      for (var check : checks) {
+        futures.add(pool.submit(() -> {
+          Findings part = new Findings();
+          check.accept(part);
+          return part;
+        }));
+      }
+      List<Findings> parts = new java.util.ArrayList<>();
+      for (Future<Findings> fu : futures) {
+        parts.add(fu.get());
+      }
+      return parts;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new SnapstashException(ErrorKind.INTERRUPTED, "interrupted during the preflight checks; nothing was locked", e);
+    } catch (ExecutionException e) {
+      throw unwrap(e.getCause());
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   private void checkStorage(Findings f) {

@@ -34,6 +34,11 @@ public final class Findings {
     problem(subject, e.getMessage(), e.kind());
   }
 
+  /** Appends what another (independently run) check found, in its order. */
+  public void addAll(Findings other) {
+    all.addAll(other.all);
+  }
+
   public List<Finding> all() {
     return List.copyOf(all);
   }
