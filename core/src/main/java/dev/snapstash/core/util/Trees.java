@@ -91,7 +91,7 @@ public final class Trees {
     }
     try {
       runner.run(
-          dev.snapstash.core.process.Command.of("btrfs", "subvolume", "delete", "--commit-after", dir.toString())
+          dev.snapstash.core.process.Command.of("btrfs", "subvolume", "delete", dir.toString())
               .discardingStdout());
       return true;
     } catch (SnapstashException e) {

@@ -30,8 +30,8 @@ class BtrfsCommandsTest {
   }
 
   @Test
-  void deletionWaitsForItsCommit() {
-    assertThat(BtrfsCommands.delete(Path.of("/s/a/home")).argv()).contains("--commit-after");
+  void deletionDoesNotWaitForACommit() {
+    assertThat(BtrfsCommands.delete(Path.of("/s/a/home")).argv()).containsExactly("btrfs", "subvolume", "delete", "/s/a/home");
   }
 
   @Test
