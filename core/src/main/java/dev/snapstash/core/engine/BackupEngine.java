@@ -289,6 +289,7 @@ public final class BackupEngine {
         pendingDatabase = (DatabaseStrategy.Pending) copies[0];
         CopyResult homeUnderLock = (CopyResult) copies[1];
         phases.put("copy", millisSince(t));
+        FaultPoints.hit(FaultPoints.AFTER_COPY_UNDER_LOCK);
 
         t = nanoTime.getAsLong();
         lock.succeeded();
@@ -302,6 +303,7 @@ public final class BackupEngine {
           log.info("instance was locked for {} ms", lockWindow.toMillis());
         }
 
+        FaultPoints.hit(FaultPoints.BEFORE_DATABASE_DUMP);
         t = nanoTime.getAsLong();
         CopyResult db = finishDatabase(pendingDatabase);
         pendingDatabase = null;

@@ -2,6 +2,7 @@ package dev.snapstash.strategy.quiesce.bitbucket;
 
 import dev.snapstash.core.bitbucket.BitbucketClient;
 import dev.snapstash.core.bitbucket.MaintenanceStatus;
+import dev.snapstash.core.engine.FaultPoints;
 import dev.snapstash.core.engine.Sleeper;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
@@ -106,6 +107,7 @@ public final class BitbucketQuiescer implements Quiescer {
       throw e;
     }
     log.info("locked {}", client.baseUrl());
+    FaultPoints.hit(FaultPoints.AFTER_LOCK);
     try {
       held.cancelToken = deferringInterrupt(() -> client.startBackup(unlockToken));
       held.cancel = new Undo.CancelTask(client.baseUrl(), held.cancelToken);
@@ -157,6 +159,7 @@ public final class BitbucketQuiescer implements Quiescer {
         return;
       }
       progress.report("drain", -1, "db " + s.dbState() + ", scm " + s.scmState());
+      FaultPoints.hit(FaultPoints.DURING_DRAIN);
       if (nanoTime.getAsLong() - deadline >= 0) {
         throw new SnapstashException(
             ErrorKind.LOCK,
@@ -244,9 +247,11 @@ public final class BitbucketQuiescer implements Quiescer {
           }
         }
         try {
+          FaultPoints.hit(FaultPoints.BEFORE_UNLOCK);
           client.unlock(unlockToken);
           unlockedAt = nanoTime.getAsLong();
           closed = true;
+          FaultPoints.hit(FaultPoints.AFTER_UNLOCK_ANSWERED);
           if (cancel != null && succeeded) {
             undo.done(cancel); // a task that succeeded needs no cancelling
           }
