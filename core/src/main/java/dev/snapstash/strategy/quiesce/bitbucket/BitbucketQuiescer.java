@@ -239,7 +239,10 @@ public final class BitbucketQuiescer implements Quiescer {
           progress(100);
         } else if (cancelToken != null) {
           try {
-            client.cancel(cancelToken);
+            deferringInterrupt(() -> {
+              client.cancel(cancelToken);
+              return null;
+            });
             undo.done(cancel);
             log.info("backup task cancelled");
           } catch (RuntimeException e) {
@@ -248,7 +251,11 @@ public final class BitbucketQuiescer implements Quiescer {
         }
         try {
           FaultPoints.hit(FaultPoints.BEFORE_UNLOCK);
-          client.unlock(unlockToken);
+          // A second SIGTERM or Ctrl-C arriving now must not abort the request that ends the downtime.
+          deferringInterrupt(() -> {
+            client.unlock(unlockToken);
+            return null;
+          });
           unlockedAt = nanoTime.getAsLong();
           closed = true;
           FaultPoints.hit(FaultPoints.AFTER_UNLOCK_ANSWERED);
