@@ -32,9 +32,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Real {@code git} clients pushing to the sandbox, each from its own clone to its own branch ({@code load/c<N>}),
- * spread over the repositories. Every push the server acknowledged is appended to a client-side ledger as a JSON
- * line, so a test can prove that a backup holds everything acknowledged before its lock. On failure (503 while
- * locked, for example) a client backs off and pushes again, as real clients and CI systems do.
+ * spread over the repositories; a later run continues the branches an earlier one left. Every push the server
+ * acknowledged is appended to a client-side ledger as a JSON line, so a test can prove that a backup holds
+ * everything acknowledged before its lock. On failure (503 while locked, for example) a client backs off and
+ * pushes again, as real clients and CI systems do.
  *
  * <p>Bounded by a duration and a push count; loopback only. Credentials travel in the environment, never in argv.
  */
@@ -163,7 +164,16 @@ public final class LoadGenerator {
         }
         ProcessResult r = git(o.workDir(), "clone", "-q", "--depth", "1", "--no-tags", url, clone.toString());
         if (r.exitCode() == 0) {
-          break;
+          // A branch left by an earlier load run on this sandbox: build on it, or every push would be refused as
+          // not a fast-forward.
+          r = git(clone, "fetch", "-q", "--depth", "1", "origin", ref);
+          if (r.exitCode() == 0) {
+            check(git(clone, "reset", "-q", "--hard", "FETCH_HEAD"));
+            break;
+          }
+          if (r.stderrTail().contains("couldn't find remote ref")) {
+            break;
+          }
         }
         count(r);
         deleteTree(clone);
