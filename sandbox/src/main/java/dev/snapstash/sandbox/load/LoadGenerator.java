@@ -67,6 +67,14 @@ public final class LoadGenerator {
   }
 
   public Result run(Options o) {
+    return run(o, () -> false);
+  }
+
+  /**
+   * As {@link #run(Options)}, also ending (after the pushes in flight) as soon as {@code stop} says so: a test
+   * keeps load up for exactly as long as the step it is testing takes.
+   */
+  public Result run(Options o, java.util.function.BooleanSupplier stop) {
     requireLoopback(o.baseUrl());
     if (o.clients() < 1) {
       throw new SnapstashException(ErrorKind.USAGE, "--clients must be at least 1");
@@ -94,7 +102,7 @@ public final class LoadGenerator {
       List<Throwable> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
       for (int i = 0; i < o.clients(); i++) {
         String repo = repos.get(i % repos.size());
-        Client c = new Client(o, i, repo, deadline, pushes, refused, failed, ledger);
+        Client c = new Client(o, i, repo, deadline, stop, pushes, refused, failed, ledger);
         Thread t = new Thread(() -> {
           try {
             c.run();
@@ -134,6 +142,7 @@ public final class LoadGenerator {
     private final int n;
     private final String repo;
     private final long deadline;
+    private final java.util.function.BooleanSupplier stop;
     private final AtomicInteger pushes;
     private final AtomicInteger refused;
     private final AtomicInteger failed;
@@ -141,12 +150,13 @@ public final class LoadGenerator {
     private final Path clone;
     private final String ref;
 
-    Client(Options o, int n, String repo, long deadline, AtomicInteger pushes, AtomicInteger refused,
-        AtomicInteger failed, Writer ledger) {
+    Client(Options o, int n, String repo, long deadline, java.util.function.BooleanSupplier stop, AtomicInteger pushes,
+        AtomicInteger refused, AtomicInteger failed, Writer ledger) {
       this.o = o;
       this.n = n;
       this.repo = repo;
       this.deadline = deadline;
+      this.stop = stop;
       this.pushes = pushes;
       this.refused = refused;
       this.failed = failed;
@@ -205,7 +215,7 @@ public final class LoadGenerator {
     }
 
     private boolean past() {
-      return System.nanoTime() >= deadline;
+      return System.nanoTime() >= deadline || stop.getAsBoolean();
     }
 
     private void count(ProcessResult r) {
