@@ -51,6 +51,17 @@ class LoadGeneratorTest {
   }
 
   @Test
+  void aLaterRunContinuesTheBranchesAnEarlierRunLeft() {
+    for (int run = 1; run <= 2; run++) {
+      LoadGenerator.Options o = new LoadGenerator.Options(sandbox.baseUrl(), "admin", sandbox.adminPassword(), 1,
+          Duration.ofSeconds(30), 2, work.resolve("again-" + run + ".jsonl"), work.resolve("again"));
+      LoadGenerator.Result r = new LoadGenerator(new ProcessRunner(), Clock.systemUTC()).run(o);
+      assertThat(r.pushes()).as("run %d", run).isEqualTo(2);
+      assertThat(r.failed()).as("run %d: no push refused as a non-fast-forward", run).isZero();
+    }
+  }
+
+  @Test
   void everyAcknowledgedPushIsInTheDatabaseAndOnDiskEvenAcrossALock() throws Exception {
     Path ledger = work.resolve("ledger.jsonl");
     LoadGenerator.Options o = new LoadGenerator.Options(sandbox.baseUrl(), "admin", sandbox.adminPassword(), 3,

@@ -45,9 +45,12 @@ public final class ConfigLoader {
   /** The file read when no {@code -c FILE} is given. */
   public static final Path DEFAULT_FILE = Path.of("snapstash.yml");
 
-  /** {@code SNAPSTASH_*} variables the launcher uses itself; they are not configuration overrides. */
+  /**
+   * {@code SNAPSTASH_*} variables the launcher (or a fault-injection test, see {@code engine.FaultPoints}) uses
+   * itself; they are not configuration overrides.
+   */
   public static final Set<String> LAUNCHER_VARIABLES =
-      Set.of("SNAPSTASH_CONFIG", "SNAPSTASH_HOME", "SNAPSTASH_JAVA_OPTS");
+      Set.of("SNAPSTASH_CONFIG", "SNAPSTASH_HOME", "SNAPSTASH_JAVA_OPTS", "SNAPSTASH_FAULT_POINT", "SNAPSTASH_FAULT_MARKER");
 
   private static final Pattern INSTANCE_NAME = Pattern.compile("[A-Za-z0-9._-]{1,99}");
 

@@ -327,12 +327,15 @@ public final class BackupEngine {
         pendingDatabase = (DatabaseStrategy.Pending) copies[0];
         CopyResult homeUnderLock = (CopyResult) copies[1];
         phases.put("copy", millisSince(t));
+        FaultPoints.hit(FaultPoints.AFTER_COPY_UNDER_LOCK);
 
         t = nanoTime.getAsLong();
         lock.succeeded();
         QuiesceLock held = lock;
-        lock = null;
         held.close();
+        // Only once the unlock is answered: if close() throws, the failure path must try the unlock again, and
+        // must keep the journal for recover if that fails too.
+        lock = null;
         lockWindow = quiescer.locks() ? held.heldFor() : null;
         unlockedAt = clock.instant();
         phases.put("unlock", millisSince(t));
@@ -340,6 +343,7 @@ public final class BackupEngine {
           log.info("instance was locked for {} ms", lockWindow.toMillis());
         }
 
+        FaultPoints.hit(FaultPoints.BEFORE_DATABASE_DUMP);
         t = nanoTime.getAsLong();
         CopyResult db = finishDatabase(pendingDatabase);
         pendingDatabase = null;
@@ -554,6 +558,7 @@ public final class BackupEngine {
         }
         try {
           Trees.deleteRecursively(context.backupDir());
+          journal.done(partial);
           log.info("removed the incomplete backup {}", tag);
         } catch (RuntimeException e) {
           first.addSuppressed(e);
@@ -575,10 +580,16 @@ public final class BackupEngine {
 
   /**
    * A failed run whose clean-up all worked leaves nothing to recover: its journal goes. If any clean-up failed
-   * (the unlock above all), the journal stays for {@code snapstash recover}, and the error says so.
+   * (the unlock above all), or anything the journal recorded is not marked undone, the journal stays for {@code
+   * snapstash recover}, and the error says so: a journal deleted while it still holds an unlock token leaves an
+   * instance locked that nothing can release.
    */
   private static void endJournal(Journal journal, SnapstashException first, boolean cleanedUp) {
-    if (cleanedUp) {
+    List<Undo> open = cleanedUp ? journal.stillPending() : List.of();
+    if (!open.isEmpty()) {
+      log.warn("clean-up left {} undone; keeping the crash journal", open.stream().map(RecoverEngine::describe).toList());
+    }
+    if (cleanedUp && open.isEmpty()) {
       try {
         journal.finish();
         return;

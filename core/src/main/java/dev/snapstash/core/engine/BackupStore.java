@@ -25,6 +25,9 @@ import org.slf4j.LoggerFactory;
 public final class BackupStore {
   private static final Logger log = LoggerFactory.getLogger(BackupStore.class);
 
+  /** Prefix of a backup directory being deleted; a dot keeps it out of {@link #list()}. */
+  static final String REMOVING = ".removing-";
+
   private final Path root;
 
   public BackupStore(Path root) {
@@ -46,7 +49,8 @@ public final class BackupStore {
     }
     List<Manifest> out = new ArrayList<>();
     try (Stream<Path> dirs = Files.list(root)) {
-      for (Path d : dirs.filter(Files::isDirectory).toList()) {
+      // Names starting with a dot are snapstash's own working directories (backups being removed), never backups.
+      for (Path d : dirs.filter(Files::isDirectory).filter(d -> !d.getFileName().toString().startsWith(".")).toList()) {
         Path m = d.resolve(Manifest.FILE);
         if (!Files.isRegularFile(m)) {
           continue;
@@ -100,6 +104,40 @@ public final class BackupStore {
                   "no backup tagged '" + tagOrLatest + "' under " + root
                       + (near.isEmpty() ? "" : "; nearest: " + String.join(", ", near)));
             });
+  }
+
+  /**
+   * Takes a backup out of the catalogue in one atomic rename to {@code .removing-<tag>} (made durable by an fsync
+   * of the root) and returns the new path for the caller to delete. Whatever is left there after a crash is
+   * deleted by {@link #sweepRemoved}.
+   */
+  public Path markRemoved(String tag) {
+    Path from = dir(tag);
+    Path to = root.resolve(REMOVING + tag);
+    try {
+      Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw SnapstashException.storage("cannot remove the backup " + tag + " (rename to " + to + " failed): " + e.getMessage(), e);
+    }
+    fsyncDirectory(root);
+    return to;
+  }
+
+  /** Finishes deleting backups whose removal was interrupted (the process died halfway through a prune). */
+  public void sweepRemoved() {
+    if (!Files.isDirectory(root)) {
+      return;
+    }
+    List<Path> leftovers;
+    try (Stream<Path> s = Files.list(root)) {
+      leftovers = s.filter(p -> p.getFileName().toString().startsWith(REMOVING)).toList();
+    } catch (IOException e) {
+      throw SnapstashException.storage("cannot list " + root + ": " + e.getMessage(), e);
+    }
+    for (Path p : leftovers) {
+      log.info("finishing the removal of {}, interrupted earlier", p.getFileName());
+      dev.snapstash.core.util.Trees.deleteRecursively(p);
+    }
   }
 
   public void write(Manifest manifest) {

@@ -115,6 +115,11 @@ public final class Journal implements UndoLog, AutoCloseable {
     return open;
   }
 
+  /** What this run has recorded and not (yet) marked done, as read back from the file. */
+  public List<Undo> stillPending() {
+    return pending(read(file.getParent()));
+  }
+
   public static Optional<String> tag(List<Entry> entries) {
     return entries.stream().map(Entry::tag).filter(t -> t != null).findFirst();
   }

@@ -2,6 +2,7 @@ package dev.snapstash.core.engine;
 
 import dev.snapstash.core.spi.Progress;
 import dev.snapstash.core.util.Trees;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -10,7 +11,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Applies a retention policy to the backup store. Deleting a hard-linked incremental never damages the others:
- * each backup directory holds its own links to the shared files.
+ * each backup directory holds its own links to the shared files. A backup leaves the list atomically before its
+ * files are deleted (see {@link BackupStore#markRemoved}), so a prune killed halfway never leaves a half-deleted
+ * backup that still lists as complete; the next prune finishes the deletion.
  */
 public final class Pruner {
   private static final Logger log = LoggerFactory.getLogger(Pruner.class);
@@ -33,12 +36,19 @@ public final class Pruner {
     List<String> removed = new ArrayList<>();
     long freed = 0;
     int i = 0;
+    if (!dryRun) {
+      store.sweepRemoved();
+    }
     for (Retention.Item item : d.remove()) {
       var dir = store.dir(item.tag());
       if (!dryRun) {
         // Unshared bytes are what deleting this directory actually frees.
         freed += Trees.unsharedBytes(dir);
-        Trees.deleteRecursively(dir);
+        // Out of the list first, in one atomic rename, then deleted: deleting in place, a run killed halfway left
+        // a directory whose manifest could still say "complete" over a half-deleted home or dump.
+        Path doomed = store.markRemoved(item.tag());
+        FaultPoints.hit(FaultPoints.DURING_RETENTION);
+        Trees.deleteRecursively(doomed);
         log.info("removed backup {}", item.tag());
       }
       removed.add(item.tag());

@@ -1,5 +1,6 @@
 package dev.snapstash.core.freeze;
 
+import dev.snapstash.core.engine.FaultPoints;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.process.Command;
@@ -63,6 +64,7 @@ public final class Freezer {
       throw e;
     }
     log.info("froze {} (watchdog pid {} thaws it after {} s at the latest)", mount, watchdogPid, limit.toSeconds());
+    FaultPoints.hit(FaultPoints.WHILE_FROZEN);
     return new FrozenMount(mount, watchdogPid, thawUndo, undo);
   }
 

@@ -291,6 +291,31 @@ public class ProcessRunner {
     }
   }
 
+  /**
+   * Starts a process the caller supervises (waits for, signals), with both output streams appended to {@code
+   * logFile}, and returns it at once. Unlike {@link #spawnDetached} it stays in this process's session; unlike
+   * {@link #run} nothing waits for it, no timeout applies and the caller owns stopping it.
+   */
+  public Process start(Command command, java.nio.file.Path logFile) {
+    ProcessBuilder pb = new ProcessBuilder(command.argv());
+    pb.environment().putAll(command.environment());
+    if (command.directory() != null) {
+      pb.directory(command.directory().toFile());
+    }
+    pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+    pb.redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
+    pb.redirectErrorStream(true);
+    log.debug("start: {}", command.display());
+    try {
+      return pb.start();
+    } catch (IOException e) {
+      throw new SnapstashException(
+          ErrorKind.EXTERNAL_COMMAND,
+          "could not start " + command.program() + " (is it installed and on PATH?): " + e.getMessage(),
+          e);
+    }
+  }
+
   /** Kills every process this runner has started and that is still running (the shutdown path). */
   public void killAll() {
     for (Process p : live) {

@@ -14,6 +14,7 @@ import dev.snapstash.core.spi.Progress;
 import dev.snapstash.core.spi.QuiesceLock;
 import dev.snapstash.core.spi.Quiescer;
 import dev.snapstash.core.spi.RestoreContext;
+import dev.snapstash.core.spi.Undo;
 import dev.snapstash.strategy.disk.rsync.RsyncDiskStrategy;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -91,6 +92,16 @@ class BackupEngineTest {
     assertThatThrownBy(() -> engine(db).backup(Progress.NONE))
         .hasMessage("dump failed")
         .satisfies(e -> assertThat(e.getSuppressed()).extracting(Throwable::getMessage).contains("unlock refused"));
+  }
+
+  @Test
+  void anUnlockThatFailsAfterAGoodCopyIsRetriedAndTheJournalKeptForRecover() {
+    quiescer.failUnlock = true;
+    assertThatThrownBy(() -> engine(new RecordingDatabase(null)).backup(Progress.NONE))
+        .hasMessage("unlock refused")
+        .satisfies(e -> assertThat(e.getSuppressed()).extracting(Throwable::getMessage).contains("clean-up was incomplete; run `snapstash recover` to finish it"));
+    assertThat(events.stream().filter("unlock"::equals).count()).as("the failure path tries the unlock again").isEqualTo(2);
+    assertThat(Journal.pending(Journal.read(root))).as("what recover must still do").hasAtLeastOneElementOfType(Undo.Unlock.class);
   }
 
   @Test
@@ -225,6 +236,8 @@ class BackupEngineTest {
       events.add("lock");
       onLock.run();
       long at = System.nanoTime();
+      Undo.Unlock unlock = new Undo.Unlock(java.net.URI.create("http://bb.invalid"), "token");
+      undo.add(unlock);
       return new QuiesceLock() {
         boolean ok;
 
@@ -251,6 +264,7 @@ class BackupEngineTest {
           if (failUnlock) {
             throw new SnapstashException(ErrorKind.LOCK, "unlock refused");
           }
+          undo.done(unlock);
         }
       };
     }

@@ -32,9 +32,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Real {@code git} clients pushing to the sandbox, each from its own clone to its own branch ({@code load/c<N>}),
- * spread over the repositories. Every push the server acknowledged is appended to a client-side ledger as a JSON
- * line, so a test can prove that a backup holds everything acknowledged before its lock. On failure (503 while
- * locked, for example) a client backs off and pushes again, as real clients and CI systems do.
+ * spread over the repositories; a later run continues the branches an earlier one left. Every push the server
+ * acknowledged is appended to a client-side ledger as a JSON line, so a test can prove that a backup holds
+ * everything acknowledged before its lock. On failure (503 while locked, for example) a client backs off and
+ * pushes again, as real clients and CI systems do.
  *
  * <p>Bounded by a duration and a push count; loopback only. Credentials travel in the environment, never in argv.
  */
@@ -66,6 +67,14 @@ public final class LoadGenerator {
   }
 
   public Result run(Options o) {
+    return run(o, () -> false);
+  }
+
+  /**
+   * As {@link #run(Options)}, also ending (after the pushes in flight) as soon as {@code stop} says so: a test
+   * keeps load up for exactly as long as the step it is testing takes.
+   */
+  public Result run(Options o, java.util.function.BooleanSupplier stop) {
     requireLoopback(o.baseUrl());
     if (o.clients() < 1) {
       throw new SnapstashException(ErrorKind.USAGE, "--clients must be at least 1");
@@ -93,7 +102,7 @@ public final class LoadGenerator {
       List<Throwable> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
       for (int i = 0; i < o.clients(); i++) {
         String repo = repos.get(i % repos.size());
-        Client c = new Client(o, i, repo, deadline, pushes, refused, failed, ledger);
+        Client c = new Client(o, i, repo, deadline, stop, pushes, refused, failed, ledger);
         Thread t = new Thread(() -> {
           try {
             c.run();
@@ -133,6 +142,7 @@ public final class LoadGenerator {
     private final int n;
     private final String repo;
     private final long deadline;
+    private final java.util.function.BooleanSupplier stop;
     private final AtomicInteger pushes;
     private final AtomicInteger refused;
     private final AtomicInteger failed;
@@ -140,12 +150,13 @@ public final class LoadGenerator {
     private final Path clone;
     private final String ref;
 
-    Client(Options o, int n, String repo, long deadline, AtomicInteger pushes, AtomicInteger refused,
-        AtomicInteger failed, Writer ledger) {
+    Client(Options o, int n, String repo, long deadline, java.util.function.BooleanSupplier stop, AtomicInteger pushes,
+        AtomicInteger refused, AtomicInteger failed, Writer ledger) {
       this.o = o;
       this.n = n;
       this.repo = repo;
       this.deadline = deadline;
+      this.stop = stop;
       this.pushes = pushes;
       this.refused = refused;
       this.failed = failed;
@@ -163,7 +174,16 @@ public final class LoadGenerator {
         }
         ProcessResult r = git(o.workDir(), "clone", "-q", "--depth", "1", "--no-tags", url, clone.toString());
         if (r.exitCode() == 0) {
-          break;
+          // A branch left by an earlier load run on this sandbox: build on it, or every push would be refused as
+          // not a fast-forward.
+          r = git(clone, "fetch", "-q", "--depth", "1", "origin", ref);
+          if (r.exitCode() == 0) {
+            check(git(clone, "reset", "-q", "--hard", "FETCH_HEAD"));
+            break;
+          }
+          if (r.stderrTail().contains("couldn't find remote ref")) {
+            break;
+          }
         }
         count(r);
         deleteTree(clone);
@@ -195,7 +215,7 @@ public final class LoadGenerator {
     }
 
     private boolean past() {
-      return System.nanoTime() >= deadline;
+      return System.nanoTime() >= deadline || stop.getAsBoolean();
     }
 
     private void count(ProcessResult r) {

@@ -1,6 +1,7 @@
 package dev.snapstash.strategy.database.postgresql;
 
 import dev.snapstash.core.config.SnapstashConfig.Postgresql;
+import dev.snapstash.core.engine.FaultPoints;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.process.Command;
@@ -267,6 +268,7 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
         snapshot = rs.getString(1);
       }
       context.progress().report("database", 0, "snapshot " + snapshot + " pinned; pg_dump runs after the unlock");
+      FaultPoints.hit(FaultPoints.DURING_DATABASE_COPY);
       Connection held = c;
       return new Pending() {
         @Override

@@ -1,5 +1,6 @@
 package dev.snapstash.strategy.disk.rsync;
 
+import dev.snapstash.core.engine.FaultPoints;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.process.Command;
 import dev.snapstash.core.process.ProcessRunner;
@@ -99,6 +100,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
   @Override
   public CopyResult backup(BackupContext context) {
     RsyncOutput out = copy(context, "home", false);
+    FaultPoints.hit(FaultPoints.DURING_HOME_COPY);
     RsyncOutput refs =
         run(RsyncCommands.repositoryMetadata(home, context.homeDir(), excludes), "home", Progress.NONE);
     out.transferredBytes += refs.transferredBytes;

@@ -2,6 +2,7 @@ package dev.snapstash.strategy.quiesce.bitbucket;
 
 import dev.snapstash.core.bitbucket.BitbucketClient;
 import dev.snapstash.core.bitbucket.MaintenanceStatus;
+import dev.snapstash.core.engine.FaultPoints;
 import dev.snapstash.core.engine.Sleeper;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
@@ -109,6 +110,7 @@ public final class BitbucketQuiescer implements Quiescer {
       throw e;
     }
     log.info("locked {}", client.baseUrl());
+    FaultPoints.hit(FaultPoints.AFTER_LOCK);
     try {
       held.cancelToken = deferringInterrupt(() -> client.startBackup(unlockToken));
       held.cancel = new Undo.CancelTask(client.baseUrl(), held.cancelToken);
@@ -160,6 +162,7 @@ public final class BitbucketQuiescer implements Quiescer {
         return;
       }
       progress.report("drain", -1, "db " + s.dbState() + ", scm " + s.scmState());
+      FaultPoints.hit(FaultPoints.DURING_DRAIN);
       if (nanoTime.getAsLong() - deadline >= 0) {
         throw new SnapstashException(
             ErrorKind.LOCK,
@@ -239,7 +242,10 @@ public final class BitbucketQuiescer implements Quiescer {
           progress(100);
         } else if (cancelToken != null) {
           try {
-            client.cancel(cancelToken);
+            deferringInterrupt(() -> {
+              client.cancel(cancelToken);
+              return null;
+            });
             undo.done(cancel);
             log.info("backup task cancelled");
           } catch (RuntimeException e) {
@@ -247,9 +253,15 @@ public final class BitbucketQuiescer implements Quiescer {
           }
         }
         try {
-          client.unlock(unlockToken);
+          FaultPoints.hit(FaultPoints.BEFORE_UNLOCK);
+          // A second SIGTERM or Ctrl-C arriving now must not abort the request that ends the downtime.
+          deferringInterrupt(() -> {
+            client.unlock(unlockToken);
+            return null;
+          });
           unlockedAt = nanoTime.getAsLong();
           closed = true;
+          FaultPoints.hit(FaultPoints.AFTER_UNLOCK_ANSWERED);
           if (cancel != null && succeeded) {
             undo.done(cancel); // a task that succeeded needs no cancelling
           }
