@@ -147,6 +147,81 @@ class BtrfsBackupIT {
     }
   }
 
+  /**
+   * The fault matrix's btrfs point: killed after the snapshot, still locked. SIGKILL leaves the lock and the
+   * snapshot to {@code recover}; SIGTERM cleans both up itself. Either way the next backup and verify pass.
+   */
+  @Test
+  void killedOrSignalledAfterTheSnapshotLeavesNeitherLockNorSnapshot() throws Exception {
+    try (Scenario s = start(PG.newDatabase())) {
+      Path config = config(s, "bitbucket");
+      Path snapshots = s.dir.resolve(".snapstash-snapshots");
+      Path backups = backupFs.mountPoint().resolve("backups");
+
+      FaultMatrixIT.Stopped killed = stopAfterSnapshot(config);
+      assertThat(snapshotsIn(snapshots)).as("the snapshot exists when the run dies").hasSize(1);
+      killed.kill();
+      assertThat(s.sandbox.maintenance().isLocked()).isTrue();
+      Scenario.Run recover = snapstash("-c", config.toString(), "recover");
+      assertThat(recover.exit()).as(recover.out() + recover.err()).isZero();
+      assertThat(s.sandbox.maintenance().isLocked()).isFalse();
+      assertThat(snapshotsIn(snapshots)).as("recover deleted the snapshot").isEmpty();
+      assertThat(dirsIn(backups)).as("and the partial backup").isEmpty();
+
+      FaultMatrixIT.Stopped signalled = stopAfterSnapshot(config);
+      signalled.terminate();
+      assertThat(s.sandbox.maintenance().isLocked()).isFalse();
+      assertThat(snapshotsIn(snapshots)).as("SIGTERM deleted the snapshot itself").isEmpty();
+      assertThat(dirsIn(backups)).isEmpty();
+      assertThat(dev.snapstash.core.engine.Journal.file(backups)).doesNotExist();
+
+      Scenario.Run next = snapstash("-c", config.toString(), "--json", "backup");
+      assertThat(next.exit()).as(next.err()).isZero();
+      Scenario.Run verify = snapstash("-c", config.toString(), "verify");
+      assertThat(verify.exit()).as(verify.out() + verify.err()).isZero();
+    }
+  }
+
+  private FaultMatrixIT.Stopped stopAfterSnapshot(Path config) throws Exception {
+    Path jar = Path.of("target/snapstash.jar");
+    assertThat(jar).as("the shaded jar (built by package)").exists();
+    Path marker = dir.resolve("marker-" + System.nanoTime());
+    Path log = dir.resolve("backup-" + System.nanoTime() + ".log");
+    Files.createFile(log);
+    Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+    Process p =
+        runner.start(
+            FaultMatrixIT.backupStoppingAt(java, jar, config, dev.snapstash.core.engine.FaultPoints.AFTER_SNAPSHOT, marker),
+            log);
+    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+    while (!Files.exists(marker)) {
+      if (!p.isAlive() || System.nanoTime() > deadline) {
+        p.destroyForcibly();
+        throw new AssertionError("the backup never reached the snapshot:\n" + Files.readString(log));
+      }
+      Thread.sleep(50);
+    }
+    return new FaultMatrixIT.Stopped(p.toHandle(), log);
+  }
+
+  private static List<Path> snapshotsIn(Path snapshots) throws Exception {
+    if (!Files.isDirectory(snapshots)) {
+      return List.of();
+    }
+    try (var l = Files.list(snapshots)) {
+      return l.filter(d -> Files.exists(d.resolve("home"))).toList();
+    }
+  }
+
+  private static List<Path> dirsIn(Path root) throws Exception {
+    if (!Files.isDirectory(root)) {
+      return List.of();
+    }
+    try (var l = Files.list(root)) {
+      return l.filter(Files::isDirectory).toList();
+    }
+  }
+
   @Test
   void zeroDowntimeWithRsyncIsRefusedWithTheReason() throws Exception {
     try (Scenario s = start(PG.newDatabase())) {

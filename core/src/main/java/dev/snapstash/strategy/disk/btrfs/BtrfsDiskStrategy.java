@@ -1,6 +1,7 @@
 package dev.snapstash.strategy.disk.btrfs;
 
 import dev.snapstash.core.config.SnapstashConfig;
+import dev.snapstash.core.engine.FaultPoints;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.process.Command;
@@ -250,6 +251,7 @@ public final class BtrfsDiskStrategy implements DiskStrategy {
     long t = System.nanoTime();
     runner.run(BtrfsCommands.snapshotReadOnly(home, snapshot));
     log.info("read-only snapshot {} taken in {} ms", snapshot, (System.nanoTime() - t) / 1_000_000);
+    FaultPoints.hit(FaultPoints.AFTER_SNAPSHOT);
     context.progress().report("home", 1, "snapshot taken");
     Map<String, String> details = new LinkedHashMap<>();
     details.put("snapshot", snapshot.toString());
