@@ -95,7 +95,7 @@ class FaultMatrixIT {
           Point.reached(FaultPoints.DURING_HOME_COPY, true, true),
           Point.pending(
               FaultPoints.WHILE_FROZEN,
-              "no disk strategy in this build freezes a filesystem (the btrfs / EBS disk strategy of issue 6 will)"),
+              "no disk strategy in this build freezes a filesystem (btrfs snapshots need no freeze; the EBS strategy will)"),
           // Reached only with the home on btrfs: BtrfsBackupIT kills and signals the run there.
           Point.elsewhere(FaultPoints.AFTER_SNAPSHOT, "BtrfsBackupIT"),
           Point.reached(FaultPoints.AFTER_COPY_UNDER_LOCK, true, true),
