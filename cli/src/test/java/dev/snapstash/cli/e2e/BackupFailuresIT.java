@@ -76,6 +76,52 @@ class BackupFailuresIT {
     }
   }
 
+  /**
+   * The database server itself goes down while pg_dump reads from it, whether the dump runs after the unlock (from
+   * the pinned snapshot, the default) or under the lock: the run fails with pg_dump's error, the instance is
+   * unlocked, and no partial backup is left.
+   */
+  @org.junit.jupiter.params.ParameterizedTest(name = "dump-after-unlock {0}")
+  @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+  void theDatabaseServerStoppedMidDumpUnlocksAndLeavesNothing(boolean dumpAfterUnlock) throws Exception {
+    Path dir = dev.snapstash.testing.TestDirs.newEnterableDir("pg-stopped");
+    dev.snapstash.core.localdb.PostgresServer server =
+        dev.snapstash.core.localdb.PostgresServer.start(dir.resolve("data"), 0, new dev.snapstash.core.process.ProcessRunner(), false);
+    try {
+      String password = "pw-" + System.nanoTime();
+      server.createDatabase("bitbucket", "bitbucket", password);
+      Path passwordFile = dir.resolve("db-password");
+      Files.writeString(passwordFile, password);
+      Files.setPosixFilePermissions(passwordFile, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+      TestDatabase db =
+          new TestDatabase("postgresql", server.host(), server.port(), "bitbucket", "bitbucket", password, passwordFile, server.jdbcUrl("bitbucket"));
+      try (Scenario s = Scenario.start(tmp.resolve("sb"), DbKind.POSTGRESQL, db)) {
+        Path config = s.dir.resolve("dump-" + dumpAfterUnlock + ".yml");
+        String yml = Files.readString(s.config());
+        Files.writeString(config, yml + (yml.endsWith("\n") ? "" : "\n") + "    dump-after-unlock: " + dumpAfterUnlock + "\n");
+        Connection blocker = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password());
+        // pg_dump waits for this lock, which keeps it reading until the server goes down.
+        blocker.setAutoCommit(false);
+        try (Statement st = blocker.createStatement()) {
+          st.execute("LOCK TABLE push_ledger IN ACCESS EXCLUSIVE MODE");
+        }
+        AtomicReference<Scenario.Run> result = new AtomicReference<>();
+        Thread backup = new Thread(() -> result.set(snapstash("-c", config.toString(), "backup")));
+        backup.start();
+        await().atMost(Duration.ofSeconds(30)).until(() -> pgDump(db.database()), h -> h != null);
+        server.stop();
+        backup.join(120_000);
+        blocker.close();
+        assertThat(result.get().exit()).as(result.get().err()).isIn(4, 8);
+        assertThat(result.get().err()).contains("pg_dump");
+        assertUnlockedAndEmpty(s);
+      }
+    } finally {
+      server.stop();
+      dev.snapstash.testing.TestDirs.deleteRecursively(dir);
+    }
+  }
+
   private static ProcessHandle pgDump(String database) {
     return ProcessHandle.allProcesses()
         .filter(p -> p.info().command().orElse("").endsWith("pg_dump"))
