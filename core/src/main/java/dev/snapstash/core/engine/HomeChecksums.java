@@ -86,11 +86,21 @@ public final class HomeChecksums {
 
   /** Re-reads every file listed and compares; files added since are not an error (nothing writes backups). */
   public static Check verify(Path backupDir, int threads) {
-    Path home = backupDir.resolve("home");
-    Map<String, String> expected = read(backupDir);
+    return verifyCopy(backupDir, backupDir.resolve("home"), java.util.Set.of(), threads);
+  }
+
+  /**
+   * Compares the files of {@code copy} (a restored home) with the backup's list. Files the copy has in addition
+   * are not an error (the restore adds its report and an embedded database); {@code skip} names listed files that
+   * the restore removed on purpose (stale Git locks), relative to the home.
+   */
+  public static Check verifyCopy(Path backupDir, Path copy, java.util.Set<String> skip, int threads) {
+    Path home = copy;
+    Map<String, String> expected = new HashMap<>(read(backupDir));
     if (expected.isEmpty() && !Files.exists(backupDir.resolve(FILE))) {
       throw new SnapstashException(ErrorKind.VERIFICATION, "backup " + backupDir.getFileName() + " has no " + FILE);
     }
+    expected.keySet().removeAll(skip);
     ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads));
     List<String> mismatched = new ArrayList<>();
     List<String> missing = new ArrayList<>();

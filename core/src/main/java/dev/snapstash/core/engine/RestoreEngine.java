@@ -2,6 +2,7 @@ package dev.snapstash.core.engine;
 
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.process.ProcessRunner;
 import dev.snapstash.core.spi.DatabaseStrategy;
 import dev.snapstash.core.spi.DiskStrategy;
 import dev.snapstash.core.spi.Progress;
@@ -13,7 +14,12 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.Set;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -28,7 +34,10 @@ import org.slf4j.LoggerFactory;
 /**
  * Restores a backup: refuses every unsafe situation before writing a byte (running instance, non-empty target,
  * database with tables, incomplete or damaged backup, too little space), then restores home and database in
- * parallel, removes stale Git locks, and writes a report into the restored home's {@code log/}.
+ * parallel, removes stale Git locks, verifies the result (the restored home against the backup's {@code
+ * home.sha256}, the restored database against the restored repositories, {@code git fsck} on a sample), and writes
+ * a report into the restored home's {@code log/}. A result that fails verification is left in place for the
+ * operator to inspect; {@link Report#ok()} says so and the caller decides the exit code.
  */
 public final class RestoreEngine {
   private static final Logger log = LoggerFactory.getLogger(RestoreEngine.class);
@@ -38,8 +47,20 @@ public final class RestoreEngine {
    * @param homeTarget where the home is restored
    * @param force replace a non-empty target home and database
    * @param allowIncomplete restore a failed or in-progress backup
+   * @param verify check the restored result (off only for instances too large to read twice)
    */
-  public record Options(String tag, Path homeTarget, boolean force, boolean allowIncomplete) {}
+  public record Options(String tag, Path homeTarget, boolean force, boolean allowIncomplete, boolean verify) {
+    public Options(String tag, Path homeTarget, boolean force, boolean allowIncomplete) {
+      this(tag, homeTarget, force, allowIncomplete, true);
+    }
+  }
+
+  /**
+   * The checks run on the restored result; null in the report when skipped.
+   *
+   * @param fsckRepositories which restored repositories {@code git fsck} looked at, relative to the home
+   */
+  public record Verification(boolean ok, List<VerifyEngine.Check> checks, List<String> fsckRepositories) {}
 
   /** What a restore did, written as JSON into the restored home's log directory. */
   public record Report(
@@ -51,7 +72,13 @@ public final class RestoreEngine {
       Instant finishedAt,
       Map<String, Long> phases,
       long bytes,
-      List<String> staleLocksRemoved) {}
+      List<String> staleLocksRemoved,
+      Verification verification) {
+    /** True unless the restored result was verified and failed. */
+    public boolean ok() {
+      return verification == null || verification.ok();
+    }
+  }
 
   private final BackupStore store;
   private final DiskStrategy disk;
@@ -59,6 +86,17 @@ public final class RestoreEngine {
   private final BooleanSupplier instanceRunning;
   private final Clock clock;
   private final LongSupplier nanoTime;
+  private final Consistency consistency;
+
+  public RestoreEngine(
+      BackupStore store,
+      DiskStrategy disk,
+      DatabaseStrategy database,
+      BooleanSupplier instanceRunning,
+      Clock clock,
+      LongSupplier nanoTime) {
+    this(store, disk, database, instanceRunning, clock, nanoTime, new Consistency(new ProcessRunner(), new SecureRandom()));
+  }
 
   /**
    * @param instanceRunning answers whether the instance that owns the target is up (its base URL answers); the
@@ -70,13 +108,15 @@ public final class RestoreEngine {
       DatabaseStrategy database,
       BooleanSupplier instanceRunning,
       Clock clock,
-      LongSupplier nanoTime) {
+      LongSupplier nanoTime,
+      Consistency consistency) {
     this.store = store;
     this.disk = disk;
     this.database = database;
     this.instanceRunning = instanceRunning;
     this.clock = clock;
     this.nanoTime = nanoTime;
+    this.consistency = consistency;
   }
 
   public Report restore(Options options, Progress progress) {
@@ -118,13 +158,67 @@ public final class RestoreEngine {
       log.info("removed {} stale Git lock file(s)", locks.size());
     }
     phases.put("git-locks", millisSince(t));
+
+    Verification verification = null;
+    if (options.verify()) {
+      t = nanoTime.getAsLong();
+      verification = verifyResult(ctx, backupDir, locks, progress);
+      phases.put("verify", millisSince(t));
+    }
     phases.put("total", millisSince(t0));
     Report report =
         new Report(
             m.tag(), options.homeTarget().toString(), disk.name(), database.name(), startedAt, clock.instant(), phases,
-            m.bytes(), locks);
+            m.bytes(), locks, verification);
     writeReport(report, options.homeTarget());
     return report;
+  }
+
+  /**
+   * Checks what was written, not what was read: a copy can go wrong after the backup's own checksums passed (a
+   * full or failing disk, a database that rejected part of the dump, a repository row whose directory is absent).
+   */
+  private Verification verifyResult(RestoreContext ctx, Path backupDir, List<String> locksRemoved, Progress progress) {
+    Path home = ctx.homeTarget();
+    List<VerifyEngine.Check> checks = new ArrayList<>();
+    progress.report("verify", 0, "checksums of the restored home");
+    if (disk.name().equals("none")) {
+      log.info("disk.type is none: the home was not restored, so its checksums are not compared");
+    } else if (!Files.exists(backupDir.resolve(HomeChecksums.FILE))) {
+      checks.add(new VerifyEngine.Check("home-checksums", true, "not compared: the backup has no " + HomeChecksums.FILE));
+    } else {
+      HomeChecksums.Check c =
+          HomeChecksums.verifyCopy(backupDir, home, Set.copyOf(locksRemoved), Runtime.getRuntime().availableProcessors());
+      List<String> bad = new ArrayList<>(c.mismatched());
+      c.missing().forEach(p -> bad.add(p + " (missing)"));
+      checks.add(
+          new VerifyEngine.Check(
+              "home-checksums",
+              c.ok(),
+              c.ok()
+                  ? c.files() + " restored files match the backup's " + HomeChecksums.FILE
+                  : bad.size() + " of " + c.files() + " restored files differ from the backup, first " + bad.get(0)));
+    }
+
+    progress.report("verify", 0.4, "restored database against the restored repositories");
+    List<Path> repos = Files.isDirectory(home) ? GitLocks.repositories(home) : List.of();
+    try (Connection c = database.connectRestored(ctx).orElse(null)) {
+      if (c != null) {
+        checks.addAll(consistency.database(c, home, repos));
+      } else {
+        log.info("database.type {}: no restored database to cross-check against the repositories", database.name());
+      }
+    } catch (SQLException e) {
+      checks.add(
+          new VerifyEngine.Check("repositories-match", false, "cannot open the restored database: " + e.getMessage()));
+    }
+
+    List<Path> sample = consistency.sample(repos, false);
+    progress.report("verify", 0.7, "git fsck of " + sample.size() + " restored repositories");
+    checks.add(consistency.fsck(sample, repos.size(), false));
+    progress.report("verify", 1, "");
+    List<String> names = sample.stream().map(p -> home.relativize(p).toString()).sorted().toList();
+    return new Verification(checks.stream().allMatch(VerifyEngine.Check::ok), checks, names);
   }
 
   private void refuseUnsafe(Manifest m, Options options, RestoreContext ctx) {

@@ -87,6 +87,15 @@ public interface DatabaseStrategy {
   /** Restores the copy in {@link RestoreContext#databaseDir()} into the configured target database. */
   void restore(RestoreContext context);
 
+  /**
+   * A connection to the database that {@link #restore} wrote for {@code context}, so the restored result can be
+   * cross-checked against the restored repositories. Empty when there is nothing to query (no database, or one
+   * whose files live in the home and need their own server). The caller closes it. Must not change anything.
+   */
+  default java.util.Optional<java.sql.Connection> connectRestored(RestoreContext context) throws java.sql.SQLException {
+    return java.util.Optional.empty();
+  }
+
   /** Checks the artifacts are readable by the database's own tools (pg_restore --list, dump header). */
   default void verify(RestoreContext context, Findings findings) {}
 }

@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.process.Command;
 import dev.snapstash.core.process.ProcessRunner;
+import dev.snapstash.core.util.Trees;
 import dev.snapstash.core.spi.BackupContext;
 import dev.snapstash.core.spi.CopyResult;
 import dev.snapstash.core.spi.DatabaseStrategy;
@@ -187,5 +189,79 @@ class RestoreEngineTest {
     assertThatThrownBy(() -> engine.restore(new RestoreEngine.Options("latest", target, false, false), Progress.NONE))
         .hasMessage("pg_restore failed");
     assertThat(target).doesNotExist();
+  }
+
+  /** A real bare repository with one commit, in place of the fixture's fake one. */
+  private void realRepository(String id) throws Exception {
+    Trees.deleteRecursively(home.resolve("shared/data/repositories/7"));
+    Path work = tmp.resolve("work-" + id);
+    Path repo = home.resolve("shared/data/repositories/" + id);
+    runner.run(Command.of("git", "init", "-q", "-b", "main", work.toString()));
+    Files.writeString(work.resolve("README"), "hello\n");
+    runner.run(Command.of("git", "-C", work.toString(), "add", "README"));
+    runner.run(Command.of("git", "-C", work.toString(), "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "one"));
+    runner.run(Command.of("git", "clone", "-q", "--bare", work.toString(), repo.toString()));
+  }
+
+  @Test
+  void verifiesTheRestoredResultAndRecordsItInTheReport() throws Exception {
+    realRepository("8");
+    Manifest m = backup();
+    RestoreEngine.Report r = restorer().restore(new RestoreEngine.Options("latest", target, false, false), Progress.NONE);
+    assertThat(r.ok()).as(r.verification().toString()).isTrue();
+    assertThat(r.verification().checks()).extracting(VerifyEngine.Check::name).containsExactly("home-checksums", "git-fsck");
+    assertThat(r.verification().checks().get(0).detail()).matches("\\d+ restored files match the backup's home.sha256");
+    assertThat(r.verification().fsckRepositories()).containsExactly("shared/data/repositories/8");
+    assertThat(r.phases()).containsKey("verify");
+    String json = Files.readString(target.resolve("log/snapstash-restore-" + m.tag() + ".json"));
+    assertThat(json).contains("\"verification\"").contains("\"git-fsck\"");
+  }
+
+  @Test
+  void aRestoredRepositoryThatFailsFsckFailsTheResultAndStaysInPlace() throws Exception {
+    // A branch that points at a commit the repository does not have: the backup is faithful to a broken source,
+    // so its checksums pass, and only the checks of the restored result catch it.
+    realRepository("7");
+    Files.writeString(home.resolve("shared/data/repositories/7/refs/heads/broken"), "0123456789012345678901234567890123456789\n");
+    backup();
+    RestoreEngine.Report r = restorer().restore(new RestoreEngine.Options("latest", target, false, false), Progress.NONE);
+    assertThat(r.ok()).isFalse();
+    VerifyEngine.Check fsck =
+        r.verification().checks().stream().filter(c -> c.name().equals("git-fsck")).findFirst().orElseThrow();
+    assertThat(fsck.ok()).isFalse();
+    assertThat(fsck.detail()).contains("1 damaged: 7");
+    assertThat(target.resolve("shared/data/repositories/7/HEAD")).exists();
+  }
+
+  @Test
+  void noVerifySkipsTheChecksOfTheResult() throws Exception {
+    backup();
+    RestoreEngine.Report r =
+        restorer().restore(new RestoreEngine.Options("latest", target, false, false, false), Progress.NONE);
+    assertThat(r.verification()).isNull();
+    assertThat(r.ok()).isTrue();
+    assertThat(r.phases()).doesNotContainKey("verify");
+  }
+
+  @Test
+  void aRestoredHomeIsComparedWithTheBackupsChecksumList() throws Exception {
+    Manifest m = backup();
+    Path backupDir = root.resolve(m.tag());
+    Path copy = tmp.resolve("copy");
+    runner.run(Command.of("cp", "-a", backupDir.resolve("home").toString(), copy.toString()));
+    assertThat(HomeChecksums.verifyCopy(backupDir, copy, java.util.Set.of(), 2).ok()).isTrue();
+
+    Path pack = copy.resolve("shared/data/repositories/7/objects/pack/pack-1.pack");
+    byte[] b = Files.readAllBytes(pack);
+    b[0] ^= 1;
+    Files.write(pack, b);
+    Files.delete(copy.resolve("shared/data/repositories/7/HEAD.lock"));
+    Files.writeString(copy.resolve("added-by-the-restore"), "fine");
+    HomeChecksums.Check c = HomeChecksums.verifyCopy(backupDir, copy, java.util.Set.of(), 2);
+    assertThat(c.mismatched()).containsExactly("shared/data/repositories/7/objects/pack/pack-1.pack");
+    assertThat(c.missing()).containsExactly("shared/data/repositories/7/HEAD.lock");
+    // Files the restore removed on purpose (stale Git locks) are not missing.
+    assertThat(HomeChecksums.verifyCopy(backupDir, copy, java.util.Set.of("shared/data/repositories/7/HEAD.lock"), 2).missing())
+        .isEmpty();
   }
 }

@@ -261,6 +261,16 @@ public final class H2BackupStrategy implements DatabaseStrategy {
     context.progress().report("database", 1.0, "restored " + dataFile(target));
   }
 
+  /** The restored file, opened only if it exists (IFEXISTS) so a wrong path cannot create an empty database. */
+  @Override
+  public java.util.Optional<Connection> connectRestored(RestoreContext context) throws SQLException {
+    Path target = restorePath(databasePath, instanceHome, context.homeTarget());
+    Properties p = new Properties();
+    p.setProperty("user", config.username());
+    p.setProperty("password", config.password() == null ? "" : config.password().reveal());
+    return java.util.Optional.of(DriverManager.getConnection("jdbc:h2:file:" + target + ";IFEXISTS=TRUE", p));
+  }
+
   @Override
   public void verify(RestoreContext context, Findings findings) {
     Path zip = context.databaseDir().resolve(BACKUP_FILE);

@@ -228,6 +228,11 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
   }
 
   @Override
+  public Optional<Connection> connectRestored(RestoreContext context) throws SQLException {
+    return Optional.of(connect(config.database()));
+  }
+
+  @Override
   public void verify(RestoreContext context, Findings findings) {
     Path dumpFile = context.databaseDir().resolve(DUMP_FILE);
     if (!Files.isRegularFile(dumpFile)) {

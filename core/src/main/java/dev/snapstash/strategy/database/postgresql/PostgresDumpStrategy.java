@@ -389,6 +389,11 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
   }
 
   @Override
+  public Optional<Connection> connectRestored(RestoreContext context) throws SQLException {
+    return Optional.of(connect(config.database()));
+  }
+
+  @Override
   public void verify(RestoreContext context, Findings findings) {
     Path dumpDir = context.databaseDir().resolve(DUMP_DIR);
     if (!Files.isRegularFile(dumpDir.resolve("toc.dat"))) {

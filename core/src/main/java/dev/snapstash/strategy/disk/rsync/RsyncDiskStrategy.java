@@ -167,13 +167,26 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     }
   }
 
+  /** Into an empty target, a plain {@code cp -a}; into a forced non-empty one, rsync, which also deletes extras. */
   @Override
   public void restore(RestoreContext context) {
+    boolean empty = Trees.isEmptyOrMissing(context.homeTarget());
     try {
       Files.createDirectories(context.homeTarget());
     } catch (java.io.IOException e) {
       throw SnapstashException.storage("cannot create " + context.homeTarget() + ": " + e.getMessage(), e);
     }
-    run(RsyncCommands.restore(context.homeDir(), context.homeTarget(), context.force()), "home", context.progress());
+    if (!empty) {
+      run(RsyncCommands.restore(context.homeDir(), context.homeTarget(), context.force()), "home", context.progress());
+      return;
+    }
+    Command cp = RsyncCommands.restoreIntoEmpty(context.homeDir(), context.homeTarget());
+    context.progress().report("home", 0, "cp -a into the empty " + context.homeTarget());
+    try {
+      runner.run(cp);
+    } catch (SnapstashException e) {
+      throw Trees.explainStorage(e, context.homeTarget().toString());
+    }
+    context.progress().report("home", 1, "copied");
   }
 }

@@ -49,6 +49,12 @@ class RsyncCommandsTest {
   }
 
   @Test
+  void restoreIntoAnEmptyTargetIsOneCpThatKeepsEverything() {
+    assertThat(RsyncCommands.restoreIntoEmpty(Path.of("/b/home"), Path.of("/t")).argv())
+        .containsExactly("cp", "-a", "--reflink=auto", "-T", "/b/home", "/t");
+  }
+
+  @Test
   void parsesProgressAndStats() {
     assertThat(RsyncOutput.progress("      1,234,567  45%   10.00MB/s    0:00:01 (xfr#12, to-chk=3/20)"))
         .hasValue(0.45);

@@ -56,4 +56,62 @@ class RsyncDiskStrategyTest {
     rsync.backup(ctx);
     assertThat(ctx.homeDir().resolve("shared/gone")).doesNotExist();
   }
+
+  /**
+   * The cp -a path into an empty target keeps what a Bitbucket home relies on: permissions, numeric owners, times,
+   * hard links inside the tree, symbolic links, extended attributes and ACLs; the forced path (rsync) does too.
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+  void aRestoreKeepsOwnersPermissionsHardLinksXattrsAndAcls(boolean intoNonEmptyTarget) throws Exception {
+    ProcessRunner runner = new ProcessRunner();
+    Path backup = tmp.resolve("backup");
+    Path home = backup.resolve("home");
+    Path repo = home.resolve("shared/data/repositories/1/objects/ab");
+    Files.createDirectories(repo);
+    Path object = repo.resolve("cdef");
+    Files.writeString(object, "object");
+    Files.setPosixFilePermissions(object, java.nio.file.attribute.PosixFilePermissions.fromString("r--r-----"));
+    Files.createLink(home.resolve("shared/data/repositories/1/objects/ab/linked"), object);
+    Files.createSymbolicLink(home.resolve("shared/latest"), Path.of("data/repositories/1"));
+    Path props = home.resolve("shared/bitbucket.properties");
+    Files.writeString(props, "a=b\n");
+    Files.setLastModifiedTime(props, FileTime.fromMillis(1_600_000_000_000L));
+    var xattrs = Files.getFileAttributeView(props, java.nio.file.attribute.UserDefinedFileAttributeView.class);
+    xattrs.write("snapstash.test", java.nio.ByteBuffer.wrap("kept".getBytes()));
+    // setfacl comes with the Debian package acl (.ci/run installs it).
+    runner.run(dev.snapstash.core.process.Command.of("setfacl", "-m", "u:65534:r", props.toString()));
+    boolean root = "root".equals(System.getProperty("user.name"));
+    if (root) {
+      runner.run(dev.snapstash.core.process.Command.of("chown", "-h", "12345:23456", props.toString()));
+    }
+
+    Path target = tmp.resolve("target");
+    if (intoNonEmptyTarget) {
+      Files.createDirectories(target);
+      Files.writeString(target.resolve("extra"), "gone after a forced restore");
+    }
+    new RsyncDiskStrategy(tmp.resolve("unused"), List.of(), true, true, true, runner)
+        .restore(new dev.snapstash.core.spi.RestoreContext("t", backup, target, intoNonEmptyTarget, Progress.NONE));
+
+    Path restored = target.resolve("shared/bitbucket.properties");
+    Path restoredObject = target.resolve("shared/data/repositories/1/objects/ab/cdef");
+    assertThat(restored).hasContent("a=b\n");
+    assertThat(Files.getLastModifiedTime(restored).toMillis()).isEqualTo(1_600_000_000_000L);
+    assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(restoredObject))).isEqualTo("r--r-----");
+    assertThat(Files.getAttribute(restoredObject, "unix:ino"))
+        .isEqualTo(Files.getAttribute(target.resolve("shared/data/repositories/1/objects/ab/linked"), "unix:ino"));
+    assertThat(Files.readSymbolicLink(target.resolve("shared/latest"))).isEqualTo(Path.of("data/repositories/1"));
+    var restoredXattrs = Files.getFileAttributeView(restored, java.nio.file.attribute.UserDefinedFileAttributeView.class);
+    java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(16);
+    restoredXattrs.read("snapstash.test", buf);
+    assertThat(new String(buf.array(), 0, buf.position())).isEqualTo("kept");
+    String acl = runner.run(dev.snapstash.core.process.Command.of("getfacl", "-n", restored.toString()).capturingStdout()).stdout();
+    assertThat(acl).contains("user:65534:r--");
+    if (root) {
+      assertThat(Files.getAttribute(restored, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS)).isEqualTo(12345);
+      assertThat(Files.getAttribute(restored, "unix:gid", java.nio.file.LinkOption.NOFOLLOW_LINKS)).isEqualTo(23456);
+    }
+    assertThat(target.resolve("extra")).doesNotExist();
+  }
 }

@@ -1,0 +1,209 @@
+package dev.snapstash.core.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.snapstash.core.config.SnapstashConfig;
+import dev.snapstash.core.error.ErrorKind;
+import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.process.ProcessRunner;
+import dev.snapstash.core.spi.DatabaseStrategy;
+import dev.snapstash.core.spi.Progress;
+import dev.snapstash.core.spi.Quiescer;
+import dev.snapstash.strategy.database.mysql.MysqlDumpStrategy;
+import dev.snapstash.strategy.database.postgresql.PostgresDumpStrategy;
+import dev.snapstash.strategy.disk.rsync.RsyncDiskStrategy;
+import dev.snapstash.strategy.quiesce.command.CommandQuiescer;
+import dev.snapstash.testing.MariaDbFixture;
+import dev.snapstash.testing.PostgresFixture;
+import dev.snapstash.testing.TestDatabase;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Every refusal of {@code restore}, with a real rsync home and a real PostgreSQL or MariaDB target, proves that
+ * nothing was written: the target home is as it was (absent, or only its own files) and the target database holds
+ * exactly the tables and rows it held before.
+ */
+class RestoreRefusalsIT {
+  @RegisterExtension static final PostgresFixture PG = new PostgresFixture();
+  @RegisterExtension static final MariaDbFixture MARIADB = new MariaDbFixture();
+
+  @TempDir Path tmp;
+  final ProcessRunner runner = new ProcessRunner();
+
+  /** A source home and database, backed up once; a fresh empty target database and an absent target home. */
+  private final class Setup {
+    final boolean postgres;
+    final Path home = tmp.resolve("home");
+    final Path root = tmp.resolve("backups");
+    final Path target = tmp.resolve("restored");
+    final TestDatabase targetDb;
+    final Manifest manifest;
+
+    Setup(String kind) throws Exception {
+      postgres = kind.equals("postgresql");
+      TestDatabase source = postgres ? PG.newDatabase() : MARIADB.newDatabase();
+      targetDb = postgres ? PG.newDatabase() : MARIADB.newDatabase();
+      Path repo = home.resolve("shared/data/repositories/7");
+      Files.createDirectories(repo.resolve("objects"));
+      Files.createDirectories(repo.resolve("refs/heads"));
+      Files.writeString(repo.resolve("HEAD"), "ref: refs/heads/main\n");
+      try (Connection c = source.connect(); Statement s = c.createStatement()) {
+        s.execute("CREATE TABLE repository (id BIGINT PRIMARY KEY, slug VARCHAR(64))");
+        s.execute("INSERT INTO repository VALUES (7, 'seven')");
+      }
+      Quiescer q = new CommandQuiescer(List.of("true"), List.of("true"), Duration.ofSeconds(10), runner, System::nanoTime);
+      manifest =
+          new BackupEngine(
+                  new BackupEngine.Settings("bb", home, new BackupStore(root), new Retention.Policy(0, 0, 0, 0), false, 0, "t"),
+                  q, rsync(), database(source), List.of(), Clock.systemUTC(), System::nanoTime)
+              .backup(Progress.NONE);
+    }
+
+    RsyncDiskStrategy rsync() {
+      return new RsyncDiskStrategy(home, List.of(), true, true, true, runner);
+    }
+
+    DatabaseStrategy database(TestDatabase db) {
+      return postgres
+          ? new PostgresDumpStrategy(new SnapstashConfig.Postgresql(db.host(), db.port(), db.database(), db.user(), db.secret(), 2, "", true), runner)
+          : new MysqlDumpStrategy(new SnapstashConfig.Mysql(db.host(), db.port(), db.database(), db.user(), db.secret()), runner);
+    }
+
+    RestoreEngine engine(BooleanSupplier running) {
+      return new RestoreEngine(new BackupStore(root), rsync(), database(targetDb), running, Clock.systemUTC(), System::nanoTime);
+    }
+
+    /** Restores and expects a refusal of {@code kind} whose message contains {@code message}. */
+    void refused(String tag, boolean force, BooleanSupplier running, ErrorKind kind, String message) {
+      assertThatThrownBy(() -> engine(running).restore(new RestoreEngine.Options(tag, target, force, false), Progress.NONE))
+          .isInstanceOf(SnapstashException.class)
+          .hasMessageContaining(message)
+          .extracting(e -> ((SnapstashException) e).kind())
+          .isEqualTo(kind);
+    }
+
+    /** Table names and row counts of the target database, to compare before and after. */
+    List<String> targetTables() throws Exception {
+      List<String> tables = new ArrayList<>();
+      String sql =
+          postgres
+              ? "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
+              : "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1";
+      try (Connection c = targetDb.connect(); Statement s = c.createStatement()) {
+        try (ResultSet rs = s.executeQuery(sql)) {
+          while (rs.next()) {
+            tables.add(rs.getString(1));
+          }
+        }
+        List<String> withRows = new ArrayList<>();
+        for (String t : tables) {
+          try (ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM " + t)) {
+            rs.next();
+            withRows.add(t + ":" + rs.getLong(1));
+          }
+        }
+        return withRows;
+      }
+    }
+
+    List<String> targetFiles() throws Exception {
+      if (!Files.exists(target)) {
+        return List.of("<absent>");
+      }
+      try (Stream<Path> s = Files.walk(target)) {
+        return s.map(p -> target.relativize(p).toString()).sorted().toList();
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"postgresql", "mariadb"})
+  void everyRefusalWritesNothingToTheHomeOrTheDatabase(String kind) throws Exception {
+    Setup s = new Setup(kind);
+    String tag = s.manifest.tag();
+    BackupStore store = new BackupStore(s.root);
+
+    // An unknown tag.
+    s.refused(tag + "x", false, () -> false, ErrorKind.PRECONDITION, "no backup tagged");
+    assertNothingWritten(s, List.of("<absent>"), List.of());
+
+    // A failed backup, without --allow-incomplete.
+    store.write(s.manifest.withState(Manifest.State.FAILED, s.manifest.finishedAt(), "boom"));
+    s.refused(tag, false, () -> false, ErrorKind.PRECONDITION, "not complete");
+    assertNothingWritten(s, List.of("<absent>"), List.of());
+    store.write(s.manifest);
+
+    // The instance answers on its base URL.
+    s.refused(tag, false, () -> true, ErrorKind.PRECONDITION, "is running");
+    assertNothingWritten(s, List.of("<absent>"), List.of());
+
+    // Too little free space (the backup claims an exabyte).
+    Path manifestFile = store.dir(tag).resolve("manifest.json");
+    String original = Files.readString(manifestFile);
+    ObjectNode json = (ObjectNode) Json.MAPPER.readTree(original);
+    ((ObjectNode) json.get("home")).put("bytes", 1L << 60);
+    Json.MAPPER.writeValue(manifestFile.toFile(), json);
+    s.refused(tag, false, () -> false, ErrorKind.STORAGE, "not enough space");
+    assertNothingWritten(s, List.of("<absent>"), List.of());
+    Files.writeString(manifestFile, original);
+
+    // A flipped byte in the backup's home.
+    Path head = store.dir(tag).resolve("home/shared/data/repositories/7/HEAD");
+    String headContent = Files.readString(head);
+    Files.writeString(head, headContent.replace("main", "mainx"));
+    s.refused(tag, false, () -> false, ErrorKind.VERIFICATION, "is damaged");
+    assertNothingWritten(s, List.of("<absent>"), List.of());
+    Files.writeString(head, headContent);
+
+    // A target home with Bitbucket's .lock (a running instance), even with --force.
+    Files.createDirectories(s.target);
+    Files.writeString(s.target.resolve(".lock"), "");
+    s.refused(tag, true, () -> false, ErrorKind.PRECONDITION, ".lock file");
+    assertNothingWritten(s, List.of("", ".lock"), List.of());
+    Files.delete(s.target.resolve(".lock"));
+
+    // A non-empty target home.
+    Files.writeString(s.target.resolve("precious"), "data");
+    s.refused(tag, false, () -> false, ErrorKind.PRECONDITION, "is not empty");
+    assertNothingWritten(s, List.of("", "precious"), List.of());
+    Files.delete(s.target.resolve("precious"));
+
+    // A target database that already has a table, with an empty home.
+    try (Connection c = s.targetDb.connect(); Statement st = c.createStatement()) {
+      st.execute("CREATE TABLE precious (id INT)");
+      st.execute("INSERT INTO precious VALUES (1)");
+    }
+    s.refused(tag, false, () -> false, ErrorKind.PRECONDITION, "already holds 1 table");
+    assertNothingWritten(s, List.of(""), List.of("precious:1"));
+
+    // And every refusal lifted, the same backup restores: the refusals above were the only obstacles.
+    try (Connection c = s.targetDb.connect(); Statement st = c.createStatement()) {
+      st.execute("DROP TABLE precious");
+    }
+    RestoreEngine.Report r = s.engine(() -> false).restore(new RestoreEngine.Options(tag, s.target, false, false), Progress.NONE);
+    assertThat(s.targetTables()).contains("repository:1");
+    assertThat(r.verification().checks()).extracting(VerifyEngine.Check::name).contains("home-checksums", "repositories-match");
+    assertThat(r.verification().checks().stream().filter(c -> c.name().equals("repositories-match")).findFirst().orElseThrow().ok()).isTrue();
+  }
+
+  private static void assertNothingWritten(Setup s, List<String> files, List<String> tables) throws Exception {
+    assertThat(s.targetFiles()).as("the target home").isEqualTo(files);
+    assertThat(s.targetTables()).as("the target database").isEqualTo(tables);
+  }
+}
