@@ -82,6 +82,10 @@ final class RestoreCommand extends Verb {
     sb.append("  database          ").append(wiring.database().name()).append(databaseTarget(config)).append('\n');
     sb.append("  duration          ").append(BackupCommand.millis(report.phases().getOrDefault("total", 0L))).append('\n');
     sb.append("  stale Git locks   ").append(report.staleLocksRemoved().size()).append(" removed\n");
+    if (report.disasterRecoverySet()) {
+      sb.append("  taken without a lock: disaster.recovery=true was set in shared/bitbucket.properties so that\n")
+          .append("  Bitbucket checks its integrity at the first start; set it back to false afterwards\n");
+    }
     if (report.verification() == null) {
       sb.append("  verification      skipped (--no-verify)\n");
     } else {

@@ -101,6 +101,7 @@ class BtrfsBackupIT {
       Path restoreConfig = restoreConfig(s, config, scratch);
       Scenario.Run restore = snapstash("-c", restoreConfig.toString(), "restore", tag, "--home-target", target.toString());
       assertThat(restore.exit()).as(restore.err()).isZero();
+      assertThat(dev.snapstash.core.engine.BitbucketProperties.get(target, "disaster.recovery")).isNull();
       try (Connection c = DriverManager.getConnection(scratch.jdbcUrl(), scratch.user(), scratch.password())) {
         s.assertConsistent(target, c, ledger, Instant.parse(m.path("lockedAt").asText()));
       }
@@ -134,6 +135,10 @@ class BtrfsBackupIT {
       Scenario.Run restore =
           snapstash("-c", restoreConfig(s, config, scratch).toString(), "restore", m.path("tag").asText(), "--home-target", target.toString());
       assertThat(restore.exit()).as(restore.err()).isZero();
+      assertThat(dev.snapstash.core.engine.BitbucketProperties.get(target, "disaster.recovery"))
+          .as("a lock-free backup is restored with Bitbucket's start-up integrity check switched on")
+          .isEqualTo("true");
+      assertThat(restore.out()).contains("disaster.recovery=true");
       try (Connection c = DriverManager.getConnection(scratch.jdbcUrl(), scratch.user(), scratch.password())) {
         List<Scenario.LedgerRow> rows = Scenario.ledger(c);
         assertThat(rows).as("pushes made before the backup are in it").isNotEmpty();

@@ -73,7 +73,8 @@ public final class RestoreEngine {
       Map<String, Long> phases,
       long bytes,
       List<String> staleLocksRemoved,
-      Verification verification) {
+      Verification verification,
+      boolean disasterRecoverySet) {
     /** True unless the restored result was verified and failed. */
     public boolean ok() {
       return verification == null || verification.ok();
@@ -119,6 +120,13 @@ public final class RestoreEngine {
     this.consistency = consistency;
   }
 
+  static final String DISASTER_RECOVERY = "disaster.recovery";
+
+  /** Zero-downtime mode: no quiescer locked the instance, the disk strategy's snapshot was the only fence. */
+  static boolean takenWithoutALock(Manifest m) {
+    return m.lockWindowMillis() == null && "none".equals(m.strategies().get("quiesce"));
+  }
+
   public Report restore(Options options, Progress progress) {
     Instant startedAt = clock.instant();
     long t0 = nanoTime.getAsLong();
@@ -159,6 +167,19 @@ public final class RestoreEngine {
     }
     phases.put("git-locks", millisSince(t));
 
+    boolean lockFree = takenWithoutALock(m) && Files.isDirectory(options.homeTarget().resolve("shared"));
+    if (lockFree) {
+      // A backup taken without a lock may hold refs the database has not recorded yet (never the reverse; see
+      // docs/strategies/disk-btrfs.md): Bitbucket repairs that at start-up when told to.
+      BitbucketProperties.set(
+          options.homeTarget(), DISASTER_RECOVERY, "true",
+          "set by snapstash restore of " + m.tag() + " (taken without a lock): run Bitbucket's integrity checks at the"
+              + " first start, then set it back to false");
+      log.warn(
+          "{} was taken without a lock: set {}=true in {}; set it back to false after the first start",
+          m.tag(), DISASTER_RECOVERY, BitbucketProperties.RELATIVE_PATH);
+    }
+
     Verification verification = null;
     if (options.verify()) {
       t = nanoTime.getAsLong();
@@ -169,7 +190,7 @@ public final class RestoreEngine {
     Report report =
         new Report(
             m.tag(), options.homeTarget().toString(), disk.name(), database.name(), startedAt, clock.instant(), phases,
-            m.bytes(), locks, verification);
+            m.bytes(), locks, verification, lockFree);
     writeReport(report, options.homeTarget());
     return report;
   }
