@@ -46,15 +46,8 @@ final class LockProgress implements Progress, AutoCloseable {
     return START + (int) Math.floor((END - START) * avg);
   }
 
-  /**
-   * The first report waits this long: a copy done sooner (a snapshot) gets its 100% at the unlock, and reporting
-   * 5% meanwhile would only put an HTTP exchange in the way of that unlock.
-   */
-  private static final long FIRST_REPORT_MILLIS = 200;
-
   private void loop() {
     try {
-      Thread.sleep(FIRST_REPORT_MILLIS);
       while (!Thread.currentThread().isInterrupted()) {
         int p = percentage();
         if (p != lastSent) {

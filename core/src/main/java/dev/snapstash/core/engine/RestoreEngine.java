@@ -167,6 +167,14 @@ public final class RestoreEngine {
     }
     phases.put("git-locks", millisSince(t));
 
+
+    Verification verification = null;
+    if (options.verify()) {
+      t = nanoTime.getAsLong();
+      verification = verifyResult(ctx, backupDir, locks, progress);
+      phases.put("verify", millisSince(t));
+    }
+    // After the checks, which compare the restored files with the backup's: this edit is ours, not a copy error.
     boolean lockFree = takenWithoutALock(m) && Files.isDirectory(options.homeTarget().resolve("shared"));
     if (lockFree) {
       // A backup taken without a lock may hold refs the database has not recorded yet (never the reverse; see
@@ -178,13 +186,6 @@ public final class RestoreEngine {
       log.warn(
           "{} was taken without a lock: set {}=true in {}; set it back to false after the first start",
           m.tag(), DISASTER_RECOVERY, BitbucketProperties.RELATIVE_PATH);
-    }
-
-    Verification verification = null;
-    if (options.verify()) {
-      t = nanoTime.getAsLong();
-      verification = verifyResult(ctx, backupDir, locks, progress);
-      phases.put("verify", millisSince(t));
     }
     phases.put("total", millisSince(t0));
     Report report =
