@@ -255,6 +255,16 @@ public final class RestoreEngine {
           "the target home " + target + " has a .lock file, so Bitbucket looks to be running on it; stop it before"
               + " restoring");
     }
+    if (Files.isDirectory(target)) {
+      List<dev.snapstash.core.util.ProcessesUsing.Holder> holders = dev.snapstash.core.util.ProcessesUsing.directory(target);
+      if (!holders.isEmpty()) {
+        var h = holders.get(0);
+        throw SnapstashException.precondition(
+            "process " + h.pid() + " (" + h.command() + ") has files open in the target home " + target + " ("
+                + h.path() + (holders.size() > 1 ? ", and " + (holders.size() - 1) + " more process(es)" : "")
+                + "); stop it before restoring, or restore elsewhere with --home-target");
+      }
+    }
     if (instanceRunning.getAsBoolean()) {
       throw SnapstashException.precondition(
           "the Bitbucket instance at instance.base-url answers, so it is running; stop it before restoring into its"

@@ -1,6 +1,7 @@
 package dev.snapstash.core.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.snapstash.core.error.ErrorKind;
@@ -104,6 +105,29 @@ class RestoreEngineTest {
     assertThatThrownBy(() -> engine.restore(new RestoreEngine.Options("latest", target, false, false), Progress.NONE))
         .hasMessageContaining("is running");
     assertThat(target).doesNotExist();
+  }
+
+  /** A live process with a file open in the target, even without a .lock file. */
+  @Test
+  void refusesATargetALiveProcessWorksInAndWritesNothing() throws Exception {
+    backup();
+    Files.createDirectories(target.resolve("log"));
+    Files.writeString(target.resolve("log/atlassian-bitbucket.log"), "running\n");
+    Process holder =
+        new dev.snapstash.core.process.ProcessRunner()
+            .start(dev.snapstash.core.process.Command.of("tail", "-f", target.resolve("log/atlassian-bitbucket.log").toString()), root.resolve("tail.out"));
+    try {
+      await().atMost(java.time.Duration.ofSeconds(10))
+          .until(() -> !dev.snapstash.core.util.ProcessesUsing.directory(target).isEmpty());
+      assertThatThrownBy(() -> restorer().restore(new RestoreEngine.Options("latest", target, true, false), Progress.NONE))
+          .hasMessageContaining("process " + holder.pid() + " (tail) has files open in the target home");
+      try (var l = Files.list(target)) {
+        assertThat(l.map(p -> p.getFileName().toString()).toList()).containsExactly("log");
+      }
+    } finally {
+      holder.destroyForcibly().waitFor();
+    }
+    assertThat(dev.snapstash.core.util.ProcessesUsing.directory(target)).isEmpty();
   }
 
   @Test
