@@ -182,6 +182,22 @@ class BackupFailuresIT {
       assertThat(result.get().exit()).as(result.get().err()).isEqualTo(4);
       assertThat(result.get().err()).contains("instance.base-url");
       assertThat(s.backupDirs()).isEmpty();
+
+      // The unlock could not be sent, so the journal stays; the instance restarts on the same address (its lock
+      // was in memory and is gone) and recover counts the refused unlock and cancel as already released.
+      assertThat(dev.snapstash.core.engine.Journal.file(s.backups())).exists();
+      int port = java.net.URI.create(s.sandbox.baseUrl()).getPort();
+      try (dev.snapstash.sandbox.RunningSandbox again =
+          dev.snapstash.sandbox.RunningSandbox.start(
+              dev.snapstash.sandbox.SandboxOptions.defaults(s.dir).withPort(port).withContent(3, 3, 5, 2),
+              new dev.snapstash.core.process.ProcessRunner())) {
+        assertThat(again.maintenance().isLocked()).isFalse();
+        Scenario.Run recover = snapstash("-c", s.config().toString(), "recover");
+        assertThat(recover.exit()).as(recover.out() + recover.err()).isZero();
+        assertThat(dev.snapstash.core.engine.Journal.file(s.backups())).doesNotExist();
+        Scenario.Run next = snapstash("-c", s.config().toString(), "backup");
+        assertThat(next.exit()).as(next.err()).isZero();
+      }
     } finally {
       s.close();
     }
