@@ -61,7 +61,30 @@ class BtrfsBackupIT {
     Path sandboxDir = homeFs.mountPoint().resolve("sandbox");
     runner.run(Command.of("mkdir", "-p", sandboxDir.toString()));
     runner.run(Command.of("btrfs", "subvolume", "create", sandboxDir.resolve("home").toString()).discardingStdout());
-    return Scenario.start(sandboxDir, DbKind.POSTGRESQL, db);
+    return Scenario.start(sandboxDir, db == null ? DbKind.H2 : DbKind.POSTGRESQL, db);
+  }
+
+  /**
+   * The embedded database lives in the home: on the backup's filesystem the home comes back as one writable
+   * snapshot, then the H2 copy taken by BACKUP TO replaces the database files the snapshot carried, and the
+   * restored copy passes its checks.
+   */
+  @Test
+  void anEmbeddedDatabaseIsRestoredIntoAHomeRestoredBySnapshot() throws Exception {
+    try (Scenario s = start(null)) {
+      Path config = config(s, "bitbucket");
+      Scenario.Run backup = snapstash("-c", config.toString(), "--json", "backup");
+      assertThat(backup.exit()).as(backup.err()).isZero();
+      Path target = backupFs.mountPoint().resolve("restored");
+      Scenario.Run restore = snapstash("-c", config.toString(), "restore", "latest", "--home-target", target.toString());
+      assertThat(restore.exit()).as(restore.out() + restore.err()).isZero();
+      assertThat(runner.runAllowingFailure(Command.of("btrfs", "subvolume", "show", target.toString()).discardingStdout(), l -> {}).exitCode())
+          .as("restored as a writable snapshot")
+          .isZero();
+      try (Connection c = Scenario.h2(target, s.dir.resolve("db-password"))) {
+        assertThat(Scenario.repositoryIds(c)).isNotEmpty();
+      }
+    }
   }
 
   /** The sandbox's own configuration, with the btrfs strategy, backups on the second filesystem, and a quiescer. */

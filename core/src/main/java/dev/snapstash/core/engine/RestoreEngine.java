@@ -145,7 +145,12 @@ public final class RestoreEngine {
     boolean targetWasEmpty = Trees.isEmptyOrMissing(options.homeTarget());
     t = nanoTime.getAsLong();
     try {
-      parallel(() -> disk.restore(ctx), () -> database.restore(ctx));
+      if (!database.homeFilesRestored(ctx).isEmpty()) {
+        disk.restore(ctx);
+        database.restore(ctx);
+      } else {
+        parallel(() -> disk.restore(ctx), () -> database.restore(ctx));
+      }
     } catch (RuntimeException e) {
       SnapstashException first =
           e instanceof SnapstashException se ? se : SnapstashException.internal("restore failed: " + e, e);
@@ -200,6 +205,13 @@ public final class RestoreEngine {
    * Checks what was written, not what was read: a copy can go wrong after the backup's own checksums passed (a
    * full or failing disk, a database that rejected part of the dump, a repository row whose directory is absent).
    */
+  /** Listed home files the restore changed on purpose: stale Git locks removed, an embedded database replaced. */
+  private Set<String> leftToOthers(RestoreContext ctx, List<String> locksRemoved) {
+    Set<String> skip = new java.util.HashSet<>(locksRemoved);
+    skip.addAll(database.homeFilesRestored(ctx));
+    return Set.copyOf(skip);
+  }
+
   private Verification verifyResult(RestoreContext ctx, Path backupDir, List<String> locksRemoved, Progress progress) {
     Path home = ctx.homeTarget();
     List<VerifyEngine.Check> checks = new ArrayList<>();
@@ -210,7 +222,7 @@ public final class RestoreEngine {
       checks.add(new VerifyEngine.Check("home-checksums", true, "not compared: the backup has no " + HomeChecksums.FILE));
     } else {
       HomeChecksums.Check c =
-          HomeChecksums.verifyCopy(backupDir, home, Set.copyOf(locksRemoved), Runtime.getRuntime().availableProcessors());
+          HomeChecksums.verifyCopy(backupDir, home, leftToOthers(ctx, locksRemoved), Runtime.getRuntime().availableProcessors());
       List<String> bad = new ArrayList<>(c.mismatched());
       c.missing().forEach(p -> bad.add(p + " (missing)"));
       checks.add(

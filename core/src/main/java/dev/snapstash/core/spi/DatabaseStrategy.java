@@ -84,6 +84,17 @@ public interface DatabaseStrategy {
    */
   void prepareRestore(RestoreContext context);
 
+  /**
+   * The files below the restored home that {@link #restore} writes or replaces (an embedded database), as paths
+   * relative to the home; empty for a database that lives elsewhere. When there are any, the database is
+   * restored after the home rather than beside it (a disk strategy may put the home there in one piece, as a
+   * snapshot, and the database's own consistent copy must win over database files that came with the home), and
+   * the check of the restored home leaves these files to the database's checks.
+   */
+  default java.util.List<String> homeFilesRestored(RestoreContext context) {
+    return java.util.List.of();
+  }
+
   /** Restores the copy in {@link RestoreContext#databaseDir()} into the configured target database. */
   void restore(RestoreContext context);
 
