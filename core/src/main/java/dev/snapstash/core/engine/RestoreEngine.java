@@ -145,8 +145,19 @@ public final class RestoreEngine {
     boolean targetWasEmpty = Trees.isEmptyOrMissing(options.homeTarget());
     t = nanoTime.getAsLong();
     try {
-      if (!database.homeFilesRestored(ctx).isEmpty()) {
+      List<String> databaseFiles = database.homeFilesRestored(ctx);
+      if (!databaseFiles.isEmpty()) {
         disk.restore(ctx);
+        // A home restored whole (a snapshot) carries the live database's files as they were at that instant;
+        // they belong to the database strategy, whose own consistent copy replaces them.
+        for (String rel : databaseFiles) {
+          Path f = options.homeTarget().resolve(rel);
+          try {
+            Files.deleteIfExists(f);
+          } catch (java.io.IOException io) {
+            throw SnapstashException.storage("cannot remove " + f + " before restoring the database: " + io.getMessage(), io);
+          }
+        }
         database.restore(ctx);
       } else {
         parallel(() -> disk.restore(ctx), () -> database.restore(ctx));

@@ -240,15 +240,9 @@ public final class H2BackupStrategy implements DatabaseStrategy {
 
   @Override
   public void restore(RestoreContext context) {
+    prepareRestore(context);
     Path zip = requireBackup(context);
     Path target = restorePath(databasePath, instanceHome, context.homeTarget());
-    // prepareRestore refused an existing database before anything was written; a database file here now came
-    // with the home copy (a snapshot carries it) and is replaced by the consistent BACKUP TO copy, unless open.
-    Path existing = dataFile(target);
-    if (Files.exists(existing) && inUse(existing)) {
-      throw SnapstashException.precondition(
-          "the H2 database " + existing + " is in use (is Bitbucket running?); stop it before restoring");
-    }
     Path dir = target.getParent();
     context.progress().report("database", 0, "restoring H2 database " + target);
     DumpFiles.createDirectories(dir);
