@@ -53,11 +53,7 @@ public class ProcessRunner {
 
   /** Runs the command and returns its result whatever the exit code; still throws if it cannot start or times out. */
   public ProcessResult runAllowingFailure(Command command, Consumer<String> stdoutLines) {
-    ProcessBuilder pb = new ProcessBuilder(command.argv());
-    pb.environment().putAll(command.environment());
-    if (command.directory() != null) {
-      pb.directory(command.directory().toFile());
-    }
+    ProcessBuilder pb = builder(command.argv(), command);
     pb.redirectInput(
         command.stdinFile() != null
             ? ProcessBuilder.Redirect.from(command.stdinFile().toFile())
@@ -67,35 +63,13 @@ public class ProcessRunner {
       case DISCARD -> pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
       default -> pb.redirectOutput(ProcessBuilder.Redirect.PIPE);
     }
-    String display = command.display();
-    log.debug("run: {}", display);
     long start = System.nanoTime();
-    Process process;
-    try {
-      process = pb.start();
-    } catch (IOException e) {
-      throw new SnapstashException(
-          ErrorKind.EXTERNAL_COMMAND,
-          "could not start " + command.program() + " (is it installed and on PATH?): " + e.getMessage(),
-          e);
-    }
+    Process process = launch(pb, command, "run");
     live.add(process);
     try {
       Deque<String> stderrTail = new ArrayDeque<>();
       StringBuilder captured = new StringBuilder();
-      Thread err =
-          drain(
-              process.getErrorStream(),
-              line -> {
-                String red = Redactor.redact(line, command.secrets());
-                log.debug("{}: {}", command.program(), red);
-                synchronized (stderrTail) {
-                  stderrTail.addLast(red);
-                  if (stderrTail.size() > STDERR_TAIL_LINES) {
-                    stderrTail.removeFirst();
-                  }
-                }
-              });
+      Thread err = drain(process.getErrorStream(), tail(command, stderrTail));
       Thread out = null;
       if (command.stdout() == Command.Output.LOG) {
         out =
@@ -133,10 +107,7 @@ public class ProcessRunner {
       if (out != null) {
         out.join();
       }
-      String tail;
-      synchronized (stderrTail) {
-        tail = String.join("\n", stderrTail);
-      }
+      String tail = join(stderrTail);
       Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
       log.debug("{} exited with {} after {} ms", command.program(), process.exitValue(), elapsed.toMillis());
       return new ProcessResult(process.exitValue(), captured.toString(), tail, elapsed);
@@ -225,15 +196,26 @@ public class ProcessRunner {
     }
   }
 
-  private Process start(Command command, ProcessBuilder.Redirect stdout, ProcessBuilder.Redirect stdin) {
-    ProcessBuilder pb = new ProcessBuilder(command.argv());
+  private static Process start(Command command, ProcessBuilder.Redirect stdout, ProcessBuilder.Redirect stdin) {
+    ProcessBuilder pb = builder(command.argv(), command);
+    pb.redirectOutput(stdout);
+    pb.redirectInput(stdin);
+    return launch(pb, command, "run");
+  }
+
+  /** A builder for {@code argv} with the command's environment and working directory. */
+  private static ProcessBuilder builder(java.util.List<String> argv, Command command) {
+    ProcessBuilder pb = new ProcessBuilder(argv);
     pb.environment().putAll(command.environment());
     if (command.directory() != null) {
       pb.directory(command.directory().toFile());
     }
-    pb.redirectOutput(stdout);
-    pb.redirectInput(stdin);
-    log.debug("run: {}", command.display());
+    return pb;
+  }
+
+  /** Starts the process, logging the (redacted) command line; a program that cannot start is one clear error. */
+  private static Process launch(ProcessBuilder pb, Command command, String verb) {
+    log.debug("{}: {}", verb, command.display());
     try {
       return pb.start();
     } catch (IOException e) {
@@ -242,6 +224,14 @@ public class ProcessRunner {
           "could not start " + command.program() + " (is it installed and on PATH?): " + e.getMessage(),
           e);
     }
+  }
+
+  /** Both output streams appended to {@code logFile}, nothing on standard input. */
+  private static ProcessBuilder toLogFile(ProcessBuilder pb, java.nio.file.Path logFile) {
+    pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+    pb.redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
+    pb.redirectErrorStream(true);
+    return pb;
   }
 
   private static Consumer<String> tail(Command command, Deque<String> tail) {
@@ -272,23 +262,7 @@ public class ProcessRunner {
     java.util.List<String> argv = new java.util.ArrayList<>();
     argv.add("setsid");
     argv.addAll(command.argv());
-    ProcessBuilder pb = new ProcessBuilder(argv);
-    pb.environment().putAll(command.environment());
-    if (command.directory() != null) {
-      pb.directory(command.directory().toFile());
-    }
-    pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-    pb.redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
-    pb.redirectErrorStream(true);
-    log.debug("spawn: {}", command.display());
-    try {
-      return pb.start().pid();
-    } catch (IOException e) {
-      throw new SnapstashException(
-          ErrorKind.EXTERNAL_COMMAND,
-          "could not start " + command.program() + " (is it installed and on PATH?): " + e.getMessage(),
-          e);
-    }
+    return launch(toLogFile(builder(argv, command), logFile), command, "spawn").pid();
   }
 
   /**
@@ -297,23 +271,7 @@ public class ProcessRunner {
    * {@link #run} nothing waits for it, no timeout applies and the caller owns stopping it.
    */
   public Process start(Command command, java.nio.file.Path logFile) {
-    ProcessBuilder pb = new ProcessBuilder(command.argv());
-    pb.environment().putAll(command.environment());
-    if (command.directory() != null) {
-      pb.directory(command.directory().toFile());
-    }
-    pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-    pb.redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
-    pb.redirectErrorStream(true);
-    log.debug("start: {}", command.display());
-    try {
-      return pb.start();
-    } catch (IOException e) {
-      throw new SnapstashException(
-          ErrorKind.EXTERNAL_COMMAND,
-          "could not start " + command.program() + " (is it installed and on PATH?): " + e.getMessage(),
-          e);
-    }
+    return launch(toLogFile(builder(command.argv(), command), logFile), command, "start");
   }
 
   /** Kills every process this runner has started and that is still running (the shutdown path). */
