@@ -4,7 +4,6 @@ import dev.snapstash.core.config.SnapstashConfig;
 import dev.snapstash.core.engine.FaultPoints;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
-import dev.snapstash.core.process.Command;
 import dev.snapstash.core.process.ProcessResult;
 import dev.snapstash.core.process.ProcessRunner;
 import dev.snapstash.core.spi.BackupContext;
@@ -15,6 +14,7 @@ import dev.snapstash.core.spi.Progress;
 import dev.snapstash.core.spi.RestoreContext;
 import dev.snapstash.core.spi.Undo;
 import dev.snapstash.core.util.Trees;
+import dev.snapstash.strategy.disk.rsync.HomeCopy;
 import dev.snapstash.strategy.disk.rsync.RsyncCommands;
 import dev.snapstash.strategy.disk.rsync.RsyncOutput;
 import java.io.IOException;
@@ -330,17 +330,9 @@ public final class BtrfsDiskStrategy implements DiskStrategy {
   private long rsync(BackupContext context, Path snapshot, Map<String, String> details) {
     createDirectories(context.homeDir());
     Optional<Path> linkDest = context.previous().map(p -> p.resolve("home")).filter(Files::isDirectory);
-    Command command = RsyncCommands.copy(snapshot, context.homeDir(), linkDest, excludes);
-    RsyncOutput out = RsyncOutput.empty();
-    Progress progress = context.progress();
-    progress.report("home", 0, "rsync from the snapshot");
-    try {
-      runner.run(command, line -> RsyncOutput.progress(line).ifPresentOrElse(f -> progress.report("home", f, ""), () -> out.accept(line)));
-    } catch (SnapstashException e) {
-      throw Trees.explainStorage(e, context.homeDir().toString());
-    }
+    RsyncOutput out =
+        HomeCopy.rsync(runner, RsyncCommands.copy(snapshot, context.homeDir(), linkDest, excludes), "home", context.progress());
     details.put("excludes", String.join(" ", excludes));
-    progress.report("home", 1, Trees.humanBytes(out.transferredBytes) + " copied");
     return out.transferredBytes;
   }
 
@@ -400,14 +392,7 @@ public final class BtrfsDiskStrategy implements DiskStrategy {
 
   @Override
   public void prepareRestore(RestoreContext context) {
-    if (!Files.isDirectory(context.homeDir())) {
-      throw SnapstashException.precondition("backup " + context.tag() + " has no home copy at " + context.homeDir());
-    }
-    if (!context.force() && !Trees.isEmptyOrMissing(context.homeTarget())) {
-      throw SnapstashException.precondition(
-          "the restore target " + context.homeTarget() + " is not empty; restore into an empty directory, or use"
-              + " --force to replace its contents");
-    }
+    HomeCopy.refuseUnsafeTarget(context);
   }
 
   /**
@@ -435,13 +420,7 @@ public final class BtrfsDiskStrategy implements DiskStrategy {
       removeEmpty(target);
       runner.run(BtrfsCommands.create(target));
     }
-    createDirectories(target);
-    Progress progress = context.progress();
-    progress.report("home", 0, "rsync");
-    runner.run(
-        RsyncCommands.restore(source, target, context.force()),
-        line -> RsyncOutput.progress(line).ifPresent(f -> progress.report("home", f, "")));
-    progress.report("home", 1, "restored");
+    HomeCopy.restore(runner, source, target, context.force(), context.progress());
   }
 
   private static void removeEmpty(Path dir) {

@@ -135,19 +135,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
   }
 
   private RsyncOutput run(Command command, String phase, Progress progress) {
-    RsyncOutput out = RsyncOutput.empty();
-    progress.report(phase, 0, "starting");
-    try {
-      runner.run(
-          command,
-          line -> {
-            RsyncOutput.progress(line).ifPresentOrElse(f -> progress.report(phase, f, ""), () -> out.accept(line));
-          });
-    } catch (SnapstashException e) {
-      throw Trees.explainStorage(e, command.argv().get(command.argv().size() - 1));
-    }
-    progress.report(phase, 1, Trees.humanBytes(out.transferredBytes) + " copied");
-    return out;
+    return HomeCopy.rsync(runner, command, phase, progress);
   }
 
   @Override
@@ -157,36 +145,11 @@ public final class RsyncDiskStrategy implements DiskStrategy {
 
   @Override
   public void prepareRestore(RestoreContext context) {
-    if (!Files.isDirectory(context.homeDir())) {
-      throw SnapstashException.precondition("backup " + context.tag() + " has no home copy at " + context.homeDir());
-    }
-    if (!context.force() && !Trees.isEmptyOrMissing(context.homeTarget())) {
-      throw SnapstashException.precondition(
-          "the restore target " + context.homeTarget() + " is not empty; restore into an empty directory, or use"
-              + " --force to replace its contents");
-    }
+    HomeCopy.refuseUnsafeTarget(context);
   }
 
-  /** Into an empty target, a plain {@code cp -a}; into a forced non-empty one, rsync, which also deletes extras. */
   @Override
   public void restore(RestoreContext context) {
-    boolean empty = Trees.isEmptyOrMissing(context.homeTarget());
-    try {
-      Files.createDirectories(context.homeTarget());
-    } catch (java.io.IOException e) {
-      throw SnapstashException.storage("cannot create " + context.homeTarget() + ": " + e.getMessage(), e);
-    }
-    if (!empty) {
-      run(RsyncCommands.restore(context.homeDir(), context.homeTarget(), context.force()), "home", context.progress());
-      return;
-    }
-    Command cp = RsyncCommands.restoreIntoEmpty(context.homeDir(), context.homeTarget());
-    context.progress().report("home", 0, "cp -a into the empty " + context.homeTarget());
-    try {
-      runner.run(cp);
-    } catch (SnapstashException e) {
-      throw Trees.explainStorage(e, context.homeTarget().toString());
-    }
-    context.progress().report("home", 1, "copied");
+    HomeCopy.restore(runner, context.homeDir(), context.homeTarget(), context.force(), context.progress());
   }
 }
