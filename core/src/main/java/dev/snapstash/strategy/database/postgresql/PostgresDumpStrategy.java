@@ -218,18 +218,26 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
       // The session that will pin the snapshot is opened now, and the server's facts read: connecting (TCP, SCRAM)
       // takes tens to hundreds of milliseconds that would otherwise be downtime. Its transaction starts, and its
       // snapshot is taken, only under the lock.
-      Connection c = null;
-      try {
-        c = connect(config.database());
-        ServerFacts facts = checkedFacts(c, pgDump);
-        setPrepared(new Session(ready(c), facts));
-      } catch (SQLException e) {
-        closeQuietly(c);
-        throw describe(e, config.database());
-      } catch (RuntimeException e) {
-        closeQuietly(c);
-        throw e;
-      }
+      setPrepared(openSession(pgDump));
+    }
+  }
+
+  /**
+   * A session ready to pin a snapshot: the server's facts read first (in autocommit, so no transaction starts),
+   * then the transaction settings made; closed again if any of it fails.
+   */
+  private Session openSession(Tool pgDump) {
+    Connection c = null;
+    try {
+      c = connect(config.database());
+      ServerFacts facts = checkedFacts(c, pgDump);
+      return new Session(ready(c), facts);
+    } catch (SQLException e) {
+      closeQuietly(c);
+      throw describe(e, config.database());
+    } catch (RuntimeException e) {
+      closeQuietly(c);
+      throw e;
     }
   }
 
@@ -253,14 +261,10 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
       return Pending.done(backup(context));
     }
     Tool pgDump = preparedPgDump != null ? preparedPgDump : requireTool("pg_dump");
-    Session session = prepared.getAndSet(null);
-    Connection c = null;
+    Session prepared = this.prepared.getAndSet(null);
+    Session session = prepared != null ? prepared : openSession(pgDump);
+    Connection c = session.connection();
     try {
-      if (session == null) {
-        c = connect(config.database());
-        session = new Session(ready(c), checkedFacts(c, pgDump));
-      }
-      c = session.connection();
       ServerFacts facts = session.facts();
       String snapshot;
       try (var st = c.createStatement(); var rs = st.executeQuery("SELECT pg_export_snapshot()")) {
