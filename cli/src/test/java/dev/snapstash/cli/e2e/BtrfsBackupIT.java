@@ -211,25 +211,7 @@ class BtrfsBackupIT {
   }
 
   private FaultMatrixIT.Stopped stopAfterSnapshot(Path config) throws Exception {
-    Path jar = Path.of("target/snapstash.jar");
-    assertThat(jar).as("the shaded jar (built by package)").exists();
-    Path marker = dir.resolve("marker-" + System.nanoTime());
-    Path log = dir.resolve("backup-" + System.nanoTime() + ".log");
-    Files.createFile(log);
-    Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-    Process p =
-        runner.start(
-            FaultMatrixIT.backupStoppingAt(java, jar, config, dev.snapstash.core.engine.FaultPoints.AFTER_SNAPSHOT, marker),
-            log);
-    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-    while (!Files.exists(marker)) {
-      if (!p.isAlive() || System.nanoTime() > deadline) {
-        p.destroyForcibly();
-        throw new AssertionError("the backup never reached the snapshot:\n" + Files.readString(log));
-      }
-      Thread.sleep(50);
-    }
-    return new FaultMatrixIT.Stopped(p.toHandle(), log);
+    return FaultMatrixIT.stopAt(config, dev.snapstash.core.engine.FaultPoints.AFTER_SNAPSHOT, dir);
   }
 
   private static List<Path> snapshotsIn(Path snapshots) throws Exception {

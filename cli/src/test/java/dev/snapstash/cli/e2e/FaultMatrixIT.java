@@ -293,10 +293,15 @@ class FaultMatrixIT {
   }
 
   private Stopped runUntil(String point) throws Exception {
+    return stopAt(config, point, tmp);
+  }
+
+  /** The real jar backing up with {@code config}, held at {@code point}; its marker and log go into {@code work}. */
+  static Stopped stopAt(Path config, String point, Path work) throws Exception {
     Path jar = Path.of("target/snapstash.jar");
     assertThat(jar).as("the shaded jar (built by package)").exists();
-    Path marker = tmp.resolve("marker-" + point + "-" + System.nanoTime());
-    Path log = tmp.resolve("backup-" + point + "-" + System.nanoTime() + ".log");
+    Path marker = work.resolve("marker-" + point + "-" + System.nanoTime());
+    Path log = work.resolve("backup-" + point + "-" + System.nanoTime() + ".log");
     Files.createFile(log);
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
     Process p = RUNNER.start(backupStoppingAt(java, jar, config, point, marker), log);
