@@ -194,11 +194,8 @@ public class Wiring {
           throw new SnapstashException(
               dev.snapstash.core.error.ErrorKind.EXTERNAL_COMMAND, "fsfreeze -u " + t.mountPoint() + " failed: " + result.stderrTail());
         }
-      } else if (u instanceof Undo.DeleteSnapshot d && d.kind().equals("btrfs-subvolume")) {
-        java.nio.file.Path snapshot = java.nio.file.Path.of(d.id());
-        // The snapshot and the per-tag directory that holds it; Trees deletes a subvolume as one.
-        dev.snapstash.core.util.Trees.deleteRecursively(snapshot);
-        dev.snapstash.core.util.Trees.deleteRecursively(snapshot.getParent());
+      } else if (u instanceof Undo.DeleteSnapshot d && d.kind().equals(BtrfsDiskStrategy.SNAPSHOT_KIND)) {
+        BtrfsDiskStrategy.deleteSnapshot(java.nio.file.Path.of(d.id()), runner);
       } else {
         throw SnapstashException.internal("no way to undo " + u, null);
       }

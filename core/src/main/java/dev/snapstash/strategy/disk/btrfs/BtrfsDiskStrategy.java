@@ -46,7 +46,7 @@ import org.slf4j.LoggerFactory;
 public final class BtrfsDiskStrategy implements DiskStrategy {
   private static final Logger log = LoggerFactory.getLogger(BtrfsDiskStrategy.class);
   static final String KEY = "disk.btrfs";
-  static final String SNAPSHOT_KIND = "btrfs-subvolume";
+  public static final String SNAPSHOT_KIND = "btrfs-subvolume";
   /** The inode number of every btrfs subvolume's root directory (BTRFS_FIRST_FREE_OBJECTID). */
   private static final long SUBVOLUME_ROOT_INODE = 256;
 
@@ -371,7 +371,14 @@ public final class BtrfsDiskStrategy implements DiskStrategy {
   }
 
   void deleteSnapshot(String tag) {
-    Path snapshot = snapshotOf(tag);
+    deleteSnapshot(snapshotOf(tag), runner);
+  }
+
+  /**
+   * Deletes a snapshot this strategy made ({@code <snapshot-directory>/<tag>/home}) and the directory that holds
+   * it; nothing to do when it is gone. Also how {@code recover} undoes a snapshot a dead run left.
+   */
+  public static void deleteSnapshot(Path snapshot, ProcessRunner runner) {
     if (Files.exists(snapshot, LinkOption.NOFOLLOW_LINKS)) {
       runner.run(BtrfsCommands.delete(snapshot));
       log.info("deleted the snapshot {}", snapshot);
