@@ -477,19 +477,25 @@ public final class BackupEngine {
 
     /**
      * Checksums every file of the copied home (after the unlock: no downtime), reusing the previous backup's
-     * digests for hard-linked files, and lists the checksum file itself as an artifact.
+     * digests for hard-linked files, and lists the checksum file itself as an artifact. The same walk gives the
+     * home's size, file count and what this backup added on disk, for every disk strategy alike: a delta that
+     * visited only the changed directories cannot know them.
      */
     private CopyResult withHomeChecksums(CopyResult home) {
       if (!Files.isDirectory(context.homeDir())) {
         return home;
       }
-      long fresh = HomeChecksums.write(context.backupDir(), context.previous(), Runtime.getRuntime().availableProcessors());
-      log.debug("checksummed {} new or changed file(s) of the home", fresh);
+      HomeChecksums.Summary sums =
+          HomeChecksums.write(context.backupDir(), context.previous(), Runtime.getRuntime().availableProcessors());
+      log.debug("checksummed {} new or changed file(s) of the home's {}", sums.hashed(), sums.files());
       Path list = context.backupDir().resolve(HomeChecksums.FILE);
       try {
         List<dev.snapstash.core.spi.Artifact> artifacts = new java.util.ArrayList<>(home.artifacts());
         artifacts.add(new dev.snapstash.core.spi.Artifact(HomeChecksums.FILE, Files.size(list), dev.snapstash.core.util.Digests.sha256(list)));
-        return new CopyResult(home.strategy(), home.bytes(), home.files(), home.bytesTransferred(), artifacts, home.details());
+        Map<String, String> details = new LinkedHashMap<>(home.details());
+        // A strategy that knows better (btrfs: what the receive wrote) keeps its own figure.
+        details.putIfAbsent("bytes-written", String.valueOf(sums.unsharedBytes()));
+        return new CopyResult(home.strategy(), sums.bytes(), sums.files(), home.bytesTransferred(), artifacts, details);
       } catch (IOException e) {
         throw SnapstashException.storage("cannot read " + list + ": " + e.getMessage(), e);
       }

@@ -8,7 +8,10 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -41,41 +44,51 @@ public final class HomeChecksums {
   }
 
   /**
-   * Writes {@code backupDir/home.sha256} for {@code backupDir/home}; returns the number of files hashed afresh.
+   * What {@link #write} found in the copy: every regular file, its total size, and what this backup added on disk
+   * (files with a single link: one hard-linked against the previous backup costs nothing).
    */
-  public static long write(Path backupDir, Optional<Path> previousBackupDir, int threads) {
+  public record Summary(long files, long bytes, long unsharedBytes, long hashed) {}
+
+  /** One regular file of the copy, as the walk saw it. */
+  private record Entry(String rel, long size, Object fileKey) {}
+
+  /** What one file contributes: its digest, and its size if it is not shared with another link. */
+  private record Digest(String sha256, long unshared, boolean hashed) {}
+
+  /**
+   * Writes {@code backupDir/home.sha256} for {@code backupDir/home}. One walk of the copy gives the list, the sizes
+   * and each file's inode; the previous backup's file is looked at only where it has a digest to reuse.
+   */
+  public static Summary write(Path backupDir, Optional<Path> previousBackupDir, int threads) {
     Path home = backupDir.resolve("home");
     Map<String, String> previous = previousBackupDir.map(HomeChecksums::read).orElse(Map.of());
     Path prevHome = previousBackupDir.map(p -> p.resolve("home")).orElse(null);
-    List<String> files = regularFiles(home);
+    List<Entry> files = entries(home);
     ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads));
     try {
-      List<Future<String>> digests = new ArrayList<>(files.size());
-      java.util.concurrent.atomic.AtomicLong fresh = new java.util.concurrent.atomic.AtomicLong();
-      for (String rel : files) {
-        // The reuse test is two stat calls per file: on 100,000 files it is worth spreading over the pool too.
-        digests.add(
-            pool.submit(
-                () -> {
-                  String reused = reusable(rel, home, prevHome, previous);
-                  if (reused != null) {
-                    return reused;
-                  }
-                  fresh.incrementAndGet();
-                  return Digests.sha256(home.resolve(rel));
-                }));
+      List<Future<Digest>> digests = new ArrayList<>(files.size());
+      for (Entry e : files) {
+        // The reuse test is a stat call per file: on 100,000 files it is worth spreading over the pool too.
+        digests.add(pool.submit(() -> digest(e, home, prevHome, previous)));
       }
+      long bytes = 0;
+      long unshared = 0;
+      long hashed = 0;
       Path tmp = backupDir.resolve(FILE + ".tmp");
       try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
         for (int i = 0; i < files.size(); i++) {
-          w.write(digests.get(i).get());
+          Digest d = digests.get(i).get();
+          bytes += files.get(i).size();
+          unshared += d.unshared();
+          hashed += d.hashed() ? 1 : 0;
+          w.write(d.sha256());
           w.write("  ./");
-          w.write(files.get(i));
+          w.write(files.get(i).rel());
           w.write('\n');
         }
       }
       Files.move(tmp, backupDir.resolve(FILE), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-      return fresh.get();
+      return new Summary(files.size(), bytes, unshared, hashed);
     } catch (IOException e) {
       throw SnapstashException.storage("cannot write " + backupDir.resolve(FILE) + ": " + e.getMessage(), e);
     } catch (ExecutionException e) {
@@ -86,6 +99,73 @@ public final class HomeChecksums {
     } finally {
       pool.shutdownNow();
     }
+  }
+
+  private static Digest digest(Entry e, Path home, Path prevHome, Map<String, String> previous) throws IOException {
+    Path file = home.resolve(e.rel());
+    String reused = previous.get(e.rel());
+    if (reused != null) {
+      Path prev = prevHome.resolve(e.rel());
+      BasicFileAttributes before = attributes(prev);
+      if (before != null && e.fileKey() != null && e.fileKey().equals(before.fileKey())) {
+        return new Digest(reused, 0, false); // a hard link to the previous backup's copy: same bytes, no new space
+      }
+      if (before != null && untouchedCopy(file, prev)) {
+        return new Digest(reused, unshared(file, e.size()), false);
+      }
+    }
+    return new Digest(Digests.sha256(file), unshared(file, e.size()), true);
+  }
+
+  private static BasicFileAttributes attributes(Path p) {
+    try {
+      return Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  /**
+   * A file an incremental btrfs receive left untouched: the same inode number in another subvolume (another
+   * st_dev), with the inode copied whole, change time included; a file the stream rewrote got a new change time.
+   */
+  private static boolean untouchedCopy(Path file, Path prev) {
+    try {
+      Map<String, Object> a = Files.readAttributes(file, "unix:ino,ctime,size", LinkOption.NOFOLLOW_LINKS);
+      Map<String, Object> b = Files.readAttributes(prev, "unix:ino,ctime,size", LinkOption.NOFOLLOW_LINKS);
+      return a.equals(b);
+    } catch (IOException | UnsupportedOperationException e) {
+      return false;
+    }
+  }
+
+  private static long unshared(Path file, long size) throws IOException {
+    return ((Number) Files.getAttribute(file, "unix:nlink", LinkOption.NOFOLLOW_LINKS)).intValue() == 1 ? size : 0;
+  }
+
+  /** Regular files below {@code home} with their size and inode, sorted by relative path. */
+  private static List<Entry> entries(Path home) {
+    if (!Files.isDirectory(home)) {
+      return List.of();
+    }
+    List<Entry> out = new ArrayList<>();
+    try {
+      Files.walkFileTree(
+          home,
+          new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+              if (attrs.isRegularFile()) {
+                out.add(new Entry(home.relativize(file).toString(), attrs.size(), attrs.fileKey()));
+              }
+              return FileVisitResult.CONTINUE;
+            }
+          });
+    } catch (IOException e) {
+      throw SnapstashException.storage("cannot list " + home + ": " + e.getMessage(), e);
+    }
+    out.sort(java.util.Comparator.comparing(Entry::rel));
+    return out;
   }
 
   /** Re-reads every file listed and compares; files added since are not an error (nothing writes backups). */
@@ -156,42 +236,4 @@ public final class HomeChecksums {
     }
     return out;
   }
-
-  private static String reusable(String rel, Path home, Path prevHome, Map<String, String> previous) {
-    String digest = previous.get(rel);
-    if (digest == null) {
-      return null;
-    }
-    try {
-      Map<String, Object> a = Files.readAttributes(home.resolve(rel), "unix:ino,dev,ctime,size", LinkOption.NOFOLLOW_LINKS);
-      Map<String, Object> b = Files.readAttributes(prevHome.resolve(rel), "unix:ino,dev,ctime,size", LinkOption.NOFOLLOW_LINKS);
-      if (!a.get("ino").equals(b.get("ino"))) {
-        return null;
-      }
-      // A hard link (rsync --link-dest): the same inode of the same filesystem. A file an incremental btrfs
-      // receive left untouched: the same inode number in another subvolume (another st_dev), with the inode
-      // copied whole, change time included; a file the stream rewrote got a new change time.
-      boolean sameInode = a.get("dev").equals(b.get("dev"));
-      boolean untouchedCopy = a.get("ctime").equals(b.get("ctime")) && a.get("size").equals(b.get("size"));
-      return sameInode || untouchedCopy ? digest : null;
-    } catch (IOException | UnsupportedOperationException e) {
-      return null;
-    }
-  }
-
-  /** Regular files below {@code home}, relative, '/'-separated, sorted (a stable list diffs well). */
-  static List<String> regularFiles(Path home) {
-    if (!Files.isDirectory(home)) {
-      return List.of();
-    }
-    try (Stream<Path> s = Files.walk(home)) {
-      return s.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS))
-          .map(p -> home.relativize(p).toString())
-          .sorted()
-          .toList();
-    } catch (IOException e) {
-      throw SnapstashException.storage("cannot list " + home + ": " + e.getMessage(), e);
-    }
-  }
-
 }

@@ -125,7 +125,7 @@ class BtrfsDiskStrategyIT {
     // Checksums are reused for the files the incremental receive left untouched: only the rewritten ref and
     // the new pack are read again.
     dev.snapstash.core.engine.HomeChecksums.write(first.backupDir(), Optional.empty(), 2);
-    assertThat(dev.snapstash.core.engine.HomeChecksums.write(second.backupDir(), Optional.of(first.backupDir()), 2))
+    assertThat(dev.snapstash.core.engine.HomeChecksums.write(second.backupDir(), Optional.of(first.backupDir()), 2).hashed())
         .isEqualTo(2);
 
     // keep-snapshots 1: the first local snapshot went, the newest stays as the next parent.
