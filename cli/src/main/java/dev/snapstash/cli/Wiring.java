@@ -98,6 +98,7 @@ public class Wiring {
           embeddedDatabaseCopiedSeparately(),
           d.rsync().linkDest(),
           d.rsync().preCopy(),
+          d.rsync().trackChanges(),
           runner);
       case "btrfs" -> new BtrfsDiskStrategy(
           d.btrfs(), config.instance().home(), config.backup().root(), embeddedDatabaseCopiedSeparately(), runner);

@@ -98,7 +98,15 @@ public record SnapstashConfig(
       @Key(doc = "Hard-link unchanged files against the previous complete backup (--link-dest).", def = "true")
           boolean linkDest,
       @Key(doc = "Copy the home while the instance is live before locking, so the locked copy is a small delta.", def = "true")
-          boolean preCopy) {}
+          boolean preCopy,
+      @Key(
+              doc =
+                  "Watch the home with inotify from before the pre-copy, so the delta under the lock visits only"
+                      + " the directories that changed instead of walking the whole home. Off by itself, with the"
+                      + " reason logged, where it cannot be trusted: a network or cluster filesystem, too few"
+                      + " `fs.inotify.max_user_watches`, an event queue overflow.",
+              def = "true")
+          boolean trackChanges) {}
 
   public record Database(
       @Key(doc = "postgresql, mysql, h2, collocated, or none.", def = "none") String type,

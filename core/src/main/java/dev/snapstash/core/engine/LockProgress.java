@@ -34,7 +34,8 @@ final class LockProgress implements Progress, AutoCloseable {
   public void report(String phase, double fraction, String detail) {
     display.report(phase, fraction, detail);
     if (fraction >= 0 && phases.containsKey(phase)) {
-      phases.put(phase, Math.min(1.0, fraction));
+      // Never backwards: a phase made of several commands (rsync's delta passes) restarts its own count at 0.
+      phases.merge(phase, Math.min(1.0, fraction), Math::max);
     }
   }
 

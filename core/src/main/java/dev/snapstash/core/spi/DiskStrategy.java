@@ -7,7 +7,9 @@ package dev.snapstash.core.spi;
  * <p>The engine calls, in order: {@link #check}, {@link #prepareBackup} (before the lock, with the instance live:
  * the place for a long pre-copy), {@link #backup} (under the lock: must be as short as possible, it is downtime),
  * {@link #afterUnlock} (after the lock is released: copy a snapshot off-host), and on any failure {@link
- * #cleanupIncomplete}. No state is kept between calls beyond construction parameters.
+ * #cleanupIncomplete}. An instance serves one run. Beyond construction parameters, the only state kept between
+ * calls is what {@link #prepareBackup} starts for {@link #backup} (rsync's change tracker); {@link #backup} and
+ * {@link #cleanupIncomplete} each release it.
  */
 public interface DiskStrategy {
   String name();

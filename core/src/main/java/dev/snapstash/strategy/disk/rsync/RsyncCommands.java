@@ -3,8 +3,13 @@ package dev.snapstash.strategy.disk.rsync;
 import dev.snapstash.core.process.Command;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Predicate;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /** Pure builders of the rsync command lines, so the exact arguments are table-tested. */
 public final class RsyncCommands {
@@ -49,9 +54,27 @@ public final class RsyncCommands {
    * unchanged files hard-linked against {@code linkDest}.
    */
   public static Command copy(Path source, Path target, Optional<Path> linkDest, List<String> excludes) {
+    return Command.of(copyArguments(source, target, linkDest, excludes, List.of()));
+  }
+
+  /**
+   * The delta under the lock when the changes were tracked: only the directories named in {@code list} (a file of
+   * NUL-separated paths relative to {@code source}, written by {@link #listEntries}), with the same archive
+   * options as {@link #copy}. Not {@code recursive}: each directory's immediate entries are compared and extra ones
+   * deleted ({@code -d}). Recursive: each directory is copied whole ({@code -r}), for directories that appeared.
+   * rsync's {@code -H} only sees hard links among the files of one command, so a file linked to one outside the
+   * list is copied as a separate file: the same bytes, one more inode.
+   */
+  public static Command copyListed(Path source, Path target, Path list, boolean recursive, List<String> excludes) {
+    return Command.of(copyArguments(source, target, Optional.empty(), excludes, listed(list, recursive)));
+  }
+
+  private static List<String> copyArguments(
+      Path source, Path target, Optional<Path> linkDest, List<String> excludes, List<String> selection) {
     List<String> argv = new ArrayList<>();
     argv.add("rsync");
     argv.add("-aHAX");
+    argv.addAll(selection);
     argv.add("--numeric-ids");
     argv.add("--delete");
     // Compare modification times to the nanosecond: with whole seconds, a file rewritten in place (same size)
@@ -66,7 +89,25 @@ public final class RsyncCommands {
     }
     argv.add(slash(source));
     argv.add(slash(target));
-    return Command.of(argv);
+    return argv;
+  }
+
+  /** With {@code --files-from}, {@code -a} no longer recurses: {@code -r} or {@code -d} says how far to go. */
+  private static List<String> listed(Path list, boolean recursive) {
+    return List.of(recursive ? "-r" : "-d", "--from0", "--files-from=" + list.toAbsolutePath());
+  }
+
+  /**
+   * The {@code --files-from} entries for directories relative to the source ("" is the source itself): for
+   * {@code -d}, {@code dir/.} makes rsync compare the directory's contents and not only the directory itself.
+   */
+  public static String listEntries(Collection<String> directories, boolean recursive) {
+    StringBuilder sb = new StringBuilder();
+    for (String d : directories) {
+      String entry = d.isEmpty() ? "." : recursive ? d : d + "/.";
+      sb.append(entry).append('\0');
+    }
+    return sb.toString();
   }
 
   /**
@@ -76,9 +117,20 @@ public final class RsyncCommands {
    * directories, immutable by name, are pruned so this pass reads only a few small files per repository.
    */
   public static Command repositoryMetadata(Path source, Path target, List<String> excludes) {
+    return Command.of(metadataArguments(source, target, excludes, List.of()));
+  }
+
+  /** {@link #repositoryMetadata} restricted to the directories in {@code list}, as {@link #copyListed}. */
+  public static Command repositoryMetadataListed(
+      Path source, Path target, Path list, boolean recursive, List<String> excludes) {
+    return Command.of(metadataArguments(source, target, excludes, listed(list, recursive)));
+  }
+
+  private static List<String> metadataArguments(Path source, Path target, List<String> excludes, List<String> selection) {
     List<String> argv = new ArrayList<>();
     argv.add("rsync");
     argv.add("-aHAX");
+    argv.addAll(selection);
     argv.add("--numeric-ids");
     argv.add("--checksum");
     argv.add("--stats");
@@ -92,7 +144,45 @@ public final class RsyncCommands {
     argv.add("--exclude=*");
     argv.add(slash(source));
     argv.add(slash(target));
-    return Command.of(argv);
+    return argv;
+  }
+
+  /**
+   * Whether a directory (relative to the home) can hold what {@link #repositoryMetadata} compares: inside the
+   * repositories, outside their object stores.
+   */
+  public static boolean holdsRepositoryMetadata(String directory) {
+    boolean inRepositories =
+        (directory + "/").startsWith("shared/data/repositories/") || (directory + "/").startsWith("data/repositories/");
+    return inRepositories && !("/" + directory + "/").contains("/objects/");
+  }
+
+  /** Whether a whole subtree (relative to the home) can hold repository metadata: inside or above repositories. */
+  public static boolean mayHoldRepositoryMetadata(String subtree) {
+    return holdsRepositoryMetadata(subtree)
+        || "shared/data/repositories".startsWith(subtree + "/")
+        || "data/repositories".startsWith(subtree + "/");
+  }
+
+  /**
+   * Directories (relative to the home) that an exclude pattern removes whole and that are safe to recognise
+   * without rsync's matcher: anchored ({@code /caches/}), directory-only, with at most {@code *} inside a name.
+   * Anything else is simply not recognised, which only costs watching a directory that is never copied.
+   */
+  public static Predicate<String> excludedDirectories(List<String> excludes) {
+    List<Pattern> patterns = new ArrayList<>();
+    for (String e : excludes) {
+      if (e.length() > 2 && e.startsWith("/") && e.endsWith("/") && !e.contains("**") && !e.contains("?")
+          && !e.contains("[") && !e.contains("\\")) {
+        String body = e.substring(1, e.length() - 1);
+        String regex =
+            Arrays.stream(body.split("\\*", -1))
+                .map(Pattern::quote)
+                .collect(Collectors.joining("[^/]*"));
+        patterns.add(Pattern.compile(regex));
+      }
+    }
+    return dir -> patterns.stream().anyMatch(p -> p.matcher(dir).matches());
   }
 
   /** Restores a backed-up home into {@code target}; with {@code replace}, files not in the backup are deleted. */

@@ -23,9 +23,11 @@ import org.slf4j.LoggerFactory;
 /**
  * Copies the home with rsync in two phases. Before the lock, with the instance live, a full copy into the new
  * backup (hard-linking unchanged files against the previous backup, so it costs only what changed); under the
- * lock, the same command again, which now moves only the delta since the pre-copy. The locked window is then
- * proportional to what changed in the last minutes, not to the size of the home. A second pass under the lock
- * compares the repositories' refs by content (see {@link RsyncCommands#repositoryMetadata}).
+ * lock, the delta since the pre-copy. The delta visits only the directories that changed since the pre-copy
+ * started, as recorded by a {@link HomeChangeTracker}, so the locked window is proportional to what changed in
+ * the last minutes, not to the size of the home; where changes cannot be tracked, it is the same command as the
+ * pre-copy again, which walks the whole home. A second pass under the lock compares the repositories' refs by
+ * content (see {@link RsyncCommands#repositoryMetadata}).
  *
  * <p>A file-by-file copy is never atomic, so this strategy needs a quiescer that really locks.
  */
@@ -36,7 +38,10 @@ public final class RsyncDiskStrategy implements DiskStrategy {
   private final List<String> excludes;
   private final boolean linkDest;
   private final boolean preCopy;
+  private final boolean trackChanges;
   private final ProcessRunner runner;
+  /** From {@link #prepareBackup} to {@link #backup} of one run; the only state kept between the two. */
+  private HomeChangeTracker tracker;
 
   /**
    * @param home the Bitbucket home
@@ -49,6 +54,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
       boolean excludeEmbeddedDatabase,
       boolean linkDest,
       boolean preCopy,
+      boolean trackChanges,
       ProcessRunner runner) {
     this.home = home;
     List<String> all = new ArrayList<>(RsyncCommands.DISPOSABLE);
@@ -59,6 +65,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     this.excludes = List.copyOf(all);
     this.linkDest = linkDest;
     this.preCopy = preCopy;
+    this.trackChanges = trackChanges;
     this.runner = runner;
   }
 
@@ -93,25 +100,121 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     if (!preCopy) {
       return;
     }
+    if (trackChanges) {
+      startTracking(context);
+    }
     log.info("pre-copying the home while the instance is live");
-    copy(context, "pre-copy", true);
+    RsyncOutput out = copy(context, "pre-copy", true);
+    preCopied = out;
+  }
+
+  /** What the pre-copy found, for the sizes when the delta under the lock visits only part of the home. */
+  private RsyncOutput preCopied;
+
+  private void startTracking(BackupContext context) {
+    Path work = workDir(context);
+    try {
+      Trees.deleteRecursively(work);
+      Files.createDirectories(work);
+    } catch (java.io.IOException e) {
+      throw SnapstashException.storage("cannot create " + work + ": " + e.getMessage(), e);
+    }
+    HomeChangeTracker.Result started = HomeChangeTracker.start(home, RsyncCommands.excludedDirectories(excludes), work);
+    started.tracker().ifPresentOrElse(
+        t -> tracker = t,
+        () -> log.info("not tracking changes to the home ({}); the delta under the lock walks the whole home", started.whyNot()));
   }
 
   @Override
   public CopyResult backup(BackupContext context) {
-    RsyncOutput out = copy(context, "home", false);
-    FaultPoints.hit(FaultPoints.DURING_HOME_COPY);
-    RsyncOutput refs =
-        run(RsyncCommands.repositoryMetadata(home, context.homeDir(), excludes), "home", Progress.NONE);
-    out.transferredBytes += refs.transferredBytes;
+    Optional<HomeChangeTracker.Changes> changes = Optional.empty();
+    if (tracker != null) {
+      changes = tracker.collect(BARRIER_TIMEOUT).filter(c -> !c.subtrees().contains(""));
+      tracker = null;
+    }
+    RsyncOutput out;
+    String delta;
+    try {
+      if (changes.isPresent()) {
+        out = trackedDelta(context, changes.get());
+        delta = "tracked: " + changes.get();
+      } else {
+        out = copy(context, "home", false);
+        FaultPoints.hit(FaultPoints.DURING_HOME_COPY);
+        RsyncOutput refs =
+            run(RsyncCommands.repositoryMetadata(home, context.homeDir(), excludes), "home", Progress.NONE);
+        out.transferredBytes += refs.transferredBytes;
+        delta = preCopy ? "whole home" : "no pre-copy";
+      }
+    } finally {
+      Trees.deleteRecursively(workDir(context));
+    }
+    log.debug("home delta under the lock: {}", delta);
     return new CopyResult(
         name(),
         out.totalBytes,
         out.files,
         out.transferredBytes,
         List.of(),
-        Map.of("excludes", String.join(" ", excludes), "link-dest", String.valueOf(linkDest)));
+        Map.of(
+            "excludes", String.join(" ", excludes),
+            "link-dest", String.valueOf(linkDest),
+            "delta", delta));
   }
+
+  /**
+   * The delta for tracked changes: the repository metadata among them compared by content, then the changed
+   * directories' entries, then the new subtrees whole. Sizes are the pre-copy's, plus what moved now.
+   */
+  private RsyncOutput trackedDelta(BackupContext context, HomeChangeTracker.Changes changes) {
+    Path work = workDir(context);
+    Path target = context.homeDir();
+    RsyncOutput out = RsyncOutput.empty();
+    out.files = preCopied == null ? 0 : preCopied.files;
+    out.totalBytes = preCopied == null ? 0 : preCopied.totalBytes;
+    List<String> metaDirs = changes.directories().stream().filter(RsyncCommands::holdsRepositoryMetadata).toList();
+    List<String> metaTrees = changes.subtrees().stream().filter(RsyncCommands::mayHoldRepositoryMetadata).toList();
+    // Metadata first: a ref it rewrites changes its directory's time, which the copy passes then set right.
+    runListed(work, target, "metadata-directories", metaDirs, false, true, Progress.NONE, out);
+    runListed(work, target, "metadata-subtrees", metaTrees, true, true, Progress.NONE, out);
+    FaultPoints.hit(FaultPoints.DURING_HOME_COPY);
+    runListed(work, target, "directories", changes.directories(), false, false, context.progress(), out);
+    runListed(work, target, "subtrees", changes.subtrees(), true, false, context.progress(), out);
+    return out;
+  }
+
+  private void runListed(
+      Path work,
+      Path target,
+      String name,
+      java.util.Collection<String> dirs,
+      boolean recursive,
+      boolean metadata,
+      Progress progress,
+      RsyncOutput total) {
+    if (dirs.isEmpty()) {
+      return;
+    }
+    Path list = work.resolve(name + ".list");
+    try {
+      Files.writeString(list, RsyncCommands.listEntries(dirs, recursive));
+    } catch (java.io.IOException e) {
+      throw SnapstashException.storage("cannot write " + list + ": " + e.getMessage(), e);
+    }
+    Command command =
+        metadata
+            ? RsyncCommands.repositoryMetadataListed(home, target, list, recursive, excludes)
+            : RsyncCommands.copyListed(home, target, list, recursive, excludes);
+    total.transferredBytes += run(command, "home", progress).transferredBytes;
+  }
+
+  /** Our scratch directory inside the new backup (the tracker's barrier, the delta's lists); never in the home. */
+  private static Path workDir(BackupContext context) {
+    return context.backupDir().resolve(".rsync-work");
+  }
+
+  /** How long the tracker may take to read the events queued before the lock was drained. */
+  private static final java.time.Duration BARRIER_TIMEOUT = java.time.Duration.ofSeconds(10);
 
   private RsyncOutput copy(BackupContext context, String phase, boolean live) {
     Path target = context.homeDir();
@@ -140,6 +243,11 @@ public final class RsyncDiskStrategy implements DiskStrategy {
 
   @Override
   public void cleanupIncomplete(BackupContext context) {
+    if (tracker != null) {
+      tracker.close();
+      tracker = null;
+    }
+    Trees.deleteRecursively(workDir(context));
     Trees.deleteRecursively(context.homeDir());
   }
 

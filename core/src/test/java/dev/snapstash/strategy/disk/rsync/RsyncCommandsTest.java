@@ -20,6 +20,30 @@ class RsyncCommandsTest {
   }
 
   @Test
+  void theTrackedDeltaNamesItsDirectoriesAndSaysHowDeep() {
+    var shallow = RsyncCommands.copyListed(Path.of("/h"), Path.of("/b"), Path.of("/w/dirs.list"), false, List.of("/caches/"));
+    assertThat(shallow.argv())
+        .containsExactly(
+            "rsync", "-aHAX", "-d", "--from0", "--files-from=/w/dirs.list", "--numeric-ids", "--delete",
+            "--modify-window=-1", "--info=progress2", "--no-inc-recursive", "--stats", "--exclude=/caches/", "/h/", "/b/");
+    var deep = RsyncCommands.repositoryMetadataListed(Path.of("/h"), Path.of("/b"), Path.of("/w/t.list"), true, List.of());
+    assertThat(deep.argv()).contains("-r", "--checksum", "--files-from=/w/t.list").doesNotContain("-d", "--delete");
+    // "dir/." makes -d compare the directory's entries; a subtree is named as it is; "" is the home itself.
+    assertThat(RsyncCommands.listEntries(List.of("", "a/b"), false)).isEqualTo(".\0a/b/.\0");
+    assertThat(RsyncCommands.listEntries(List.of("a/b"), true)).isEqualTo("a/b\0");
+  }
+
+  @Test
+  void repositoryMetadataLivesInRepositoriesOutsideTheirObjectStores() {
+    assertThat(RsyncCommands.holdsRepositoryMetadata("shared/data/repositories/1/refs/heads")).isTrue();
+    assertThat(RsyncCommands.holdsRepositoryMetadata("data/repositories/7")).isTrue();
+    assertThat(RsyncCommands.holdsRepositoryMetadata("shared/data/repositories/1/objects/ab")).isFalse();
+    assertThat(RsyncCommands.holdsRepositoryMetadata("shared/config")).isFalse();
+    assertThat(RsyncCommands.mayHoldRepositoryMetadata("shared/data")).isTrue();
+    assertThat(RsyncCommands.mayHoldRepositoryMetadata("shared/data/repositories/1/objects")).isFalse();
+  }
+
+  @Test
   void withoutAPreviousBackupThereIsNoLinkDest() {
     var c = RsyncCommands.copy(Path.of("/h"), Path.of("/b"), Optional.empty(), List.of());
     assertThat(c.argv()).noneMatch(a -> a.startsWith("--link-dest"));

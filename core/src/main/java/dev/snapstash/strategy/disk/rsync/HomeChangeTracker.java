@@ -1,0 +1,375 @@
+package dev.snapstash.strategy.disk.rsync;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.ClosedWatchServiceException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchEvent;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeSet;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.RecursiveAction;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Records which directories of the home change from before the pre-copy until the lock is drained, so that the
+ * copy under the lock visits only those instead of walking the whole home (on a home of 100,000 files the walk
+ * alone is most of the lock window; docs/performance.md).
+ *
+ * <p>It watches every directory with inotify (Java's {@link WatchService} on Linux), each one <em>before</em> its
+ * entries are listed, and all of them before the pre-copy starts; so every change made after the pre-copy read a
+ * file is reported on the watch of the directory it was made in. Two sets come out:
+ *
+ * <ul>
+ *   <li>{@link Changes#directories()}: directories whose entries were created, deleted, renamed, written or had
+ *       their attributes changed. The delta copies their immediate contents ({@code rsync -d}) and deletes what
+ *       is gone.
+ *   <li>{@link Changes#subtrees()}: directories that appeared while watching (made, or renamed into place). These
+ *       are not watched at all; the delta copies them whole ({@code rsync -r}). That also covers what inotify gets
+ *       wrong about renamed directories: a watch follows the directory, but Java keeps reporting it under its old
+ *       name, and every renamed directory appears at its new name as a new subtree.
+ * </ul>
+ *
+ * <p>Whenever the record could be incomplete the tracker says so instead of guessing, and the caller walks the
+ * whole home as before: an event queue overflow, a watch limit reached ({@code fs.inotify.max_user_watches}), a
+ * home on a filesystem where inotify misses changes (NFS, CIFS, FUSE, cluster filesystems: writes by other hosts
+ * raise no event; see {@link #untrustedMount}), or the barrier event not arriving. Not seen by inotify at all, and
+ * so not tracked: writes through {@code mmap} (Git and Bitbucket write with {@code write(2)}), and a filesystem
+ * mounted inside the home while it is watched.
+ */
+final class HomeChangeTracker implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(HomeChangeTracker.class);
+
+  /** Local filesystems whose every change is made on this host, through this kernel, and so raises an event. */
+  static final Set<String> LOCAL_FILESYSTEMS =
+      Set.of("ext2", "ext3", "ext4", "xfs", "btrfs", "tmpfs", "zfs", "f2fs", "bcachefs", "reiserfs", "jfs", "overlay");
+
+  private static final WatchEvent.Kind<?>[] KINDS = {
+    StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_DELETE, StandardWatchEventKinds.ENTRY_MODIFY
+  };
+
+  /** What changed, as paths relative to the home ("" is the home itself), sorted, with no subtree inside another. */
+  record Changes(SortedSet<String> directories, SortedSet<String> subtrees) {
+    boolean isEmpty() {
+      return directories.isEmpty() && subtrees.isEmpty();
+    }
+
+    @Override
+    public String toString() {
+      return directories.size() + " changed directories, " + subtrees.size() + " new subtrees";
+    }
+  }
+
+  private final Path home;
+  private final WatchService watcher;
+  private final Path barrierDir;
+  private final AtomicInteger watched = new AtomicInteger();
+  private final Set<Path> directories = new HashSet<>();
+  private final Set<Path> subtrees = new HashSet<>();
+  private final CountDownLatch barrierSeen = new CountDownLatch(1);
+  private final Thread consumer;
+  private volatile WatchKey barrierKey;
+  private volatile String lost;
+
+  private HomeChangeTracker(Path home, WatchService watcher, Path barrierDir) {
+    this.home = home;
+    this.watcher = watcher;
+    this.barrierDir = barrierDir;
+    this.consumer = new Thread(this::consume, "home-change-tracker");
+    this.consumer.setDaemon(true);
+  }
+
+  /**
+   * Starts watching {@code home}, skipping directories that {@code skip} names (relative paths of excluded
+   * directories, never copied), and returns once every directory is watched; or explains why it cannot track.
+   *
+   * @param barrierDir an empty directory of ours, outside the home, where {@link #collect} drops its barrier file
+   */
+  static Result start(Path home, Predicate<String> skip, Path barrierDir) {
+    Optional<String> mount = untrustedMount(home);
+    if (mount.isPresent()) {
+      return Result.off(mount.get());
+    }
+    WatchService watcher;
+    try {
+      watcher = FileSystems.getDefault().newWatchService();
+    } catch (IOException e) {
+      return Result.off("inotify is not available (" + e.getMessage() + ")");
+    }
+    HomeChangeTracker tracker = new HomeChangeTracker(home, watcher, barrierDir);
+    long t0 = System.nanoTime();
+    try {
+      tracker.barrierKey = barrierDir.register(watcher, StandardWatchEventKinds.ENTRY_CREATE);
+      tracker.consumer.start();
+      ForkJoinPool pool = new ForkJoinPool(Math.max(2, Runtime.getRuntime().availableProcessors()));
+      try {
+        pool.invoke(tracker.new Register(home, "", skip));
+      } finally {
+        pool.shutdown();
+      }
+    } catch (RuntimeException | IOException e) {
+      tracker.close();
+      String why = e instanceof UncheckedIOException u ? u.getCause().getMessage() : e.getMessage();
+      if (why != null && why.contains("inotify watches")) {
+        why += "; raise the sysctl fs.inotify.max_user_watches above the number of directories in the home";
+      }
+      return Result.off("cannot watch the home: " + why);
+    }
+    log.debug("watching {} directories of {} for changes ({} ms)", tracker.watched.get(), home, (System.nanoTime() - t0) / 1_000_000);
+    return new Result(Optional.of(tracker), "");
+  }
+
+  /** A started tracker, or the reason there is none (logged by the caller). */
+  record Result(Optional<HomeChangeTracker> tracker, String whyNot) {
+    static Result off(String why) {
+      return new Result(Optional.empty(), why);
+    }
+  }
+
+  /**
+   * Everything that changed until now, and stops watching. Call it once the instance is drained: a barrier file
+   * made now goes through the same inotify queue as the home's events, so once it is seen every earlier change has
+   * been read. Empty when the record may be incomplete.
+   */
+  Optional<Changes> collect(Duration timeout) {
+    try {
+      Files.createFile(barrierDir.resolve("barrier"));
+      if (!barrierSeen.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        lost = "the change tracker did not see its own barrier within " + timeout.toSeconds() + " s";
+      }
+      consumer.join(timeout.toMillis());
+    } catch (IOException e) {
+      lost = "cannot write the change tracker's barrier: " + e.getMessage();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      lost = "interrupted";
+    } finally {
+      close();
+    }
+    if (lost != null || consumer.isAlive()) {
+      log.info("the change record is incomplete ({}); walking the whole home", lost == null ? "still reading events" : lost);
+      return Optional.empty();
+    }
+    return Optional.of(changes(home, directories, subtrees));
+  }
+
+  @Override
+  public void close() {
+    try {
+      watcher.close();
+    } catch (IOException e) {
+      log.debug("closing the watch service: {}", e.getMessage());
+    }
+  }
+
+  /** Watches a directory, then lists it and does the same for each subdirectory, in parallel. */
+  private final class Register extends RecursiveAction {
+    private final Path dir;
+    private final String relative;
+    private final Predicate<String> skip;
+
+    Register(Path dir, String relative, Predicate<String> skip) {
+      this.dir = dir;
+      this.relative = relative;
+      this.skip = skip;
+    }
+
+    @Override
+    protected void compute() {
+      try {
+        dir.register(watcher, KINDS);
+        watched.incrementAndGet();
+      } catch (NoSuchFileException | NotDirectoryException gone) {
+        return; // removed while we walked: its parent's watch saw it go
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      List<Register> children = new ArrayList<>();
+      try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+        for (Path entry : entries) {
+          if (Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
+            String rel = relative.isEmpty() ? entry.getFileName().toString() : relative + "/" + entry.getFileName();
+            if (!skip.test(rel)) {
+              children.add(new Register(entry, rel, skip));
+            }
+          }
+        }
+      } catch (NoSuchFileException gone) {
+        return;
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      invokeAll(children);
+    }
+  }
+
+  /** The consumer thread: turns events into the two sets until the barrier is seen and everything before it read. */
+  private void consume() {
+    try {
+      boolean barrier = false;
+      while (true) {
+        WatchKey key = barrier ? watcher.poll() : watcher.take();
+        if (key == null) {
+          barrierSeen.countDown();
+          return; // the barrier was seen and every key signalled before it has been drained
+        }
+        if (key == barrierKey) {
+          barrier = true;
+          key.pollEvents();
+          continue;
+        }
+        record(key);
+        key.reset();
+      }
+    } catch (ClosedWatchServiceException | InterruptedException stopped) {
+      if (lost == null) {
+        lost = "stopped before the barrier";
+      }
+    } catch (RuntimeException e) {
+      lost = "change tracker failed: " + e;
+    }
+  }
+
+  private void record(WatchKey key) {
+    // The path it was registered with: a directory renamed since is still reported under its old name, which
+    // is harmless because the new name was reported as a new subtree.
+    Path dir = (Path) key.watchable();
+    for (WatchEvent<?> event : key.pollEvents()) {
+      if (event.kind() == StandardWatchEventKinds.OVERFLOW) {
+        // Events of this directory were dropped, including perhaps the creation of subdirectories: copy it whole.
+        subtrees.add(dir);
+        continue;
+      }
+      directories.add(dir);
+      if (event.kind() == StandardWatchEventKinds.ENTRY_CREATE
+          && Files.isDirectory(dir.resolve((Path) event.context()), LinkOption.NOFOLLOW_LINKS)) {
+        subtrees.add(dir.resolve((Path) event.context()));
+      }
+    }
+  }
+
+  /**
+   * Relative, sorted sets as the delta needs them: subtrees nested in another subtree are dropped, as are
+   * directories inside a subtree; paths that no longer exist are dropped too (their parent changed, and the delta
+   * of the parent deletes them from the copy).
+   */
+  static Changes changes(Path home, Set<Path> directories, Set<Path> subtrees) {
+    TreeSet<String> trees = new TreeSet<>();
+    for (Path p : subtrees) {
+      if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+        trees.add(relative(home, p));
+      }
+    }
+    TreeSet<String> outer = new TreeSet<>();
+    for (String t : trees) {
+      if (!insideAny(t, outer)) {
+        outer.add(t);
+      }
+    }
+    TreeSet<String> dirs = new TreeSet<>();
+    for (Path p : directories) {
+      String rel = relative(home, p);
+      if (!insideAny(rel, outer) && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+        dirs.add(rel);
+      }
+    }
+    return new Changes(dirs, outer);
+  }
+
+  private static boolean insideAny(String path, SortedSet<String> trees) {
+    if (trees.contains("")) {
+      return true;
+    }
+    // Walk up the path's ancestors: at most its depth lookups.
+    String p = path;
+    while (true) {
+      if (trees.contains(p)) {
+        return true;
+      }
+      int slash = p.lastIndexOf('/');
+      if (slash < 0) {
+        return false;
+      }
+      p = p.substring(0, slash);
+    }
+  }
+
+  private static String relative(Path home, Path p) {
+    return home.relativize(p).toString();
+  }
+
+  /** Why the home cannot be tracked from this host, from /proc/self/mountinfo; empty if it can. */
+  static Optional<String> untrustedMount(Path home) {
+    try {
+      return untrustedMount(Files.readString(Path.of("/proc/self/mountinfo")), home.toRealPath());
+    } catch (IOException e) {
+      return Optional.of("cannot read the mount table (" + e.getMessage() + ")");
+    }
+  }
+
+  /**
+   * The mount holding {@code home} and every mount inside it must be a local filesystem: on a network or cluster
+   * filesystem another host's writes raise no inotify event here (a Bitbucket Data Center shared home on NFS).
+   */
+  static Optional<String> untrustedMount(String mountinfo, Path home) {
+    String homePath = home.toString();
+    String containing = null;
+    String containingType = null;
+    for (String line : mountinfo.split("\n")) {
+      // id parent major:minor root mount-point options [optional fields...] - fstype source super-options
+      String[] f = line.split(" ");
+      int dash = List.of(f).indexOf("-");
+      if (f.length < 5 || dash < 0 || dash + 1 >= f.length) {
+        continue;
+      }
+      String mountPoint = unescape(f[4]);
+      String type = f[dash + 1];
+      if (isUnder(homePath, mountPoint)) {
+        if (containing == null || mountPoint.length() >= containing.length()) {
+          containing = mountPoint;
+          containingType = type;
+        }
+      } else if (isUnder(mountPoint, homePath) && !LOCAL_FILESYSTEMS.contains(type)) {
+        return Optional.of(mountPoint + " inside the home is " + type + ", where inotify does not see every change");
+      }
+    }
+    if (containingType == null) {
+      return Optional.of("no mount holds " + homePath);
+    }
+    if (!LOCAL_FILESYSTEMS.contains(containingType)) {
+      return Optional.of("the home is on " + containingType + ", where inotify does not see every change");
+    }
+    return Optional.empty();
+  }
+
+  private static boolean isUnder(String path, String dir) {
+    return path.equals(dir) || dir.equals("/") || path.startsWith(dir + "/");
+  }
+
+  private static final Pattern OCTAL = Pattern.compile("\\\\([0-7]{3})");
+
+  private static String unescape(String s) {
+    return OCTAL.matcher(s).replaceAll(m -> String.valueOf((char) Integer.parseInt(m.group(1), 8)));
+  }
+}

@@ -1,0 +1,88 @@
+package dev.snapstash.strategy.disk.rsync;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class HomeChangeTrackerTest {
+  @TempDir Path tmp;
+
+  private static final String LOCAL_ROOT = "22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n";
+
+  @Test
+  void aHomeOnALocalFilesystemCanBeTracked() {
+    assertThat(HomeChangeTracker.untrustedMount(LOCAL_ROOT, Path.of("/var/atlassian/bitbucket"))).isEmpty();
+  }
+
+  @Test
+  void aHomeOnNfsCannot() {
+    String mounts = LOCAL_ROOT + "40 22 0:50 / /mnt/bitbucket rw - nfs4 filer:/export rw,vers=4.2\n";
+    assertThat(HomeChangeTracker.untrustedMount(mounts, Path.of("/mnt/bitbucket/home")))
+        .hasValueSatisfying(why -> assertThat(why).contains("nfs4"));
+  }
+
+  /** Bitbucket Data Center: a local home whose shared/ is an NFS mount written by the other nodes. */
+  @Test
+  void norOneWithANetworkMountInside() {
+    String mounts = LOCAL_ROOT + "41 22 0:51 / /var/bb/home/shared rw - nfs filer:/shared rw\n";
+    assertThat(HomeChangeTracker.untrustedMount(mounts, Path.of("/var/bb/home")))
+        .hasValueSatisfying(why -> assertThat(why).contains("/var/bb/home/shared").contains("nfs"));
+    // A mount elsewhere whose name merely starts like the home is not inside it.
+    String beside = LOCAL_ROOT + "41 22 0:51 / /var/bb/home-old rw - nfs filer:/old rw\n";
+    assertThat(HomeChangeTracker.untrustedMount(beside, Path.of("/var/bb/home"))).isEmpty();
+  }
+
+  @Test
+  void theInnermostMountHoldingTheHomeDecidesAndEscapedNamesAreRead() {
+    String mounts =
+        LOCAL_ROOT
+            + "40 22 0:50 / /srv rw - cifs //nas/srv rw\n"
+            + "41 40 254:1 / /srv/bit\\040bucket rw - xfs /dev/vdb rw\n";
+    assertThat(HomeChangeTracker.untrustedMount(mounts, Path.of("/srv/bit bucket/home"))).isEmpty();
+    assertThat(HomeChangeTracker.untrustedMount(mounts, Path.of("/srv/other"))).isPresent();
+  }
+
+  @Test
+  void excludedDirectoriesAreRecognisedOnlyWhenThePatternIsSimple() {
+    Predicate<String> skip = RsyncCommands.excludedDirectories(RsyncCommands.DISPOSABLE);
+    assertThat(skip).accepts("caches", "log", "shared/export", "plugins/.osgi-cache", "shared/plugins/.bundled-plugins");
+    assertThat(skip).rejects("shared", "shared/data/repositories/1", "plugins/installed-plugins", "caches2", "x/caches");
+    // Unanchored patterns are left to rsync: watching what it then excludes only costs a watch.
+    assertThat(RsyncCommands.excludedDirectories(List.of("objects/incoming-*/", "*.tmp", "/a/**/"))).rejects("objects/incoming-1", "a/b");
+  }
+
+  @Test
+  void changesInsideSkippedDirectoriesAreNotRecorded() throws Exception {
+    Path home = tmp.resolve("home");
+    Files.createDirectories(home.resolve("caches/deep"));
+    Files.createDirectories(home.resolve("shared"));
+    Path barrier = Files.createDirectories(tmp.resolve("barrier"));
+    HomeChangeTracker tracker =
+        HomeChangeTracker.start(home, RsyncCommands.excludedDirectories(RsyncCommands.DISPOSABLE), barrier).tracker().orElseThrow();
+    Files.writeString(home.resolve("caches/deep/x"), "x");
+    Files.writeString(home.resolve("shared/y"), "y");
+    HomeChangeTracker.Changes changes = tracker.collect(Duration.ofSeconds(10)).orElseThrow();
+    assertThat(changes.directories()).containsExactly("shared");
+    assertThat(changes.subtrees()).isEmpty();
+  }
+
+  @Test
+  void nestedAndVanishedSubtreesAreFolded() throws Exception {
+    Path home = tmp.resolve("home");
+    Files.createDirectories(home.resolve("a/b/c"));
+    Files.createDirectories(home.resolve("d"));
+    HomeChangeTracker.Changes changes =
+        HomeChangeTracker.changes(
+            home,
+            java.util.Set.of(home.resolve("a/b"), home.resolve("d"), home.resolve("gone")),
+            java.util.Set.of(home.resolve("a"), home.resolve("a/b/c"), home.resolve("vanished")));
+    assertThat(changes.subtrees()).containsExactly("a");
+    assertThat(changes.directories()).containsExactly("d");
+  }
+}
