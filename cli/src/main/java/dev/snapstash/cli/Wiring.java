@@ -99,6 +99,7 @@ public class Wiring {
           d.rsync().linkDest(),
           d.rsync().preCopy(),
           d.rsync().trackChanges(),
+          d.rsync().parallel(),
           runner);
       case "btrfs" -> new BtrfsDiskStrategy(
           d.btrfs(), config.instance().home(), config.backup().root(), embeddedDatabaseCopiedSeparately(), runner);

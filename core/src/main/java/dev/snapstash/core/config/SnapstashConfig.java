@@ -106,7 +106,14 @@ public record SnapstashConfig(
                       + " reason logged, where it cannot be trusted: a network or cluster filesystem, too few"
                       + " `fs.inotify.max_user_watches`, an event queue overflow.",
               def = "true")
-          boolean trackChanges) {}
+          boolean trackChanges,
+      @Key(
+              doc =
+                  "rsync commands the pre-copy runs at once, each over its share of the repositories, with one"
+                      + " more for the rest of the home; 1 copies with a single rsync. rsync spends most of its"
+                      + " time waiting on metadata calls, so a few at once help even on two cores.",
+              def = "3")
+          int parallel) {}
 
   public record Database(
       @Key(doc = "postgresql, mysql, h2, collocated, or none.", def = "none") String type,

@@ -92,6 +92,26 @@ public final class RsyncCommands {
     return argv;
   }
 
+  /**
+   * One share of a parallel pre-copy: the repositories named in {@code list} (NUL-separated, relative to
+   * {@code source}), each copied whole and hard-linked against {@code linkDest} like {@link #copy}.
+   */
+  public static Command copyRepositories(
+      Path source, Path target, Optional<Path> linkDest, Path list, List<String> excludes) {
+    return Command.of(copyArguments(source, target, linkDest, excludes, listed(list, true)));
+  }
+
+  /**
+   * The rest of a parallel pre-copy: everything but the repositories under {@code repositories} (relative to the
+   * source), which {@link #copyRepositories} commands copy beside it.
+   */
+  public static Command copyAllButRepositories(
+      Path source, Path target, Optional<Path> linkDest, String repositories, List<String> excludes) {
+    List<String> all = new ArrayList<>(excludes);
+    all.add("/" + repositories + "/*/");
+    return Command.of(copyArguments(source, target, linkDest, all, List.of()));
+  }
+
   /** With {@code --files-from}, {@code -a} no longer recurses: {@code -r} or {@code -d} says how far to go. */
   private static List<String> listed(Path list, boolean recursive) {
     return List.of(recursive ? "-r" : "-d", "--from0", "--files-from=" + list.toAbsolutePath());

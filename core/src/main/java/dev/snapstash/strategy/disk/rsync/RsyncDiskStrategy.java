@@ -1,6 +1,7 @@
 package dev.snapstash.strategy.disk.rsync;
 
 import dev.snapstash.core.engine.FaultPoints;
+import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.process.Command;
 import dev.snapstash.core.process.ProcessRunner;
@@ -11,14 +12,27 @@ import dev.snapstash.core.spi.Findings;
 import dev.snapstash.core.spi.Progress;
 import dev.snapstash.core.spi.RestoreContext;
 import dev.snapstash.core.util.Trees;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
 
 /**
  * Copies the home with rsync in two phases. Before the lock, with the instance live, a full copy into the new
@@ -39,6 +53,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
   private final boolean linkDest;
   private final boolean preCopy;
   private final boolean trackChanges;
+  private final int parallel;
   private final ProcessRunner runner;
   /** From {@link #prepareBackup} to {@link #backup} of one run; the only state kept between the two. */
   private HomeChangeTracker tracker;
@@ -55,6 +70,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
       boolean linkDest,
       boolean preCopy,
       boolean trackChanges,
+      int parallel,
       ProcessRunner runner) {
     this.home = home;
     List<String> all = new ArrayList<>(RsyncCommands.DISPOSABLE);
@@ -66,6 +82,10 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     this.linkDest = linkDest;
     this.preCopy = preCopy;
     this.trackChanges = trackChanges;
+    if (parallel < 1 || parallel > 16) {
+      throw SnapstashException.config("disk.rsync.parallel must be between 1 and 16, not " + parallel);
+    }
+    this.parallel = parallel;
     this.runner = runner;
   }
 
@@ -104,21 +124,111 @@ public final class RsyncDiskStrategy implements DiskStrategy {
       startTracking(context);
     }
     log.info("pre-copying the home while the instance is live");
-    RsyncOutput out = copy(context, "pre-copy", true);
-    preCopied = out;
+    preCopied = preCopyInShares(context).orElseGet(() -> copy(context, "pre-copy", true));
+  }
+
+  /** Where the repositories are, relative to the home: {@code shared/data/repositories} since Bitbucket 4. */
+  private Optional<String> repositoriesDir() {
+    return Stream.of("shared/data/repositories", "data/repositories")
+        .filter(r -> Files.isDirectory(home.resolve(r), LinkOption.NOFOLLOW_LINKS))
+        .findFirst();
+  }
+
+  /**
+   * The pre-copy as several rsync commands at once: the repositories dealt round-robin into {@code parallel}
+   * shares, and everything else beside them. One rsync is a chain of three processes that spend most of their
+   * time waiting for each other and for metadata calls, so on a home of many small files a few at once finish
+   * much sooner even on two cores (docs/performance.md). Empty when there are too few repositories to share out.
+   * Hard links between files of different shares are not seen by {@code -H}: each file is still hard-linked to
+   * its previous copy, a new one is stored once per share.
+   */
+  private Optional<RsyncOutput> preCopyInShares(BackupContext context) {
+    Optional<String> repositories = repositoriesDir();
+    if (parallel < 2 || repositories.isEmpty()) {
+      return Optional.empty();
+    }
+    List<String> repos = new ArrayList<>();
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(home.resolve(repositories.get()))) {
+      for (Path e : entries) {
+        if (Files.isDirectory(e, LinkOption.NOFOLLOW_LINKS)) {
+          repos.add(repositories.get() + "/" + e.getFileName());
+        }
+      }
+    } catch (IOException e) {
+      return Optional.empty(); // the single rsync reports what is wrong
+    }
+    if (repos.size() < 2 * parallel) {
+      return Optional.empty();
+    }
+    Collections.sort(repos);
+    Path target = context.homeDir();
+    Path work = workDir(context);
+    Optional<Path> previous =
+        linkDest ? context.previous().map(p -> p.resolve("home")).filter(Files::isDirectory) : Optional.empty();
+    List<Command> commands = new ArrayList<>();
+    try {
+      Files.createDirectories(target);
+      Files.createDirectories(work);
+      commands.add(RsyncCommands.copyAllButRepositories(home, target, previous, repositories.get(), excludes));
+      for (int i = 0; i < parallel; i++) {
+        List<String> share = new ArrayList<>();
+        for (int j = i; j < repos.size(); j += parallel) {
+          share.add(repos.get(j));
+        }
+        Path list = work.resolve("pre-copy-" + i + ".list");
+        Files.writeString(list, RsyncCommands.listEntries(share, true));
+        commands.add(RsyncCommands.copyRepositories(home, target, previous, list, excludes));
+      }
+    } catch (IOException e) {
+      throw SnapstashException.storage("cannot prepare the pre-copy in " + target + ": " + e.getMessage(), e);
+    }
+    log.debug("pre-copying in {} rsync commands at once ({} repositories in {} shares)", commands.size(), repos.size(), parallel);
+    Progress[] slots = Shares.of(context.progress(), "pre-copy", commands.size());
+    ExecutorService pool = Executors.newFixedThreadPool(commands.size());
+    List<Future<RsyncOutput>> futures = new ArrayList<>();
+    try {
+      for (int i = 0; i < commands.size(); i++) {
+        Command c = commands.get(i).alsoOkOn(RsyncCommands.VANISHED, RsyncCommands.PARTIAL);
+        Progress slot = slots[i];
+        futures.add(pool.submit(() -> run(c, "pre-copy", slot)));
+      }
+      RsyncOutput total = RsyncOutput.empty();
+      for (Future<RsyncOutput> f : futures) {
+        RsyncOutput o = f.get();
+        total.files += o.files;
+        total.totalBytes += o.totalBytes;
+        total.transferredBytes += o.transferredBytes;
+      }
+      return Optional.of(total);
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new SnapstashException(
+          ErrorKind.INTERRUPTED, "interrupted during the pre-copy", e);
+    } finally {
+      // The first failure (or an interrupt) stops the other shares: each kills its rsync when interrupted.
+      futures.forEach(f -> f.cancel(true));
+      pool.shutdownNow();
+    }
   }
 
   /** What the pre-copy found, for the sizes when the delta under the lock visits only part of the home. */
   private RsyncOutput preCopied;
+
+  /** When the tracker started watching: every change since has a later change time. */
+  private Instant trackingSince;
 
   private void startTracking(BackupContext context) {
     Path work = workDir(context);
     try {
       Trees.deleteRecursively(work);
       Files.createDirectories(work);
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       throw SnapstashException.storage("cannot create " + work + ": " + e.getMessage(), e);
     }
+    // A second early: change times come from the kernel's coarse clock, which may lag this one slightly.
+    trackingSince = Instant.now().minusSeconds(1);
     HomeChangeTracker.Result started = HomeChangeTracker.start(home, RsyncCommands.excludedDirectories(excludes), work);
     started.tracker().ifPresentOrElse(
         t -> tracker = t,
@@ -174,6 +284,10 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     out.totalBytes = preCopied == null ? 0 : preCopied.totalBytes;
     List<String> metaDirs = changes.directories().stream().filter(RsyncCommands::holdsRepositoryMetadata).toList();
     List<String> metaTrees = changes.subtrees().stream().filter(RsyncCommands::mayHoldRepositoryMetadata).toList();
+    int unshared = SharedInodes.unshare(home, target, changes.directories(), changes.subtrees(), trackingSince);
+    if (unshared > 0) {
+      log.debug("{} file(s) hard-linked to the previous backup changed after the pre-copy; copying them afresh", unshared);
+    }
     // Metadata first: a ref it rewrites changes its directory's time, which the copy passes then set right.
     runListed(work, target, "metadata-directories", metaDirs, false, true, Progress.NONE, out);
     runListed(work, target, "metadata-subtrees", metaTrees, true, true, Progress.NONE, out);
@@ -187,7 +301,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
       Path work,
       Path target,
       String name,
-      java.util.Collection<String> dirs,
+      Collection<String> dirs,
       boolean recursive,
       boolean metadata,
       Progress progress,
@@ -198,14 +312,16 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     Path list = work.resolve(name + ".list");
     try {
       Files.writeString(list, RsyncCommands.listEntries(dirs, recursive));
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       throw SnapstashException.storage("cannot write " + list + ": " + e.getMessage(), e);
     }
     Command command =
         metadata
             ? RsyncCommands.repositoryMetadataListed(home, target, list, recursive, excludes)
             : RsyncCommands.copyListed(home, target, list, recursive, excludes);
+    long t0 = System.nanoTime();
     total.transferredBytes += run(command, "home", progress).transferredBytes;
+    log.debug("delta pass {}: {} entries in {} ms", name, dirs.size(), (System.nanoTime() - t0) / 1_000_000);
   }
 
   /** Our scratch directory inside the new backup (the tracker's barrier, the delta's lists); never in the home. */
@@ -214,13 +330,13 @@ public final class RsyncDiskStrategy implements DiskStrategy {
   }
 
   /** How long the tracker may take to read the events queued before the lock was drained. */
-  private static final java.time.Duration BARRIER_TIMEOUT = java.time.Duration.ofSeconds(10);
+  private static final Duration BARRIER_TIMEOUT = Duration.ofSeconds(10);
 
   private RsyncOutput copy(BackupContext context, String phase, boolean live) {
     Path target = context.homeDir();
     try {
       Files.createDirectories(target);
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       throw SnapstashException.storage("cannot create " + target + ": " + e.getMessage(), e);
     }
     // Hard links are made by the first pass only: the pre-copy already linked every unchanged file, and linking

@@ -114,6 +114,66 @@ class TrackedDeltaTest {
     assertThat(differences(home, ctx.homeDir(), "-naAXi")).as("seed %d", seed).isEmpty();
   }
 
+  /**
+   * The pre-copy hard-links unchanged files against the previous backup; a mode or xattr change after it must not
+   * reach the previous backup's copy through the shared inode.
+   */
+  @Test
+  void anAttributeChangeAfterThePreCopyLeavesThePreviousBackupAlone() throws Exception {
+    Path home = tmp.resolve("home");
+    Path file = home.resolve("shared/data/repositories/1/hooks/pre-receive");
+    write(file, "#!/bin/sh\n");
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+    BackupContext first = new BackupContext("1", tmp.resolve("b1"), Optional.empty(), Progress.NONE);
+    strategy(home).prepareBackup(first);
+    strategy(home).backup(first);
+
+    RsyncDiskStrategy rsync = strategy(home);
+    BackupContext second = new BackupContext("2", tmp.resolve("b2"), Optional.of(first.backupDir()), Progress.NONE);
+    rsync.prepareBackup(second);
+    Path linked = second.homeDir().resolve("shared/data/repositories/1/hooks/pre-receive");
+    assertThat(Files.getAttribute(linked, "unix:nlink")).as("the pre-copy hard-linked it").isEqualTo(2);
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
+    Files.getFileAttributeView(file, UserDefinedFileAttributeView.class).write("snapstash.test", ByteBuffer.wrap("x".getBytes()));
+    rsync.backup(second);
+
+    Path old = first.homeDir().resolve("shared/data/repositories/1/hooks/pre-receive");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(old))).isEqualTo("rw-r--r--");
+    assertThat(Files.getFileAttributeView(old, UserDefinedFileAttributeView.class).list()).isEmpty();
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(linked))).isEqualTo("rwxr-xr-x");
+    assertThat(differences(home, second.homeDir())).isEmpty();
+  }
+
+  /** The pre-copy in shares (repositories dealt out to three rsyncs, the rest to a fourth) makes the same copy. */
+  @Test
+  void aPreCopyInSharesMakesTheSameBackupAndStillLinksAgainstThePrevious() throws Exception {
+    Path home = tmp.resolve("home");
+    for (int r = 1; r <= 8; r++) {
+      write(home.resolve("shared/data/repositories/" + r + "/objects/ab/c" + r), "object " + r);
+      write(home.resolve("shared/data/repositories/" + r + "/refs/heads/main"), ("" + r).repeat(40) + "\n");
+    }
+    write(home.resolve("shared/data/repositories/loose-file"), "not a repository");
+    write(home.resolve("shared/bitbucket.properties"), "a=b\n");
+    write(home.resolve("shared/data/attachments/1/a.png"), "png");
+    write(home.resolve("caches/x"), "never copied");
+    BackupContext first = new BackupContext("1", tmp.resolve("b1"), Optional.empty(), Progress.NONE);
+    RsyncDiskStrategy one = new RsyncDiskStrategy(home, List.of(), true, true, true, true, 3, runner);
+    one.prepareBackup(first);
+    assertThat(differences(home, first.homeDir())).isEmpty();
+    one.backup(first);
+
+    write(home.resolve("shared/data/repositories/9/refs/heads/main"), "9".repeat(40) + "\n");
+    Files.writeString(home.resolve("shared/data/repositories/2/refs/heads/main"), "x".repeat(40) + "\n");
+    BackupContext second = new BackupContext("2", tmp.resolve("b2"), Optional.of(first.backupDir()), Progress.NONE);
+    RsyncDiskStrategy two = new RsyncDiskStrategy(home, List.of(), true, true, true, true, 3, runner);
+    two.prepareBackup(second);
+    two.backup(second);
+    assertThat(differences(home, second.homeDir())).isEmpty();
+    assertThat(Files.getAttribute(second.homeDir().resolve("shared/data/repositories/5/objects/ab/c5"), "unix:nlink")).isEqualTo(2);
+    assertThat(Files.getAttribute(second.homeDir().resolve("shared/data/attachments/1/a.png"), "unix:nlink")).isEqualTo(2);
+    assertThat(second.homeDir().resolve("caches")).doesNotExist();
+  }
+
   @Test
   void withNothingChangedTheDeltaCopiesNothing() throws Exception {
     Path home = tmp.resolve("home");
@@ -140,7 +200,7 @@ class TrackedDeltaTest {
   }
 
   private RsyncDiskStrategy strategy(Path home) {
-    return new RsyncDiskStrategy(home, List.of(), true, true, true, true, runner);
+    return new RsyncDiskStrategy(home, List.of(), true, true, true, true, 1, runner);
   }
 
   private BackupContext context() {

@@ -1,0 +1,99 @@
+package dev.snapstash.strategy.disk.rsync;
+
+import dev.snapstash.core.error.SnapstashException;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.Map;
+
+/**
+ * Keeps the delta under the lock from writing through a hard link into an older backup.
+ *
+ * <p>The pre-copy hard-links every unchanged file against the previous backup ({@code --link-dest}), so both
+ * backups hold one inode. rsync never rewrites a file's bytes in place (it writes a new file and renames it), but
+ * when only the mode, owner, ACLs or extended attributes changed after the pre-copy, the delta applies them to the
+ * existing inode, and so to the previous backup's copy as well. Every such change moves the original's change
+ * time (ctime) forward, so before the delta, each copied file that shares its inode and whose original changed
+ * since the pre-copy began is unlinked from the new backup; rsync then writes it afresh.
+ */
+final class SharedInodes {
+  private SharedInodes() {}
+
+  /**
+   * Unlinks, in {@code copy}, the shared files whose original in {@code home} changed since {@code since}, among
+   * the immediate entries of {@code directories} and everything under {@code subtrees} (paths relative to both
+   * roots). Returns how many it unlinked.
+   */
+  static int unshare(Path home, Path copy, Collection<String> directories, Collection<String> subtrees, Instant since) {
+    FileTime threshold = FileTime.from(since);
+    int[] count = {0};
+    try {
+      for (String d : directories) {
+        Path dir = copy.resolve(d);
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+          continue;
+        }
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+          for (Path entry : entries) {
+            if (unshareIfChanged(home.resolve(copy.relativize(entry).toString()), entry, threshold)) {
+              count[0]++;
+            }
+          }
+        }
+      }
+      for (String t : subtrees) {
+        Path tree = copy.resolve(t);
+        if (!Files.isDirectory(tree, LinkOption.NOFOLLOW_LINKS)) {
+          continue;
+        }
+        Files.walkFileTree(
+            tree,
+            new SimpleFileVisitor<>() {
+              @Override
+              public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                if (attrs.isRegularFile() && unshareIfChanged(home.resolve(copy.relativize(file).toString()), file, threshold)) {
+                  count[0]++;
+                }
+                return FileVisitResult.CONTINUE;
+              }
+            });
+      }
+    } catch (IOException e) {
+      throw SnapstashException.storage("cannot prepare the delta in " + copy + ": " + e.getMessage(), e);
+    }
+    return count[0];
+  }
+
+  private static boolean unshareIfChanged(Path original, Path copied, FileTime threshold) throws IOException {
+    Map<String, Object> c;
+    try {
+      c = Files.readAttributes(copied, "unix:mode,nlink", LinkOption.NOFOLLOW_LINKS);
+    } catch (NoSuchFileException gone) {
+      return false;
+    }
+    boolean regular = (((Integer) c.get("mode")) & 0170000) == 0100000;
+    if (!regular || ((Integer) c.get("nlink")) < 2) {
+      return false;
+    }
+    FileTime changed;
+    try {
+      changed = (FileTime) Files.getAttribute(original, "unix:ctime", LinkOption.NOFOLLOW_LINKS);
+    } catch (NoSuchFileException gone) {
+      return false; // rsync --delete removes it, which only drops this backup's link
+    }
+    if (changed.compareTo(threshold) < 0) {
+      return false;
+    }
+    Files.deleteIfExists(copied);
+    return true;
+  }
+}
