@@ -22,7 +22,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
-import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RecursiveAction;
 import java.util.concurrent.TimeUnit;
@@ -48,7 +49,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@link Changes#subtrees()}: directories that appeared while watching (made, or renamed into place). These
  *       are not watched at all; the delta copies them whole ({@code rsync -r}). That also covers what inotify gets
  *       wrong about renamed directories: a watch follows the directory, but Java keeps reporting it under its old
- *       name, and every renamed directory appears at its new name as a new subtree.
+ *       name, and every renamed directory appears at its new name as a new subtree. Because nothing inside them is
+ *       watched, a subtree stays in every later {@link #checkpoint} and in the final {@link #collect}.
  * </ul>
  *
  * <p>Whenever the record could be incomplete the tracker says so instead of guessing, and the caller walks the
@@ -87,7 +89,9 @@ final class HomeChangeTracker implements AutoCloseable {
   private final AtomicInteger watched = new AtomicInteger();
   private final Set<Path> directories = new HashSet<>();
   private final Set<Path> subtrees = new HashSet<>();
-  private final CountDownLatch barrierSeen = new CountDownLatch(1);
+  /** What the consumer hands over at each barrier: the two sets as recorded since the previous barrier. */
+  private final BlockingQueue<Set<Path>[]> handoff = new LinkedBlockingQueue<>();
+  private int barriers;
   private final Thread consumer;
   private volatile WatchKey barrierKey;
   private volatile String lost;
@@ -104,7 +108,8 @@ final class HomeChangeTracker implements AutoCloseable {
    * Starts watching {@code home}, skipping directories that {@code skip} names (relative paths of excluded
    * directories, never copied), and returns once every directory is watched; or explains why it cannot track.
    *
-   * @param barrierDir an empty directory of ours, outside the home, where {@link #collect} drops its barrier file
+   * @param barrierDir an empty directory of ours, outside the home, where {@link #checkpoint} and {@link #collect}
+   *     drop their barrier files; nothing else may be written there
    */
   static Result start(Path home, Predicate<String> skip, Path barrierDir) {
     Optional<String> mount = untrustedMount(home);
@@ -148,30 +153,47 @@ final class HomeChangeTracker implements AutoCloseable {
   }
 
   /**
-   * Everything that changed until now, and stops watching. Call it once the instance is drained: a barrier file
-   * made now goes through the same inotify queue as the home's events, so once it is seen every earlier change has
-   * been read. Empty when the record may be incomplete.
+   * Everything that changed since the start or the previous checkpoint, and goes on watching: the copy of these
+   * changes made now, while the instance is live, leaves only what changes from now on for the lock. Empty when
+   * the record may be incomplete (the tracker is then of no further use).
+   */
+  Optional<Changes> checkpoint(Duration timeout) {
+    return barrier(timeout, false);
+  }
+
+  /**
+   * Everything that changed since the start or the last checkpoint, and stops watching. Call it once the instance
+   * is drained: a barrier file made now goes through the same inotify queue as the home's events, so once it is
+   * seen every earlier change has been read. Empty when the record may be incomplete.
    */
   Optional<Changes> collect(Duration timeout) {
     try {
-      Files.createFile(barrierDir.resolve("barrier"));
-      if (!barrierSeen.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      return barrier(timeout, true);
+    } finally {
+      close();
+    }
+  }
+
+  private Optional<Changes> barrier(Duration timeout, boolean last) {
+    Set<Path>[] sets = null;
+    try {
+      Files.createFile(barrierDir.resolve("barrier-" + ++barriers));
+      sets = handoff.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      if (sets == null && lost == null) {
         lost = "the change tracker did not see its own barrier within " + timeout.toSeconds() + " s";
       }
-      consumer.join(timeout.toMillis());
     } catch (IOException e) {
       lost = "cannot write the change tracker's barrier: " + e.getMessage();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       lost = "interrupted";
-    } finally {
-      close();
     }
-    if (lost != null || consumer.isAlive()) {
-      log.info("the change record is incomplete ({}); walking the whole home", lost == null ? "still reading events" : lost);
+    if (lost != null || sets == null) {
+      log.info("the change record is incomplete ({}); walking the whole home", lost);
+      close();
       return Optional.empty();
     }
-    return Optional.of(changes(home, directories, subtrees));
+    return Optional.of(changes(home, sets[0], sets[1]));
   }
 
   @Override
@@ -224,28 +246,44 @@ final class HomeChangeTracker implements AutoCloseable {
     }
   }
 
-  /** The consumer thread: turns events into the two sets until the barrier is seen and everything before it read. */
+  /**
+   * The consumer thread: turns events into the two sets, and at each barrier hands them over once every key
+   * signalled before the barrier has been read, then starts new ones. Runs until the watch service is closed.
+   */
   private void consume() {
     try {
-      boolean barrier = false;
       while (true) {
-        WatchKey key = barrier ? watcher.poll() : watcher.take();
-        if (key == null) {
-          barrierSeen.countDown();
-          return; // the barrier was seen and every key signalled before it has been drained
-        }
-        if (key == barrierKey) {
-          barrier = true;
-          key.pollEvents();
+        WatchKey key = watcher.take();
+        if (key != barrierKey) {
+          record(key);
+          key.reset();
           continue;
         }
-        record(key);
+        int seen = key.pollEvents().size();
         key.reset();
+        // Every event queued before the barrier is already in its key, and every such key is signalled: read them
+        // all. A key being reset after its events were read re-queues itself if more arrived meanwhile.
+        for (WatchKey pending = watcher.poll(); pending != null; pending = watcher.poll()) {
+          if (pending == barrierKey) {
+            seen += pending.pollEvents().size();
+            pending.reset();
+          } else {
+            record(pending);
+            pending.reset();
+          }
+        }
+        for (int i = 0; i < seen; i++) {
+          @SuppressWarnings("unchecked")
+          Set<Path>[] sets = new Set[] {new HashSet<>(directories), new HashSet<>(subtrees)};
+          directories.clear();
+          // Subtrees are never cleared: nothing inside them is watched (and a renamed directory's watch reports
+          // under its old name), so a change in one after this checkpoint raises no usable event. Each later
+          // delta copies them whole again; they are few and small (new loose-object directories, mostly).
+          handoff.put(sets);
+        }
       }
     } catch (ClosedWatchServiceException | InterruptedException stopped) {
-      if (lost == null) {
-        lost = "stopped before the barrier";
-      }
+      // closed by collect() or close(); a barrier still waited for then reports itself lost
     } catch (RuntimeException e) {
       lost = "change tracker failed: " + e;
     }

@@ -22,9 +22,11 @@ public final class HomeCopy {
     RsyncOutput out = RsyncOutput.empty();
     progress.report(phase, 0, "starting");
     try {
-      runner.run(
-          command,
-          line -> RsyncOutput.progress(line).ifPresentOrElse(f -> progress.report(phase, f, ""), () -> out.accept(line)));
+      out.exitCode =
+          runner.run(
+                  command,
+                  line -> RsyncOutput.progress(line).ifPresentOrElse(f -> progress.report(phase, f, ""), () -> out.accept(line)))
+              .exitCode();
     } catch (SnapstashException e) {
       throw Trees.explainStorage(e, command.argv().get(command.argv().size() - 1));
     }

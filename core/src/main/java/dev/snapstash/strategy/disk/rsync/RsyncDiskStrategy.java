@@ -125,6 +125,45 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     }
     log.info("pre-copying the home while the instance is live");
     preCopied = preCopyInShares(context).orElseGet(() -> copy(context, "pre-copy", true));
+    if (tracker != null && preCopied.exitCode == RsyncCommands.PARTIAL) {
+      stopTracking("the pre-copy could not copy everything (rsync exit 23)");
+    }
+    if (tracker != null) {
+      catchUp(context);
+    }
+  }
+
+  /**
+   * Gives up the tracked delta for this run. A live rsync that exits 23 hit an error other than a vanished file:
+   * a directory removed during the walk, which the tracker has recorded, or one it cannot read, which it has not;
+   * and rsync also skips all deletions after such an error. Only a walk of the whole home under the lock then
+   * makes the copy right, or fails loudly if the error persists.
+   */
+  private void stopTracking(String why) {
+    log.info("{}; the delta under the lock walks the whole home", why);
+    tracker.close();
+    tracker = null;
+  }
+
+  /**
+   * Copies, still live, what changed during the pre-copy: a long pre-copy under push load leaves thousands of
+   * changed directories, and copying them now leaves the lock only what changes during this short pass.
+   */
+  private void catchUp(BackupContext context) {
+    Optional<HomeChangeTracker.Changes> changes =
+        tracker.checkpoint(BARRIER_TIMEOUT).filter(c -> !c.subtrees().contains(""));
+    if (changes.isEmpty()) {
+      // The record is incomplete, or everything overflowed: the delta under the lock walks the whole home.
+      tracker.close();
+      tracker = null;
+      return;
+    }
+    long t0 = System.nanoTime();
+    RsyncOutput out = trackedDelta(context, changes.get(), true);
+    log.debug("caught up live with {} in {} ms", changes.get(), (System.nanoTime() - t0) / 1_000_000);
+    if (out.exitCode == RsyncCommands.PARTIAL) {
+      stopTracking("the live catch-up could not copy everything (rsync exit 23)");
+    }
   }
 
   /** Where the repositories are, relative to the home: {@code shared/data/repositories} since Bitbucket 4. */
@@ -198,6 +237,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
         total.files += o.files;
         total.totalBytes += o.totalBytes;
         total.transferredBytes += o.transferredBytes;
+        total.exitCode = Math.max(total.exitCode, o.exitCode == RsyncCommands.PARTIAL ? o.exitCode : 0);
       }
       return Optional.of(total);
     } catch (ExecutionException e) {
@@ -221,15 +261,17 @@ public final class RsyncDiskStrategy implements DiskStrategy {
 
   private void startTracking(BackupContext context) {
     Path work = workDir(context);
+    // The barrier directory holds nothing else: any file made there counts as a barrier.
+    Path barriers = work.resolve("barrier");
     try {
       Trees.deleteRecursively(work);
-      Files.createDirectories(work);
+      Files.createDirectories(barriers);
     } catch (IOException e) {
       throw SnapstashException.storage("cannot create " + work + ": " + e.getMessage(), e);
     }
     // A second early: change times come from the kernel's coarse clock, which may lag this one slightly.
     trackingSince = Instant.now().minusSeconds(1);
-    HomeChangeTracker.Result started = HomeChangeTracker.start(home, RsyncCommands.excludedDirectories(excludes), work);
+    HomeChangeTracker.Result started = HomeChangeTracker.start(home, RsyncCommands.excludedDirectories(excludes), barriers);
     started.tracker().ifPresentOrElse(
         t -> tracker = t,
         () -> log.info("not tracking changes to the home ({}); the delta under the lock walks the whole home", started.whyNot()));
@@ -246,7 +288,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     String delta;
     try {
       if (changes.isPresent()) {
-        out = trackedDelta(context, changes.get());
+        out = trackedDelta(context, changes.get(), false);
         delta = "tracked: " + changes.get();
       } else {
         out = copy(context, "home", false);
@@ -276,7 +318,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
    * The delta for tracked changes: the repository metadata among them compared by content, then the changed
    * directories' entries, then the new subtrees whole. Sizes are the pre-copy's, plus what moved now.
    */
-  private RsyncOutput trackedDelta(BackupContext context, HomeChangeTracker.Changes changes) {
+  private RsyncOutput trackedDelta(BackupContext context, HomeChangeTracker.Changes changes, boolean live) {
     Path work = workDir(context);
     Path target = context.homeDir();
     RsyncOutput out = RsyncOutput.empty();
@@ -288,28 +330,30 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     if (unshared > 0) {
       log.debug("{} file(s) hard-linked to the previous backup changed after the pre-copy; copying them afresh", unshared);
     }
+    Pass pass = new Pass(work, target, live, live ? "pre-copy" : "home");
     // Metadata first: a ref it rewrites changes its directory's time, which the copy passes then set right.
-    runListed(work, target, "metadata-directories", metaDirs, false, true, Progress.NONE, out);
-    runListed(work, target, "metadata-subtrees", metaTrees, true, true, Progress.NONE, out);
-    FaultPoints.hit(FaultPoints.DURING_HOME_COPY);
-    runListed(work, target, "directories", changes.directories(), false, false, context.progress(), out);
-    runListed(work, target, "subtrees", changes.subtrees(), true, false, context.progress(), out);
+    runListed(pass, "metadata-directories", metaDirs, false, true, Progress.NONE, out);
+    runListed(pass, "metadata-subtrees", metaTrees, true, true, Progress.NONE, out);
+    if (!live) {
+      FaultPoints.hit(FaultPoints.DURING_HOME_COPY);
+    }
+    runListed(pass, "directories", changes.directories(), false, false, context.progress(), out);
+    runListed(pass, "subtrees", changes.subtrees(), true, false, context.progress(), out);
     return out;
   }
 
+  /**
+   * The rsync commands of one tracked delta. Live (the catch-up before the lock), a directory removed meanwhile
+   * is expected (rsync exits 23 or 24) and its parent's change is copied under the lock.
+   */
+  private record Pass(Path work, Path target, boolean live, String phase) {}
+
   private void runListed(
-      Path work,
-      Path target,
-      String name,
-      Collection<String> dirs,
-      boolean recursive,
-      boolean metadata,
-      Progress progress,
-      RsyncOutput total) {
+      Pass pass, String name, Collection<String> dirs, boolean recursive, boolean metadata, Progress progress, RsyncOutput total) {
     if (dirs.isEmpty()) {
       return;
     }
-    Path list = work.resolve(name + ".list");
+    Path list = pass.work().resolve(name + ".list");
     try {
       Files.writeString(list, RsyncCommands.listEntries(dirs, recursive));
     } catch (IOException e) {
@@ -317,11 +361,17 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     }
     Command command =
         metadata
-            ? RsyncCommands.repositoryMetadataListed(home, target, list, recursive, excludes)
-            : RsyncCommands.copyListed(home, target, list, recursive, excludes);
+            ? RsyncCommands.repositoryMetadataListed(home, pass.target(), list, recursive, excludes)
+            : RsyncCommands.copyListed(home, pass.target(), list, recursive, excludes);
+    if (pass.live()) {
+      command = command.alsoOkOn(RsyncCommands.VANISHED, RsyncCommands.PARTIAL);
+    }
     long t0 = System.nanoTime();
-    total.transferredBytes += run(command, "home", progress).transferredBytes;
-    log.debug("delta pass {}: {} entries in {} ms", name, dirs.size(), (System.nanoTime() - t0) / 1_000_000);
+    RsyncOutput out = run(command, pass.phase(), progress);
+    total.transferredBytes += out.transferredBytes;
+    total.exitCode = Math.max(total.exitCode, out.exitCode == RsyncCommands.PARTIAL ? out.exitCode : 0);
+    log.debug(
+        "{}delta pass {}: {} entries in {} ms", pass.live() ? "live " : "", name, dirs.size(), (System.nanoTime() - t0) / 1_000_000);
   }
 
   /** Our scratch directory inside the new backup (the tracker's barrier, the delta's lists); never in the home. */

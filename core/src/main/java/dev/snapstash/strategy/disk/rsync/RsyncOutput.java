@@ -12,6 +12,8 @@ public final class RsyncOutput {
   public long files;
   public long totalBytes;
   public long transferredBytes;
+  /** rsync's exit code: 0, or one the command allowed (23 and 24 while the instance is live). */
+  public int exitCode;
 
   private RsyncOutput() {}
 

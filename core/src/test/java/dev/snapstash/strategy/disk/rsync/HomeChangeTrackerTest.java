@@ -73,6 +73,23 @@ class HomeChangeTrackerTest {
   }
 
   @Test
+  void aCheckpointHandsOverWhatChangedSoFarAndGoesOnWatching() throws Exception {
+    Path home = tmp.resolve("home");
+    Files.createDirectories(home.resolve("a"));
+    Files.createDirectories(home.resolve("b"));
+    Path barrier = Files.createDirectories(tmp.resolve("barrier"));
+    HomeChangeTracker tracker = HomeChangeTracker.start(home, d -> false, barrier).tracker().orElseThrow();
+    Files.writeString(home.resolve("a/1"), "1");
+    HomeChangeTracker.Changes first = tracker.checkpoint(Duration.ofSeconds(10)).orElseThrow();
+    Files.writeString(home.resolve("b/2"), "2");
+    Files.createDirectories(home.resolve("b/new/deeper"));
+    HomeChangeTracker.Changes second = tracker.collect(Duration.ofSeconds(10)).orElseThrow();
+    assertThat(first.directories()).containsExactly("a");
+    assertThat(second.directories()).containsExactly("b");
+    assertThat(second.subtrees()).containsExactly("b/new");
+  }
+
+  @Test
   void nestedAndVanishedSubtreesAreFolded() throws Exception {
     Path home = tmp.resolve("home");
     Files.createDirectories(home.resolve("a/b/c"));
