@@ -83,25 +83,51 @@ final class HomeChangeTracker implements AutoCloseable {
     }
   }
 
+  /**
+   * Watch services, each an inotify instance read by its own poller thread. Registering a directory is a round
+   * trip to that thread, and on a busy two-core machine one of them registered 80,000 directories in 10 s, four
+   * in 2.4 s (docs/performance.md).
+   */
+  static final int CHANNELS = 4;
+
   private final Path home;
-  private final WatchService watcher;
+  private final Predicate<String> skip;
   private final Path barrierDir;
+  private final List<Channel> channels = new ArrayList<>();
   private final AtomicInteger watched = new AtomicInteger();
-  private final Set<Path> directories = new HashSet<>();
-  private final Set<Path> subtrees = new HashSet<>();
-  /** What the consumer hands over at each barrier: the two sets as recorded since the previous barrier. */
+  /** What the consumers hand over at each barrier, one pair of sets per channel. */
   private final BlockingQueue<Set<Path>[]> handoff = new LinkedBlockingQueue<>();
   private int barriers;
-  private final Thread consumer;
-  private volatile WatchKey barrierKey;
   private volatile String lost;
 
-  private HomeChangeTracker(Path home, WatchService watcher, Path barrierDir) {
+  private HomeChangeTracker(Path home, Predicate<String> skip, Path barrierDir) {
     this.home = home;
-    this.watcher = watcher;
+    this.skip = skip;
     this.barrierDir = barrierDir;
-    this.consumer = new Thread(this::consume, "home-change-tracker");
-    this.consumer.setDaemon(true);
+  }
+
+  /**
+   * One watch service, its consumer thread and what that thread has recorded. The barrier directory is watched
+   * on every channel, so a barrier file reaches each channel's queue behind everything queued there before it.
+   */
+  private final class Channel {
+    final WatchService watcher;
+    final WatchKey barrierKey;
+    final Thread consumer;
+    final Set<Path> directories = new HashSet<>();
+    final Set<Path> subtrees = new HashSet<>();
+
+    Channel(int i) throws IOException {
+      watcher = FileSystems.getDefault().newWatchService();
+      try {
+        barrierKey = barrierDir.register(watcher, StandardWatchEventKinds.ENTRY_CREATE);
+      } catch (IOException e) {
+        watcher.close();
+        throw e;
+      }
+      consumer = new Thread(() -> consume(this), "home-change-tracker-" + i);
+      consumer.setDaemon(true);
+    }
   }
 
   /**
@@ -116,24 +142,25 @@ final class HomeChangeTracker implements AutoCloseable {
     if (mount.isPresent()) {
       return Result.off(mount.get());
     }
-    WatchService watcher;
-    try {
-      watcher = FileSystems.getDefault().newWatchService();
-    } catch (IOException e) {
-      return Result.off("inotify is not available (" + e.getMessage() + ")");
-    }
-    HomeChangeTracker tracker = new HomeChangeTracker(home, watcher, barrierDir);
+    HomeChangeTracker tracker = new HomeChangeTracker(home, skip, barrierDir);
     long t0 = System.nanoTime();
     try {
-      tracker.barrierKey = barrierDir.register(watcher, StandardWatchEventKinds.ENTRY_CREATE);
-      tracker.consumer.start();
-      ForkJoinPool pool = new ForkJoinPool(Math.max(2, Runtime.getRuntime().availableProcessors()));
+      for (int i = 0; i < CHANNELS; i++) {
+        tracker.channels.add(tracker.new Channel(i));
+      }
+    } catch (IOException e) {
+      tracker.close();
+      return Result.off("inotify is not available (" + e.getMessage() + ")");
+    }
+    try {
+      tracker.channels.forEach(c -> c.consumer.start());
+      ForkJoinPool pool = new ForkJoinPool(CHANNELS);
       try {
         pool.invoke(tracker.new Register(home, "", skip));
       } finally {
         pool.shutdown();
       }
-    } catch (RuntimeException | IOException e) {
+    } catch (RuntimeException e) {
       tracker.close();
       String why = e instanceof UncheckedIOException u ? u.getCause().getMessage() : e.getMessage();
       if (why != null && why.contains("inotify watches")) {
@@ -175,11 +202,24 @@ final class HomeChangeTracker implements AutoCloseable {
   }
 
   private Optional<Changes> barrier(Duration timeout, boolean last) {
-    Set<Path>[] sets = null;
+    Set<Path> dirs = new HashSet<>();
+    Set<Path> trees = new HashSet<>();
+    boolean complete = false;
     try {
       Files.createFile(barrierDir.resolve("barrier-" + ++barriers));
-      sets = handoff.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
-      if (sets == null && lost == null) {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      int received = 0;
+      while (received < channels.size()) {
+        Set<Path>[] sets = handoff.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        if (sets == null) {
+          break;
+        }
+        dirs.addAll(sets[0]);
+        trees.addAll(sets[1]);
+        received++;
+      }
+      complete = received == channels.size();
+      if (!complete && lost == null) {
         lost = "the change tracker did not see its own barrier within " + timeout.toSeconds() + " s";
       }
     } catch (IOException e) {
@@ -188,20 +228,22 @@ final class HomeChangeTracker implements AutoCloseable {
       Thread.currentThread().interrupt();
       lost = "interrupted";
     }
-    if (lost != null || sets == null) {
+    if (lost != null || !complete) {
       log.info("the change record is incomplete ({}); walking the whole home", lost);
       close();
       return Optional.empty();
     }
-    return Optional.of(changes(home, sets[0], sets[1]));
+    return Optional.of(changes(home, dirs, trees));
   }
 
   @Override
   public void close() {
-    try {
-      watcher.close();
-    } catch (IOException e) {
-      log.debug("closing the watch service: {}", e.getMessage());
+    for (Channel c : channels) {
+      try {
+        c.watcher.close();
+      } catch (IOException e) {
+        log.debug("closing a watch service: {}", e.getMessage());
+      }
     }
   }
 
@@ -220,8 +262,7 @@ final class HomeChangeTracker implements AutoCloseable {
     @Override
     protected void compute() {
       try {
-        dir.register(watcher, KINDS);
-        watched.incrementAndGet();
+        dir.register(channels.get(watched.getAndIncrement() % channels.size()).watcher, KINDS);
       } catch (NoSuchFileException | NotDirectoryException gone) {
         return; // removed while we walked: its parent's watch saw it go
       } catch (IOException e) {
@@ -250,12 +291,12 @@ final class HomeChangeTracker implements AutoCloseable {
    * The consumer thread: turns events into the two sets, and at each barrier hands them over once every key
    * signalled before the barrier has been read, then starts new ones. Runs until the watch service is closed.
    */
-  private void consume() {
+  private void consume(Channel channel) {
     try {
       while (true) {
-        WatchKey key = watcher.take();
-        if (key != barrierKey) {
-          record(key);
+        WatchKey key = channel.watcher.take();
+        if (key != channel.barrierKey) {
+          record(channel, key);
           key.reset();
           continue;
         }
@@ -263,19 +304,19 @@ final class HomeChangeTracker implements AutoCloseable {
         key.reset();
         // Every event queued before the barrier is already in its key, and every such key is signalled: read them
         // all. A key being reset after its events were read re-queues itself if more arrived meanwhile.
-        for (WatchKey pending = watcher.poll(); pending != null; pending = watcher.poll()) {
-          if (pending == barrierKey) {
+        for (WatchKey pending = channel.watcher.poll(); pending != null; pending = channel.watcher.poll()) {
+          if (pending == channel.barrierKey) {
             seen += pending.pollEvents().size();
             pending.reset();
           } else {
-            record(pending);
+            record(channel, pending);
             pending.reset();
           }
         }
         for (int i = 0; i < seen; i++) {
           @SuppressWarnings("unchecked")
-          Set<Path>[] sets = new Set[] {new HashSet<>(directories), new HashSet<>(subtrees)};
-          directories.clear();
+          Set<Path>[] sets = new Set[] {new HashSet<>(channel.directories), new HashSet<>(channel.subtrees)};
+          channel.directories.clear();
           // Subtrees are never cleared: nothing inside them is watched (and a renamed directory's watch reports
           // under its old name), so a change in one after this checkpoint raises no usable event. Each later
           // delta copies them whole again; they are few and small (new loose-object directories, mostly).
@@ -289,21 +330,24 @@ final class HomeChangeTracker implements AutoCloseable {
     }
   }
 
-  private void record(WatchKey key) {
+  private void record(Channel channel, WatchKey key) {
     // The path it was registered with: a directory renamed since is still reported under its old name, which
     // is harmless because the new name was reported as a new subtree.
     Path dir = (Path) key.watchable();
     for (WatchEvent<?> event : key.pollEvents()) {
       if (event.kind() == StandardWatchEventKinds.OVERFLOW) {
         // Events of this directory were dropped, including perhaps the creation of subdirectories: copy it whole.
-        subtrees.add(dir);
+        channel.subtrees.add(dir);
         continue;
       }
-      directories.add(dir);
-      if (event.kind() == StandardWatchEventKinds.ENTRY_CREATE
-          && Files.isDirectory(dir.resolve((Path) event.context()), LinkOption.NOFOLLOW_LINKS)) {
-        subtrees.add(dir.resolve((Path) event.context()));
+      Path entry = dir.resolve((Path) event.context());
+      if (event.kind() == StandardWatchEventKinds.ENTRY_CREATE && Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
+        if (skip.test(relative(home, entry))) {
+          continue; // a directory never copied (Git's push quarantine comes and goes with every push)
+        }
+        channel.subtrees.add(entry);
       }
+      channel.directories.add(dir);
     }
   }
 
@@ -333,6 +377,17 @@ final class HomeChangeTracker implements AutoCloseable {
       }
     }
     return new Changes(dirs, outer);
+  }
+
+  /** Both records together, as one delta must copy them (the live catch-up's, when it could not finish). */
+  static Changes merge(Path home, Changes a, Changes b) {
+    Set<Path> dirs = new HashSet<>();
+    Set<Path> trees = new HashSet<>();
+    for (Changes c : List.of(a, b)) {
+      c.directories().forEach(d -> dirs.add(home.resolve(d)));
+      c.subtrees().forEach(t -> trees.add(home.resolve(t)));
+    }
+    return changes(home, dirs, trees);
   }
 
   private static boolean insideAny(String path, SortedSet<String> trees) {

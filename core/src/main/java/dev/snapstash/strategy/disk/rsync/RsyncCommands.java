@@ -112,9 +112,13 @@ public final class RsyncCommands {
     return Command.of(copyArguments(source, target, linkDest, all, List.of()));
   }
 
-  /** With {@code --files-from}, {@code -a} no longer recurses: {@code -r} or {@code -d} says how far to go. */
+  /**
+   * With {@code --files-from}, {@code -a} no longer recurses: {@code -r} or {@code -d} says how far to go. A listed
+   * directory removed since it was listed is skipped, not an error: its parent's change is in the list too, and
+   * after an error rsync would skip every deletion of the run.
+   */
   private static List<String> listed(Path list, boolean recursive) {
-    return List.of(recursive ? "-r" : "-d", "--from0", "--files-from=" + list.toAbsolutePath());
+    return List.of(recursive ? "-r" : "-d", "--from0", "--files-from=" + list.toAbsolutePath(), "--ignore-missing-args");
   }
 
   /**
@@ -186,20 +190,19 @@ public final class RsyncCommands {
 
   /**
    * Directories (relative to the home) that an exclude pattern removes whole and that are safe to recognise
-   * without rsync's matcher: anchored ({@code /caches/}), directory-only, with at most {@code *} inside a name.
+   * without rsync's matcher: directory-only patterns ({@code /caches/}, {@code objects/incoming-*}{@code /}) with at
+   * most {@code *} inside a name. Anchored ones match from the home; others, as rsync matches them, at any depth.
    * Anything else is simply not recognised, which only costs watching a directory that is never copied.
    */
   public static Predicate<String> excludedDirectories(List<String> excludes) {
     List<Pattern> patterns = new ArrayList<>();
     for (String e : excludes) {
-      if (e.length() > 2 && e.startsWith("/") && e.endsWith("/") && !e.contains("**") && !e.contains("?")
+      if (e.length() > 1 && e.endsWith("/") && !e.equals("/") && !e.contains("**") && !e.contains("?")
           && !e.contains("[") && !e.contains("\\")) {
-        String body = e.substring(1, e.length() - 1);
-        String regex =
-            Arrays.stream(body.split("\\*", -1))
-                .map(Pattern::quote)
-                .collect(Collectors.joining("[^/]*"));
-        patterns.add(Pattern.compile(regex));
+        boolean anchored = e.startsWith("/");
+        String body = e.substring(anchored ? 1 : 0, e.length() - 1);
+        String regex = Arrays.stream(body.split("\\*", -1)).map(Pattern::quote).collect(Collectors.joining("[^/]*"));
+        patterns.add(Pattern.compile(anchored ? regex : "(?:.*/)?" + regex));
       }
     }
     return dir -> patterns.stream().anyMatch(p -> p.matcher(dir).matches());

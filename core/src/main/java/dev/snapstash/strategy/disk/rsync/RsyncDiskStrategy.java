@@ -141,6 +141,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
    */
   private void stopTracking(String why) {
     log.info("{}; the delta under the lock walks the whole home", why);
+    untracked = why;
     tracker.close();
     tracker = null;
   }
@@ -153,16 +154,17 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     Optional<HomeChangeTracker.Changes> changes =
         tracker.checkpoint(BARRIER_TIMEOUT).filter(c -> !c.subtrees().contains(""));
     if (changes.isEmpty()) {
-      // The record is incomplete, or everything overflowed: the delta under the lock walks the whole home.
-      tracker.close();
-      tracker = null;
+      stopTracking("the change record was incomplete or overflowed after the pre-copy");
       return;
     }
     long t0 = System.nanoTime();
     RsyncOutput out = trackedDelta(context, changes.get(), true);
     log.debug("caught up live with {} in {} ms", changes.get(), (System.nanoTime() - t0) / 1_000_000);
     if (out.exitCode == RsyncCommands.PARTIAL) {
-      stopTracking("the live catch-up could not copy everything (rsync exit 23)");
+      // rsync skipped its deletions after the error: the lock copies these directories again, deletions and all,
+      // and fails loudly if one of them cannot be read.
+      log.info("the live catch-up could not copy everything (rsync exit 23); the lock copies its {} again", changes.get());
+      unfinished = changes.get();
     }
   }
 
@@ -256,6 +258,12 @@ public final class RsyncDiskStrategy implements DiskStrategy {
   /** What the pre-copy found, for the sizes when the delta under the lock visits only part of the home. */
   private RsyncOutput preCopied;
 
+  /** A live catch-up that did not finish, copied again under the lock. */
+  private HomeChangeTracker.Changes unfinished;
+
+  /** Why this run's delta walks the whole home, for the manifest and the log. */
+  private String untracked = "tracking off (disk.rsync.track-changes)";
+
   /** When the tracker started watching: every change since has a later change time. */
   private Instant trackingSince;
 
@@ -274,15 +282,29 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     HomeChangeTracker.Result started = HomeChangeTracker.start(home, RsyncCommands.excludedDirectories(excludes), barriers);
     started.tracker().ifPresentOrElse(
         t -> tracker = t,
-        () -> log.info("not tracking changes to the home ({}); the delta under the lock walks the whole home", started.whyNot()));
+        () -> {
+          untracked = started.whyNot();
+          log.info("not tracking changes to the home ({}); the delta under the lock walks the whole home", untracked);
+        });
   }
 
   @Override
   public CopyResult backup(BackupContext context) {
     Optional<HomeChangeTracker.Changes> changes = Optional.empty();
     if (tracker != null) {
-      changes = tracker.collect(BARRIER_TIMEOUT).filter(c -> !c.subtrees().contains(""));
+      long t0 = System.nanoTime();
+      changes = tracker.collect(BARRIER_TIMEOUT);
       tracker = null;
+      log.debug("change record collected in {} ms", (System.nanoTime() - t0) / 1_000_000);
+      if (changes.isPresent() && unfinished != null) {
+        changes = Optional.of(HomeChangeTracker.merge(home, changes.get(), unfinished));
+      }
+      if (changes.isEmpty()) {
+        untracked = "the change record was incomplete";
+      } else if (changes.get().subtrees().contains("")) {
+        untracked = "events overflowed for the whole home";
+        changes = Optional.empty();
+      }
     }
     RsyncOutput out;
     String delta;
@@ -296,7 +318,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
         RsyncOutput refs =
             run(RsyncCommands.repositoryMetadata(home, context.homeDir(), excludes), "home", Progress.NONE);
         out.transferredBytes += refs.transferredBytes;
-        delta = preCopy ? "whole home" : "no pre-copy";
+        delta = preCopy ? "whole home: " + untracked : "whole home: no pre-copy";
       }
     } finally {
       Trees.deleteRecursively(workDir(context));
@@ -326,10 +348,11 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     out.totalBytes = preCopied == null ? 0 : preCopied.totalBytes;
     List<String> metaDirs = changes.directories().stream().filter(RsyncCommands::holdsRepositoryMetadata).toList();
     List<String> metaTrees = changes.subtrees().stream().filter(RsyncCommands::mayHoldRepositoryMetadata).toList();
+    long t0 = System.nanoTime();
     int unshared = SharedInodes.unshare(home, target, changes.directories(), changes.subtrees(), trackingSince);
-    if (unshared > 0) {
-      log.debug("{} file(s) hard-linked to the previous backup changed after the pre-copy; copying them afresh", unshared);
-    }
+    log.debug(
+        "{} file(s) hard-linked to the previous backup changed since tracking began; copying them afresh ({} ms)",
+        unshared, (System.nanoTime() - t0) / 1_000_000);
     Pass pass = new Pass(work, target, live, live ? "pre-copy" : "home");
     // Metadata first: a ref it rewrites changes its directory's time, which the copy passes then set right.
     runListed(pass, "metadata-directories", metaDirs, false, true, Progress.NONE, out);

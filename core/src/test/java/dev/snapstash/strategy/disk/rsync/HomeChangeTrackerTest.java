@@ -53,8 +53,11 @@ class HomeChangeTrackerTest {
     Predicate<String> skip = RsyncCommands.excludedDirectories(RsyncCommands.DISPOSABLE);
     assertThat(skip).accepts("caches", "log", "shared/export", "plugins/.osgi-cache", "shared/plugins/.bundled-plugins");
     assertThat(skip).rejects("shared", "shared/data/repositories/1", "plugins/installed-plugins", "caches2", "x/caches");
-    // Unanchored patterns are left to rsync: watching what it then excludes only costs a watch.
-    assertThat(RsyncCommands.excludedDirectories(List.of("objects/incoming-*/", "*.tmp", "/a/**/"))).rejects("objects/incoming-1", "a/b");
+    // Unanchored ones match at any depth, as rsync does: Git's push quarantine.
+    assertThat(skip).accepts("shared/data/repositories/1/objects/incoming-a1b2", "objects/incoming-x");
+    assertThat(skip).rejects("shared/data/repositories/1/objects/pack", "shared/data/repositories/1/xobjects/incoming-1");
+    // Anything fancier is left to rsync: watching what it then excludes only costs a watch.
+    assertThat(RsyncCommands.excludedDirectories(List.of("*.tmp", "/a/**/", "/b?/"))).rejects("x.tmp", "a/b", "bc");
   }
 
   @Test

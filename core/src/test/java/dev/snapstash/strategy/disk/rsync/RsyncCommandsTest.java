@@ -24,7 +24,7 @@ class RsyncCommandsTest {
     var shallow = RsyncCommands.copyListed(Path.of("/h"), Path.of("/b"), Path.of("/w/dirs.list"), false, List.of("/caches/"));
     assertThat(shallow.argv())
         .containsExactly(
-            "rsync", "-aHAX", "-d", "--from0", "--files-from=/w/dirs.list", "--numeric-ids", "--delete",
+            "rsync", "-aHAX", "-d", "--from0", "--files-from=/w/dirs.list", "--ignore-missing-args", "--numeric-ids", "--delete",
             "--modify-window=-1", "--info=progress2", "--no-inc-recursive", "--stats", "--exclude=/caches/", "/h/", "/b/");
     var deep = RsyncCommands.repositoryMetadataListed(Path.of("/h"), Path.of("/b"), Path.of("/w/t.list"), true, List.of());
     assertThat(deep.argv()).contains("-r", "--checksum", "--files-from=/w/t.list").doesNotContain("-d", "--delete");
