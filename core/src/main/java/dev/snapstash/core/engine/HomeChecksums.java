@@ -8,9 +8,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -63,7 +61,7 @@ public final class HomeChecksums {
     Path home = backupDir.resolve("home");
     Map<String, String> previous = previousBackupDir.map(HomeChecksums::read).orElse(Map.of());
     Path prevHome = previousBackupDir.map(p -> p.resolve("home")).orElse(null);
-    List<Entry> files = entries(home);
+    List<Entry> files = entries(home, threads);
     ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads));
     try {
       List<Future<Digest>> digests = new ArrayList<>(files.size());
@@ -143,29 +141,59 @@ public final class HomeChecksums {
     return ((Number) Files.getAttribute(file, "unix:nlink", LinkOption.NOFOLLOW_LINKS)).intValue() == 1 ? size : 0;
   }
 
-  /** Regular files below {@code home} with their size and inode, sorted by relative path. */
-  private static List<Entry> entries(Path home) {
+  /**
+   * Regular files below {@code home} with their size and inode, sorted by relative path. Directories are listed
+   * in parallel: a home of 100,000 files in 80,000 directories is mostly opendir and lstat calls, which wait on
+   * the kernel rather than on a core.
+   */
+  private static List<Entry> entries(Path home, int threads) {
     if (!Files.isDirectory(home)) {
       return List.of();
     }
-    List<Entry> out = new ArrayList<>();
+    java.util.concurrent.ForkJoinPool pool = new java.util.concurrent.ForkJoinPool(Math.max(1, threads));
     try {
-      Files.walkFileTree(
-          home,
-          new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-              if (attrs.isRegularFile()) {
-                out.add(new Entry(home.relativize(file).toString(), attrs.size(), attrs.fileKey()));
-              }
-              return FileVisitResult.CONTINUE;
-            }
-          });
-    } catch (IOException e) {
-      throw SnapstashException.storage("cannot list " + home + ": " + e.getMessage(), e);
+      List<Entry> out = pool.invoke(new Listing(home, home));
+      out.sort(java.util.Comparator.comparing(Entry::rel));
+      return out;
+    } catch (java.io.UncheckedIOException e) {
+      throw SnapstashException.storage("cannot list " + home + ": " + e.getCause().getMessage(), e);
+    } finally {
+      pool.shutdown();
     }
-    out.sort(java.util.Comparator.comparing(Entry::rel));
-    return out;
+  }
+
+  /** One directory's regular files, and its subdirectories' as subtasks. */
+  private static final class Listing extends java.util.concurrent.RecursiveTask<List<Entry>> {
+    private final Path home;
+    private final Path dir;
+
+    Listing(Path home, Path dir) {
+      this.home = home;
+      this.dir = dir;
+    }
+
+    @Override
+    protected List<Entry> compute() {
+      List<Entry> out = new ArrayList<>();
+      List<Listing> subdirs = new ArrayList<>();
+      try (java.nio.file.DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {
+        for (Path child : children) {
+          BasicFileAttributes attrs = Files.readAttributes(child, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+          if (attrs.isRegularFile()) {
+            out.add(new Entry(home.relativize(child).toString(), attrs.size(), attrs.fileKey()));
+          } else if (attrs.isDirectory()) {
+            subdirs.add(new Listing(home, child));
+          }
+        }
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+      invokeAll(subdirs);
+      for (Listing l : subdirs) {
+        out.addAll(l.join());
+      }
+      return out;
+    }
   }
 
   /** Re-reads every file listed and compares; files added since are not an error (nothing writes backups). */

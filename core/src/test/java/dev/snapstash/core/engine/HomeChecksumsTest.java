@@ -1,0 +1,52 @@
+package dev.snapstash.core.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.snapstash.core.process.Command;
+import dev.snapstash.core.process.ProcessRunner;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class HomeChecksumsTest {
+  @TempDir Path tmp;
+
+  @Test
+  void listsEveryRegularFileOnceInSha256sumFormatAndReusesHardLinkedDigests() throws Exception {
+    Path first = tmp.resolve("b1");
+    write(first.resolve("home/shared/a"), "aaa");
+    write(first.resolve("home/shared/deep/er/b"), "bb");
+    write(first.resolve("home/c"), "c");
+    Files.createSymbolicLink(first.resolve("home/shared/link"), Path.of("a"));
+
+    HomeChecksums.Summary one = HomeChecksums.write(first, Optional.empty(), 2);
+    assertThat(one).isEqualTo(new HomeChecksums.Summary(3, 6, 6, 3));
+    assertThat(Files.readAllLines(first.resolve(HomeChecksums.FILE)))
+        .extracting(l -> l.substring(66))
+        .containsExactly("./c", "./shared/a", "./shared/deep/er/b");
+    // The format is sha256sum's own: it checks the list.
+    new ProcessRunner().run(Command.of("sh", "-c", "cd \"$0\"/home && sha256sum --quiet -c ../home.sha256", first.toString()));
+
+    // The next backup: two files hard-linked to the first's (rsync --link-dest), one rewritten, one new.
+    Path second = tmp.resolve("b2");
+    Files.createDirectories(second.resolve("home/shared/deep/er"));
+    Files.createLink(second.resolve("home/shared/a"), first.resolve("home/shared/a"));
+    Files.createLink(second.resolve("home/shared/deep/er/b"), first.resolve("home/shared/deep/er/b"));
+    write(second.resolve("home/c"), "changed");
+    write(second.resolve("home/new"), "new!");
+
+    HomeChecksums.Summary two = HomeChecksums.write(second, Optional.of(first), 2);
+    assertThat(two.files()).isEqualTo(4);
+    assertThat(two.bytes()).isEqualTo(3 + 2 + 7 + 4);
+    assertThat(two.hashed()).as("only the rewritten and the new file are read").isEqualTo(2);
+    assertThat(two.unsharedBytes()).as("hard-linked files cost nothing").isEqualTo(7 + 4);
+    assertThat(HomeChecksums.verify(second, 2).ok()).isTrue();
+  }
+
+  private static void write(Path file, String content) throws Exception {
+    Files.createDirectories(file.getParent());
+    Files.writeString(file, content);
+  }
+}
