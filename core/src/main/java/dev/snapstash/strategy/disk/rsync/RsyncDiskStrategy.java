@@ -258,6 +258,9 @@ public final class RsyncDiskStrategy implements DiskStrategy {
   /** What the pre-copy found, for the sizes when the delta under the lock visits only part of the home. */
   private RsyncOutput preCopied;
 
+  /** The tracker whose record the delta used, closed after the unlock (or on failure). */
+  private HomeChangeTracker collected;
+
   /** A live catch-up that did not finish, copied again under the lock. */
   private HomeChangeTracker.Changes unfinished;
 
@@ -294,6 +297,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     if (tracker != null) {
       long t0 = System.nanoTime();
       changes = tracker.collect(BARRIER_TIMEOUT);
+      collected = tracker; // closed after the unlock
       tracker = null;
       log.debug("change record collected in {} ms", (System.nanoTime() - t0) / 1_000_000);
       if (changes.isPresent() && unfinished != null) {
@@ -349,7 +353,10 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     List<String> metaDirs = changes.directories().stream().filter(RsyncCommands::holdsRepositoryMetadata).toList();
     List<String> metaTrees = changes.subtrees().stream().filter(RsyncCommands::mayHoldRepositoryMetadata).toList();
     long t0 = System.nanoTime();
-    int unshared = SharedInodes.unshare(home, target, changes.directories(), changes.subtrees(), trackingSince);
+    int unshared =
+        context.previous().isEmpty() || !linkDest
+            ? 0
+            : SharedInodes.unshare(home, target, context.previous().get().resolve("home"), changes, trackingSince);
     log.debug(
         "{} file(s) hard-linked to the previous backup changed since tracking began; copying them afresh ({} ms)",
         unshared, (System.nanoTime() - t0) / 1_000_000);
@@ -431,11 +438,24 @@ public final class RsyncDiskStrategy implements DiskStrategy {
   }
 
   @Override
-  public void cleanupIncomplete(BackupContext context) {
-    if (tracker != null) {
-      tracker.close();
-      tracker = null;
+  public CopyResult afterUnlock(BackupContext context, CopyResult underLock) {
+    closeTrackers();
+    return underLock;
+  }
+
+  private void closeTrackers() {
+    for (HomeChangeTracker t : new HomeChangeTracker[] {tracker, collected}) {
+      if (t != null) {
+        t.close();
+      }
     }
+    tracker = null;
+    collected = null;
+  }
+
+  @Override
+  public void cleanupIncomplete(BackupContext context) {
+    closeTrackers();
     Trees.deleteRecursively(workDir(context));
     Trees.deleteRecursively(context.homeDir());
   }

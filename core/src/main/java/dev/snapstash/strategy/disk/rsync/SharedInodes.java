@@ -12,7 +12,6 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
-import java.util.Collection;
 import java.util.Map;
 
 /**
@@ -30,16 +29,19 @@ final class SharedInodes {
 
   /**
    * Unlinks, in {@code copy}, the shared files whose original in {@code home} changed since {@code since}, among
-   * the immediate entries of {@code directories} and everything under {@code subtrees} (paths relative to both
-   * roots). Returns how many it unlinked.
+   * the immediate entries of the changed directories and everything under the new subtrees (paths relative to all
+   * three roots), where {@code previous} (the home of the backup the pre-copy linked against) has them. Returns
+   * how many it unlinked.
    */
-  static int unshare(Path home, Path copy, Collection<String> directories, Collection<String> subtrees, Instant since) {
+  static int unshare(Path home, Path copy, Path previous, HomeChangeTracker.Changes changes, Instant since) {
     FileTime threshold = FileTime.from(since);
     int[] count = {0};
     try {
-      for (String d : directories) {
+      for (String d : changes.directories()) {
         Path dir = copy.resolve(d);
-        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+        // Only the previous backup is linked against: where it has no such directory, nothing here is shared.
+        if (!Files.isDirectory(previous.resolve(d), LinkOption.NOFOLLOW_LINKS)
+            || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
           continue;
         }
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
@@ -50,9 +52,10 @@ final class SharedInodes {
           }
         }
       }
-      for (String t : subtrees) {
+      for (String t : changes.subtrees()) {
         Path tree = copy.resolve(t);
-        if (!Files.isDirectory(tree, LinkOption.NOFOLLOW_LINKS)) {
+        if (!Files.isDirectory(previous.resolve(t), LinkOption.NOFOLLOW_LINKS)
+            || !Files.isDirectory(tree, LinkOption.NOFOLLOW_LINKS)) {
           continue;
         }
         Files.walkFileTree(

@@ -71,6 +71,7 @@ class HomeChangeTrackerTest {
     Files.writeString(home.resolve("caches/deep/x"), "x");
     Files.writeString(home.resolve("shared/y"), "y");
     HomeChangeTracker.Changes changes = tracker.collect(Duration.ofSeconds(10)).orElseThrow();
+    tracker.close();
     assertThat(changes.directories()).containsExactly("shared");
     assertThat(changes.subtrees()).isEmpty();
   }
@@ -87,6 +88,7 @@ class HomeChangeTrackerTest {
     Files.writeString(home.resolve("b/2"), "2");
     Files.createDirectories(home.resolve("b/new/deeper"));
     HomeChangeTracker.Changes second = tracker.collect(Duration.ofSeconds(10)).orElseThrow();
+    tracker.close();
     assertThat(first.directories()).containsExactly("a");
     assertThat(second.directories()).containsExactly("b");
     assertThat(second.subtrees()).containsExactly("b/new");

@@ -39,7 +39,7 @@ class RsyncDiskStrategyTest {
 
     Files.writeString(ref, after);
     Files.setLastModifiedTime(ref, stamp);
-    rsync.backup(ctx);
+    TrackedDeltaTest.finish(rsync, ctx);
 
     assertThat(ctx.homeDir().resolve("shared/data/repositories/1/refs/heads/main")).hasContent(after.strip());
   }
@@ -53,7 +53,7 @@ class RsyncDiskStrategyTest {
     BackupContext ctx = new BackupContext("t", tmp.resolve("backup"), Optional.empty(), Progress.NONE);
     rsync.prepareBackup(ctx);
     Files.delete(home.resolve("shared/gone"));
-    rsync.backup(ctx);
+    TrackedDeltaTest.finish(rsync, ctx);
     assertThat(ctx.homeDir().resolve("shared/gone")).doesNotExist();
   }
 

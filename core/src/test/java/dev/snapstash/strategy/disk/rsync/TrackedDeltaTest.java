@@ -83,7 +83,7 @@ class TrackedDeltaTest {
     Files.delete(home.resolve("shared/config/old"));
     write(home.resolve("caches/more"), "still never copied");
 
-    CopyResult result = rsync.backup(ctx);
+    CopyResult result = finish(rsync, ctx);
 
     assertThat(result.details().get("delta")).startsWith("tracked");
     assertThat(differences(home, ctx.homeDir())).isEmpty();
@@ -107,7 +107,7 @@ class TrackedDeltaTest {
     for (int i = 0; i < 120; i++) {
       change(home, random);
     }
-    CopyResult result = rsync.backup(ctx);
+    CopyResult result = finish(rsync, ctx);
     assertThat(result.details().get("delta")).startsWith("tracked");
     // Without -H: a new hard link to a file outside the changed directories becomes a second copy (same bytes),
     // a documented limit of the tracked delta.
@@ -125,8 +125,9 @@ class TrackedDeltaTest {
     write(file, "#!/bin/sh\n");
     Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
     BackupContext first = new BackupContext("1", tmp.resolve("b1"), Optional.empty(), Progress.NONE);
-    strategy(home).prepareBackup(first);
-    strategy(home).backup(first);
+    RsyncDiskStrategy initial = strategy(home);
+    initial.prepareBackup(first);
+    finish(initial, first);
 
     RsyncDiskStrategy rsync = strategy(home);
     BackupContext second = new BackupContext("2", tmp.resolve("b2"), Optional.of(first.backupDir()), Progress.NONE);
@@ -135,7 +136,7 @@ class TrackedDeltaTest {
     assertThat(Files.getAttribute(linked, "unix:nlink")).as("the pre-copy hard-linked it").isEqualTo(2);
     Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
     Files.getFileAttributeView(file, UserDefinedFileAttributeView.class).write("snapstash.test", ByteBuffer.wrap("x".getBytes()));
-    rsync.backup(second);
+    finish(rsync, second);
 
     Path old = first.homeDir().resolve("shared/data/repositories/1/hooks/pre-receive");
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(old))).isEqualTo("rw-r--r--");
@@ -160,14 +161,14 @@ class TrackedDeltaTest {
     RsyncDiskStrategy one = new RsyncDiskStrategy(home, List.of(), true, true, true, true, 3, runner);
     one.prepareBackup(first);
     assertThat(differences(home, first.homeDir())).isEmpty();
-    one.backup(first);
+    finish(one, first);
 
     write(home.resolve("shared/data/repositories/9/refs/heads/main"), "9".repeat(40) + "\n");
     Files.writeString(home.resolve("shared/data/repositories/2/refs/heads/main"), "x".repeat(40) + "\n");
     BackupContext second = new BackupContext("2", tmp.resolve("b2"), Optional.of(first.backupDir()), Progress.NONE);
     RsyncDiskStrategy two = new RsyncDiskStrategy(home, List.of(), true, true, true, true, 3, runner);
     two.prepareBackup(second);
-    two.backup(second);
+    finish(two, second);
     assertThat(differences(home, second.homeDir())).isEmpty();
     assertThat(Files.getAttribute(second.homeDir().resolve("shared/data/repositories/5/objects/ab/c5"), "unix:nlink")).isEqualTo(2);
     assertThat(Files.getAttribute(second.homeDir().resolve("shared/data/attachments/1/a.png"), "unix:nlink")).isEqualTo(2);
@@ -214,7 +215,7 @@ class TrackedDeltaTest {
       locked.set(true);
       writer.join();
     }
-    CopyResult result = rsync.backup(ctx);
+    CopyResult result = finish(rsync, ctx);
     assertThat(result.details().get("delta")).startsWith("tracked");
     assertThat(differences(home, ctx.homeDir())).as("seed %d", seed).isEmpty();
   }
@@ -253,7 +254,7 @@ class TrackedDeltaTest {
     RsyncDiskStrategy rsync = strategy(home);
     BackupContext ctx = context();
     rsync.prepareBackup(ctx);
-    CopyResult result = rsync.backup(ctx);
+    CopyResult result = finish(rsync, ctx);
     assertThat(result.details().get("delta")).isEqualTo("tracked: 0 changed directories, 0 new subtrees");
     assertThat(result.bytesTransferred()).isZero();
     assertThat(differences(home, ctx.homeDir())).isEmpty();
@@ -360,5 +361,10 @@ class TrackedDeltaTest {
     argv.add(copy + "/");
     String out = runner.run(Command.of(argv).capturingStdout()).stdout();
     return out.lines().filter(l -> !l.isBlank()).toList();
+  }
+
+  /** backup() and then afterUnlock(), as the engine calls them: the tracker is closed after the unlock. */
+  static CopyResult finish(RsyncDiskStrategy strategy, BackupContext context) {
+    return strategy.afterUnlock(context, strategy.backup(context));
   }
 }
