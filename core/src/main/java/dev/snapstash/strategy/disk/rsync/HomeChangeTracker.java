@@ -409,10 +409,21 @@ final class HomeChangeTracker implements AutoCloseable {
     return home.relativize(p).toString();
   }
 
+  /** The kernel's limit on watches per user, which caps the directories a home may have to be tracked. */
+  static Optional<Long> watchLimit() {
+    try {
+      // Line by line: Files.readString reads only "1" of "192536" from this sysctl file (a size-0 proc file).
+      List<String> lines = Files.readAllLines(Path.of("/proc/sys/fs/inotify/max_user_watches"));
+      return lines.isEmpty() ? Optional.empty() : Optional.of(Long.parseLong(lines.get(0).strip()));
+    } catch (IOException | NumberFormatException e) {
+      return Optional.empty();
+    }
+  }
+
   /** Why the home cannot be tracked from this host, from /proc/self/mountinfo; empty if it can. */
   static Optional<String> untrustedMount(Path home) {
     try {
-      return untrustedMount(Files.readString(Path.of("/proc/self/mountinfo")), home.toRealPath());
+      return untrustedMount(String.join("\n", Files.readAllLines(Path.of("/proc/self/mountinfo"))), home.toRealPath());
     } catch (IOException e) {
       return Optional.of("cannot read the mount table (" + e.getMessage() + ")");
     }

@@ -112,6 +112,14 @@ public final class RsyncDiskStrategy implements DiskStrategy {
       findings.problem("instance.home", home + " is not readable by this user; run as the Bitbucket user or root");
     } else {
       findings.ok("instance.home", home.toString());
+      if (preCopy && trackChanges) {
+        // Not a problem either way: without tracking the delta walks the whole home, as it always did.
+        findings.ok(
+            "disk.rsync.track-changes",
+            HomeChangeTracker.untrustedMount(home)
+                .map(why -> "off for this home (" + why + "); the delta under the lock walks the whole home")
+                .orElseGet(() -> "inotify" + HomeChangeTracker.watchLimit().map(n -> ", up to " + n + " directories (fs.inotify.max_user_watches)").orElse("")));
+      }
     }
   }
 

@@ -48,6 +48,19 @@ class HomeChangeTrackerTest {
     assertThat(HomeChangeTracker.untrustedMount(mounts, Path.of("/srv/other"))).isPresent();
   }
 
+  /** A sysctl file reads whole only line by line: Files.readString gave "1" for 192536. */
+  @Test
+  void theWatchLimitIsReadWhole() throws Exception {
+    long expected = Long.parseLong(new String(new java.io.FileInputStream("/proc/sys/fs/inotify/max_user_watches").readAllBytes()).strip());
+    assertThat(HomeChangeTracker.watchLimit()).contains(expected);
+    assertThat(expected).isGreaterThan(1);
+  }
+
+  @Test
+  void theLocalTestDirectoryIsTrackable() {
+    assertThat(HomeChangeTracker.untrustedMount(tmp)).isEmpty();
+  }
+
   @Test
   void excludedDirectoriesAreRecognisedOnlyWhenThePatternIsSimple() {
     Predicate<String> skip = RsyncCommands.excludedDirectories(RsyncCommands.DISPOSABLE);
