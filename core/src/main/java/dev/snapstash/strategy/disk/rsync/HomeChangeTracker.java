@@ -156,7 +156,7 @@ final class HomeChangeTracker implements AutoCloseable {
       tracker.channels.forEach(c -> c.consumer.start());
       ForkJoinPool pool = new ForkJoinPool(CHANNELS);
       try {
-        pool.invoke(tracker.new Register(home, "", skip));
+        pool.invoke(tracker.new Register(home, ""));
       } finally {
         pool.shutdown();
       }
@@ -185,20 +185,21 @@ final class HomeChangeTracker implements AutoCloseable {
    * the record may be incomplete (the tracker is then of no further use).
    */
   Optional<Changes> checkpoint(Duration timeout) {
-    return barrier(timeout, false);
+    return barrier(timeout);
   }
 
   /**
-   * Everything that changed since the start or the last checkpoint. Call it once the instance is drained, and
-   * {@link #close} the tracker after the unlock: closing removes every watch, which on 80,000 directories is
-   * hundreds of milliseconds that need not be spent under the lock. Once the instance is drained: a barrier file made now goes through the same inotify queue as the home's events, so once it is
-   * seen every earlier change has been read. Empty when the record may be incomplete.
+   * Everything that changed since the start or the last checkpoint. Call it once the instance is drained: a
+   * barrier file made now goes through the same inotify queue as the home's events, so once it is seen every
+   * earlier change has been read. Empty when the record may be incomplete. {@link #close} the tracker after the
+   * unlock: closing removes every watch, which on 80,000 directories is hundreds of milliseconds that need not be
+   * spent under the lock.
    */
   Optional<Changes> collect(Duration timeout) {
-    return barrier(timeout, true);
+    return barrier(timeout);
   }
 
-  private Optional<Changes> barrier(Duration timeout, boolean last) {
+  private Optional<Changes> barrier(Duration timeout) {
     Set<Path> dirs = new HashSet<>();
     Set<Path> trees = new HashSet<>();
     boolean complete = false;
@@ -248,12 +249,10 @@ final class HomeChangeTracker implements AutoCloseable {
   private final class Register extends RecursiveAction {
     private final Path dir;
     private final String relative;
-    private final Predicate<String> skip;
 
-    Register(Path dir, String relative, Predicate<String> skip) {
+    Register(Path dir, String relative) {
       this.dir = dir;
       this.relative = relative;
-      this.skip = skip;
     }
 
     @Override
@@ -271,7 +270,7 @@ final class HomeChangeTracker implements AutoCloseable {
           if (Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
             String rel = relative.isEmpty() ? entry.getFileName().toString() : relative + "/" + entry.getFileName();
             if (!skip.test(rel)) {
-              children.add(new Register(entry, rel, skip));
+              children.add(new Register(entry, rel));
             }
           }
         }

@@ -33,7 +33,6 @@ import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-
 /**
  * Copies the home with rsync in two phases. Before the lock, with the instance live, a full copy into the new
  * backup (hard-linking unchanged files against the previous backup, so it costs only what changed); under the
@@ -243,11 +242,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
       }
       RsyncOutput total = RsyncOutput.empty();
       for (Future<RsyncOutput> f : futures) {
-        RsyncOutput o = f.get();
-        total.files += o.files;
-        total.totalBytes += o.totalBytes;
-        total.transferredBytes += o.transferredBytes;
-        total.exitCode = Math.max(total.exitCode, o.exitCode == RsyncCommands.PARTIAL ? o.exitCode : 0);
+        total.add(f.get());
       }
       return Optional.of(total);
     } catch (ExecutionException e) {
@@ -327,9 +322,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
       } else {
         out = copy(context, "home", false);
         FaultPoints.hit(FaultPoints.DURING_HOME_COPY);
-        RsyncOutput refs =
-            run(RsyncCommands.repositoryMetadata(home, context.homeDir(), excludes), "home", Progress.NONE);
-        out.transferredBytes += refs.transferredBytes;
+        out.addTransfer(run(RsyncCommands.repositoryMetadata(home, context.homeDir(), excludes), "home", Progress.NONE));
         delta = preCopy ? "whole home: " + untracked : "whole home: no pre-copy";
       }
     } finally {
@@ -405,9 +398,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
       command = command.alsoOkOn(RsyncCommands.VANISHED, RsyncCommands.PARTIAL);
     }
     long t0 = System.nanoTime();
-    RsyncOutput out = run(command, pass.phase(), progress);
-    total.transferredBytes += out.transferredBytes;
-    total.exitCode = Math.max(total.exitCode, out.exitCode == RsyncCommands.PARTIAL ? out.exitCode : 0);
+    total.addTransfer(run(command, pass.phase(), progress));
     log.debug(
         "{}delta pass {}: {} entries in {} ms", pass.live() ? "live " : "", name, dirs.size(), (System.nanoTime() - t0) / 1_000_000);
   }

@@ -27,6 +27,24 @@ public final class RsyncOutput {
     return m.find() ? OptionalDouble.of(Integer.parseInt(m.group(1)) / 100.0) : OptionalDouble.empty();
   }
 
+  /** Adds another command's figures to these: one copy made by several rsync commands. */
+  public void add(RsyncOutput other) {
+    files += other.files;
+    totalBytes += other.totalBytes;
+    addTransfer(other);
+  }
+
+  /**
+   * Adds what another command moved, and keeps its exit 23 if it had one: that is the exit a live copy must act
+   * on (see {@code RsyncDiskStrategy}), whatever the other commands of the copy returned.
+   */
+  public void addTransfer(RsyncOutput other) {
+    transferredBytes += other.transferredBytes;
+    if (other.exitCode == RsyncCommands.PARTIAL) {
+      exitCode = RsyncCommands.PARTIAL;
+    }
+  }
+
   /** Takes the numbers of interest from a --stats line, ignoring everything else. */
   public void accept(String line) {
     Matcher m = STAT.matcher(line.strip());
