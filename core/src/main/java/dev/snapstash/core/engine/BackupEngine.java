@@ -503,14 +503,13 @@ public final class BackupEngine {
 
     /**
      * What this backup added on disk for the home: files hard-linked against the previous backup cost nothing,
-     * so only files with a single link count. This is also what pruning this backup would free.
+     * so only files with a single link count. This is also what pruning this backup would free. Every copied
+     * home has the figure from {@link #withHomeChecksums} (or from its strategy); without a home copy it is the
+     * strategy's own size.
      */
     private long homeWritten(CopyResult home) {
       String reported = home.details().get("bytes-written");
-      if (reported != null) {
-        return Long.parseLong(reported);
-      }
-      return Files.isDirectory(context.homeDir()) ? Trees.unsharedBytes(context.homeDir()) : home.bytes();
+      return reported != null ? Long.parseLong(reported) : home.bytes();
     }
 
     private void afterSuccess(Manifest done) {
