@@ -14,7 +14,9 @@ import java.nio.file.StandardWatchEventKinds;
 import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
+import java.nio.file.attribute.FileTime;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -373,6 +375,28 @@ final class HomeChangeTracker implements AutoCloseable {
       }
     }
     return new Changes(dirs, outer);
+  }
+
+  /**
+   * The changes, with the home itself among the changed directories if its own inode changed since {@code since}
+   * (its change time tells). inotify reports a directory's mode, owner, time or attribute change only to the watch
+   * of its parent, and the home's parent is not watched.
+   */
+  static Changes withHome(Path home, Changes changes, Instant since) {
+    if (changes.directories().contains("") || changes.subtrees().contains("")) {
+      return changes;
+    }
+    try {
+      FileTime changed = (FileTime) Files.getAttribute(home, "unix:ctime", LinkOption.NOFOLLOW_LINKS);
+      if (changed.compareTo(FileTime.from(since)) < 0) {
+        return changes;
+      }
+    } catch (IOException | UnsupportedOperationException e) {
+      // cannot tell: compare it
+    }
+    TreeSet<String> dirs = new TreeSet<>(changes.directories());
+    dirs.add("");
+    return new Changes(dirs, changes.subtrees());
   }
 
   /** Both records together, as one delta must copy them (the live catch-up's, when it could not finish). */

@@ -311,6 +311,8 @@ public final class RsyncDiskStrategy implements DiskStrategy {
       } else if (changes.get().subtrees().contains("")) {
         untracked = "events overflowed for the whole home";
         changes = Optional.empty();
+      } else {
+        changes = Optional.of(HomeChangeTracker.withHome(home, changes.get(), trackingSince));
       }
     }
     RsyncOutput out;
