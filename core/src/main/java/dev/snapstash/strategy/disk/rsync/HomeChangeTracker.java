@@ -20,6 +20,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.SortedSet;
@@ -92,11 +93,19 @@ final class HomeChangeTracker implements AutoCloseable {
    */
   static final int CHANNELS = 4;
 
+  /** Beyond this many directories with hard-linked files, comparing them all under the lock is a walk anyway. */
+  static final int MAX_LINKED_DIRECTORIES = 2_000;
+
   private final Path home;
   private final Predicate<String> skip;
   private final Path barrierDir;
   private final List<Channel> channels = new ArrayList<>();
   private final AtomicInteger watched = new AtomicInteger();
+  /**
+   * Directories holding a file with another hard link. A write or chmod through one name is reported only in the
+   * directory of that name, so each delta compares all of them, and rsync's {@code -H} sees every name together.
+   */
+  private final Set<Path> linked = java.util.concurrent.ConcurrentHashMap.newKeySet();
   /** What the consumers hand over at each barrier, one pair of sets per channel. */
   private final BlockingQueue<Set<Path>[]> handoff = new LinkedBlockingQueue<>();
   private int barriers;
@@ -170,7 +179,13 @@ final class HomeChangeTracker implements AutoCloseable {
       }
       return Result.off("cannot watch the home: " + why);
     }
-    log.debug("watching {} directories of {} for changes ({} ms)", tracker.watched.get(), home, (System.nanoTime() - t0) / 1_000_000);
+    if (tracker.linked.size() > MAX_LINKED_DIRECTORIES) {
+      tracker.close();
+      return Result.off(tracker.linked.size() + " directories hold hard-linked files, and each delta would compare them all");
+    }
+    log.debug(
+        "watching {} directories of {} for changes, {} of them with hard-linked files ({} ms)",
+        tracker.watched.get(), home, tracker.linked.size(), (System.nanoTime() - t0) / 1_000_000);
     return new Result(Optional.of(tracker), "");
   }
 
@@ -228,12 +243,29 @@ final class HomeChangeTracker implements AutoCloseable {
       Thread.currentThread().interrupt();
       lost = "interrupted";
     }
-    if (lost != null || !complete) {
-      log.info("the change record is incomplete ({}); walking the whole home", lost);
-      close();
-      return Optional.empty();
+    if (lost == null && complete) {
+      dirs.addAll(linked);
+      Changes changes = changes(home, dirs, trees);
+      if (!nameable(changes)) {
+        lost = "a changed directory's name is not valid in the JVM's file-name encoding ("
+            + System.getProperty("sun.jnu.encoding") + "), so it cannot be named to rsync";
+      } else {
+        return Optional.of(changes);
+      }
     }
-    return Optional.of(changes(home, dirs, trees));
+    log.info("the change record is incomplete ({}); walking the whole home", lost);
+    close();
+    return Optional.empty();
+  }
+
+  /**
+   * Whether every path can be handed to rsync by name. Java decodes file names with the locale's charset: bytes
+   * that are not valid there (a Latin-1 name under UTF-8, anything beyond ASCII under LANG=C) become U+FFFD, and
+   * such a path names no file.
+   */
+  static boolean nameable(Changes changes) {
+    return java.util.stream.Stream.concat(changes.directories().stream(), changes.subtrees().stream())
+        .noneMatch(p -> p.indexOf('\uFFFD') >= 0);
   }
 
   @Override
@@ -269,11 +301,22 @@ final class HomeChangeTracker implements AutoCloseable {
       List<Register> children = new ArrayList<>();
       try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
         for (Path entry : entries) {
-          if (Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
+          int type;
+          int links;
+          try {
+            Map<String, Object> a = Files.readAttributes(entry, "unix:mode,nlink", LinkOption.NOFOLLOW_LINKS);
+            type = (Integer) a.get("mode") & 0170000;
+            links = (Integer) a.get("nlink");
+          } catch (NoSuchFileException gone) {
+            continue;
+          }
+          if (type == 0040000) {
             String rel = relative.isEmpty() ? entry.getFileName().toString() : relative + "/" + entry.getFileName();
             if (!skip.test(rel)) {
               children.add(new Register(entry, rel));
             }
+          } else if (type == 0100000 && links > 1) {
+            linked.add(dir);
           }
         }
       } catch (NoSuchFileException gone) {
@@ -298,13 +341,13 @@ final class HomeChangeTracker implements AutoCloseable {
           key.reset();
           continue;
         }
-        int seen = key.pollEvents().size();
+        int seen = barriers(key);
         key.reset();
         // Every event queued before the barrier is already in its key, and every such key is signalled: read them
         // all. A key being reset after its events were read re-queues itself if more arrived meanwhile.
         for (WatchKey pending = channel.watcher.poll(); pending != null; pending = channel.watcher.poll()) {
           if (pending == channel.barrierKey) {
-            seen += pending.pollEvents().size();
+            seen += barriers(pending);
             pending.reset();
           } else {
             record(channel, pending);
@@ -328,6 +371,23 @@ final class HomeChangeTracker implements AutoCloseable {
     }
   }
 
+  /**
+   * The barrier files among a barrier key's events. A full kernel queue (IN_Q_OVERFLOW) is signalled by Java to
+   * every key of the watch service, this one included: then events of any directory of this channel may be gone,
+   * and the record is no longer complete.
+   */
+  private int barriers(WatchKey key) {
+    int n = 0;
+    for (WatchEvent<?> event : key.pollEvents()) {
+      if (event.kind() == StandardWatchEventKinds.ENTRY_CREATE) {
+        n++;
+      } else if (lost == null) {
+        lost = "the inotify event queue overflowed (raise the sysctl fs.inotify.max_queued_events)";
+      }
+    }
+    return n;
+  }
+
   private void record(Channel channel, WatchKey key) {
     // The path it was registered with: a directory renamed since is still reported under its old name, which
     // is harmless because the new name was reported as a new subtree.
@@ -340,10 +400,11 @@ final class HomeChangeTracker implements AutoCloseable {
       }
       Path entry = dir.resolve((Path) event.context());
       if (event.kind() == StandardWatchEventKinds.ENTRY_CREATE && Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
-        if (skip.test(relative(home, entry))) {
-          continue; // a directory never copied (Git's push quarantine comes and goes with every push)
+        // A directory never copied (Git's push quarantine comes and goes with every push) is no subtree, but
+        // making it still changed its parent's time.
+        if (!skip.test(relative(home, entry))) {
+          channel.subtrees.add(entry);
         }
-        channel.subtrees.add(entry);
       }
       channel.directories.add(dir);
     }

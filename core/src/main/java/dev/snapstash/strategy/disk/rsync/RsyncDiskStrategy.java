@@ -359,7 +359,8 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     int unshared =
         context.previous().isEmpty() || !linkDest
             ? 0
-            : SharedInodes.unshare(home, target, context.previous().get().resolve("home"), changes, trackingSince);
+            : SharedInodes.unshare(
+                home, target, context.previous().get().resolve("home"), changes, live ? SharedInodes.EVERY : trackingSince);
     log.debug(
         "{} file(s) hard-linked to the previous backup changed since tracking began; copying them afresh ({} ms)",
         unshared, (System.nanoTime() - t0) / 1_000_000);

@@ -22,10 +22,19 @@ import java.util.Map;
  * when only the mode, owner, ACLs or extended attributes changed after the pre-copy, the delta applies them to the
  * existing inode, and so to the previous backup's copy as well. Every such change moves the original's change
  * time (ctime) forward, so before the delta, each copied file that shares its inode and whose original changed
- * since the pre-copy began is unlinked from the new backup; rsync then writes it afresh.
+ * since the pre-copy began is unlinked from the new backup; rsync then writes it afresh. Symbolic links too:
+ * {@code --link-dest} hard-links them as well.
+ *
+ * <p>The change time only settles the question once nothing changes any more, under the lock. The live catch-up
+ * runs beside the instance, so a mode could change between this unlink and rsync's look at the file: it unlinks
+ * every shared file of the changed directories instead ({@link #EVERY}), and rsync links again those that still
+ * match the previous backup.
  */
 final class SharedInodes {
   private SharedInodes() {}
+
+  /** As {@code since}: every shared file, whenever it changed (no change time is earlier). */
+  static final Instant EVERY = Instant.EPOCH;
 
   /**
    * Unlinks, in {@code copy}, the shared files whose original in {@code home} changed since {@code since}, among
@@ -63,7 +72,7 @@ final class SharedInodes {
             new SimpleFileVisitor<>() {
               @Override
               public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                if (attrs.isRegularFile() && unshareIfChanged(home.resolve(copy.relativize(file).toString()), file, threshold)) {
+                if ((attrs.isRegularFile() || attrs.isSymbolicLink()) && unshareIfChanged(home.resolve(copy.relativize(file).toString()), file, threshold)) {
                   count[0]++;
                 }
                 return FileVisitResult.CONTINUE;
@@ -83,8 +92,10 @@ final class SharedInodes {
     } catch (NoSuchFileException gone) {
       return false;
     }
-    boolean regular = (((Integer) c.get("mode")) & 0170000) == 0100000;
-    if (!regular || ((Integer) c.get("nlink")) < 2) {
+    // rsync's --link-dest links symbolic links too, and changes their owner and time in place.
+    int type = ((Integer) c.get("mode")) & 0170000;
+    boolean linkable = type == 0100000 || type == 0120000;
+    if (!linkable || ((Integer) c.get("nlink")) < 2) {
       return false;
     }
     FileTime changed;

@@ -108,6 +108,37 @@ class HomeChangeTrackerTest {
   }
 
   @Test
+  void directoriesWithHardLinkedFilesAreInEveryRecord() throws Exception {
+    Path home = tmp.resolve("home");
+    Files.createDirectories(home.resolve("a"));
+    Files.createDirectories(home.resolve("b"));
+    Files.createDirectories(home.resolve("c"));
+    Files.writeString(home.resolve("a/f"), "f");
+    Files.createLink(home.resolve("b/g"), home.resolve("a/f"));
+    Files.writeString(home.resolve("c/h"), "h");
+    Path barrier = Files.createDirectories(tmp.resolve("barrier"));
+    HomeChangeTracker tracker = HomeChangeTracker.start(home, d -> false, barrier).tracker().orElseThrow();
+    assertThat(tracker.checkpoint(Duration.ofSeconds(10)).orElseThrow().directories()).containsExactly("a", "b");
+    Files.writeString(home.resolve("c/h"), "changed");
+    assertThat(tracker.collect(Duration.ofSeconds(10)).orElseThrow().directories()).containsExactly("a", "b", "c");
+    tracker.close();
+  }
+
+  @Test
+  void tooManyDirectoriesWithHardLinkedFilesTurnTrackingOff() throws Exception {
+    Path home = tmp.resolve("home");
+    Path original = Files.createDirectories(home.resolve("o")).resolve("f");
+    Files.writeString(original, "f");
+    for (int i = 0; i < HomeChangeTracker.MAX_LINKED_DIRECTORIES; i++) {
+      Files.createLink(Files.createDirectories(home.resolve("d" + i)).resolve("f"), original);
+    }
+    Path barrier = Files.createDirectories(tmp.resolve("barrier"));
+    HomeChangeTracker.Result result = HomeChangeTracker.start(home, d -> false, barrier);
+    assertThat(result.tracker()).isEmpty();
+    assertThat(result.whyNot()).isEqualTo("2001 directories hold hard-linked files, and each delta would compare them all");
+  }
+
+  @Test
   void nestedAndVanishedSubtreesAreFolded() throws Exception {
     Path home = tmp.resolve("home");
     Files.createDirectories(home.resolve("a/b/c"));

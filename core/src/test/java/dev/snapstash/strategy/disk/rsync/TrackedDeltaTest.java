@@ -231,7 +231,7 @@ class TrackedDeltaTest {
         // A ref update: written beside and renamed into place, sometimes with the old size and time.
         FileTime before = Files.getLastModifiedTime(ref);
         Path lock = repo.resolve("refs/heads/main.lock");
-        Files.writeString(lock, Integer.toHexString(random.nextInt()).repeat(5).substring(0, 40) + "\n");
+        Files.writeString(lock, String.format("%08x", random.nextInt()).repeat(5) + "\n");
         if (random.nextBoolean()) {
           Files.setLastModifiedTime(lock, before);
         }
@@ -295,6 +295,177 @@ class TrackedDeltaTest {
     rsync.cleanupIncomplete(ctx);
     assertThat(ctx.backupDir().resolve(".rsync-work")).doesNotExist();
     assertThat(ctx.homeDir()).doesNotExist();
+  }
+
+  /**
+   * A write through one name of a hard-linked file changes what the other name shows, and inotify reports it only
+   * in the first name's directory.
+   */
+  @Test
+  void aWriteThroughOneHardLinkReachesTheOtherLinkToo() throws Exception {
+    Path home = tmp.resolve("home");
+    write(home.resolve("shared/a/f"), "before");
+    Files.createDirectories(home.resolve("shared/b"));
+    Files.createLink(home.resolve("shared/b/g"), home.resolve("shared/a/f"));
+    RsyncDiskStrategy rsync = strategy(home);
+    BackupContext ctx = context();
+    rsync.prepareBackup(ctx);
+
+    Files.writeString(home.resolve("shared/a/f"), "after, and longer");
+    CopyResult result = finish(rsync, ctx);
+
+    assertThat(result.details().get("delta")).startsWith("tracked");
+    assertThat(Files.readString(ctx.homeDir().resolve("shared/b/g"))).isEqualTo("after, and longer");
+    assertThat(differences(home, ctx.homeDir())).isEmpty();
+  }
+
+  /** --link-dest hard-links symbolic links too: a change of a link's own time must not reach the previous backup. */
+  @Test
+  void aSymlinkTimeChangeAfterThePreCopyLeavesThePreviousBackupAlone() throws Exception {
+    Path home = tmp.resolve("home");
+    write(home.resolve("shared/config/target"), "t");
+    Files.createSymbolicLink(home.resolve("shared/config/link"), Path.of("target"));
+    BackupContext first = new BackupContext("1", tmp.resolve("b1"), Optional.empty(), Progress.NONE);
+    RsyncDiskStrategy initial = strategy(home);
+    initial.prepareBackup(first);
+    finish(initial, first);
+    Path old = first.homeDir().resolve("shared/config/link");
+    FileTime before = Files.getLastModifiedTime(old, LinkOption.NOFOLLOW_LINKS);
+
+    RsyncDiskStrategy rsync = strategy(home);
+    BackupContext second = new BackupContext("2", tmp.resolve("b2"), Optional.of(first.backupDir()), Progress.NONE);
+    rsync.prepareBackup(second);
+    assertThat(Files.getAttribute(second.homeDir().resolve("shared/config/link"), "unix:nlink", LinkOption.NOFOLLOW_LINKS))
+        .as("the pre-copy hard-linked the symlink").isEqualTo(2);
+    Files.getFileAttributeView(home.resolve("shared/config/link"), java.nio.file.attribute.BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+        .setTimes(FileTime.fromMillis(1_500_000_000_000L), null, null);
+    CopyResult result = finish(rsync, second);
+
+    assertThat(result.details().get("delta")).startsWith("tracked");
+    assertThat(differences(home, second.homeDir())).isEmpty();
+    assertThat(Files.getLastModifiedTime(old, LinkOption.NOFOLLOW_LINKS)).as("the previous backup's symlink").isEqualTo(before);
+  }
+
+  /**
+   * Names are bytes, and Java decodes them with the locale's charset: a name not valid there cannot be written
+   * into a files-from list, so such a change makes the delta walk the whole home.
+   */
+  @Test
+  void aChangeInADirectoryWhoseNameIsNotUtf8ReachesTheBackup() throws Exception {
+    Path home = tmp.resolve("home");
+    write(home.resolve("shared/a"), "a");
+    sh("mkdir \"$1/shared/$(printf 'caf\\351')\" && echo old > \"$1/shared/$(printf 'caf\\351')/x\"", home);
+    RsyncDiskStrategy rsync = strategy(home);
+    BackupContext ctx = context();
+    rsync.prepareBackup(ctx);
+
+    sh("echo new > \"$1/shared/$(printf 'caf\\351')/y\" && echo changed, longer > \"$1/shared/$(printf 'caf\\351')/x\"", home);
+    CopyResult result = finish(rsync, ctx);
+
+    assertThat(result.details().get("delta")).startsWith("whole home");
+    assertThat(differences(home, ctx.homeDir())).isEmpty();
+  }
+
+  /** A directory that is never copied is no subtree, but making it still changed its parent's time. */
+  @Test
+  void makingAnExcludedDirectoryStillUpdatesItsParentsTime() throws Exception {
+    Path home = tmp.resolve("home");
+    write(home.resolve("shared/bitbucket.properties"), "a=b\n");
+    write(home.resolve("shared/data/repositories/1/objects/ab/cdef"), "object");
+    Thread.sleep(1_100); // so that the home's own change time does not make the delta compare the home itself
+    RsyncDiskStrategy rsync = strategy(home);
+    BackupContext ctx = context();
+    rsync.prepareBackup(ctx);
+
+    Files.createDirectories(home.resolve("shared/export"));
+    Files.createDirectories(home.resolve("shared/data/repositories/1/objects/incoming-abc"));
+    CopyResult result = finish(rsync, ctx);
+
+    assertThat(result.details().get("delta")).startsWith("tracked");
+    assertThat(differences(home, ctx.homeDir())).isEmpty();
+  }
+
+  /**
+   * The live catch-up runs beside the instance: a mode change landing between its unlinking of changed shared files
+   * and its rsync must not be applied to an inode still shared with the previous backup.
+   */
+  @Test
+  void aModeChangeDuringTheLiveCatchUpLeavesThePreviousBackupAlone() throws Exception {
+    Path home = tmp.resolve("home");
+    Path file = home.resolve("shared/d/f");
+    write(file, "unchanged content");
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+    BackupContext first = new BackupContext("1", tmp.resolve("b1"), Optional.empty(), Progress.NONE);
+    RsyncDiskStrategy initial = strategy(home);
+    initial.prepareBackup(first);
+    finish(initial, first);
+    Thread.sleep(1_100); // f's change time falls before the tracking of the next run begins
+
+    BackupContext second = new BackupContext("2", tmp.resolve("b2"), Optional.of(first.backupDir()), Progress.NONE);
+    Path list = second.backupDir().resolve(".rsync-work/directories.list");
+    Thread writer =
+        new Thread(
+            () -> {
+              try {
+                while (!Files.isDirectory(second.homeDir())) {
+                  Thread.onSpinWait(); // the tracker is watching: the pre-copy is about to start
+                }
+                write(home.resolve("shared/d/other"), "made during the pre-copy"); // shared/d is in the checkpoint
+                while (!Files.exists(list)) {
+                  Thread.onSpinWait(); // the catch-up has unshared what changed and is starting its rsync
+                }
+                Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwx------"));
+              } catch (IOException e) {
+                throw new IllegalStateException(e);
+              }
+            });
+    writer.start();
+    RsyncDiskStrategy rsync = strategy(home);
+    rsync.prepareBackup(second);
+    writer.join();
+    CopyResult result = finish(rsync, second);
+
+    assertThat(result.details().get("delta")).startsWith("tracked");
+    assertThat(differences(home, second.homeDir())).isEmpty();
+    Path old = first.homeDir().resolve("shared/d/f");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(old))).as("the previous backup's copy").isEqualTo("rw-r--r--");
+  }
+
+  /**
+   * A full kernel queue (IN_Q_OVERFLOW) is signalled by Java to every key of that watch service, the barrier key
+   * included. Taken for a barrier, it once handed over a set nobody asked for, the next barrier counted it as one
+   * of its four, and another channel's changes were lost. Now it marks the record incomplete.
+   */
+  @Test
+  void aQueueOverflowOnOneChannelFallsBackToTheWholeHome() throws Exception {
+    Path home = tmp.resolve("home");
+    // One directory per level: home, x, x/y and x/y/z are registered in that order, on channels 0, 1, 2 and 3.
+    Files.createDirectories(home.resolve("x/y/z"));
+    write(home.resolve("f"), "before");
+    RsyncDiskStrategy rsync = strategy(home);
+    BackupContext ctx = context();
+    rsync.prepareBackup(ctx);
+
+    // With this JVM stopped, more creations in each of x, x/y and x/y/z than fs.inotify.max_queued_events (16,384
+    // by default) overflow the queues of channels 1 to 3. Channel 0, the home's, never overflows.
+    long queue = Long.parseLong(Files.readAllLines(Path.of("/proc/sys/fs/inotify/max_queued_events")).get(0).strip());
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        queue <= 100_000, "fs.inotify.max_queued_events is " + queue + ": too many files to make to overflow it");
+    String pid = String.valueOf(ProcessHandle.current().pid());
+    sh("trap 'kill -CONT $2' EXIT; kill -STOP $2; for d in x x/y x/y/z; do seq -f \"$1/$d/f%g\" $3 | xargs touch; done",
+        home, pid, String.valueOf(queue + 600));
+    Files.writeString(home.resolve("f"), "after!"); // an existing file in the home rewritten: channel 0 only
+    CopyResult result = finish(rsync, ctx);
+
+    assertThat(result.details().get("delta")).startsWith("whole home");
+    assertThat(differences(home, ctx.homeDir())).isEmpty();
+  }
+
+  private static void sh(String script, Path arg, String... more) throws Exception {
+    List<String> argv = new ArrayList<>(List.of("sh", "-c", script, "sh", arg.toString()));
+    argv.addAll(List.of(more));
+    Process p = new ProcessBuilder(argv).inheritIO().start();
+    assertThat(p.waitFor()).as(script).isZero();
   }
 
   private RsyncDiskStrategy strategy(Path home) {
