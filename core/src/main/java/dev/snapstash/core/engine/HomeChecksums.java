@@ -156,6 +156,9 @@ public final class HomeChecksums {
       out.sort(java.util.Comparator.comparing(Entry::rel));
       return out;
     } catch (java.io.UncheckedIOException e) {
+      if (e.getCause() instanceof java.io.CharConversionException c) {
+        throw new SnapstashException(ErrorKind.CONFIG, "cannot checksum the copy of the home: " + c.getMessage(), e);
+      }
       throw SnapstashException.storage("cannot list " + home + ": " + e.getCause().getMessage(), e);
     } finally {
       pool.shutdown();
@@ -180,7 +183,11 @@ public final class HomeChecksums {
         for (Path child : children) {
           BasicFileAttributes attrs = Files.readAttributes(child, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
           if (attrs.isRegularFile()) {
-            out.add(new Entry(home.relativize(child).toString(), attrs.size(), attrs.fileKey()));
+            String rel = home.relativize(child).toString();
+            if (!home.resolve(rel).equals(child)) {
+              throw new java.io.UncheckedIOException(new java.io.CharConversionException(undecodable(rel)));
+            }
+            out.add(new Entry(rel, attrs.size(), attrs.fileKey()));
           } else if (attrs.isDirectory()) {
             subdirs.add(new Listing(home, child));
           }
@@ -194,6 +201,16 @@ public final class HomeChecksums {
       }
       return out;
     }
+  }
+
+  /**
+   * A name Java decoded with replacement characters: the list could not name the file. Mostly a locale that is not
+   * UTF-8 (cron and systemd start programs with none, and then Java decodes names as ASCII).
+   */
+  private static String undecodable(String rel) {
+    return "the name of " + rel + " is not valid in the JVM's file-name encoding ("
+        + System.getProperty("sun.jnu.encoding") + "); run snapstash with LC_ALL=C.UTF-8 (the snapstash launcher"
+        + " sets it when the locale is not UTF-8)";
   }
 
   /** Re-reads every file listed and compares; files added since are not an error (nothing writes backups). */

@@ -49,4 +49,18 @@ class HomeChecksumsTest {
     Files.createDirectories(file.getParent());
     Files.writeString(file, content);
   }
+
+  @Test
+  void aNameJavaCannotDecodeIsAClearErrorNotAMissingFile() throws Exception {
+    Path backup = tmp.resolve("undecodable");
+    Files.createDirectories(backup.resolve("home/refs/heads"));
+    // A branch called "café" in Latin-1: not valid UTF-8 (nor ASCII, the JVM's encoding under LANG=C).
+    new ProcessRunner()
+        .run(Command.of("sh", "-c", "echo x > \"$1/refs/heads/$(printf 'caf\\351')\"", "sh", backup.resolve("home").toString()));
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> HomeChecksums.write(backup, Optional.empty(), 2))
+        .isInstanceOf(dev.snapstash.core.error.SnapstashException.class)
+        .hasMessageContaining("refs/heads/caf")
+        .hasMessageContaining("is not valid in the JVM's file-name encoding")
+        .hasMessageContaining("LC_ALL=C.UTF-8");
+  }
 }
