@@ -181,7 +181,8 @@ final class HomeChangeTracker implements AutoCloseable {
     }
     if (tracker.linked.size() > MAX_LINKED_DIRECTORIES) {
       tracker.close();
-      return Result.off(tracker.linked.size() + " directories hold hard-linked files, and each delta would compare them all");
+      return Result.off(
+          tracker.linked.size() + " directories hold hard-linked files, and each delta would compare them all");
     }
     log.debug(
         "watching {} directories of {} for changes, {} of them with hard-linked files ({} ms)",

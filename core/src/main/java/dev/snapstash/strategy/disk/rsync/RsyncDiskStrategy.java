@@ -362,8 +362,8 @@ public final class RsyncDiskStrategy implements DiskStrategy {
             : SharedInodes.unshare(
                 home, target, context.previous().get().resolve("home"), changes, live ? SharedInodes.EVERY : trackingSince);
     log.debug(
-        "{} file(s) hard-linked to the previous backup changed since tracking began; copying them afresh ({} ms)",
-        unshared, (System.nanoTime() - t0) / 1_000_000);
+        "{} file(s) hard-linked to the previous backup {}; copying them afresh ({} ms)",
+        unshared, live ? "in the changed directories" : "changed since tracking began", (System.nanoTime() - t0) / 1_000_000);
     Pass pass = new Pass(work, target, live, live ? "pre-copy" : "home");
     // Metadata first: a ref it rewrites changes its directory's time, which the copy passes then set right.
     runListed(pass, "metadata-directories", metaDirs, false, true, Progress.NONE, out);

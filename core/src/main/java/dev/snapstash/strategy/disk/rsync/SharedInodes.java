@@ -72,7 +72,8 @@ final class SharedInodes {
             new SimpleFileVisitor<>() {
               @Override
               public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                if ((attrs.isRegularFile() || attrs.isSymbolicLink()) && unshareIfChanged(home.resolve(copy.relativize(file).toString()), file, threshold)) {
+                boolean linkable = attrs.isRegularFile() || attrs.isSymbolicLink();
+                if (linkable && unshareIfChanged(home.resolve(copy.relativize(file).toString()), file, threshold)) {
                   count[0]++;
                 }
                 return FileVisitResult.CONTINUE;
