@@ -188,6 +188,54 @@ class BackupEngineTest {
     }
   }
 
+  /**
+   * The manifest's home bytes-written of a first backup is everything the copy stored. A pack hard-linked between
+   * two repositories in the live home is copied once (rsync -H) but has two links in the backup, so it is counted
+   * as if shared with a previous backup, and the first backup claims to have written nothing for it.
+   */
+  @Test
+  void aFirstBackupCountsAFileHardLinkedWithinTheHomeAsWritten() throws Exception {
+    Path pack = home.resolve("shared/data/repositories/1/objects/p.pack");
+    Files.write(pack, new byte[100_000]);
+    Files.createDirectories(home.resolve("shared/data/repositories/2/objects"));
+    Files.createLink(home.resolve("shared/data/repositories/2/objects/p.pack"), pack);
+
+    Manifest m = engine(new RecordingDatabase(null)).backup(Progress.NONE);
+
+    Path copy = root.resolve(m.tag()).resolve("home/shared/data/repositories/1/objects/p.pack");
+    assertThat(Files.getAttribute(copy, "unix:nlink")).as("stored once, with both names").isEqualTo(2);
+    assertThat(m.home().bytesWritten()).isGreaterThanOrEqualTo(100_000);
+  }
+
+  /**
+   * instance.name accepts a leading dot, but the store treats every name starting with a dot as its own working
+   * directory: the complete backup is never listed (no restore of "latest", no --link-dest, no retention), and
+   * with the name ".removing-bb" the next prune's sweep deletes it as an interrupted removal.
+   */
+  @Test
+  void anInstanceNameWithALeadingDotIsRefusedOrItsBackupsListed() throws Exception {
+    BackupEngine dotted =
+        new BackupEngine(
+            new BackupEngine.Settings(".removing-bb", home, new BackupStore(root), new Retention.Policy(0, 0, 0, 0), false, 0, "test"),
+            quiescer,
+            new RsyncDiskStrategy(home, List.of(), true, true, true, true, 1, new ProcessRunner()),
+            new RecordingDatabase(null),
+            List.of(),
+            Clock.systemUTC(),
+            System::nanoTime);
+    Manifest m;
+    try {
+      m = dotted.backup(Progress.NONE);
+    } catch (SnapstashException refused) {
+      assertThat(refused.kind()).isEqualTo(ErrorKind.CONFIG);
+      return; // refusing the name is a fix too
+    }
+    assertThat(m.state()).isEqualTo(Manifest.State.COMPLETE);
+    new Pruner(new BackupStore(root)).prune(new Retention.Policy(5, 0, 0, 0), false, Progress.NONE);
+    assertThat(root.resolve(m.tag()).resolve("home/shared/bitbucket.properties")).as("the complete backup's home").exists();
+    assertThat(new BackupStore(root).list()).extracting(Manifest::tag).containsExactly(m.tag());
+  }
+
   private static List<Path> dirsUnder(Path root) throws Exception {
     try (var s = Files.list(root)) {
       return s.filter(Files::isDirectory).toList();

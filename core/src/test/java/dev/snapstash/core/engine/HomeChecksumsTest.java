@@ -63,4 +63,42 @@ class HomeChecksumsTest {
         .hasMessageContaining("is not valid in the JVM's file-name encoding")
         .hasMessageContaining("LC_ALL=C.UTF-8");
   }
+
+  /**
+   * A file name with a newline (legal on Linux, and a home holds whatever users and plugins put there) is written
+   * raw into the list: its line splits in two, the list names a file that does not exist, and verifying the
+   * untouched backup reports it damaged (a restore refuses it). sha256sum escapes such names with a leading '\'.
+   */
+  @Test
+  void aFileNameWithANewlineStillVerifies() throws Exception {
+    Path backup = tmp.resolve("b");
+    write(backup.resolve("home/shared/ok"), "fine");
+    write(backup.resolve("home/shared/two\nlines"), "content");
+
+    HomeChecksums.Summary s = HomeChecksums.write(backup, Optional.empty(), 2);
+    assertThat(s.files()).isEqualTo(2);
+
+    HomeChecksums.Check check = HomeChecksums.verify(backup, 2);
+    assertThat(check.missing()).as("files of an untouched backup reported missing").isEmpty();
+    assertThat(check.files()).isEqualTo(2);
+    assertThat(check.ok()).isTrue();
+  }
+
+  /**
+   * bytes-written is "what this backup added on disk". A new file with two names inside the home (a hard link
+   * within the home, which the copy keeps with -H) is stored once, but its link count is 2, so it is counted as
+   * shared with the previous backup and the manifest says nothing was written.
+   */
+  @Test
+  void aNewFileHardLinkedWithinTheHomeCountsAsWritten() throws Exception {
+    Path backup = tmp.resolve("b");
+    write(backup.resolve("home/shared/data/repositories/1/objects/pack/p.pack"), "x".repeat(1000));
+    Files.createDirectories(backup.resolve("home/shared/data/repositories/2/objects/pack"));
+    Files.createLink(
+        backup.resolve("home/shared/data/repositories/2/objects/pack/p.pack"),
+        backup.resolve("home/shared/data/repositories/1/objects/pack/p.pack"));
+
+    HomeChecksums.Summary s = HomeChecksums.write(backup, Optional.empty(), 2);
+    assertThat(s.unsharedBytes()).as("a first backup: everything is new, 1000 bytes stored once").isEqualTo(1000);
+  }
 }

@@ -55,4 +55,20 @@ class PrunerTest {
       assertThat(s.map(p -> p.getFileName().toString()).toList()).containsExactly(kept);
     }
   }
+
+  /**
+   * "Newest" is decided by comparing tags as strings, and a tag starts with the instance name. After instance.name
+   * is changed (or with two names under one backup.root) the newest backup by time is not the greatest tag: keep
+   * last 1 then deletes the backup just taken and keeps an older one.
+   */
+  @Test
+  void theNewestCompleteBackupIsKeptWhateverTheInstanceNameOfOlderOnes() throws Exception {
+    String older = complete("zeta-20250101-000000", Instant.parse("2025-01-01T00:00:00Z"));
+    String newest = complete("alpha-20250301-000000", Instant.parse("2025-03-01T00:00:00Z"));
+
+    Pruner.Result r = new Pruner(store()).prune(new Retention.Policy(1, 0, 0, 0), false, Progress.NONE);
+
+    assertThat(r.removed()).containsExactly(older);
+    assertThat(store().latestComplete()).map(Manifest::tag).contains(newest);
+  }
 }

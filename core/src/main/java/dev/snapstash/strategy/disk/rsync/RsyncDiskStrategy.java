@@ -127,6 +127,8 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     if (!preCopy) {
       return;
     }
+    // A second early: change times come from the kernel's coarse clock, which may lag this one slightly.
+    trackingSince = Instant.now().minusSeconds(1);
     if (trackChanges) {
       startTracking(context);
     }
@@ -192,7 +194,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
    */
   private Optional<RsyncOutput> preCopyInShares(BackupContext context) {
     Optional<String> repositories = repositoriesDir();
-    if (parallel < 2 || repositories.isEmpty()) {
+    if (parallel < 2 || repositories.isEmpty() || excludedAnywhereAbove(repositories.get())) {
       return Optional.empty();
     }
     List<String> repos = new ArrayList<>();
@@ -252,9 +254,35 @@ public final class RsyncDiskStrategy implements DiskStrategy {
       throw new SnapstashException(
           ErrorKind.INTERRUPTED, "interrupted during the pre-copy", e);
     } finally {
-      // The first failure (or an interrupt) stops the other shares: each kills its rsync when interrupted.
+      // The first failure (or an interrupt) stops the other shares: each kills its rsync when interrupted. Wait for
+      // them: the clean-up that follows a failure must not race a dying copy.
       futures.forEach(f -> f.cancel(true));
-      pool.shutdownNow();
+      dev.snapstash.core.util.Pools.stopAndWait(pool, java.time.Duration.ofSeconds(30));
+    }
+  }
+
+  /**
+   * Whether an exclude names the repositories directory or one of its parents. rsync applies excludes to the
+   * entries of a {@code --files-from} list and below them, never to their parents, so the shares would copy
+   * repositories that the single command leaves out.
+   */
+  private boolean excludedAnywhereAbove(String repositories) {
+    List<String> asDirectories = new ArrayList<>();
+    for (String e : excludes) {
+      if (e.contains("**") || e.contains("?") || e.contains("[") || e.contains("\\")) {
+        return true; // a pattern this check cannot read might name one of them: one rsync command is always right
+      }
+      asDirectories.add(e.endsWith("/") ? e : e + "/"); // without the slash it names directories too
+    }
+    java.util.function.Predicate<String> excluded = RsyncCommands.excludedDirectories(asDirectories);
+    for (int slash = repositories.indexOf('/'); ; slash = repositories.indexOf('/', slash + 1)) {
+      String dir = slash < 0 ? repositories : repositories.substring(0, slash);
+      if (excluded.test(dir)) {
+        return true;
+      }
+      if (slash < 0) {
+        return false;
+      }
     }
   }
 
@@ -270,7 +298,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
   /** Why this run's delta walks the whole home, for the manifest and the log. */
   private String untracked = "tracking off (disk.rsync.track-changes)";
 
-  /** When the tracker started watching: every change since has a later change time. */
+  /** When the pre-copy (and the tracker, before it) started: every change since has a later change time. */
   private Instant trackingSince;
 
   private void startTracking(BackupContext context) {
@@ -283,8 +311,6 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     } catch (IOException e) {
       throw SnapstashException.storage("cannot create " + work + ": " + e.getMessage(), e);
     }
-    // A second early: change times come from the kernel's coarse clock, which may lag this one slightly.
-    trackingSince = Instant.now().minusSeconds(1);
     HomeChangeTracker.Result started = HomeChangeTracker.start(home, RsyncCommands.excludedDirectories(excludes), barriers);
     started.tracker().ifPresentOrElse(
         t -> tracker = t,
@@ -322,6 +348,15 @@ public final class RsyncDiskStrategy implements DiskStrategy {
         out = trackedDelta(context, changes.get(), false);
         delta = "tracked: " + changes.get();
       } else {
+        if (trackingSince != null && linkDest && context.previous().isPresent()) {
+          // The pre-copy linked unchanged files to the previous backup; an attribute change since would be applied
+          // by this rsync to the shared inode, and so to the previous backup too.
+          long t0 = System.nanoTime();
+          int unshared = SharedInodes.unshareEverywhere(home, context.homeDir(), trackingSince, parallel + 1);
+          log.debug(
+              "{} file(s) hard-linked to the previous backup changed since the pre-copy began; copying them afresh ({} ms)",
+              unshared, (System.nanoTime() - t0) / 1_000_000);
+        }
         out = copy(context, "home", false);
         FaultPoints.hit(FaultPoints.DURING_HOME_COPY);
         out.addTransfer(run(RsyncCommands.repositoryMetadata(home, context.homeDir(), excludes), "home", Progress.NONE));

@@ -12,6 +12,7 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -84,6 +85,65 @@ final class SharedInodes {
       throw SnapstashException.storage("cannot prepare the delta in " + copy + ": " + e.getMessage(), e);
     }
     return count[0];
+  }
+
+  /**
+   * The same guard for a delta that walks the whole home (changes not tracked): every shared file of the copy
+   * whose original changed since {@code since}, found by a parallel walk of the copy. On a home of 100,000 files
+   * that is a second or two under the lock, against the ten or more the whole-home rsync takes anyway.
+   */
+  static int unshareEverywhere(Path home, Path copy, Instant since, int threads) {
+    if (!Files.isDirectory(copy, LinkOption.NOFOLLOW_LINKS)) {
+      return 0;
+    }
+    FileTime threshold = FileTime.from(since);
+    java.util.concurrent.ForkJoinPool pool = new java.util.concurrent.ForkJoinPool(Math.max(1, threads));
+    try {
+      return pool.invoke(new Walk(home, copy, copy, threshold));
+    } catch (java.io.UncheckedIOException e) {
+      throw SnapstashException.storage("cannot prepare the delta in " + copy + ": " + e.getCause().getMessage(), e);
+    } finally {
+      pool.shutdown();
+    }
+  }
+
+  /** One directory of the copy: its shared files unlinked where their original changed, its subdirectories forked. */
+  private static final class Walk extends java.util.concurrent.RecursiveTask<Integer> {
+    private final Path home;
+    private final Path copy;
+    private final Path dir;
+    private final FileTime threshold;
+
+    Walk(Path home, Path copy, Path dir, FileTime threshold) {
+      this.home = home;
+      this.copy = copy;
+      this.dir = dir;
+      this.threshold = threshold;
+    }
+
+    @Override
+    protected Integer compute() {
+      int count = 0;
+      List<Walk> subdirs = new java.util.ArrayList<>();
+      try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+        for (Path entry : entries) {
+          if (Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
+            subdirs.add(new Walk(home, copy, entry, threshold));
+          } else if (unshareIfChanged(home.resolve(copy.relativize(entry).toString()), entry, threshold)) {
+            count++;
+          }
+        }
+      } catch (NoSuchFileException gone) {
+        return count;
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+      invokeAll(subdirs);
+      for (Walk w : subdirs) {
+        count += w.join();
+      }
+      return count;
+    }
   }
 
   private static boolean unshareIfChanged(Path original, Path copied, FileTime threshold) throws IOException {

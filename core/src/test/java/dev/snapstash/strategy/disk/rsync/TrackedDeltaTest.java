@@ -145,6 +145,66 @@ class TrackedDeltaTest {
     assertThat(differences(home, second.homeDir())).isEmpty();
   }
 
+  /**
+   * The same change with the tracked delta off (disk.rsync.track-changes: false, or the tracker given up after a
+   * live rsync exit 23, or inotify unavailable): the whole-home pass under the lock runs without --link-dest over a
+   * pre-copy whose unchanged files are hard links into the previous backup, and rsync changes a file's mode and
+   * extended attributes in place, through the shared inode, in the previous backup too.
+   */
+  @Test
+  void anAttributeChangeAfterThePreCopyLeavesThePreviousBackupAloneWithoutTracking() throws Exception {
+    Path home = tmp.resolve("home");
+    Path file = home.resolve("shared/data/repositories/1/hooks/pre-receive");
+    write(file, "#!/bin/sh\n");
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+    BackupContext first = new BackupContext("1", tmp.resolve("b1"), Optional.empty(), Progress.NONE);
+    RsyncDiskStrategy initial = new RsyncDiskStrategy(home, List.of(), true, true, true, false, 1, runner);
+    initial.prepareBackup(first);
+    finish(initial, first);
+
+    RsyncDiskStrategy rsync = new RsyncDiskStrategy(home, List.of(), true, true, true, false, 1, runner);
+    BackupContext second = new BackupContext("2", tmp.resolve("b2"), Optional.of(first.backupDir()), Progress.NONE);
+    rsync.prepareBackup(second);
+    Path linked = second.homeDir().resolve("shared/data/repositories/1/hooks/pre-receive");
+    assertThat(Files.getAttribute(linked, "unix:nlink")).as("the pre-copy hard-linked it").isEqualTo(2);
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
+    Files.getFileAttributeView(file, UserDefinedFileAttributeView.class).write("snapstash.test", ByteBuffer.wrap("x".getBytes()));
+    CopyResult result = finish(rsync, second);
+
+    assertThat(result.details().get("delta")).startsWith("whole home");
+    assertThat(differences(home, second.homeDir())).isEmpty();
+    Path old = first.homeDir().resolve("shared/data/repositories/1/hooks/pre-receive");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(old)))
+        .as("the previous backup's copy").isEqualTo("rw-r--r--");
+    assertThat(Files.getFileAttributeView(old, UserDefinedFileAttributeView.class).list())
+        .as("the previous backup's copy").isEmpty();
+  }
+
+  /**
+   * An operator's exclude of a directory above the repositories (here the repositories themselves, kept on a
+   * volume backed up by other means) must keep them out of the backup, as it does with one rsync. The pre-copy in
+   * shares names each repository in --files-from, and rsync does not apply a parent directory's exclude to a
+   * listed path, so every repository is copied; the pass under the lock does not delete excluded files.
+   */
+  @ParameterizedTest
+  @ValueSource(ints = {1, 2})
+  void anExcludedParentOfTheRepositoriesIsNeverCopied(int parallel) throws Exception {
+    Path home = tmp.resolve("home");
+    for (int r = 1; r <= 4; r++) {
+      write(home.resolve("shared/data/repositories/" + r + "/objects/ab/c" + r), "object " + r);
+      write(home.resolve("shared/data/repositories/" + r + "/refs/heads/main"), ("" + r).repeat(40) + "\n");
+    }
+    write(home.resolve("shared/bitbucket.properties"), "a=b\n");
+    RsyncDiskStrategy rsync =
+        new RsyncDiskStrategy(home, List.of("/shared/data/repositories/"), true, true, true, true, parallel, runner);
+    BackupContext ctx = context();
+    rsync.prepareBackup(ctx);
+    finish(rsync, ctx);
+
+    assertThat(ctx.homeDir().resolve("shared/bitbucket.properties")).exists();
+    assertThat(ctx.homeDir().resolve("shared/data/repositories/1")).as("excluded, parallel %d", parallel).doesNotExist();
+  }
+
   /** The pre-copy in shares (repositories dealt out to three rsyncs, the rest to a fourth) makes the same copy. */
   @Test
   void aPreCopyInSharesMakesTheSameBackupAndStillLinksAgainstThePrevious() throws Exception {
