@@ -12,9 +12,11 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -43,15 +45,15 @@ public final class HomeChecksums {
 
   /**
    * What {@link #write} found in the copy: every regular file, its total size, and what this backup added on disk
-   * (files with a single link: one hard-linked against the previous backup costs nothing).
+   * (each inode once, except the previous backup's: a file hard-linked against it costs nothing).
    */
   public record Summary(long files, long bytes, long unsharedBytes, long hashed) {}
 
   /** One regular file of the copy, as the walk saw it. */
   private record Entry(String rel, long size, Object fileKey) {}
 
-  /** What one file contributes: its digest, and its size if it is not shared with another link. */
-  private record Digest(String sha256, long unshared, boolean hashed) {}
+  /** What one file contributes: its digest, and whether it is the previous backup's inode (no new space). */
+  private record Digest(String sha256, boolean linked, boolean hashed) {}
 
   /**
    * Writes {@code backupDir/home.sha256} for {@code backupDir/home}. One walk of the copy gives the list, the sizes
@@ -69,20 +71,33 @@ public final class HomeChecksums {
         // The reuse test is a stat call per file: on 100,000 files it is worth spreading over the pool too.
         digests.add(pool.submit(() -> digest(e, home, prevHome, previous)));
       }
+      List<Digest> done = new ArrayList<>(files.size());
+      Set<Object> linkedInodes = new HashSet<>();
+      for (int i = 0; i < files.size(); i++) {
+        Digest d = digests.get(i).get();
+        done.add(d);
+        if (d.linked() && files.get(i).fileKey() != null) {
+          linkedInodes.add(files.get(i).fileKey());
+        }
+      }
       long bytes = 0;
       long unshared = 0;
       long hashed = 0;
+      // Space written is counted per inode: a file with two names in the home is stored once, and a name linked
+      // within the copy to another that is the previous backup's inode adds nothing either.
+      Set<Object> counted = new HashSet<>();
       Path tmp = backupDir.resolve(FILE + ".tmp");
       try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
         for (int i = 0; i < files.size(); i++) {
-          Digest d = digests.get(i).get();
-          bytes += files.get(i).size();
-          unshared += d.unshared();
+          Digest d = done.get(i);
+          Entry e = files.get(i);
+          bytes += e.size();
+          Object key = e.fileKey();
+          if (!d.linked() && (key == null || (!linkedInodes.contains(key) && counted.add(key)))) {
+            unshared += e.size();
+          }
           hashed += d.hashed() ? 1 : 0;
-          w.write(d.sha256());
-          w.write("  ./");
-          w.write(files.get(i).rel());
-          w.write('\n');
+          w.write(line(d.sha256(), e.rel()));
         }
       }
       Files.move(tmp, backupDir.resolve(FILE), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
@@ -101,18 +116,15 @@ public final class HomeChecksums {
 
   private static Digest digest(Entry e, Path home, Path prevHome, Map<String, String> previous) throws IOException {
     Path file = home.resolve(e.rel());
+    Path prev = prevHome == null ? null : prevHome.resolve(e.rel());
+    BasicFileAttributes before = prev == null ? null : attributes(prev);
+    // A hard link to the previous backup's copy: the same bytes, and no new space.
+    boolean linked = before != null && e.fileKey() != null && e.fileKey().equals(before.fileKey());
     String reused = previous.get(e.rel());
-    if (reused != null) {
-      Path prev = prevHome.resolve(e.rel());
-      BasicFileAttributes before = attributes(prev);
-      if (before != null && e.fileKey() != null && e.fileKey().equals(before.fileKey())) {
-        return new Digest(reused, 0, false); // a hard link to the previous backup's copy: same bytes, no new space
-      }
-      if (before != null && untouchedCopy(file, prev)) {
-        return new Digest(reused, unshared(file, e.size()), false);
-      }
+    if (reused != null && (linked || (before != null && untouchedCopy(file, prev)))) {
+      return new Digest(reused, linked, false);
     }
-    return new Digest(Digests.sha256(file), unshared(file, e.size()), true);
+    return new Digest(Digests.sha256(file), linked, true);
   }
 
   private static BasicFileAttributes attributes(Path p) {
@@ -135,10 +147,6 @@ public final class HomeChecksums {
     } catch (IOException | UnsupportedOperationException e) {
       return false;
     }
-  }
-
-  private static long unshared(Path file, long size) throws IOException {
-    return ((Number) Files.getAttribute(file, "unix:nlink", LinkOption.NOFOLLOW_LINKS)).intValue() == 1 ? size : 0;
   }
 
   /**
@@ -261,6 +269,33 @@ public final class HomeChecksums {
     return new Check(expected.size(), mismatched, missing);
   }
 
+  /**
+   * One line as {@code sha256sum} writes it: a name holding a backslash, a newline or a carriage return is escaped
+   * ({@code \\}, {@code \n}, {@code \r}) and its line starts with a backslash, so that every file is one line.
+   */
+  static String line(String sha256, String rel) {
+    boolean escape = rel.indexOf('\\') >= 0 || rel.indexOf('\n') >= 0 || rel.indexOf('\r') >= 0;
+    if (!escape) {
+      return sha256 + "  ./" + rel + "\n";
+    }
+    String name = rel.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r");
+    return "\\" + sha256 + "  ./" + name + "\n";
+  }
+
+  private static String unescape(String name) {
+    StringBuilder sb = new StringBuilder(name.length());
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      if (c == '\\' && i + 1 < name.length()) {
+        char n = name.charAt(++i);
+        sb.append(n == 'n' ? '\n' : n == 'r' ? '\r' : n);
+      } else {
+        sb.append(c);
+      }
+    }
+    return sb.toString();
+  }
+
   /** The digests listed for a backup, by path relative to its home; empty when there is no list. */
   static Map<String, String> read(Path backupDir) {
     Path f = backupDir.resolve(FILE);
@@ -271,9 +306,11 @@ public final class HomeChecksums {
     try (Stream<String> lines = Files.lines(f, StandardCharsets.UTF_8)) {
       lines.forEach(
           l -> {
-            int sep = l.indexOf("  ./");
-            if (sep == 64) {
-              out.put(l.substring(sep + 4), l.substring(0, 64));
+            boolean escaped = l.startsWith("\\");
+            String rest = escaped ? l.substring(1) : l;
+            if (rest.length() > 68 && rest.startsWith("  ./", 64)) {
+              String name = rest.substring(68);
+              out.put(escaped ? unescape(name) : name, rest.substring(0, 64));
             }
           });
     } catch (IOException e) {

@@ -74,14 +74,17 @@ class HomeChecksumsTest {
     Path backup = tmp.resolve("b");
     write(backup.resolve("home/shared/ok"), "fine");
     write(backup.resolve("home/shared/two\nlines"), "content");
+    write(backup.resolve("home/shared/back\\slash"), "more");
 
     HomeChecksums.Summary s = HomeChecksums.write(backup, Optional.empty(), 2);
-    assertThat(s.files()).isEqualTo(2);
+    assertThat(s.files()).isEqualTo(3);
 
     HomeChecksums.Check check = HomeChecksums.verify(backup, 2);
     assertThat(check.missing()).as("files of an untouched backup reported missing").isEmpty();
-    assertThat(check.files()).isEqualTo(2);
+    assertThat(check.files()).isEqualTo(3);
     assertThat(check.ok()).isTrue();
+    // Escaped as sha256sum escapes them, so that sha256sum itself still checks the list.
+    new ProcessRunner().run(Command.of("sh", "-c", "cd \"$0\"/home && sha256sum --quiet -c ../home.sha256", backup.toString()));
   }
 
   /**
