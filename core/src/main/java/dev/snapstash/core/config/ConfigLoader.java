@@ -52,7 +52,8 @@ public final class ConfigLoader {
   public static final Set<String> LAUNCHER_VARIABLES =
       Set.of("SNAPSTASH_CONFIG", "SNAPSTASH_HOME", "SNAPSTASH_JAVA_OPTS", "SNAPSTASH_FAULT_POINT", "SNAPSTASH_FAULT_MARKER");
 
-  private static final Pattern INSTANCE_NAME = Pattern.compile("[A-Za-z0-9._-]{1,99}");
+  /** As {@code Tags}: not starting with '.' (the store's own directories) nor '-' (a tag would read as an option). */
+  private static final Pattern INSTANCE_NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,98}");
 
   /**
    * Checks and normalisations of single values, by key path ({@code []} for any list index). Each returns the
@@ -591,7 +592,8 @@ public final class ConfigLoader {
   private static Object instanceName(Object v) {
     if (!INSTANCE_NAME.matcher((String) v).matches()) {
       throw new IllegalArgumentException(
-          "is not a valid instance name: use 1 to 99 letters, digits, '.', '_' or '-', without spaces");
+          "is not a valid instance name: use 1 to 99 letters, digits, '.', '_' or '-', without spaces, starting"
+              + " with a letter, a digit or '_'");
     }
     return v;
   }

@@ -32,7 +32,7 @@ public record SnapstashConfig(
       @Key(
               doc =
                   "A name for the instance, used as the tag prefix (`<name>-<yyyyMMdd-HHmmss>`): 1 to 99"
-                      + " letters, digits, '.', '_' or '-', without spaces.",
+                      + " letters, digits, '.', '_' or '-', without spaces, starting with a letter, a digit or '_'.",
               required = true)
           String name,
       @Key(doc = "The Bitbucket base URL, for example `https://bitbucket.example.com`; a trailing '/' is removed.") URI baseUrl,

@@ -64,7 +64,11 @@ public final class BackupStore {
     } catch (IOException e) {
       throw SnapstashException.storage("cannot list " + root + ": " + e.getMessage(), e);
     }
-    out.sort(Comparator.comparing(Manifest::tag).reversed());
+    // Newest first by start time: tags begin with the instance name, which may differ between backups.
+    out.sort(
+        Comparator.comparing(Manifest::startedAt, Comparator.nullsFirst(Comparator.naturalOrder()))
+            .thenComparing(Manifest::tag)
+            .reversed());
     return out;
   }
 

@@ -45,7 +45,11 @@ public final class Retention {
 
   public static Decision decide(List<Item> items, Policy policy) {
     List<Item> newestFirst = new ArrayList<>(items);
-    newestFirst.sort((a, b) -> b.tag().compareTo(a.tag()));
+    // By start time, not by tag: a tag begins with the instance name, which may have changed between backups.
+    newestFirst.sort(
+        java.util.Comparator.comparing(Item::startedAt, java.util.Comparator.nullsFirst(java.util.Comparator.naturalOrder()))
+            .thenComparing(Item::tag)
+            .reversed());
     Map<Item, List<String>> keep = new LinkedHashMap<>();
     if (policy.isEmpty()) {
       newestFirst.forEach(i -> keep.computeIfAbsent(i, k -> new ArrayList<>()).add("no retention rule"));

@@ -13,7 +13,11 @@ import java.util.regex.Pattern;
 public final class Tags {
   private static final DateTimeFormatter STAMP =
       DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC);
-  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,99}");
+  /**
+   * Not starting with a dot (the store's own working directories, such as {@code .removing-<tag>}, start with one
+   * and are never backups) nor with a dash (a tag on a command line would read as an option).
+   */
+  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,98}");
 
   private Tags() {}
 
@@ -27,7 +31,7 @@ public final class Tags {
     if (name == null || !NAME.matcher(name).matches()) {
       throw SnapstashException.config(
           "instance.name '" + name + "' must be 1 to 99 characters of letters, digits, '.', '_' or '-', without"
-              + " spaces");
+              + " spaces, and start with a letter, a digit or '_'");
     }
   }
 

@@ -175,7 +175,7 @@ class ConfigLoaderTest {
         .containsExactly(
             "snapstash.yml:1: missing required key instance.home",
             "snapstash.yml:2: instance.name: 'my instance' is not a valid instance name: use 1 to 99 letters,"
-                + " digits, '.', '_' or '-', without spaces",
+                + " digits, '.', '_' or '-', without spaces, starting with a letter, a digit or '_'",
             "snapstash.yml:3: instance.base-url: 'ftp://bitbucket.example.com' is not an http or https URL like"
                 + " https://host:port/path",
             "snapstash.yml:6: backup.drain-timeout: 'soon' is not a duration like 30s, 5m or 1h",
@@ -273,8 +273,13 @@ class ConfigLoaderTest {
     assertThat(parse(MINIMAL.replace("name: prod", "name: Prod_1.2-x")).instance().name()).isEqualTo("Prod_1.2-x");
     assertThat(errors(MINIMAL.replace("name: prod", "name: " + longest + "a")))
         .startsWith("snapstash.yml:2: instance.name: 'aaaa")
-        .endsWith("is not a valid instance name: use 1 to 99 letters, digits, '.', '_' or '-', without spaces");
+        .endsWith(
+            "is not a valid instance name: use 1 to 99 letters, digits, '.', '_' or '-', without spaces, starting"
+                + " with a letter, a digit or '_'");
     assertThat(errors(MINIMAL.replace("name: prod", "name: prod/1"))).contains("is not a valid instance name");
+    // A leading dot is the store's own working directories (.removing-<tag>); a leading dash reads as an option.
+    assertThat(errors(MINIMAL.replace("name: prod", "name: .removing-bb"))).contains("is not a valid instance name");
+    assertThat(errors(MINIMAL.replace("name: prod", "name: -bb"))).contains("is not a valid instance name");
     assertThat(errors(MINIMAL.replace("name: prod", "name: ''"))).contains("is not a valid instance name");
   }
 
