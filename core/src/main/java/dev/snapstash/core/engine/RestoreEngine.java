@@ -122,12 +122,31 @@ public final class RestoreEngine {
 
   static final String DISASTER_RECOVERY = "disaster.recovery";
 
+  /**
+   * A home reached through a symbolic link (to a data volume, typically) is restored into the directory it
+   * points to: {@code cp -T} will not write a directory over a link, and a clean-up must never remove the link.
+   */
+  private static Options throughLink(Options options) {
+    Path target = options.homeTarget();
+    if (!Files.isSymbolicLink(target) || !Files.isDirectory(target)) {
+      return options;
+    }
+    try {
+      Path real = target.toRealPath();
+      log.info("{} is a link to {}; restoring into {}", target, real, real);
+      return new Options(options.tag(), real, options.force(), options.allowIncomplete(), options.verify());
+    } catch (java.io.IOException e) {
+      throw SnapstashException.storage("cannot resolve the restore target " + target + ": " + e.getMessage(), e);
+    }
+  }
+
   /** Zero-downtime mode: no quiescer locked the instance, the disk strategy's snapshot was the only fence. */
   static boolean takenWithoutALock(Manifest m) {
     return m.lockWindowMillis() == null && "none".equals(m.strategies().get("quiesce"));
   }
 
-  public Report restore(Options options, Progress progress) {
+  public Report restore(Options requested, Progress progress) {
+    Options options = throughLink(requested);
     Instant startedAt = clock.instant();
     long t0 = nanoTime.getAsLong();
     Map<String, Long> phases = new LinkedHashMap<>();
@@ -143,6 +162,7 @@ public final class RestoreEngine {
     phases.put("checksums", millisSince(t));
 
     boolean targetWasEmpty = Trees.isEmptyOrMissing(options.homeTarget());
+    boolean targetExisted = Files.isDirectory(options.homeTarget());
     t = nanoTime.getAsLong();
     try {
       List<String> databaseFiles = database.homeFilesRestored(ctx);
@@ -167,8 +187,15 @@ public final class RestoreEngine {
           e instanceof SnapstashException se ? se : SnapstashException.internal("restore failed: " + e, e);
       if (targetWasEmpty) {
         try {
-          Trees.deleteRecursively(options.homeTarget());
-        } catch (RuntimeException cleanup) {
+          // Back to what it was: an empty directory the operator made (perhaps a volume's mount point) stays.
+          if (targetExisted) {
+            try (java.util.stream.Stream<Path> children = Files.list(options.homeTarget())) {
+              children.forEach(Trees::deleteRecursively);
+            }
+          } else {
+            Trees.deleteRecursively(options.homeTarget());
+          }
+        } catch (RuntimeException | java.io.IOException cleanup) {
           first.addSuppressed(cleanup);
         }
       }

@@ -35,6 +35,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Backs up a MySQL or MariaDB database with {@code mariadb-dump} (or {@code mysqldump}) {@code
@@ -46,6 +48,8 @@ import java.util.Properties;
  * connects with {@code --protocol=TCP}, so "localhost" never silently means the system's socket.
  */
 public final class MysqlDumpStrategy implements DatabaseStrategy {
+  private static final Logger log = LoggerFactory.getLogger(MysqlDumpStrategy.class);
+
   public static final String NAME = "mysql";
   static final String KEY = "database.mysql";
   public static final String DUMP_FILE = "dump.sql";
@@ -208,6 +212,8 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
     context.progress().report("database", 0, "restoring into " + config.database() + " at " + config.host() + ":" + config.port());
     if (!exists) {
       createDatabase();
+    } else if (context.force()) {
+      emptyDatabase();
     }
     Path client = require("mariadb", "mysql");
     String password = config.password().reveal();
@@ -288,6 +294,57 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
     } catch (SQLException e) {
       throw describe(e);
     }
+  }
+
+  /**
+   * A forced restore replaces the database: the dump's {@code DROP TABLE IF EXISTS} covers only its own tables, so
+   * tables, views, routines and events it does not have (a later version's, after a failed upgrade) go first.
+   * The database itself stays, with its character set and grants.
+   */
+  private void emptyDatabase() {
+    String db = config.database();
+    try (Connection c = connect(db);
+        Statement st = c.createStatement()) {
+      List<String> drops = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = ?")) {
+        ps.setString(1, db);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            drops.add(("VIEW".equals(rs.getString(2)) ? "DROP VIEW IF EXISTS " : "DROP TABLE IF EXISTS ") + ident(rs.getString(1)));
+          }
+        }
+      }
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT routine_name, routine_type FROM information_schema.routines WHERE routine_schema = ?")) {
+        ps.setString(1, db);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            drops.add("DROP " + rs.getString(2) + " IF EXISTS " + ident(rs.getString(1)));
+          }
+        }
+      }
+      try (PreparedStatement ps = c.prepareStatement("SELECT event_name FROM information_schema.events WHERE event_schema = ?")) {
+        ps.setString(1, db);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            drops.add("DROP EVENT IF EXISTS " + ident(rs.getString(1)));
+          }
+        }
+      }
+      st.execute("SET FOREIGN_KEY_CHECKS = 0");
+      for (String drop : drops) {
+        st.execute(drop);
+      }
+      st.execute("SET FOREIGN_KEY_CHECKS = 1");
+      log.info("emptied {} before the forced restore ({} objects dropped)", db, drops.size());
+    } catch (SQLException e) {
+      throw describe(e);
+    }
+  }
+
+  private static String ident(String name) {
+    return "`" + name.replace("`", "``") + "`";
   }
 
   private void createDatabase() {

@@ -40,6 +40,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Backs up a PostgreSQL database with {@code pg_dump -Fd -j N} (directory format, parallel workers sharing one
@@ -51,6 +53,8 @@ import java.util.stream.Stream;
  * credentials so a wrong password is reported as such, naming {@code database.postgresql.password}.
  */
 public final class PostgresDumpStrategy implements DatabaseStrategy {
+  private static final Logger log = LoggerFactory.getLogger(PostgresDumpStrategy.class);
+
   public static final String NAME = "postgresql";
   static final String KEY = "database.postgresql";
   static final String DUMP_DIR = "dump";
@@ -382,6 +386,8 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
     progress.report("database", 0, "pg_restore into " + config.database() + " at " + config.host() + ":" + config.port());
     if (!exists) {
       createDatabase();
+    } else if (context.force()) {
+      emptyDatabase();
     }
     Tool pgRestore = requireTool("pg_restore");
     String password = config.password().reveal();
@@ -442,6 +448,65 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
           "backup " + context.tag() + " holds no PostgreSQL dump (" + dumpDir.resolve("toc.dat") + " is missing); restore it with the database.type it was taken with");
     }
     return dumpDir;
+  }
+
+  /**
+   * A forced restore replaces the database: {@code pg_restore --clean} drops only what the dump holds, so objects
+   * it does not have (a later version's tables, after a failed upgrade) are dropped first. Schemas other than
+   * {@code public} go whole; {@code public} keeps its owner and grants and is emptied. Objects that belong to an
+   * extension are left to it.
+   */
+  private void emptyDatabase() {
+    String userSchemas = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'";
+    String notInExtension = "NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = %s AND d.deptype = 'e')";
+    try (Connection c = connect(config.database());
+        Statement st = c.createStatement()) {
+      List<String> drops = new ArrayList<>();
+      try (ResultSet rs = st.executeQuery(
+          "SELECT quote_ident(n.nspname) FROM pg_namespace n WHERE " + userSchemas + " AND n.nspname <> 'public' AND "
+              + notInExtension.formatted("n.oid"))) {
+        while (rs.next()) {
+          drops.add("DROP SCHEMA IF EXISTS " + rs.getString(1) + " CASCADE");
+        }
+      }
+      try (ResultSet rs = st.executeQuery(
+          "SELECT c.relkind, c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+              + " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND "
+              + notInExtension.formatted("c.oid"))) {
+        while (rs.next()) {
+          String kind = switch (rs.getString(1)) {
+            case "v" -> "VIEW";
+            case "m" -> "MATERIALIZED VIEW";
+            case "S" -> "SEQUENCE";
+            case "f" -> "FOREIGN TABLE";
+            default -> "TABLE";
+          };
+          drops.add("DROP " + kind + " IF EXISTS " + rs.getString(2) + " CASCADE");
+        }
+      }
+      try (ResultSet rs = st.executeQuery(
+          "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+              + " WHERE n.nspname = 'public' AND " + notInExtension.formatted("p.oid"))) {
+        while (rs.next()) {
+          drops.add("DROP ROUTINE IF EXISTS " + rs.getString(1) + " CASCADE");
+        }
+      }
+      try (ResultSet rs = st.executeQuery(
+          "SELECT t.oid::regtype::text FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
+              + " WHERE n.nspname = 'public' AND (t.typtype IN ('e', 'd', 'r', 'm')"
+              + " OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')) AND "
+              + notInExtension.formatted("t.oid"))) {
+        while (rs.next()) {
+          drops.add("DROP TYPE IF EXISTS " + rs.getString(1) + " CASCADE");
+        }
+      }
+      for (String drop : drops) {
+        st.execute(drop);
+      }
+      log.info("emptied {} before the forced restore ({} objects dropped)", config.database(), drops.size());
+    } catch (SQLException e) {
+      throw describe(e, config.database());
+    }
   }
 
   /** Whether the target database exists; refuses (PRECONDITION) one that holds relations unless forced. */

@@ -208,11 +208,17 @@ public final class RsyncCommands {
     return dir -> patterns.stream().anyMatch(p -> p.matcher(dir).matches());
   }
 
-  /** Restores a backed-up home into {@code target}; with {@code replace}, files not in the backup are deleted. */
+  /**
+   * Restores a backed-up home into {@code target}; with {@code replace}, files not in the backup are deleted.
+   * Every file is written again ({@code --ignore-times}): the target is an older home, where a ref rewritten within
+   * the same second keeps its size and time, and two names linked there may be two files in the backup; rsync's
+   * quick check would keep both as they are.
+   */
   public static Command restore(Path backupHome, Path target, boolean replace) {
     List<String> argv = new ArrayList<>();
     argv.add("rsync");
     argv.add("-aHAX");
+    argv.add("--ignore-times");
     argv.add("--numeric-ids");
     argv.add("--info=progress2");
     argv.add("--no-inc-recursive");
