@@ -290,7 +290,7 @@ class RestoreEngineTest {
   }
 
   /**
-   * Review: a forced restore over an earlier restore of the same instance. A ref (always 41 bytes) rewritten twice
+   * A forced restore over an earlier restore of the same instance. A ref (always 41 bytes) rewritten twice
    * within one second differs from the target's only in content and in the sub-second part of its mtime; rsync's
    * default quick check (size + whole-second mtime) skips it, so the target keeps the old commit id.
    */
@@ -321,7 +321,7 @@ class RestoreEngineTest {
   }
 
   /**
-   * Review: a forced restore keeps the target's hard links between files the backup holds as separate inodes (same
+   * A forced restore must not keep the target's hard links between files the backup holds as separate inodes (same
    * size, same mtime, same bytes): rsync never looks at files its quick check calls up to date.
    */
   @Test
@@ -352,7 +352,7 @@ class RestoreEngineTest {
   }
 
   /**
-   * Review: the home target is often a symbolic link to a directory on a data volume. Empty, it passes every check
+   * The home target is often a symbolic link to a directory on a data volume. Empty, it passes every check
    * (Trees.isEmptyOrMissing follows the link), then `cp -a -T` refuses to "overwrite non-directory" and the failure
    * path's Trees.deleteRecursively (which never follows links) deletes the operator's link.
    */

@@ -219,7 +219,7 @@ public abstract class DumpingDatabaseStrategyContract<D> extends DatabaseStrateg
   }
 
   /**
-   * Review: --force "replaces a database with tables": afterwards the target must hold what the backup holds and
+   * --force "replaces a database with tables": afterwards the target must hold what the backup holds and
    * nothing else. A table the backup does not have (one a later Bitbucket version added before a rollback) stays.
    */
   @Test
