@@ -183,9 +183,11 @@ public class Wiring {
   RecoverEngine.Undoer undoer(Undo undo) {
     return u -> {
       if (u instanceof Undo.Unlock l) {
-        releasing(() -> clientFor(l.baseUrl()).unlock(l.unlockToken()));
+        BitbucketClient client = clientFor(l.baseUrl());
+        releasing(client, () -> client.unlock(l.unlockToken()));
       } else if (u instanceof Undo.CancelTask c) {
-        releasing(() -> clientFor(c.baseUrl()).cancel(c.cancelToken()));
+        BitbucketClient client = clientFor(c.baseUrl());
+        releasing(client, () -> client.cancel(c.cancelToken()));
       } else if (u instanceof Undo.RunCommand r) {
         runner.run(dev.snapstash.core.process.Command.of(r.argv()).withTimeout(java.time.Duration.ofMinutes(5)));
       } else if (u instanceof Undo.Thaw t) {
@@ -204,12 +206,21 @@ public class Wiring {
     };
   }
 
-  private static void releasing(Runnable call) {
+  /**
+   * Runs an unlock or cancel of a journal's token; a refusal of the token itself (403 or 409: the lock is gone,
+   * released by someone or by a restart) counts as already released. But 403 also means the configured user lacks
+   * SYSADMIN, and then the instance may still be locked with the only copy of the token in the journal: a
+   * token-less call that needs the same permission tells which, and a refusal there keeps the journal.
+   */
+  private static void releasing(BitbucketClient client, Runnable call) {
     try {
       call.run();
     } catch (BitbucketClient.Refused e) {
       if (e.status() != 403 && e.status() != 409) {
         throw e;
+      }
+      if (e.status() == 403) {
+        client.maintenanceStatus();
       }
     }
   }

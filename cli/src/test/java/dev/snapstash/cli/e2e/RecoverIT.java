@@ -110,4 +110,45 @@ class RecoverIT {
       assertThat(Journal.file(s.backups())).doesNotExist();
     }
   }
+
+  /**
+   * REVIEW: recover run with credentials that lack SYSADMIN gets HTTP 403 on the unlock, which Wiring.releasing
+   * counts as "already released": it reports success and deletes the journal (the only copy of the unlock token)
+   * while the instance is still locked.
+   */
+  @Test
+  void recoverWithoutSysadminPermissionDoesNotDiscardAnUnlockTokenItCouldNotUse() throws Exception {
+    try (Scenario s = Scenario.start(tmp.resolve("sb"), DbKind.H2, null)) {
+      s.sandbox.knobs().minDrain(Duration.ofSeconds(60));
+      // What a run SIGKILLed while draining leaves: the instance locked with a task, and a journal with both tokens.
+      var admin = new dev.snapstash.core.bitbucket.BitbucketClient(
+          java.net.URI.create(s.sandbox.baseUrl()), "admin", s.sandbox.adminPassword(), Duration.ofSeconds(10));
+      String unlockToken = admin.lock();
+      String cancelToken = admin.startBackup(unlockToken);
+      try (Journal j = Journal.begin(s.backups(), "backup", "sandbox-20240101T000000Z")) {
+        j.add(new dev.snapstash.core.spi.Undo.Unlock(admin.baseUrl(), unlockToken));
+        j.add(new dev.snapstash.core.spi.Undo.CancelTask(admin.baseUrl(), cancelToken));
+      }
+      // The configuration now names an account without SYSADMIN (a rotated service account, a typo'd user).
+      String yml = Files.readString(s.config());
+      Path userConfig = tmp.resolve("user.yml");
+      Files.writeString(userConfig, yml.replace("username: admin", "username: user")
+          .replace(s.sandbox.state().adminPasswordFile(), s.sandbox.layout().userPassword().toString()));
+      assertThat(Files.readString(userConfig)).contains("username: user");
+
+      Scenario.Run recover = snapstash("-c", userConfig.toString(), "recover");
+
+      boolean stillLocked = s.sandbox.maintenance().isLocked();
+      boolean journalKept = Files.exists(Journal.file(s.backups()));
+      assertThat(recover.exit() != 0 || !stillLocked)
+          .as("recover exit %d but instance locked=%s, journal kept=%s; out=%s err=%s",
+              recover.exit(), stillLocked, journalKept, recover.out(), recover.err())
+          .isTrue();
+      assertThat(!stillLocked || journalKept)
+          .as("the unlock token must not be thrown away while the instance is still locked").isTrue();
+      assertThat(recover.exit()).as("recover could not finish: " + recover.err()).isEqualTo(7);
+      assertThat(recover.err()).contains("SYSADMIN");
+      admin.unlock(unlockToken);
+    }
+  }
 }

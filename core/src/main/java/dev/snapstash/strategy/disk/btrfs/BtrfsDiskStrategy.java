@@ -336,9 +336,16 @@ public final class BtrfsDiskStrategy implements DiskStrategy {
     return out.transferredBytes;
   }
 
-  /** Keeps the newest {@code keep-snapshots} local snapshots of this instance's backups; deletes the rest. */
+  /**
+   * Keeps the newest {@code keep-snapshots} local snapshots of this instance's backups; deletes the rest. Only this
+   * instance's: two homes side by side (Bitbucket and a Mesh node, say) share the default snapshot directory, and
+   * the other's newest snapshot may be one its run took under its lock and has not sent yet.
+   */
   void pruneSnapshots(String newestTag) {
-    List<String> tags = localSnapshotTags();
+    // A tag is <instance-name>-<yyyyMMdd-HHmmss>: the name is all but the last 16 characters.
+    String instance = newestTag.length() > 16 ? newestTag.substring(0, newestTag.length() - 16) : newestTag;
+    List<String> tags =
+        localSnapshotTags().stream().filter(t -> dev.snapstash.core.engine.Tags.belongsTo(t, instance)).toList();
     int kept = 0;
     for (String tag : tags) {
       if (tag.equals(newestTag) || kept < keepSnapshots - 1) {

@@ -320,4 +320,38 @@ class BtrfsDiskStrategyIT {
       }
     };
   }
+
+  /**
+   * REVIEW: two instances whose homes share a parent directory (a Bitbucket home and a Mesh node's home side by
+   * side) share the default snapshot directory (the home's sibling .snapstash-snapshots). pruneSnapshots lists every
+   * tag there, not only this instance's, so one instance's backup deletes the other's snapshot, here the one the
+   * other backup took under its lock and has not sent yet.
+   */
+  @Test
+  void pruningSnapshotsLeavesAnotherInstancesSnapshotAlone() throws Exception {
+    writeHome("shared/data/repositories/1/HEAD", "ref: refs/heads/master\n");
+    Path mesh = source.mountPoint().resolve("mesh-home");
+    runner.run(Command.of("btrfs", "subvolume", "create", mesh.toString()).discardingStdout());
+    Files.writeString(mesh.resolve("mesh.txt"), "mesh data");
+    Path meshRoot = target.mountPoint().resolve("mesh-backups");
+    Files.createDirectories(meshRoot);
+    BtrfsDiskStrategy meshStrategy =
+        new BtrfsDiskStrategy(new SnapstashConfig.Btrfs("", "send", 1), mesh, meshRoot, true, runner);
+    BtrfsDiskStrategy bitbucket = strategy("send", root);
+    assertThat(meshStrategy.snapshotDirectory()).isEqualTo(bitbucket.snapshotDirectory());
+
+    // The mesh backup took its snapshot under its lock; its send comes after its unlock.
+    BackupContext meshCtx = context(meshRoot, "mesh-20261130-080000", Optional.empty(), UndoLog.NONE);
+    meshStrategy.prepareBackup(meshCtx);
+    CopyResult meshUnderLock = meshStrategy.backup(meshCtx);
+    Path meshSnapshot = meshStrategy.snapshotOf(meshCtx.tag());
+    assertThat(meshSnapshot).isDirectory();
+
+    // Meanwhile the Bitbucket instance's own backup completes, and prunes "its" old snapshots.
+    backup(bitbucket, context(root, "bitbucket-20261130-080500", Optional.empty(), UndoLog.NONE));
+
+    assertThat(meshSnapshot).as("another instance's snapshot must not be pruned").isDirectory();
+    meshStrategy.afterUnlock(meshCtx, meshUnderLock);
+    assertThat(meshCtx.homeDir().resolve("mesh.txt")).hasContent("mesh data");
+  }
 }
