@@ -9,7 +9,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * A private temporary directory (0700) for files that carry a secret to a tool (a {@code PGPASSFILE}, a MySQL
- * {@code --defaults-extra-file}); each file is 0600 from its creation. Closing deletes everything.
+ * {@code --defaults-file}); each file is 0600 from its creation. Closing deletes everything.
  */
 public final class PrivateFiles implements AutoCloseable {
   private final Path dir;

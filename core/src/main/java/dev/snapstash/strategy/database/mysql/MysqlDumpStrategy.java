@@ -43,7 +43,8 @@ import org.slf4j.LoggerFactory;
  * --single-transaction} (one consistent InnoDB snapshot, no table locks) into {@code database/dump.sql}, and
  * restores it by feeding that file to {@code mariadb} (or {@code mysql}).
  *
- * <p>The password reaches the tools in a 0600 {@code --defaults-extra-file} (which must be their first argument)
+ * <p>The password reaches the tools in a 0600 {@code --defaults-file} (which must be their first argument; the only
+ * option file they read, so a {@code ~/.my.cnf} of the user running snapstash cannot override it)
  * in a private temporary directory deleted afterwards; never through argv or {@code MYSQL_PWD}. Every tool
  * connects with {@code --protocol=TCP}, so "localhost" never silently means the system's socket.
  */
@@ -99,7 +100,7 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
    */
   public static Command dumpCommand(String program, Mysql c, Path optionsFile, Path dumpFile) {
     return Command.of(
-        program, "--defaults-extra-file=" + optionsFile, "--single-transaction", "--routines", "--triggers", "--hex-blob",
+        program, "--defaults-file=" + optionsFile, "--single-transaction", "--routines", "--triggers", "--hex-blob",
         "--default-character-set=utf8mb4", "--no-tablespaces", MAX_PACKET, "--protocol=TCP",
         "--host=" + c.host(), "--port=" + c.port(), "--user=" + c.username(), "--result-file=" + dumpFile, c.database());
   }
@@ -107,7 +108,7 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
   /** The restore: the client reads the dump on standard input and stops at the first error. */
   public static Command restoreCommand(String program, Mysql c, Path optionsFile, Path dumpFile) {
     return Command.of(
-            program, "--defaults-extra-file=" + optionsFile, "--default-character-set=utf8mb4", MAX_PACKET, "--protocol=TCP",
+            program, "--defaults-file=" + optionsFile, "--default-character-set=utf8mb4", MAX_PACKET, "--protocol=TCP",
             "--host=" + c.host(), "--port=" + c.port(), "--user=" + c.username(), "--batch", c.database())
         .stdinFrom(dumpFile);
   }

@@ -163,8 +163,15 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
     return s.replace("\\", "\\\\").replace(":", "\\:");
   }
 
+  /**
+   * The password file, and an empty {@code PGPASSWORD}: libpq prefers an inherited one to the file, and treats an
+   * empty one as unset.
+   */
   private static Command withConnectionEnv(Command c, Path passFile) {
-    return c.withEnv("PGPASSFILE", passFile.toString()).withEnv("PGCONNECT_TIMEOUT", "30").withEnv("PGAPPNAME", "snapstash");
+    return c.withEnv("PGPASSFILE", passFile.toString())
+        .withEnv("PGPASSWORD", "")
+        .withEnv("PGCONNECT_TIMEOUT", "30")
+        .withEnv("PGAPPNAME", "snapstash");
   }
 
   // ---------------------------------------------------------------------------------------------------------

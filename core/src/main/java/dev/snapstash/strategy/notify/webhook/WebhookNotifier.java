@@ -9,7 +9,6 @@ import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.spi.Findings;
 import dev.snapstash.core.spi.Notifier;
 import dev.snapstash.core.util.Trees;
-import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -84,14 +83,22 @@ public final class WebhookNotifier implements Notifier {
     if (token != null) {
       req.header("Authorization", "Bearer " + token.reveal());
     }
+    // HttpRequest.timeout bounds only the wait for the response headers: an endpoint that then never finishes its
+    // body would hold a finished run forever. The whole exchange gets the same limit.
+    java.util.concurrent.CompletableFuture<HttpResponse<Void>> pending =
+        http.sendAsync(req.build(), HttpResponse.BodyHandlers.discarding());
     try {
-      HttpResponse<Void> r = http.send(req.build(), HttpResponse.BodyHandlers.discarding());
+      HttpResponse<Void> r = pending.get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
       if (r.statusCode() / 100 != 2) {
         log.warn("notification to {} answered HTTP {}", url.getHost(), r.statusCode());
       }
-    } catch (IOException e) {
-      log.warn("notification to {} failed: {}", url.getHost(), e.getMessage());
+    } catch (java.util.concurrent.TimeoutException e) {
+      pending.cancel(true);
+      log.warn("notification to {} did not finish within {} s; given up", url.getHost(), timeout.toSeconds());
+    } catch (java.util.concurrent.ExecutionException e) {
+      log.warn("notification to {} failed: {}", url.getHost(), e.getCause().getMessage());
     } catch (InterruptedException e) {
+      pending.cancel(true);
       Thread.currentThread().interrupt();
     }
   }

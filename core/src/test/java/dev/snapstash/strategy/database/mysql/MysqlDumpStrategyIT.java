@@ -134,4 +134,30 @@ class MysqlDumpStrategyIT extends DumpingDatabaseStrategyContract<TestDatabase> 
     new MysqlDumpStrategy(new Mysql("127.0.0.1", 1, db.database(), db.user(), db.secret()), runner).check(f);
     assertThat(f.problems()).anyMatch(p -> p.message().contains("database.mysql.host") && p.message().contains("127.0.0.1:1"));
   }
+
+  /**
+   * The backing-up user's own ~/.my.cnf (root's, say, with its [client] password for another account) must not
+   * replace the configured database.mysql.password: the JDBC check passes with the configured one, so the dump
+   * must use it too.
+   */
+  @Test
+  void aClientPasswordInTheUsersMyCnfDoesNotOverrideTheConfiguredPassword() throws Exception {
+    TestDatabase src = source();
+    java.nio.file.Path home = Files.createDirectories(tmp.resolve("operator-home"));
+    Files.writeString(home.resolve(".my.cnf"), "[client]\npassword=roots-own-password\n");
+    ProcessRunner operatorShell = new ProcessRunner() {
+      @Override
+      public dev.snapstash.core.process.ProcessResult run(dev.snapstash.core.process.Command command) {
+        // What the tool inherits when snapstash runs from the operator's login (HOME is inherited).
+        return super.run(command.withEnv("HOME", home.toString()));
+      }
+    };
+    MysqlDumpStrategy strategy = new MysqlDumpStrategy(config(src, src.secret()), operatorShell);
+    Findings f = new Findings();
+    strategy.check(f);
+    assertThat(f.problems()).as("check (JDBC) accepts the configured password").isEmpty();
+    var b = backupContext("mycnf");
+    strategy.backup(b);
+    assertThat(Files.readString(b.databaseDir().resolve(MysqlDumpStrategy.DUMP_FILE))).contains("-- Dump completed");
+  }
 }

@@ -29,7 +29,7 @@ class MysqlDumpStrategyTest {
   void dumpCommandTakesOneConsistentSnapshotWithTheOptionsFileFirst() {
     Command c = MysqlDumpStrategy.dumpCommand("mariadb-dump", CONFIG, OPTIONS, Path.of("/b/database/dump.sql"));
     assertThat(c.argv()).containsExactly(
-        "mariadb-dump", "--defaults-extra-file=/tmp/private/client.cnf", "--single-transaction", "--routines", "--triggers", "--hex-blob",
+        "mariadb-dump", "--defaults-file=/tmp/private/client.cnf", "--single-transaction", "--routines", "--triggers", "--hex-blob",
         "--default-character-set=utf8mb4", "--no-tablespaces", "--max-allowed-packet=1G", "--protocol=TCP",
         "--host=db.example.com", "--port=3307", "--user=bb", "--result-file=/b/database/dump.sql", "bitbucket");
     assertThat(c.environment()).isEmpty();
@@ -40,7 +40,7 @@ class MysqlDumpStrategyTest {
   void restoreCommandFeedsTheDumpOnStandardInput() {
     Command c = MysqlDumpStrategy.restoreCommand("/usr/bin/mariadb", CONFIG, OPTIONS, Path.of("/b/database/dump.sql"));
     assertThat(c.argv()).containsExactly(
-        "/usr/bin/mariadb", "--defaults-extra-file=/tmp/private/client.cnf", "--default-character-set=utf8mb4", "--max-allowed-packet=1G",
+        "/usr/bin/mariadb", "--defaults-file=/tmp/private/client.cnf", "--default-character-set=utf8mb4", "--max-allowed-packet=1G",
         "--protocol=TCP", "--host=db.example.com", "--port=3307", "--user=bb", "--batch", "bitbucket");
     assertThat(c.stdinFile()).isEqualTo(Path.of("/b/database/dump.sql"));
     assertNoSecret(c);

@@ -167,4 +167,29 @@ class PostgresDumpStrategyIT extends DumpingDatabaseStrategyContract<TestDatabas
     into.restore(rc);
     assertThat(contents(target)).isEqualTo(atCapture);
   }
+
+  /**
+   * A PGPASSWORD left in the environment snapstash runs in (an operator's shell, a CI job) must not replace the
+   * configured database.postgresql.password, which the JDBC check has just accepted: libpq prefers PGPASSWORD
+   * to PGPASSFILE.
+   */
+  @Test
+  void anInheritedPgpasswordDoesNotOverrideTheConfiguredPassword() throws Exception {
+    TestDatabase src = source();
+    ProcessRunner operatorShell = new ProcessRunner() {
+      @Override
+      public dev.snapstash.core.process.ProcessResult run(dev.snapstash.core.process.Command command) {
+        // What pg_dump inherits when the parent's environment holds PGPASSWORD: ProcessBuilder starts from the
+        // parent's environment, and only a variable the command sets itself replaces it.
+        return super.run(
+            command.environment().containsKey("PGPASSWORD")
+                ? command
+                : command.withEnv("PGPASSWORD", "some-other-databases-password"));
+      }
+    };
+    PostgresDumpStrategy strategy = new PostgresDumpStrategy(config(src, src.secret()), operatorShell);
+    var b = backupContext("pgpassword");
+    strategy.backup(b);
+    assertThat(b.databaseDir().resolve("dump").resolve("toc.dat")).exists();
+  }
 }
