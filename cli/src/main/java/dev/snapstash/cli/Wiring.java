@@ -86,7 +86,16 @@ public class Wiring {
       throw SnapstashException.config(
           "instance.username and instance.password are required when quiesce.type is bitbucket");
     }
-    return new BitbucketClient(i.baseUrl(), i.username(), i.password().reveal(), config.backup().requestTimeout());
+    return new BitbucketClient(i.baseUrl(), i.username(), () -> revealed("instance.password", i.password()), config.backup().requestTimeout());
+  }
+
+  /** A secret's value, or a configuration error that names its key (the reference alone does not say which). */
+  private static String revealed(String key, dev.snapstash.core.config.Secret secret) {
+    try {
+      return secret.reveal();
+    } catch (SnapstashException e) {
+      throw new SnapstashException(e.kind(), key + ": " + e.getMessage(), e);
+    }
   }
 
   public DiskStrategy disk() {
@@ -230,7 +239,7 @@ public class Wiring {
     if (i.username() == null || i.password() == null) {
       throw SnapstashException.config("instance.username and instance.password are needed to unlock " + baseUrl);
     }
-    return new BitbucketClient(baseUrl, i.username(), i.password().reveal(), config.backup().requestTimeout());
+    return new BitbucketClient(baseUrl, i.username(), () -> revealed("instance.password", i.password()), config.backup().requestTimeout());
   }
 
   private static String known(String key, String value, Set<String> names) {

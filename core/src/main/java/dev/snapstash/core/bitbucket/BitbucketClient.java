@@ -29,19 +29,42 @@ public class BitbucketClient {
   static final String TOKEN_HEADER = "X-Atlassian-Maintenance-Token";
 
   private final URI baseUrl;
-  private final String authorization;
+  private final String username;
+  private final java.util.function.Supplier<String> password;
+  private volatile String authorization;
   private final Duration timeout;
   private final HttpClient http;
   private final ObjectMapper json = new ObjectMapper();
 
   public BitbucketClient(URI baseUrl, String username, String password, Duration timeout) {
+    this(baseUrl, username, () -> password, timeout);
+  }
+
+  /**
+   * With the password read at the first authenticated request: a secret that cannot be read (an unset
+   * environment variable) is then one finding of {@code check} among the others, not the end of the wiring.
+   */
+  public BitbucketClient(URI baseUrl, String username, java.util.function.Supplier<String> password, Duration timeout) {
     String base = baseUrl.toString();
     this.baseUrl = URI.create(base.endsWith("/") ? base.substring(0, base.length() - 1) : base);
-    this.authorization =
-        "Basic "
-            + Base64.getEncoder().encodeToString((username + ":" + password).getBytes(StandardCharsets.UTF_8));
+    this.username = username;
+    this.password = password;
     this.timeout = timeout;
     this.http = HttpClient.newBuilder().connectTimeout(timeout).build();
+  }
+
+  /** Reads the password now, so that one that cannot be read is reported as such; throws what reading throws. */
+  public void credentials() {
+    authorization();
+  }
+
+  private String authorization() {
+    String a = authorization;
+    if (a == null) {
+      a = "Basic " + Base64.getEncoder().encodeToString((username + ":" + password.get()).getBytes(StandardCharsets.UTF_8));
+      authorization = a;
+    }
+    return a;
   }
 
   public URI baseUrl() {
@@ -132,7 +155,7 @@ public class BitbucketClient {
 
   private JsonNode send(HttpRequest.Builder builder, boolean authenticate, String what) {
     if (authenticate) {
-      builder.header("Authorization", authorization);
+      builder.header("Authorization", authorization());
     }
     HttpResponse<String> response;
     try {

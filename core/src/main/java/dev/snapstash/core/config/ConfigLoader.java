@@ -625,6 +625,11 @@ public final class ConfigLoader {
     if (!(scheme.equals("http") || scheme.equals("https")) || uri.getHost() == null) {
       throw new IllegalArgumentException("is not an http or https URL like https://host:port/path");
     }
+    if (uri.getRawUserInfo() != null) {
+      // It would be printed wherever the URL is: by check, in every "cannot reach" error.
+      throw new IllegalArgumentException(
+          "must not hold a user name or password; use instance.username and instance.password");
+    }
     return uri;
   }
 
@@ -653,8 +658,10 @@ public final class ConfigLoader {
     return n instanceof ListNode ? "a list" : "a single value";
   }
 
+  /** A value for an error message; the user-info part of a URL (it may hold a password) is masked. */
   private static String quote(String text) {
-    String t = text.length() > 80 ? text.substring(0, 77) + "…" : text;
+    String masked = text.replaceFirst("^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*@", "$1***@");
+    String t = masked.length() > 80 ? masked.substring(0, 77) + "…" : masked;
     return "'" + t + "'";
   }
 }

@@ -137,7 +137,8 @@ final class YamlTree {
           problems.add(
               here,
               (path.isEmpty() ? "" : path + ": ")
-                  + "YAML aliases (*" + p.getText() + ") are not supported; write the value out");
+                  // Not the alias's text: a literal password starting with '*' reads as one.
+                  + "YAML aliases (*…) are not supported; write the value out, quoted if it starts with '*'");
           return new Scalar(here, null);
         }
         return new Scalar(here, p.getText());

@@ -75,10 +75,20 @@ public final class BitbucketQuiescer implements Quiescer {
   @Override
   public void check(Findings findings) {
     String subject = "instance " + client.baseUrl();
+    boolean credentials = true;
+    try {
+      client.credentials(); // a password that cannot be read is a problem of its own, reachable instance or not
+    } catch (SnapstashException e) {
+      findings.problem(subject, e);
+      credentials = false;
+    }
     try {
       findings.ok(subject, "Bitbucket " + client.version() + " answers");
     } catch (SnapstashException e) {
       findings.problem(subject, e);
+      return;
+    }
+    if (!credentials) {
       return;
     }
     try {
