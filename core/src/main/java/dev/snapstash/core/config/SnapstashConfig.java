@@ -35,7 +35,11 @@ public record SnapstashConfig(
                       + " letters, digits, '.', '_' or '-', without spaces, starting with a letter, a digit or '_'.",
               required = true)
           String name,
-      @Key(doc = "The Bitbucket base URL, for example `https://bitbucket.example.com`; a trailing '/' is removed.") URI baseUrl,
+      @Key(
+              doc =
+                  "The Bitbucket base URL, for example `https://bitbucket.example.com`; a trailing '/' is removed. No"
+                      + " user or password in it: those are instance.username and instance.password.")
+          URI baseUrl,
       @Key(doc = "A Bitbucket user with the SYSADMIN permission.") String username,
       @Key(doc = "That user's password.", secret = true) Secret password,
       @Key(doc = "The Bitbucket home directory ($BITBUCKET_HOME).", required = true) Path home) {}
