@@ -1,6 +1,7 @@
 package dev.snapstash.core.engine;
 
 import dev.snapstash.core.util.Digests;
+import dev.snapstash.core.util.Trees;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import java.io.BufferedWriter;
@@ -158,57 +159,26 @@ public final class HomeChecksums {
     if (!Files.isDirectory(home)) {
       return List.of();
     }
-    java.util.concurrent.ForkJoinPool pool = new java.util.concurrent.ForkJoinPool(Math.max(1, threads));
+    java.util.Queue<Entry> found = new java.util.concurrent.ConcurrentLinkedQueue<>();
     try {
-      List<Entry> out = pool.invoke(new Listing(home, home));
-      out.sort(java.util.Comparator.comparing(Entry::rel));
-      return out;
+      Trees.forEachParallel(home, threads, (file, attrs) -> {
+        if (attrs.isRegularFile()) {
+          String rel = home.relativize(file).toString();
+          if (!home.resolve(rel).equals(file)) {
+            throw new java.io.CharConversionException(undecodable(rel));
+          }
+          found.add(new Entry(rel, attrs.size(), attrs.fileKey()));
+        }
+      });
     } catch (java.io.UncheckedIOException e) {
       if (e.getCause() instanceof java.io.CharConversionException c) {
         throw new SnapstashException(ErrorKind.CONFIG, "cannot checksum the copy of the home: " + c.getMessage(), e);
       }
       throw SnapstashException.storage("cannot list " + home + ": " + e.getCause().getMessage(), e);
-    } finally {
-      pool.shutdown();
     }
-  }
-
-  /** One directory's regular files, and its subdirectories' as subtasks. */
-  private static final class Listing extends java.util.concurrent.RecursiveTask<List<Entry>> {
-    private final Path home;
-    private final Path dir;
-
-    Listing(Path home, Path dir) {
-      this.home = home;
-      this.dir = dir;
-    }
-
-    @Override
-    protected List<Entry> compute() {
-      List<Entry> out = new ArrayList<>();
-      List<Listing> subdirs = new ArrayList<>();
-      try (java.nio.file.DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {
-        for (Path child : children) {
-          BasicFileAttributes attrs = Files.readAttributes(child, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-          if (attrs.isRegularFile()) {
-            String rel = home.relativize(child).toString();
-            if (!home.resolve(rel).equals(child)) {
-              throw new java.io.UncheckedIOException(new java.io.CharConversionException(undecodable(rel)));
-            }
-            out.add(new Entry(rel, attrs.size(), attrs.fileKey()));
-          } else if (attrs.isDirectory()) {
-            subdirs.add(new Listing(home, child));
-          }
-        }
-      } catch (IOException e) {
-        throw new java.io.UncheckedIOException(e);
-      }
-      invokeAll(subdirs);
-      for (Listing l : subdirs) {
-        out.addAll(l.join());
-      }
-      return out;
-    }
+    List<Entry> out = new ArrayList<>(found);
+    out.sort(java.util.Comparator.comparing(Entry::rel));
+    return out;
   }
 
   /**

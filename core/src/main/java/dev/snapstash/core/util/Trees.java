@@ -17,6 +17,58 @@ import java.util.stream.Stream;
 public final class Trees {
   private Trees() {}
 
+  /** What {@link #forEachParallel} calls for each entry that is not a directory. */
+  @FunctionalInterface
+  public interface EntryVisitor {
+    void visit(Path entry, BasicFileAttributes attrs) throws IOException;
+  }
+
+  /**
+   * Calls {@code visitor} for every entry below {@code root} that is not a directory (attributes read without
+   * following links), listing directories in parallel on {@code threads} threads: a tree of 100,000 files in
+   * 80,000 directories is mostly opendir and lstat calls, which wait on the kernel rather than on a core. The
+   * visitor is called from several threads at once. An I/O error, the visitor's included, ends the walk as an
+   * {@link UncheckedIOException}.
+   */
+  public static void forEachParallel(Path root, int threads, EntryVisitor visitor) {
+    java.util.concurrent.ForkJoinPool pool = new java.util.concurrent.ForkJoinPool(Math.max(1, threads));
+    try {
+      pool.invoke(new ParallelListing(root, visitor));
+    } finally {
+      pool.shutdown();
+    }
+  }
+
+  /** One directory: its entries visited, its subdirectories forked. */
+  private static final class ParallelListing extends java.util.concurrent.RecursiveAction {
+    private final Path dir;
+    private final EntryVisitor visitor;
+
+    ParallelListing(Path dir, EntryVisitor visitor) {
+      this.dir = dir;
+      this.visitor = visitor;
+    }
+
+    @Override
+    protected void compute() {
+      java.util.List<ParallelListing> subdirs = new java.util.ArrayList<>();
+      try (java.nio.file.DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {
+        for (Path child : children) {
+          BasicFileAttributes attrs =
+              Files.readAttributes(child, BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+          if (attrs.isDirectory()) {
+            subdirs.add(new ParallelListing(child, visitor));
+          } else {
+            visitor.visit(child, attrs);
+          }
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      invokeAll(subdirs);
+    }
+  }
+
   /**
    * Deletes a tree; a missing tree is fine (clean-up must be idempotent). Never follows symbolic links. A btrfs
    * subvolume inside it (a received, read-only backup copy) is deleted as a subvolume: its files cannot be

@@ -1,6 +1,7 @@
 package dev.snapstash.strategy.disk.rsync;
 
 import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.util.Trees;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileVisitResult;
@@ -12,7 +13,6 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -97,53 +97,17 @@ final class SharedInodes {
       return 0;
     }
     FileTime threshold = FileTime.from(since);
-    java.util.concurrent.ForkJoinPool pool = new java.util.concurrent.ForkJoinPool(Math.max(1, threads));
+    java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
     try {
-      return pool.invoke(new Walk(home, copy, copy, threshold));
+      Trees.forEachParallel(copy, threads, (entry, attrs) -> {
+        if (unshareIfChanged(home.resolve(copy.relativize(entry).toString()), entry, threshold)) {
+          count.incrementAndGet();
+        }
+      });
     } catch (java.io.UncheckedIOException e) {
       throw SnapstashException.storage("cannot prepare the delta in " + copy + ": " + e.getCause().getMessage(), e);
-    } finally {
-      pool.shutdown();
     }
-  }
-
-  /** One directory of the copy: its shared files unlinked where their original changed, its subdirectories forked. */
-  private static final class Walk extends java.util.concurrent.RecursiveTask<Integer> {
-    private final Path home;
-    private final Path copy;
-    private final Path dir;
-    private final FileTime threshold;
-
-    Walk(Path home, Path copy, Path dir, FileTime threshold) {
-      this.home = home;
-      this.copy = copy;
-      this.dir = dir;
-      this.threshold = threshold;
-    }
-
-    @Override
-    protected Integer compute() {
-      int count = 0;
-      List<Walk> subdirs = new java.util.ArrayList<>();
-      try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
-        for (Path entry : entries) {
-          if (Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
-            subdirs.add(new Walk(home, copy, entry, threshold));
-          } else if (unshareIfChanged(home.resolve(copy.relativize(entry).toString()), entry, threshold)) {
-            count++;
-          }
-        }
-      } catch (NoSuchFileException gone) {
-        return count;
-      } catch (IOException e) {
-        throw new java.io.UncheckedIOException(e);
-      }
-      invokeAll(subdirs);
-      for (Walk w : subdirs) {
-        count += w.join();
-      }
-      return count;
-    }
+    return count.get();
   }
 
   private static boolean unshareIfChanged(Path original, Path copied, FileTime threshold) throws IOException {
