@@ -124,13 +124,10 @@ class TrackedDeltaTest {
     Path file = home.resolve("shared/data/repositories/1/hooks/pre-receive");
     write(file, "#!/bin/sh\n");
     Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
-    BackupContext first = new BackupContext("1", tmp.resolve("b1"), Optional.empty(), Progress.NONE);
-    RsyncDiskStrategy initial = strategy(home);
-    initial.prepareBackup(first);
-    finish(initial, first);
+    BackupContext first = firstBackup(strategy(home));
 
     RsyncDiskStrategy rsync = strategy(home);
-    BackupContext second = new BackupContext("2", tmp.resolve("b2"), Optional.of(first.backupDir()), Progress.NONE);
+    BackupContext second = after(first);
     rsync.prepareBackup(second);
     Path linked = second.homeDir().resolve("shared/data/repositories/1/hooks/pre-receive");
     assertThat(Files.getAttribute(linked, "unix:nlink")).as("the pre-copy hard-linked it").isEqualTo(2);
@@ -157,13 +154,10 @@ class TrackedDeltaTest {
     Path file = home.resolve("shared/data/repositories/1/hooks/pre-receive");
     write(file, "#!/bin/sh\n");
     Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
-    BackupContext first = new BackupContext("1", tmp.resolve("b1"), Optional.empty(), Progress.NONE);
-    RsyncDiskStrategy initial = new RsyncDiskStrategy(home, List.of(), true, true, true, false, 1, runner);
-    initial.prepareBackup(first);
-    finish(initial, first);
+    BackupContext first = firstBackup(new RsyncDiskStrategy(home, List.of(), true, true, true, false, 1, runner));
 
     RsyncDiskStrategy rsync = new RsyncDiskStrategy(home, List.of(), true, true, true, false, 1, runner);
-    BackupContext second = new BackupContext("2", tmp.resolve("b2"), Optional.of(first.backupDir()), Progress.NONE);
+    BackupContext second = after(first);
     rsync.prepareBackup(second);
     Path linked = second.homeDir().resolve("shared/data/repositories/1/hooks/pre-receive");
     assertThat(Files.getAttribute(linked, "unix:nlink")).as("the pre-copy hard-linked it").isEqualTo(2);
@@ -225,7 +219,7 @@ class TrackedDeltaTest {
 
     write(home.resolve("shared/data/repositories/9/refs/heads/main"), "9".repeat(40) + "\n");
     Files.writeString(home.resolve("shared/data/repositories/2/refs/heads/main"), "x".repeat(40) + "\n");
-    BackupContext second = new BackupContext("2", tmp.resolve("b2"), Optional.of(first.backupDir()), Progress.NONE);
+    BackupContext second = after(first);
     RsyncDiskStrategy two = new RsyncDiskStrategy(home, List.of(), true, true, true, true, 3, runner);
     two.prepareBackup(second);
     finish(two, second);
@@ -385,15 +379,12 @@ class TrackedDeltaTest {
     Path home = tmp.resolve("home");
     write(home.resolve("shared/config/target"), "t");
     Files.createSymbolicLink(home.resolve("shared/config/link"), Path.of("target"));
-    BackupContext first = new BackupContext("1", tmp.resolve("b1"), Optional.empty(), Progress.NONE);
-    RsyncDiskStrategy initial = strategy(home);
-    initial.prepareBackup(first);
-    finish(initial, first);
+    BackupContext first = firstBackup(strategy(home));
     Path old = first.homeDir().resolve("shared/config/link");
     FileTime before = Files.getLastModifiedTime(old, LinkOption.NOFOLLOW_LINKS);
 
     RsyncDiskStrategy rsync = strategy(home);
-    BackupContext second = new BackupContext("2", tmp.resolve("b2"), Optional.of(first.backupDir()), Progress.NONE);
+    BackupContext second = after(first);
     rsync.prepareBackup(second);
     assertThat(Files.getAttribute(second.homeDir().resolve("shared/config/link"), "unix:nlink", LinkOption.NOFOLLOW_LINKS))
         .as("the pre-copy hard-linked the symlink").isEqualTo(2);
@@ -455,13 +446,10 @@ class TrackedDeltaTest {
     Path file = home.resolve("shared/d/f");
     write(file, "unchanged content");
     Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
-    BackupContext first = new BackupContext("1", tmp.resolve("b1"), Optional.empty(), Progress.NONE);
-    RsyncDiskStrategy initial = strategy(home);
-    initial.prepareBackup(first);
-    finish(initial, first);
+    BackupContext first = firstBackup(strategy(home));
     Thread.sleep(1_100); // f's change time falls before the tracking of the next run begins
 
-    BackupContext second = new BackupContext("2", tmp.resolve("b2"), Optional.of(first.backupDir()), Progress.NONE);
+    BackupContext second = after(first);
     Path list = second.backupDir().resolve(".rsync-work/directories.list");
     Thread writer =
         new Thread(
@@ -617,6 +605,19 @@ class TrackedDeltaTest {
     argv.add(copy + "/");
     String out = runner.run(Command.of(argv).capturingStdout()).stdout();
     return out.lines().filter(l -> !l.isBlank()).toList();
+  }
+
+  /** A complete first backup of the home by {@code strategy}: the previous backup of {@link #after}. */
+  private BackupContext firstBackup(RsyncDiskStrategy strategy) {
+    BackupContext first = new BackupContext("1", tmp.resolve("b1"), Optional.empty(), Progress.NONE);
+    strategy.prepareBackup(first);
+    finish(strategy, first);
+    return first;
+  }
+
+  /** The next backup's context, linking against {@code previous}. */
+  private BackupContext after(BackupContext previous) {
+    return new BackupContext("2", tmp.resolve("b2"), Optional.of(previous.backupDir()), Progress.NONE);
   }
 
   /** backup() and then afterUnlock(), as the engine calls them: the tracker is closed after the unlock. */
