@@ -106,6 +106,7 @@ public class Wiring {
           d.rsync().excludes(),
           embeddedDatabaseCopiedSeparately(),
           d.rsync().linkDest(),
+          d.rsync().btrfsClones(),
           d.rsync().preCopy(),
           d.rsync().trackChanges(),
           d.rsync().parallel(),

@@ -101,6 +101,13 @@ public record SnapstashConfig(
           List<String> excludes,
       @Key(doc = "Hard-link unchanged files against the previous complete backup (--link-dest).", def = "true")
           boolean linkDest,
+      @Key(
+              doc =
+                  "Where `backup.root` is on btrfs (and `link-dest` is on): make each backup's home a btrfs"
+                      + " subvolume, a writable snapshot of the previous backup's, so that the pre-copy only"
+                      + " compares and rewrites what changed instead of creating a hard link per file.",
+              def = "true")
+          boolean btrfsClones,
       @Key(doc = "Copy the home while the instance is live before locking, so the locked copy is a small delta.", def = "true")
           boolean preCopy,
       @Key(

@@ -119,11 +119,14 @@ public final class HomeChecksums {
     Path file = home.resolve(e.rel());
     Path prev = prevHome == null ? null : prevHome.resolve(e.rel());
     BasicFileAttributes before = prev == null ? null : attributes(prev);
-    // A hard link to the previous backup's copy: the same bytes, and no new space.
-    boolean linked = before != null && e.fileKey() != null && e.fileKey().equals(before.fileKey());
+    // A hard link to the previous backup's copy, or a copy a snapshot or receive left untouched: the same bytes,
+    // and no new space.
+    boolean linked =
+        before != null
+            && ((e.fileKey() != null && e.fileKey().equals(before.fileKey())) || untouchedCopy(file, prev));
     String reused = previous.get(e.rel());
-    if (reused != null && (linked || (before != null && untouchedCopy(file, prev)))) {
-      return new Digest(reused, linked, false);
+    if (reused != null && linked) {
+      return new Digest(reused, true, false);
     }
     return new Digest(Digests.sha256(file), linked, true);
   }
@@ -137,8 +140,9 @@ public final class HomeChecksums {
   }
 
   /**
-   * A file an incremental btrfs receive left untouched: the same inode number in another subvolume (another
-   * st_dev), with the inode copied whole, change time included; a file the stream rewrote got a new change time.
+   * A file an incremental btrfs receive, or rsync into a snapshot of the previous backup, left untouched: the same
+   * inode number in another subvolume (another st_dev), with the inode shared whole, change time included; a file
+   * rewritten or changed in any way has a new change time (or a new inode).
    */
   private static boolean untouchedCopy(Path file, Path prev) {
     try {

@@ -218,7 +218,7 @@ class BackupEngineTest {
         new BackupEngine(
             new BackupEngine.Settings(".removing-bb", home, new BackupStore(root), new Retention.Policy(0, 0, 0, 0), false, 0, "test"),
             quiescer,
-            new RsyncDiskStrategy(home, List.of(), true, true, true, true, 1, new ProcessRunner()),
+            new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 1, new ProcessRunner()),
             new RecordingDatabase(null),
             List.of(),
             Clock.systemUTC(),
@@ -248,7 +248,7 @@ class BackupEngineTest {
     return new BackupEngine(
         new BackupEngine.Settings("bb", home, new BackupStore(root), new Retention.Policy(0, 0, 0, 0), false, 0, "test"),
         quiescer,
-        new RsyncDiskStrategy(home, List.of(), true, true, true, true, 1, new ProcessRunner()),
+        new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 1, new ProcessRunner()),
         db,
         List.of(),
         Clock.systemUTC(),

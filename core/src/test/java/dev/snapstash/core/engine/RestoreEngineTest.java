@@ -63,7 +63,7 @@ class RestoreEngineTest {
   }
 
   private RsyncDiskStrategy rsync() {
-    return new RsyncDiskStrategy(home, List.of(), true, true, true, true, 1, runner);
+    return new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 1, runner);
   }
 
   private RestoreEngine restorer() {

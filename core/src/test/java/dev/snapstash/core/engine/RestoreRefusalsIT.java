@@ -76,7 +76,7 @@ class RestoreRefusalsIT {
     }
 
     RsyncDiskStrategy rsync() {
-      return new RsyncDiskStrategy(home, List.of(), true, true, true, true, 1, runner);
+      return new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 1, runner);
     }
 
     DatabaseStrategy database(TestDatabase db) {

@@ -50,6 +50,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
   private final Path home;
   private final List<String> excludes;
   private final boolean linkDest;
+  private final boolean btrfsClones;
   private final boolean preCopy;
   private final boolean trackChanges;
   private final int parallel;
@@ -67,6 +68,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
       List<String> extraExcludes,
       boolean excludeEmbeddedDatabase,
       boolean linkDest,
+      boolean btrfsClones,
       boolean preCopy,
       boolean trackChanges,
       int parallel,
@@ -79,6 +81,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     all.addAll(extraExcludes);
     this.excludes = List.copyOf(all);
     this.linkDest = linkDest;
+    this.btrfsClones = btrfsClones;
     this.preCopy = preCopy;
     this.trackChanges = trackChanges;
     if (parallel < 1 || parallel > 16) {
@@ -124,6 +127,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
 
   @Override
   public void prepareBackup(BackupContext context) {
+    startHome(context);
     if (!preCopy) {
       return;
     }
@@ -213,12 +217,14 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     Collections.sort(repos);
     Path target = context.homeDir();
     Path work = workDir(context);
-    Optional<Path> previous =
-        linkDest ? context.previous().map(p -> p.resolve("home")).filter(Files::isDirectory) : Optional.empty();
+    Optional<Path> previous = linkBasis;
     List<Command> commands = new ArrayList<>();
     try {
       Files.createDirectories(target);
       Files.createDirectories(work);
+      if (cloned) {
+        removeGoneRepositories(target.resolve(repositories.get()), repos);
+      }
       commands.add(RsyncCommands.copyAllButRepositories(home, target, previous, repositories.get(), excludes));
       for (int i = 0; i < parallel; i++) {
         List<String> share = new ArrayList<>();
@@ -262,6 +268,32 @@ public final class RsyncDiskStrategy implements DiskStrategy {
   }
 
   /**
+   * Deletes from a cloned home the repositories that the live home no longer has. The shares copy only the
+   * repositories listed, and the command for the rest excludes every repository directory, which also keeps rsync
+   * from deleting one: into an empty directory that loses nothing, into a snapshot of the previous backup it would
+   * keep a deleted repository for ever.
+   */
+  private static void removeGoneRepositories(Path repositories, List<String> live) throws IOException {
+    if (!Files.isDirectory(repositories, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    java.util.Set<String> names = new java.util.HashSet<>();
+    live.forEach(r -> names.add(r.substring(r.lastIndexOf('/') + 1)));
+    List<Path> gone = new ArrayList<>();
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(repositories)) {
+      for (Path e : entries) {
+        if (Files.isDirectory(e, LinkOption.NOFOLLOW_LINKS) && !names.contains(e.getFileName().toString())) {
+          gone.add(e);
+        }
+      }
+    }
+    for (Path g : gone) {
+      log.debug("repository {} is gone from the home; removing it from the cloned copy", g.getFileName());
+      Trees.deleteRecursively(g);
+    }
+  }
+
+  /**
    * Whether an exclude names the repositories directory or one of its parents. rsync applies excludes to the
    * entries of a {@code --files-from} list and below them, never to their parents, so the shares would copy
    * repositories that the single command leaves out.
@@ -284,6 +316,54 @@ public final class RsyncDiskStrategy implements DiskStrategy {
         return false;
       }
     }
+  }
+
+  /** Whether {@link #startHome} ran for this run. */
+  private boolean started;
+
+  /** This run's {@code --link-dest} basis: the previous backup's home, unless the new home is a subvolume. */
+  private Optional<Path> linkBasis = Optional.empty();
+
+  /** Whether the new home is a snapshot of the previous backup's, to be brought up to date in place. */
+  private boolean cloned;
+
+  /** How the new home started out, for the manifest. */
+  private String start = "an empty directory";
+
+  /**
+   * Makes the new backup's home a btrfs subvolume where the backup root is on btrfs (a snapshot of the previous
+   * backup's home when it can), and otherwise leaves it to rsync, hard-linking against the previous backup. A
+   * subvolume that cannot be made (no btrfs-progs, no permission) is logged and the hard links are used instead.
+   */
+  private void startHome(BackupContext context) {
+    started = true;
+    linkBasis = linkDest ? context.previous().map(p -> p.resolve("home")).filter(Files::isDirectory) : Optional.empty();
+    start = linkBasis.isPresent() ? "hard links to the previous backup" : "an empty directory";
+    Path target = context.homeDir();
+    if (!linkDest || !btrfsClones || Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    Optional<HomeClones.Plan> plan = HomeClones.plan(target, context.previous(), String.join(" ", excludes));
+    if (plan.isEmpty()) {
+      return;
+    }
+    try {
+      Files.createDirectories(target.getParent());
+      var made = runner.runAllowingFailure(plan.get().command(), l -> {});
+      if (made.exitCode() != 0) {
+        log.warn("could not make the new home {}: {}; hard-linking against the previous backup instead",
+            plan.get().description(), made.stderrTail().strip());
+        return;
+      }
+    } catch (IOException | RuntimeException e) {
+      log.warn("could not make the new home {}: {}; hard-linking against the previous backup instead",
+          plan.get().description(), e.getMessage());
+      return;
+    }
+    log.info("the new backup's home is {}", plan.get().description());
+    start = plan.get().description();
+    cloned = plan.get().snapshot();
+    linkBasis = Optional.empty();
   }
 
   /** What the pre-copy found, for the sizes when the delta under the lock visits only part of the home. */
@@ -322,6 +402,9 @@ public final class RsyncDiskStrategy implements DiskStrategy {
 
   @Override
   public CopyResult backup(BackupContext context) {
+    if (!started) {
+      startHome(context);
+    }
     Optional<HomeChangeTracker.Changes> changes = Optional.empty();
     if (tracker != null) {
       long t0 = System.nanoTime();
@@ -348,7 +431,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
         out = trackedDelta(context, changes.get(), false);
         delta = "tracked: " + changes.get();
       } else {
-        if (trackingSince != null && linkDest && context.previous().isPresent()) {
+        if (trackingSince != null && linkBasis.isPresent()) {
           // The pre-copy linked unchanged files to the previous backup; an attribute change since would be applied
           // by this rsync to the shared inode, and so to the previous backup too.
           long t0 = System.nanoTime();
@@ -375,6 +458,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
         Map.of(
             "excludes", String.join(" ", excludes),
             "link-dest", String.valueOf(linkDest),
+            "start", start,
             "delta", delta));
   }
 
@@ -392,10 +476,9 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     List<String> metaTrees = changes.subtrees().stream().filter(RsyncCommands::mayHoldRepositoryMetadata).toList();
     long t0 = System.nanoTime();
     int unshared =
-        context.previous().isEmpty() || !linkDest
+        linkBasis.isEmpty()
             ? 0
-            : SharedInodes.unshare(
-                home, target, context.previous().get().resolve("home"), changes, live ? SharedInodes.EVERY : trackingSince);
+            : SharedInodes.unshare(home, target, linkBasis.get(), changes, live ? SharedInodes.EVERY : trackingSince);
     log.debug(
         "{} file(s) hard-linked to the previous backup {}; copying them afresh ({} ms)",
         unshared, live ? "in the changed directories" : "changed since tracking began", (System.nanoTime() - t0) / 1_000_000);
@@ -459,10 +542,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     // Hard links are made by the first pass only: the pre-copy already linked every unchanged file, and linking
     // again under the lock makes rsync compare each file against two trees, doubling the locked walk.
     boolean firstPass = live || !preCopy;
-    Optional<Path> previous =
-        linkDest && firstPass
-            ? context.previous().map(p -> p.resolve("home")).filter(Files::isDirectory)
-            : Optional.empty();
+    Optional<Path> previous = firstPass ? linkBasis : Optional.empty();
     Command command = RsyncCommands.copy(home, target, previous, excludes);
     if (live) {
       command = command.alsoOkOn(RsyncCommands.VANISHED, RsyncCommands.PARTIAL);

@@ -33,7 +33,7 @@ class RsyncDiskStrategyTest {
     Files.writeString(ref, before);
     FileTime stamp = Files.getLastModifiedTime(ref);
 
-    RsyncDiskStrategy rsync = new RsyncDiskStrategy(home, List.of(), true, true, true, true, 1, new ProcessRunner());
+    RsyncDiskStrategy rsync = new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 1, new ProcessRunner());
     BackupContext ctx = new BackupContext("t", tmp.resolve("backup"), Optional.empty(), Progress.NONE);
     rsync.prepareBackup(ctx);
 
@@ -49,7 +49,7 @@ class RsyncDiskStrategyTest {
     Path home = tmp.resolve("home");
     Files.createDirectories(home.resolve("shared"));
     Files.writeString(home.resolve("shared/gone"), "x");
-    RsyncDiskStrategy rsync = new RsyncDiskStrategy(home, List.of(), true, true, true, true, 1, new ProcessRunner());
+    RsyncDiskStrategy rsync = new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 1, new ProcessRunner());
     BackupContext ctx = new BackupContext("t", tmp.resolve("backup"), Optional.empty(), Progress.NONE);
     rsync.prepareBackup(ctx);
     Files.delete(home.resolve("shared/gone"));
@@ -91,7 +91,7 @@ class RsyncDiskStrategyTest {
       Files.createDirectories(target);
       Files.writeString(target.resolve("extra"), "gone after a forced restore");
     }
-    new RsyncDiskStrategy(tmp.resolve("unused"), List.of(), true, true, true, true, 1, runner)
+    new RsyncDiskStrategy(tmp.resolve("unused"), List.of(), true, true, false, true, true, 1, runner)
         .restore(new dev.snapstash.core.spi.RestoreContext("t", backup, target, intoNonEmptyTarget, Progress.NONE));
 
     Path restored = target.resolve("shared/bitbucket.properties");

@@ -154,9 +154,9 @@ class TrackedDeltaTest {
     Path file = home.resolve("shared/data/repositories/1/hooks/pre-receive");
     write(file, "#!/bin/sh\n");
     Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
-    BackupContext first = firstBackup(new RsyncDiskStrategy(home, List.of(), true, true, true, false, 1, runner));
+    BackupContext first = firstBackup(new RsyncDiskStrategy(home, List.of(), true, true, false, true, false, 1, runner));
 
-    RsyncDiskStrategy rsync = new RsyncDiskStrategy(home, List.of(), true, true, true, false, 1, runner);
+    RsyncDiskStrategy rsync = new RsyncDiskStrategy(home, List.of(), true, true, false, true, false, 1, runner);
     BackupContext second = after(first);
     rsync.prepareBackup(second);
     Path linked = second.homeDir().resolve("shared/data/repositories/1/hooks/pre-receive");
@@ -190,7 +190,7 @@ class TrackedDeltaTest {
     }
     write(home.resolve("shared/bitbucket.properties"), "a=b\n");
     RsyncDiskStrategy rsync =
-        new RsyncDiskStrategy(home, List.of("/shared/data/repositories/"), true, true, true, true, parallel, runner);
+        new RsyncDiskStrategy(home, List.of("/shared/data/repositories/"), true, true, false, true, true, parallel, runner);
     BackupContext ctx = context();
     rsync.prepareBackup(ctx);
     finish(rsync, ctx);
@@ -212,7 +212,7 @@ class TrackedDeltaTest {
     write(home.resolve("shared/data/attachments/1/a.png"), "png");
     write(home.resolve("caches/x"), "never copied");
     BackupContext first = new BackupContext("1", tmp.resolve("b1"), Optional.empty(), Progress.NONE);
-    RsyncDiskStrategy one = new RsyncDiskStrategy(home, List.of(), true, true, true, true, 3, runner);
+    RsyncDiskStrategy one = new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 3, runner);
     one.prepareBackup(first);
     assertThat(differences(home, first.homeDir())).isEmpty();
     finish(one, first);
@@ -220,7 +220,7 @@ class TrackedDeltaTest {
     write(home.resolve("shared/data/repositories/9/refs/heads/main"), "9".repeat(40) + "\n");
     Files.writeString(home.resolve("shared/data/repositories/2/refs/heads/main"), "x".repeat(40) + "\n");
     BackupContext second = after(first);
-    RsyncDiskStrategy two = new RsyncDiskStrategy(home, List.of(), true, true, true, true, 3, runner);
+    RsyncDiskStrategy two = new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 3, runner);
     two.prepareBackup(second);
     finish(two, second);
     assertThat(differences(home, second.homeDir())).isEmpty();
@@ -260,7 +260,7 @@ class TrackedDeltaTest {
                 }
               }
             });
-    RsyncDiskStrategy rsync = new RsyncDiskStrategy(home, List.of(), true, true, true, true, 3, runner);
+    RsyncDiskStrategy rsync = new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 3, runner);
     BackupContext ctx = context();
     writer.start();
     try {
@@ -517,7 +517,7 @@ class TrackedDeltaTest {
   }
 
   private RsyncDiskStrategy strategy(Path home) {
-    return new RsyncDiskStrategy(home, List.of(), true, true, true, true, 1, runner);
+    return new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 1, runner);
   }
 
   private BackupContext context() {
@@ -587,23 +587,23 @@ class TrackedDeltaTest {
     }
   }
 
-  private static void write(Path file, String content) throws IOException {
+  static void write(Path file, String content) throws IOException {
     Files.createDirectories(file.getParent());
     Files.writeString(file, content);
   }
 
   /** rsync's itemised list of what a checksum comparison would still change; empty when the copies agree. */
-  private List<String> differences(Path home, Path copy) {
+  static List<String> differences(Path home, Path copy) {
     return differences(home, copy, "-naHAXi");
   }
 
-  private List<String> differences(Path home, Path copy, String options) {
+  static List<String> differences(Path home, Path copy, String options) {
     List<String> argv =
         new ArrayList<>(List.of("rsync", options, "--checksum", "--delete", "--numeric-ids", "--modify-window=-1"));
     RsyncCommands.DISPOSABLE.forEach(e -> argv.add("--exclude=" + e));
     argv.add(home + "/");
     argv.add(copy + "/");
-    String out = runner.run(Command.of(argv).capturingStdout()).stdout();
+    String out = new ProcessRunner().run(Command.of(argv).capturingStdout()).stdout();
     return out.lines().filter(l -> !l.isBlank()).toList();
   }
 

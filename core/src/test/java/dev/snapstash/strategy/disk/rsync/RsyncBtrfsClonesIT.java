@@ -1,0 +1,164 @@
+package dev.snapstash.strategy.disk.rsync;
+
+import static dev.snapstash.strategy.disk.rsync.TrackedDeltaTest.differences;
+import static dev.snapstash.strategy.disk.rsync.TrackedDeltaTest.finish;
+import static dev.snapstash.strategy.disk.rsync.TrackedDeltaTest.write;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.snapstash.core.engine.HomeChecksums;
+import dev.snapstash.core.engine.Json;
+import dev.snapstash.core.engine.Manifest;
+import dev.snapstash.core.process.Command;
+import dev.snapstash.core.process.ProcessRunner;
+import dev.snapstash.core.spi.BackupContext;
+import dev.snapstash.core.spi.CopyResult;
+import dev.snapstash.core.spi.Progress;
+import dev.snapstash.core.util.Trees;
+import dev.snapstash.testing.LoopFilesystem;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserDefinedFileAttributeView;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The rsync strategy on a backup root on btrfs (a real btrfs filesystem on a loop device): each backup's home is a
+ * subvolume, a snapshot of the previous one brought up to date by rsync. The new backup must equal the home, and
+ * the previous backup must keep exactly what it held, whatever changed: contents, modes, extended attributes,
+ * deleted and new repositories, excludes.
+ */
+class RsyncBtrfsClonesIT {
+  @TempDir Path tmp;
+  private final ProcessRunner runner = new ProcessRunner();
+  private LoopFilesystem fs;
+  private Path home;
+  private Path root;
+
+  @BeforeEach
+  void mount() throws Exception {
+    fs = LoopFilesystem.create(tmp, "btrfs", 300);
+    home = tmp.resolve("home");
+    root = fs.mountPoint().resolve("backups");
+    for (int r = 1; r <= 8; r++) {
+      Path repo = home.resolve("shared/data/repositories/" + r);
+      write(repo.resolve("objects/ab/c" + r), "object " + r);
+      write(repo.resolve("refs/heads/main"), ("" + r).repeat(40) + "\n");
+    }
+    write(home.resolve("shared/bitbucket.properties"), "a=b\n");
+    write(home.resolve("shared/data/attachments/1/a.png"), "png");
+    write(home.resolve("caches/x"), "never copied");
+  }
+
+  @AfterEach
+  void unmount() {
+    if (fs != null) {
+      fs.close();
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {1, 3})
+  void theNextBackupIsASnapshotBroughtUpToDateAndThePreviousOneKeepsWhatItHeld(int parallel) throws Exception {
+    BackupContext first = backup("1", Optional.empty(), List.of(), parallel);
+    assertThat(Trees.mayBeSubvolume(first.homeDir())).as("the first home is a subvolume").isTrue();
+    Path reference = tmp.resolve("as-at-first");
+    runner.run(Command.of("cp", "-a", first.homeDir().toString(), reference.toString()));
+
+    Path properties = home.resolve("shared/bitbucket.properties");
+    Files.setPosixFilePermissions(properties, PosixFilePermissions.fromString("rw-------"));
+    Files.getFileAttributeView(home.resolve("shared/data/attachments/1/a.png"), UserDefinedFileAttributeView.class)
+        .write("user.snapstash", ByteBuffer.wrap("x".getBytes()));
+    Files.writeString(home.resolve("shared/data/repositories/2/refs/heads/main"), "x".repeat(40) + "\n");
+    Trees.deleteRecursively(home.resolve("shared/data/repositories/3"));
+    write(home.resolve("shared/data/repositories/9/refs/heads/main"), "9".repeat(40) + "\n");
+    Files.delete(home.resolve("shared/data/repositories/4/objects/ab/c4"));
+
+    BackupContext second = backup("2", Optional.of(first.backupDir()), List.of(), parallel);
+    assertThat(started(second)).isEqualTo("a btrfs snapshot of the previous backup's home");
+    assertThat(differences(home, second.homeDir())).isEmpty();
+    assertThat(differences(reference, first.homeDir())).as("the previous backup is untouched").isEmpty();
+    assertThat(second.homeDir().resolve("shared/data/repositories/3")).doesNotExist();
+    assertThat(second.homeDir().resolve("caches")).doesNotExist();
+
+    // Only what changed is read again or counted as new space.
+    HomeChecksums.Summary sums = checksums.get(second.tag());
+    assertThat(sums.hashed()).as("the new mode, the new attribute, the rewritten ref and the new ref").isEqualTo(4);
+    assertThat(sums.unsharedBytes()).isEqualTo(4 + 41 + 41 + 3);
+    assertThat(HomeChecksums.verify(second.backupDir(), 2).ok()).isTrue();
+
+    // Either backup can go without the other.
+    Trees.deleteRecursively(first.backupDir());
+    assertThat(differences(home, second.homeDir())).isEmpty();
+  }
+
+  @Test
+  void otherExcludesMakeAFreshSubvolumeSoThatNewlyExcludedFilesDoNotLinger() throws Exception {
+    BackupContext first = backup("1", Optional.empty(), List.of(), 1);
+    BackupContext second = backup("2", Optional.of(first.backupDir()), List.of("/shared/data/attachments/"), 1);
+    assertThat(started(second)).contains("other excludes");
+    assertThat(Trees.mayBeSubvolume(second.homeDir())).isTrue();
+    assertThat(second.homeDir().resolve("shared/data/attachments")).doesNotExist();
+    assertThat(first.homeDir().resolve("shared/data/attachments/1/a.png")).exists();
+  }
+
+  @Test
+  void aPreviousHomeThatIsNotASubvolumeIsCopiedInFullNotLinkedAcrossSubvolumes() throws Exception {
+    RsyncDiskStrategy plain = new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 1, runner);
+    BackupContext first = new BackupContext("1", root.resolve("1"), Optional.empty(), Progress.NONE);
+    plain.prepareBackup(first);
+    record(first, finish(plain, first));
+    assertThat(Trees.mayBeSubvolume(first.homeDir())).isFalse();
+
+    BackupContext second = backup("2", Optional.of(first.backupDir()), List.of(), 1);
+    assertThat(started(second)).contains("is not one");
+    assertThat(differences(home, second.homeDir())).isEmpty();
+  }
+
+  @Test
+  void offBtrfsTheHomeIsHardLinkedAsBefore() throws Exception {
+    BackupContext first = new BackupContext("1", tmp.resolve("ext/1"), Optional.empty(), Progress.NONE);
+    RsyncDiskStrategy one = strategy(List.of(), 1);
+    one.prepareBackup(first);
+    record(first, finish(one, first));
+    BackupContext second = new BackupContext("2", tmp.resolve("ext/2"), Optional.of(first.backupDir()), Progress.NONE);
+    RsyncDiskStrategy two = strategy(List.of(), 1);
+    two.prepareBackup(second);
+    assertThat(finish(two, second).details().get("start")).isEqualTo("hard links to the previous backup");
+    assertThat(Files.getAttribute(second.homeDir().resolve("shared/bitbucket.properties"), "unix:nlink")).isEqualTo(2);
+  }
+
+  private RsyncDiskStrategy strategy(List<String> excludes, int parallel) {
+    return new RsyncDiskStrategy(home, excludes, true, true, true, true, true, parallel, runner);
+  }
+
+  private final Map<String, HomeChecksums.Summary> checksums = new java.util.HashMap<>();
+
+  /** One backup into the btrfs root, with its manifest's home part and its checksums as the engine writes them. */
+  private BackupContext backup(String tag, Optional<Path> previous, List<String> excludes, int parallel) throws Exception {
+    BackupContext ctx = new BackupContext(tag, root.resolve(tag), previous, Progress.NONE);
+    RsyncDiskStrategy rsync = strategy(excludes, parallel);
+    rsync.prepareBackup(ctx);
+    record(ctx, finish(rsync, ctx));
+    checksums.put(tag, HomeChecksums.write(ctx.backupDir(), previous, 2));
+    return ctx;
+  }
+
+  private static void record(BackupContext ctx, CopyResult result) throws Exception {
+    Json.MAPPER.writeValue(
+        ctx.backupDir().resolve(Manifest.FILE).toFile(),
+        Map.of("home", Map.of("strategy", "rsync", "details", result.details())));
+  }
+
+  private static String started(BackupContext ctx) throws Exception {
+    return Json.MAPPER.readTree(ctx.backupDir().resolve(Manifest.FILE).toFile()).path("home").path("details").path("start").asText();
+  }
+}
