@@ -1,6 +1,7 @@
 package dev.snapstash.core.engine;
 
 import dev.snapstash.core.util.Digests;
+import dev.snapstash.core.util.ListLines;
 import dev.snapstash.core.util.Trees;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
@@ -243,31 +244,9 @@ public final class HomeChecksums {
     return new Check(expected.size(), mismatched, missing);
   }
 
-  /**
-   * One line as {@code sha256sum} writes it: a name holding a backslash, a newline or a carriage return is escaped
-   * ({@code \\}, {@code \n}, {@code \r}) and its line starts with a backslash, so that every file is one line.
-   */
+  /** One line as {@code sha256sum} writes it (see {@link ListLines}). */
   static String line(String sha256, String rel) {
-    boolean escape = rel.indexOf('\\') >= 0 || rel.indexOf('\n') >= 0 || rel.indexOf('\r') >= 0;
-    if (!escape) {
-      return sha256 + "  ./" + rel + "\n";
-    }
-    String name = rel.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r");
-    return "\\" + sha256 + "  ./" + name + "\n";
-  }
-
-  private static String unescape(String name) {
-    StringBuilder sb = new StringBuilder(name.length());
-    for (int i = 0; i < name.length(); i++) {
-      char c = name.charAt(i);
-      if (c == '\\' && i + 1 < name.length()) {
-        char n = name.charAt(++i);
-        sb.append(n == 'n' ? '\n' : n == 'r' ? '\r' : n);
-      } else {
-        sb.append(c);
-      }
-    }
-    return sb.toString();
+    return ListLines.line(sha256, rel);
   }
 
   /** The digests listed for a backup, by path relative to its home; empty when there is no list. */
@@ -278,15 +257,7 @@ public final class HomeChecksums {
       return out;
     }
     try (Stream<String> lines = Files.lines(f, StandardCharsets.UTF_8)) {
-      lines.forEach(
-          l -> {
-            boolean escaped = l.startsWith("\\");
-            String rest = escaped ? l.substring(1) : l;
-            if (rest.length() > 68 && rest.startsWith("  ./", 64)) {
-              String name = rest.substring(68);
-              out.put(escaped ? unescape(name) : name, rest.substring(0, 64));
-            }
-          });
+      lines.forEach(l -> ListLines.parse(l, 64).ifPresent(e -> out.put(e.path(), e.hex())));
     } catch (IOException e) {
       throw SnapstashException.storage("cannot read " + f + ": " + e.getMessage(), e);
     }

@@ -110,12 +110,28 @@ final class HomeChangeTracker implements AutoCloseable {
   private final BlockingQueue<Set<Path>[]> handoff = new LinkedBlockingQueue<>();
   private int barriers;
   private volatile String lost;
+  /** Whether the walk also takes each directory's {@link #digests}. */
+  private final boolean digest;
+  /** See {@link #digests()}. */
+  private final Map<String, String> digests = new java.util.concurrent.ConcurrentHashMap<>();
+  /** Change times from here on are too recent for a digest to vouch for (epoch nanoseconds). */
+  private final long racyFrom;
 
-  private HomeChangeTracker(Path home, Predicate<String> skip, Path barrierDir) {
+  private HomeChangeTracker(Path home, Predicate<String> skip, Path barrierDir, boolean digest) {
     this.home = home;
     this.skip = skip;
     this.barrierDir = barrierDir;
+    this.digest = digest;
+    // The kernel stamps change times from a coarse clock, which may lag this one: a second of margin.
+    Instant racy = Instant.now().minusSeconds(1);
+    this.racyFrom = racy.getEpochSecond() * 1_000_000_000L + racy.getNano();
   }
+
+  /** A directory whose digest cannot vouch for it: a change time too recent, or a name Java cannot decode. */
+  static final String UNKNOWN = "-";
+
+  /** What a digest covers of each entry, read by the same lstat call that the walk makes anyway. */
+  private static final String STAT = "unix:mode,nlink,ino,uid,gid,size,lastModifiedTime,ctime";
 
   /**
    * One watch service, its consumer thread and what that thread has recorded. The barrier directory is watched
@@ -149,11 +165,18 @@ final class HomeChangeTracker implements AutoCloseable {
    *     drop their barrier files; nothing else may be written there
    */
   static Result start(Path home, Predicate<String> skip, Path barrierDir) {
+    return start(home, skip, barrierDir, false);
+  }
+
+  /**
+   * Starts watching, and with {@code digest} also takes the {@link #digests()} of every directory watched.
+   */
+  static Result start(Path home, Predicate<String> skip, Path barrierDir, boolean digest) {
     Optional<String> mount = untrustedMount(home);
     if (mount.isPresent()) {
       return Result.off(mount.get());
     }
-    HomeChangeTracker tracker = new HomeChangeTracker(home, skip, barrierDir);
+    HomeChangeTracker tracker = new HomeChangeTracker(home, skip, barrierDir, digest);
     long t0 = System.nanoTime();
     try {
       for (int i = 0; i < CHANNELS; i++) {
@@ -167,11 +190,12 @@ final class HomeChangeTracker implements AutoCloseable {
       tracker.channels.forEach(c -> c.consumer.start());
       ForkJoinPool pool = new ForkJoinPool(CHANNELS);
       try {
-        pool.invoke(tracker.new Register(home, ""));
+        Map<String, Object> own = digest ? Files.readAttributes(home, STAT, LinkOption.NOFOLLOW_LINKS) : Map.of();
+        pool.invoke(tracker.new Register(home, "", own));
       } finally {
         pool.shutdown();
       }
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | IOException e) {
       tracker.close();
       String why = e instanceof UncheckedIOException u ? u.getCause().getMessage() : e.getMessage();
       if (why != null && why.contains("inotify watches")) {
@@ -284,10 +308,13 @@ final class HomeChangeTracker implements AutoCloseable {
   private final class Register extends RecursiveAction {
     private final Path dir;
     private final String relative;
+    /** The directory's own attributes, as its parent's listing read them (with {@link #digest} only). */
+    private final Map<String, Object> own;
 
-    Register(Path dir, String relative) {
+    Register(Path dir, String relative, Map<String, Object> own) {
       this.dir = dir;
       this.relative = relative;
+      this.own = own;
     }
 
     @Override
@@ -300,21 +327,26 @@ final class HomeChangeTracker implements AutoCloseable {
         throw new UncheckedIOException(e);
       }
       List<Register> children = new ArrayList<>();
+      List<Map.Entry<String, Map<String, Object>>> stats = digest ? new ArrayList<>() : null;
       try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
         for (Path entry : entries) {
           int type;
           int links;
+          Map<String, Object> a;
           try {
-            Map<String, Object> a = Files.readAttributes(entry, "unix:mode,nlink", LinkOption.NOFOLLOW_LINKS);
+            a = Files.readAttributes(entry, digest ? STAT : "unix:mode,nlink", LinkOption.NOFOLLOW_LINKS);
             type = (Integer) a.get("mode") & 0170000;
             links = (Integer) a.get("nlink");
           } catch (NoSuchFileException gone) {
             continue;
           }
+          if (stats != null) {
+            stats.add(Map.entry(entry.getFileName().toString(), a));
+          }
           if (type == 0040000) {
             String rel = relative.isEmpty() ? entry.getFileName().toString() : relative + "/" + entry.getFileName();
             if (!skip.test(rel)) {
-              children.add(new Register(entry, rel));
+              children.add(new Register(entry, rel, a));
             }
           } else if (type == 0100000 && links > 1) {
             linked.add(dir);
@@ -325,8 +357,59 @@ final class HomeChangeTracker implements AutoCloseable {
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
+      if (stats != null) {
+        digests.put(relative, digestOf(relative, own, stats));
+      }
       invokeAll(children);
     }
+  }
+
+  /**
+   * Every directory watched, relative to the home, with a SHA-256 of its own attributes and its entries' names and
+   * attributes (type and mode, links, inode, owner, size, modification and change times), or {@link #UNKNOWN}.
+   * Taken after the directory's watch was placed, so a change after the digest is in the change record, and a
+   * change before it is in the digest: any write, rename, chmod, chown or xattr change sets the change time of
+   * the inode it touches, and no call sets it back. Equal digests therefore mean unchanged entries. Empty unless
+   * started with {@code digest}.
+   */
+  Map<String, String> digests() {
+    return digests;
+  }
+
+  private String digestOf(String relative, Map<String, Object> own, List<Map.Entry<String, Map<String, Object>>> stats) {
+    if (relative.indexOf('\uFFFD') >= 0) {
+      return UNKNOWN;
+    }
+    stats.sort(Map.Entry.comparingByKey());
+    java.security.MessageDigest sha;
+    try {
+      sha = java.security.MessageDigest.getInstance("SHA-256");
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    StringBuilder sb = new StringBuilder(64 + 96 * stats.size());
+    if (!appendStat(sb, ".", own)) {
+      return UNKNOWN;
+    }
+    for (Map.Entry<String, Map<String, Object>> e : stats) {
+      if (e.getKey().indexOf('\uFFFD') >= 0 || !appendStat(sb, e.getKey(), e.getValue())) {
+        return UNKNOWN;
+      }
+    }
+    return java.util.HexFormat.of().formatHex(sha.digest(sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+  }
+
+  /** One entry's line of a digest; false when its change time is too recent to vouch for. */
+  private boolean appendStat(StringBuilder sb, String name, Map<String, Object> a) {
+    long ctime = ((FileTime) a.get("ctime")).to(TimeUnit.NANOSECONDS);
+    if (ctime >= racyFrom) {
+      return false;
+    }
+    sb.append(name).append('\0')
+        .append(a.get("mode")).append(' ').append(a.get("nlink")).append(' ').append(a.get("ino")).append(' ')
+        .append(a.get("uid")).append(' ').append(a.get("gid")).append(' ').append(a.get("size")).append(' ')
+        .append(((FileTime) a.get("lastModifiedTime")).to(TimeUnit.NANOSECONDS)).append(' ').append(ctime).append('\n');
+    return true;
   }
 
   /**

@@ -137,13 +137,47 @@ public final class RsyncDiskStrategy implements DiskStrategy {
       startTracking(context);
     }
     log.info("pre-copying the home while the instance is live");
-    preCopied = preCopyInShares(context).orElseGet(() -> copy(context, "pre-copy", true));
+    preCopied =
+        preCopyFromIndex(context)
+            .or(() -> preCopyInShares(context))
+            .orElseGet(() -> copy(context, "pre-copy", true));
     if (tracker != null && preCopied.exitCode == RsyncCommands.PARTIAL) {
       stopTracking("the pre-copy could not copy everything (rsync exit 23)");
     }
     if (tracker != null) {
       catchUp(context);
     }
+  }
+
+  /**
+   * The pre-copy into a snapshot of the previous backup that has an index: only the directories whose digest, taken
+   * by the tracker's walk a moment ago, differs from the index (see {@link HomeIndex}). Empty when there is no
+   * index to compare with, or a directory to copy cannot be named to rsync.
+   */
+  private Optional<RsyncOutput> preCopyFromIndex(BackupContext context) {
+    if (tracker == null || !cloned || previousIndex.isEmpty()) {
+      return Optional.empty();
+    }
+    Map<String, String> previous = previousIndex.get();
+    java.util.SortedSet<String> differ = new java.util.TreeSet<>();
+    tracker.digests().forEach((dir, digest) -> {
+      if (digest.equals(HomeChangeTracker.UNKNOWN) || !digest.equals(previous.get(dir))) {
+        differ.add(dir);
+      }
+    });
+    HomeChangeTracker.Changes changes = new HomeChangeTracker.Changes(differ, new java.util.TreeSet<>());
+    if (!HomeChangeTracker.nameable(changes)) {
+      return Optional.empty();
+    }
+    preCopyKind = differ.size() + " of " + tracker.digests().size() + " directories differ from the previous backup's index";
+    log.info("pre-copy: {}", preCopyKind);
+    return Optional.of(trackedDelta(context, changes, true));
+  }
+
+  /** Remembers what a change record named, to keep it out of this backup's index. */
+  private void remember(HomeChangeTracker.Changes changes) {
+    changedDirectories.addAll(changes.directories());
+    newSubtrees.addAll(changes.subtrees());
   }
 
   /**
@@ -170,6 +204,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
       stopTracking("the change record was incomplete or overflowed after the pre-copy");
       return;
     }
+    remember(changes.get());
     long t0 = System.nanoTime();
     RsyncOutput out = trackedDelta(context, changes.get(), true);
     log.debug("caught up live with {} in {} ms", changes.get(), (System.nanoTime() - t0) / 1_000_000);
@@ -318,6 +353,23 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     }
   }
 
+  /** The previous backup's {@link HomeIndex}, when this run's home is a snapshot of that backup's. */
+  private Optional<Map<String, String>> previousIndex = Optional.empty();
+
+  /** Whether this run's home is a btrfs subvolume: its index is then worth writing, for the next backup. */
+  private boolean subvolumeHome;
+
+  /** Every directory a change record of this run named, and every new subtree: left out of its index. */
+  private final java.util.Set<String> changedDirectories = new java.util.HashSet<>();
+
+  private final java.util.Set<String> newSubtrees = new java.util.HashSet<>();
+
+  /** Whether the delta under the lock was tracked: the only runs whose index is written. */
+  private boolean tracked;
+
+  /** What the pre-copy compared, for the manifest. */
+  private String preCopyKind = "the whole home";
+
   /** Whether {@link #startHome} ran for this run. */
   private boolean started;
 
@@ -363,7 +415,11 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     log.info("the new backup's home is {}", plan.get().description());
     start = plan.get().description();
     cloned = plan.get().snapshot();
+    subvolumeHome = true;
     linkBasis = Optional.empty();
+    if (cloned) {
+      previousIndex = HomeIndex.read(context.previous().get());
+    }
   }
 
   /** What the pre-copy found, for the sizes when the delta under the lock visits only part of the home. */
@@ -391,7 +447,8 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     } catch (IOException e) {
       throw SnapstashException.storage("cannot create " + work + ": " + e.getMessage(), e);
     }
-    HomeChangeTracker.Result started = HomeChangeTracker.start(home, RsyncCommands.excludedDirectories(excludes), barriers);
+    HomeChangeTracker.Result started =
+        HomeChangeTracker.start(home, RsyncCommands.excludedDirectories(excludes), barriers, subvolumeHome);
     started.tracker().ifPresentOrElse(
         t -> tracker = t,
         () -> {
@@ -428,6 +485,8 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     String delta;
     try {
       if (changes.isPresent()) {
+        remember(changes.get());
+        tracked = true;
         out = trackedDelta(context, changes.get(), false);
         delta = "tracked: " + changes.get();
       } else {
@@ -459,6 +518,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
             "excludes", String.join(" ", excludes),
             "link-dest", String.valueOf(linkDest),
             "start", start,
+            "pre-copy", preCopy ? preCopyKind : "none",
             "delta", delta));
   }
 
@@ -556,6 +616,14 @@ public final class RsyncDiskStrategy implements DiskStrategy {
 
   @Override
   public CopyResult afterUnlock(BackupContext context, CopyResult underLock) {
+    if (tracked && subvolumeHome && collected != null) {
+      try {
+        int listed = HomeIndex.write(context.backupDir(), collected.digests(), changedDirectories, newSubtrees);
+        log.debug("{} lists {} directories for the next backup's pre-copy", HomeIndex.FILE, listed);
+      } catch (IOException e) {
+        log.warn("could not write {} (the next backup's pre-copy compares the whole home): {}", HomeIndex.FILE, e.getMessage());
+      }
+    }
     closeTrackers();
     return underLock;
   }

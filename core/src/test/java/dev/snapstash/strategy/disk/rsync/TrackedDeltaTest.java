@@ -528,7 +528,7 @@ class TrackedDeltaTest {
    * One random change: write, append, delete, rename, chmod, touch, mkdir, rmdir -r, symlink or hard link. One that
    * does not apply to what it picked (a file where a directory was needed) simply does not happen.
    */
-  private static void change(Path home, Random random) throws IOException {
+  static void change(Path home, Random random) throws IOException {
     try {
       tryChange(home, random);
     } catch (IOException notApplicable) {
