@@ -487,7 +487,9 @@ public final class BackupEngine {
       }
       HomeChecksums.Summary sums =
           HomeChecksums.write(context.backupDir(), context.previous(), Runtime.getRuntime().availableProcessors());
-      log.debug("checksummed {} new or changed file(s) of the home's {}", sums.hashed(), sums.files());
+      log.debug(
+          "checksummed {} new or changed file(s) of the home's {} ({} vouched for by the home indexes)",
+          sums.hashed(), sums.files(), sums.vouched());
       Path list = context.backupDir().resolve(HomeChecksums.FILE);
       try {
         List<dev.snapstash.core.spi.Artifact> artifacts = new java.util.ArrayList<>(home.artifacts());

@@ -34,6 +34,7 @@ import java.util.stream.Stream;
  * copy (same inode, so the same bytes) takes its digest from the previous list instead of being read again.
  */
 public final class HomeChecksums {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(HomeChecksums.class);
   public static final String FILE = "home.sha256";
 
   private HomeChecksums() {}
@@ -49,10 +50,70 @@ public final class HomeChecksums {
    * What {@link #write} found in the copy: every regular file, its total size, and what this backup added on disk
    * (each inode once, except the previous backup's: a file hard-linked against it costs nothing).
    */
-  public record Summary(long files, long bytes, long unsharedBytes, long hashed) {}
+  public record Summary(long files, long bytes, long unsharedBytes, long hashed, long vouched) {}
 
-  /** One regular file of the copy, as the walk saw it. */
-  private record Entry(String rel, long size, Object fileKey) {}
+  /** One regular file of the copy, as the walk saw it; a {@code vouched} one was not looked at (see {@link Vouched}). */
+  private record Entry(String rel, long size, Object fileKey, boolean vouched) {}
+
+  /**
+   * Directories whose files the walk need not look at: those with the same entry in this backup's {@link
+   * HomeIndex} and the previous one's, which hold the same files, with the same sizes, as the previous backup's copy
+   * (and on a btrfs backup root, the same blocks). Their digests come from the previous list.
+   */
+  private record Vouched(Map<String, Set<String>> names, Map<String, HomeIndex.Dir> dirs) {
+    static final Vouched NONE = new Vouched(Map.of(), Map.of());
+
+    static Vouched of(Path backupDir, Optional<Path> previousBackupDir, Map<String, String> previousList) {
+      if (previousBackupDir.isEmpty() || previousList.isEmpty()) {
+        return NONE;
+      }
+      Optional<Map<String, HomeIndex.Dir>> now = HomeIndex.read(backupDir);
+      Optional<Map<String, HomeIndex.Dir>> before = now.isEmpty() ? Optional.empty() : HomeIndex.read(previousBackupDir.get());
+      if (before.isEmpty()) {
+        return NONE;
+      }
+      Map<String, Set<String>> listed = new HashMap<>();
+      for (String rel : previousList.keySet()) {
+        int slash = rel.lastIndexOf('/');
+        listed.computeIfAbsent(slash < 0 ? "" : rel.substring(0, slash), d -> new HashSet<>()).add(rel.substring(slash + 1));
+      }
+      Map<String, Set<String>> names = new HashMap<>();
+      Map<String, HomeIndex.Dir> dirs = new HashMap<>();
+      now.get().forEach((dir, d) -> {
+        Set<String> files = listed.get(dir);
+        if (d.files() > 0 && d.equals(before.get().get(dir)) && files != null && files.size() == d.files()) {
+          names.put(dir, files);
+          dirs.put(dir, d);
+        }
+      });
+      return new Vouched(names, dirs);
+    }
+
+    Set<String> of(String dir) {
+      return names.getOrDefault(dir, Set.of());
+    }
+
+    /** Whether the walk met every vouched file: if not, the indexes do not describe this copy after all. */
+    boolean metAll(List<Entry> files) {
+      Map<String, Integer> met = new HashMap<>();
+      for (Entry e : files) {
+        if (e.vouched()) {
+          int slash = e.rel().lastIndexOf('/');
+          met.merge(slash < 0 ? "" : e.rel().substring(0, slash), 1, Integer::sum);
+        }
+      }
+      for (Map.Entry<String, Set<String>> d : names.entrySet()) {
+        if (met.getOrDefault(d.getKey(), 0) != d.getValue().size()) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    long bytes() {
+      return dirs.values().stream().mapToLong(HomeIndex.Dir::bytes).sum();
+    }
+  }
 
   /** What one file contributes: its digest, and whether it is the previous backup's inode (no new space). */
   private record Digest(String sha256, boolean linked, boolean hashed) {}
@@ -65,7 +126,13 @@ public final class HomeChecksums {
     Path home = backupDir.resolve("home");
     Map<String, String> previous = previousBackupDir.map(HomeChecksums::read).orElse(Map.of());
     Path prevHome = previousBackupDir.map(p -> p.resolve("home")).orElse(null);
-    List<Entry> files = entries(home, threads);
+    Vouched vouched = Vouched.of(backupDir, previousBackupDir, previous);
+    List<Entry> files = entries(home, threads, vouched);
+    if (!vouched.metAll(files)) {
+      log.info("the copy does not match its {}; checksumming every file", HomeIndex.FILE);
+      vouched = Vouched.NONE;
+      files = entries(home, threads, vouched);
+    }
     ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads));
     try {
       List<Future<Digest>> digests = new ArrayList<>(files.size());
@@ -82,7 +149,7 @@ public final class HomeChecksums {
           linkedInodes.add(files.get(i).fileKey());
         }
       }
-      long bytes = 0;
+      long bytes = vouched.bytes();
       long unshared = 0;
       long hashed = 0;
       // Space written is counted per inode: a file with two names in the home is stored once, and a name linked
@@ -103,7 +170,8 @@ public final class HomeChecksums {
         }
       }
       Files.move(tmp, backupDir.resolve(FILE), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-      return new Summary(files.size(), bytes, unshared, hashed);
+      long vouchedFiles = files.stream().filter(Entry::vouched).count();
+      return new Summary(files.size(), bytes, unshared, hashed, vouchedFiles);
     } catch (IOException e) {
       throw SnapstashException.storage("cannot write " + backupDir.resolve(FILE) + ": " + e.getMessage(), e);
     } catch (ExecutionException e) {
@@ -117,6 +185,9 @@ public final class HomeChecksums {
   }
 
   private static Digest digest(Entry e, Path home, Path prevHome, Map<String, String> previous) throws IOException {
+    if (e.vouched()) {
+      return new Digest(previous.get(e.rel()), true, false);
+    }
     Path file = home.resolve(e.rel());
     Path prev = prevHome == null ? null : prevHome.resolve(e.rel());
     BasicFileAttributes before = prev == null ? null : attributes(prev);
@@ -160,21 +231,23 @@ public final class HomeChecksums {
    * in parallel: a home of 100,000 files in 80,000 directories is mostly opendir and lstat calls, which wait on
    * the kernel rather than on a core.
    */
-  private static List<Entry> entries(Path home, int threads) {
+  private static List<Entry> entries(Path home, int threads, Vouched vouched) {
     if (!Files.isDirectory(home)) {
       return List.of();
     }
     java.util.Queue<Entry> found = new java.util.concurrent.ConcurrentLinkedQueue<>();
     try {
       Trees.forEachParallel(home, threads, (file, attrs) -> {
-        if (attrs.isRegularFile()) {
+        if (attrs == null) {
+          found.add(new Entry(home.relativize(file).toString(), 0, null, true));
+        } else if (attrs.isRegularFile()) {
           String rel = home.relativize(file).toString();
           if (!home.resolve(rel).equals(file)) {
             throw new java.io.CharConversionException(undecodable(rel));
           }
-          found.add(new Entry(rel, attrs.size(), attrs.fileKey()));
+          found.add(new Entry(rel, attrs.size(), attrs.fileKey(), false));
         }
-      });
+      }, dir -> vouched.of(home.relativize(dir).toString()));
     } catch (java.io.UncheckedIOException e) {
       if (e.getCause() instanceof java.io.CharConversionException c) {
         throw new SnapstashException(ErrorKind.CONFIG, "cannot checksum the copy of the home: " + c.getMessage(), e);

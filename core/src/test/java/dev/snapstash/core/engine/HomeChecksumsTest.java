@@ -22,7 +22,7 @@ class HomeChecksumsTest {
     Files.createSymbolicLink(first.resolve("home/shared/link"), Path.of("a"));
 
     HomeChecksums.Summary one = HomeChecksums.write(first, Optional.empty(), 2);
-    assertThat(one).isEqualTo(new HomeChecksums.Summary(3, 6, 6, 3));
+    assertThat(one).isEqualTo(new HomeChecksums.Summary(3, 6, 6, 3, 0));
     assertThat(Files.readAllLines(first.resolve(HomeChecksums.FILE)))
         .extracting(l -> l.substring(66))
         .containsExactly("./c", "./shared/a", "./shared/deep/er/b");

@@ -1,5 +1,6 @@
 package dev.snapstash.strategy.disk.rsync;
 
+import dev.snapstash.core.engine.HomeIndex;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.ClosedWatchServiceException;
@@ -113,7 +114,7 @@ final class HomeChangeTracker implements AutoCloseable {
   /** Whether the walk also takes each directory's {@link #digests}. */
   private final boolean digest;
   /** See {@link #digests()}. */
-  private final Map<String, String> digests = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<String, HomeIndex.Dir> digests = new java.util.concurrent.ConcurrentHashMap<>();
   /** Change times from here on are too recent for a digest to vouch for (epoch nanoseconds). */
   private final long racyFrom;
 
@@ -126,9 +127,6 @@ final class HomeChangeTracker implements AutoCloseable {
     Instant racy = Instant.now().minusSeconds(1);
     this.racyFrom = racy.getEpochSecond() * 1_000_000_000L + racy.getNano();
   }
-
-  /** A directory whose digest cannot vouch for it: a change time too recent, or a name Java cannot decode. */
-  static final String UNKNOWN = "-";
 
   /** What a digest covers of each entry, read by the same lstat call that the walk makes anyway. */
   private static final String STAT = "unix:mode,nlink,ino,uid,gid,size,lastModifiedTime,ctime";
@@ -370,15 +368,16 @@ final class HomeChangeTracker implements AutoCloseable {
    * Taken after the directory's watch was placed, so a change after the digest is in the change record, and a
    * change before it is in the digest: any write, rename, chmod, chown or xattr change sets the change time of
    * the inode it touches, and no call sets it back. Equal digests therefore mean unchanged entries. Empty unless
-   * started with {@code digest}.
+   * started with {@code digest}. Each comes with the number and total size of the directory's regular files.
    */
-  Map<String, String> digests() {
+  Map<String, HomeIndex.Dir> digests() {
     return digests;
   }
 
-  private String digestOf(String relative, Map<String, Object> own, List<Map.Entry<String, Map<String, Object>>> stats) {
+  private HomeIndex.Dir digestOf(
+      String relative, Map<String, Object> own, List<Map.Entry<String, Map<String, Object>>> stats) {
     if (relative.indexOf('\uFFFD') >= 0) {
-      return UNKNOWN;
+      return HomeIndex.UNKNOWN;
     }
     stats.sort(Map.Entry.comparingByKey());
     java.security.MessageDigest sha;
@@ -389,14 +388,21 @@ final class HomeChangeTracker implements AutoCloseable {
     }
     StringBuilder sb = new StringBuilder(64 + 96 * stats.size());
     if (!appendStat(sb, ".", own)) {
-      return UNKNOWN;
+      return HomeIndex.UNKNOWN;
     }
+    long files = 0;
+    long bytes = 0;
     for (Map.Entry<String, Map<String, Object>> e : stats) {
       if (e.getKey().indexOf('\uFFFD') >= 0 || !appendStat(sb, e.getKey(), e.getValue())) {
-        return UNKNOWN;
+        return HomeIndex.UNKNOWN;
+      }
+      if (((Integer) e.getValue().get("mode") & 0170000) == 0100000) {
+        files++;
+        bytes += (Long) e.getValue().get("size");
       }
     }
-    return java.util.HexFormat.of().formatHex(sha.digest(sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    String hex = java.util.HexFormat.of().formatHex(sha.digest(sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    return new HomeIndex.Dir(hex, files, bytes);
   }
 
   /** One entry's line of a digest; false when its change time is too recent to vouch for. */

@@ -1,6 +1,7 @@
 package dev.snapstash.strategy.disk.rsync;
 
 import dev.snapstash.core.engine.FaultPoints;
+import dev.snapstash.core.engine.HomeIndex;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.process.Command;
@@ -158,10 +159,10 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     if (tracker == null || !cloned || previousIndex.isEmpty()) {
       return Optional.empty();
     }
-    Map<String, String> previous = previousIndex.get();
+    Map<String, HomeIndex.Dir> previous = previousIndex.get();
     java.util.SortedSet<String> differ = new java.util.TreeSet<>();
     tracker.digests().forEach((dir, digest) -> {
-      if (digest.equals(HomeChangeTracker.UNKNOWN) || !digest.equals(previous.get(dir))) {
+      if (!digest.known() || !digest.equals(previous.get(dir))) {
         differ.add(dir);
       }
     });
@@ -354,7 +355,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
   }
 
   /** The previous backup's {@link HomeIndex}, when this run's home is a snapshot of that backup's. */
-  private Optional<Map<String, String>> previousIndex = Optional.empty();
+  private Optional<Map<String, HomeIndex.Dir>> previousIndex = Optional.empty();
 
   /** Whether this run's home is a btrfs subvolume: its index is then worth writing, for the next backup. */
   private boolean subvolumeHome;

@@ -6,6 +6,7 @@ import static dev.snapstash.strategy.disk.rsync.TrackedDeltaTest.write;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.snapstash.core.engine.HomeChecksums;
+import dev.snapstash.core.engine.HomeIndex;
 import dev.snapstash.core.engine.Json;
 import dev.snapstash.core.engine.Manifest;
 import dev.snapstash.core.process.Command;
@@ -179,6 +180,20 @@ class RsyncBtrfsClonesIT {
     assertThat(differ).as(preCopy).isBetween(1, 20);
     assertThat(differences(home, second.homeDir())).isEmpty();
     assertThat(differences(reference, first.homeDir())).as("the previous backup is untouched").isEmpty();
+
+    // The checksums skip the files of directories both indexes vouch for, and come out the same as in full.
+    HomeChecksums.Summary sums = checksums.get("2");
+    assertThat(sums.hashed()).as("only the changed files are read").isLessThan(sums.files() / 2);
+    // The objects and refs of the six untouched repositories, and the attachment, are not even looked at.
+    assertThat(sums.vouched()).as("files not even looked at").isGreaterThanOrEqualTo(10);
+    String reused = Files.readString(second.backupDir().resolve(HomeChecksums.FILE));
+    Files.delete(second.backupDir().resolve(HomeIndex.FILE));
+    HomeChecksums.Summary full = HomeChecksums.write(second.backupDir(), Optional.of(first.backupDir()), 2);
+    assertThat(Files.readString(second.backupDir().resolve(HomeChecksums.FILE))).isEqualTo(reused);
+    assertThat(sums.files()).isEqualTo(full.files());
+    assertThat(sums.bytes()).isEqualTo(full.bytes());
+    assertThat(sums.unsharedBytes()).isEqualTo(full.unsharedBytes());
+    assertThat(HomeChecksums.verify(second.backupDir(), 2).ok()).isTrue();
   }
 
   /** Random changes between backups, a chain of three: each backup equals the home it was taken of. */
@@ -194,6 +209,8 @@ class RsyncBtrfsClonesIT {
     for (int b = 1; b <= 3; b++) {
       BackupContext ctx = backup("" + b, previous, List.of(), 1);
       assertThat(differences(home, ctx.homeDir(), "-naAXi")).as("seed %d, backup %d", seed, b).isEmpty();
+      assertThat(HomeChecksums.verify(ctx.backupDir(), 2).ok()).as("seed %d, backup %d", seed, b).isTrue();
+      assertThat(checksums.get("" + b).files()).isEqualTo(regularFiles(ctx.homeDir()));
       if (b > 1) {
         assertThat(details.get("" + b).get("pre-copy")).contains("differ from the previous backup's index");
       }
@@ -213,7 +230,7 @@ class RsyncBtrfsClonesIT {
     rsync.prepareBackup(ctx);
     write(home.resolve("shared/data/repositories/4/refs/heads/new"), "n".repeat(40) + "\n");
     record(ctx, finish(rsync, ctx));
-    java.util.Map<String, String> index = HomeIndex.read(ctx.backupDir()).orElseThrow();
+    java.util.Map<String, HomeIndex.Dir> index = HomeIndex.read(ctx.backupDir()).orElseThrow();
     assertThat(index).doesNotContainKey("shared/data/repositories/4/refs/heads");
     assertThat(index).containsKeys("shared/data/repositories/5/refs/heads", "shared", "");
   }
@@ -227,9 +244,15 @@ class RsyncBtrfsClonesIT {
     settle();
     write(home.resolve("shared/data/repositories/6/refs/heads/fresh"), "f".repeat(40) + "\n");
     BackupContext ctx = backup("1", Optional.empty(), List.of(), 1);
-    java.util.Map<String, String> index = HomeIndex.read(ctx.backupDir()).orElseThrow();
+    java.util.Map<String, HomeIndex.Dir> index = HomeIndex.read(ctx.backupDir()).orElseThrow();
     assertThat(index).doesNotContainKey("shared/data/repositories/6/refs/heads");
     assertThat(index).containsKey("shared/data/repositories/7/refs/heads");
+  }
+
+  private static long regularFiles(Path dir) throws java.io.IOException {
+    try (var s = Files.walk(dir)) {
+      return s.filter(p -> Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)).count();
+    }
   }
 
   /** Lets the change times of the files just made age past the index's one-second margin. */

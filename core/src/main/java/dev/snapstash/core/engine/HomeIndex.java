@@ -1,0 +1,116 @@
+package dev.snapstash.core.engine;
+
+import dev.snapstash.core.util.ListLines;
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * {@code home.index} beside a backup's {@code home/}: for each directory of the live home whose copy in the backup
+ * it vouches for, a digest of the directory's own attributes and of its entries' names and attributes, taken by the
+ * rsync strategy's change tracker (see docs/strategies/disk-rsync.md), with the number and total size of its
+ * regular files.
+ *
+ * <p>Two uses, both only optimisations (a missing or damaged index means doing the work in full):
+ *
+ * <ul>
+ *   <li>the next backup's pre-copy, starting from a snapshot of this one, runs rsync only over the directories
+ *       whose digest differs;
+ *   <li>a directory with the same entry in two backups' indexes holds the same files in both, so {@link
+ *       HomeChecksums} takes their digests from the previous list without looking at them.
+ * </ul>
+ */
+public final class HomeIndex {
+  public static final String FILE = "home.index";
+  private static final String HEADER = "# snapstash home index 2";
+  /** A line's value: the digest, the regular files' count and total size, in fixed widths. */
+  private static final int VALUE = 64 + 1 + 12 + 1 + 16;
+
+  private HomeIndex() {}
+
+  /** One directory: its digest, and the number and total size of the regular files directly in it. */
+  public record Dir(String digest, long files, long bytes) {
+    /** Whether a digest vouches for this directory. */
+    public boolean known() {
+      return !digest.equals(UNKNOWN.digest);
+    }
+  }
+
+  /** A directory whose digest cannot vouch for it: a change time too recent, or a name Java cannot decode. */
+  public static final Dir UNKNOWN = new Dir("-", 0, 0);
+
+  /** The directories of {@code backupDir}'s index, relative to the home ("" for the home); empty if none. */
+  public static Optional<Map<String, Dir>> read(Path backupDir) {
+    Path f = backupDir.resolve(FILE);
+    if (!Files.isRegularFile(f)) {
+      return Optional.empty();
+    }
+    Map<String, Dir> out = new HashMap<>();
+    try (BufferedReader r = Files.newBufferedReader(f, StandardCharsets.UTF_8)) {
+      if (!HEADER.equals(r.readLine())) {
+        return Optional.empty();
+      }
+      for (String l = r.readLine(); l != null; l = r.readLine()) {
+        Optional<ListLines.Entry> e = ListLines.parse(l, VALUE);
+        if (e.isEmpty()) {
+          return Optional.empty(); // damaged: trust none of it
+        }
+        String[] v = e.get().hex().split(" ");
+        String path = e.get().path();
+        out.put(path.equals(".") ? "" : path, new Dir(v[0], Long.parseLong(v[1]), Long.parseLong(v[2])));
+      }
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty();
+    }
+    return Optional.of(out);
+  }
+
+  /**
+   * Writes the index of a backup: every directory its walk vouches for, except those that changed while the backup
+   * ran ({@code changed}) or lie in a subtree that appeared meanwhile ({@code newSubtrees}). Returns how many it
+   * lists.
+   */
+  public static int write(Path backupDir, Map<String, Dir> walked, Set<String> changed, Set<String> newSubtrees)
+      throws IOException {
+    Path tmp = backupDir.resolve(FILE + ".tmp");
+    int listed = 0;
+    try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
+      w.write(HEADER + "\n");
+      for (Map.Entry<String, Dir> e : walked.entrySet()) {
+        Dir d = e.getValue();
+        String dir = e.getKey();
+        if (d.known() && !changed.contains(dir) && !inAny(dir, newSubtrees)) {
+          String value = String.format("%s %012d %016d", d.digest(), d.files(), d.bytes());
+          w.write(ListLines.line(value, dir.isEmpty() ? "." : dir));
+          listed++;
+        }
+      }
+    }
+    Files.move(tmp, backupDir.resolve(FILE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    return listed;
+  }
+
+  /** Whether {@code dir} is one of {@code trees} or inside one. */
+  static boolean inAny(String dir, Set<String> trees) {
+    if (trees.isEmpty()) {
+      return false;
+    }
+    if (trees.contains("") || trees.contains(dir)) {
+      return true;
+    }
+    for (int slash = dir.indexOf('/'); slash > 0; slash = dir.indexOf('/', slash + 1)) {
+      if (trees.contains(dir.substring(0, slash))) {
+        return true;
+      }
+    }
+    return false;
+  }
+}
