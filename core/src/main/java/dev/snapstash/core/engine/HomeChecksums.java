@@ -60,7 +60,7 @@ public final class HomeChecksums {
    * HomeIndex} and the previous one's, which hold the same files, with the same sizes, as the previous backup's copy
    * (and on a btrfs backup root, the same blocks). Their digests come from the previous list.
    */
-  private record Vouched(Map<String, Set<String>> names, Map<String, HomeIndex.Dir> dirs) {
+  private record Vouched(Map<String, Map<String, Boolean>> names, Map<String, HomeIndex.Dir> dirs) {
     static final Vouched NONE = new Vouched(Map.of(), Map.of());
 
     static Vouched of(Path backupDir, Optional<Path> previousBackupDir, Map<String, String> previousList) {
@@ -72,25 +72,40 @@ public final class HomeChecksums {
       if (before.isEmpty()) {
         return NONE;
       }
-      Map<String, Set<String>> listed = new HashMap<>();
+      Map<String, Map<String, Boolean>> listed = new HashMap<>();
       for (String rel : previousList.keySet()) {
         int slash = rel.lastIndexOf('/');
-        listed.computeIfAbsent(slash < 0 ? "" : rel.substring(0, slash), d -> new HashSet<>()).add(rel.substring(slash + 1));
+        listed.computeIfAbsent(parent(rel), d -> new HashMap<>()).put(rel.substring(slash + 1), true);
       }
-      Map<String, Set<String>> names = new HashMap<>();
+      Map<String, Map<String, Boolean>> names = new HashMap<>();
       Map<String, HomeIndex.Dir> dirs = new HashMap<>();
       now.get().forEach((dir, d) -> {
-        Set<String> files = listed.get(dir);
-        if (d.files() > 0 && d.equals(before.get().get(dir)) && files != null && files.size() == d.files()) {
-          names.put(dir, files);
+        Map<String, Boolean> files = listed.get(dir);
+        int count = files == null ? 0 : files.size();
+        if (d.equals(before.get().get(dir)) && count == d.files()) {
+          names.put(dir, files == null ? new HashMap<>() : files);
           dirs.put(dir, d);
         }
       });
+      // The subdirectories of a vouched directory are the same as when it was indexed: walked without a look.
+      for (String dir : now.get().keySet()) {
+        if (!dir.isEmpty()) {
+          Map<String, Boolean> entries = names.get(parent(dir));
+          if (entries != null) {
+            entries.put(dir.substring(dir.lastIndexOf('/') + 1), false);
+          }
+        }
+      }
       return new Vouched(names, dirs);
     }
 
-    Set<String> of(String dir) {
-      return names.getOrDefault(dir, Set.of());
+    private static String parent(String rel) {
+      int slash = rel.lastIndexOf('/');
+      return slash < 0 ? "" : rel.substring(0, slash);
+    }
+
+    Map<String, Boolean> of(String dir) {
+      return names.getOrDefault(dir, Map.of());
     }
 
     /** Whether the walk met every vouched file: if not, the indexes do not describe this copy after all. */
@@ -102,8 +117,8 @@ public final class HomeChecksums {
           met.merge(slash < 0 ? "" : e.rel().substring(0, slash), 1, Integer::sum);
         }
       }
-      for (Map.Entry<String, Set<String>> d : names.entrySet()) {
-        if (met.getOrDefault(d.getKey(), 0) != d.getValue().size()) {
+      for (Map.Entry<String, HomeIndex.Dir> d : dirs.entrySet()) {
+        if (met.getOrDefault(d.getKey(), 0) != d.getValue().files()) {
           return false;
         }
       }
@@ -138,7 +153,10 @@ public final class HomeChecksums {
       List<Future<Digest>> digests = new ArrayList<>(files.size());
       for (Entry e : files) {
         // The reuse test is a stat call per file: on 100,000 files it is worth spreading over the pool too.
-        digests.add(pool.submit(() -> digest(e, home, prevHome, previous)));
+        digests.add(
+            e.vouched()
+                ? java.util.concurrent.CompletableFuture.completedFuture(new Digest(previous.get(e.rel()), true, false))
+                : pool.submit(() -> digest(e, home, prevHome, previous)));
       }
       List<Digest> done = new ArrayList<>(files.size());
       Set<Object> linkedInodes = new HashSet<>();

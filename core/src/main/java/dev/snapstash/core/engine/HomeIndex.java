@@ -63,9 +63,11 @@ public final class HomeIndex {
         if (e.isEmpty()) {
           return Optional.empty(); // damaged: trust none of it
         }
-        String[] v = e.get().hex().split(" ");
+        String v = e.get().hex();
         String path = e.get().path();
-        out.put(path.equals(".") ? "" : path, new Dir(v[0], Long.parseLong(v[1]), Long.parseLong(v[2])));
+        out.put(
+            path.equals(".") ? "" : path,
+            new Dir(v.substring(0, 64), Long.parseLong(v, 65, 77, 10), Long.parseLong(v, 78, 94, 10)));
       }
     } catch (IOException | RuntimeException e) {
       return Optional.empty();
@@ -88,14 +90,18 @@ public final class HomeIndex {
         Dir d = e.getValue();
         String dir = e.getKey();
         if (d.known() && !changed.contains(dir) && !inAny(dir, newSubtrees)) {
-          String value = String.format("%s %012d %016d", d.digest(), d.files(), d.bytes());
-          w.write(ListLines.line(value, dir.isEmpty() ? "." : dir));
+          w.write(ListLines.line(d.digest() + ' ' + padded(d.files(), 12) + ' ' + padded(d.bytes(), 16), dir.isEmpty() ? "." : dir));
           listed++;
         }
       }
     }
     Files.move(tmp, backupDir.resolve(FILE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     return listed;
+  }
+
+  private static String padded(long n, int width) {
+    String digits = Long.toString(n);
+    return "0".repeat(Math.max(0, width - digits.length())) + digits;
   }
 
   /** Whether {@code dir} is one of {@code trees} or inside one. */

@@ -31,16 +31,19 @@ public final class Trees {
    * {@link UncheckedIOException}.
    */
   public static void forEachParallel(Path root, int threads, EntryVisitor visitor) {
-    forEachParallel(root, threads, visitor, dir -> java.util.Set.of());
+    forEachParallel(root, threads, visitor, dir -> java.util.Map.of());
   }
 
   /**
    * As {@link #forEachParallel(Path, int, EntryVisitor)}, but the entries of a directory that {@code known} names
-   * (regular files the caller can vouch for already) are not looked at: the visitor gets them with null
-   * attributes, which saves an lstat call per file.
+   * are not looked at, which saves an lstat call each: {@code true} for a regular file the caller can vouch for
+   * already (the visitor gets it with null attributes), {@code false} for a subdirectory (walked).
    */
   public static void forEachParallel(
-      Path root, int threads, EntryVisitor visitor, java.util.function.Function<Path, java.util.Set<String>> known) {
+      Path root,
+      int threads,
+      EntryVisitor visitor,
+      java.util.function.Function<Path, java.util.Map<String, Boolean>> known) {
     java.util.concurrent.ForkJoinPool pool = new java.util.concurrent.ForkJoinPool(Math.max(1, threads));
     try {
       pool.invoke(new ParallelListing(root, visitor, known));
@@ -53,9 +56,10 @@ public final class Trees {
   private static final class ParallelListing extends java.util.concurrent.RecursiveAction {
     private final Path dir;
     private final EntryVisitor visitor;
-    private final java.util.function.Function<Path, java.util.Set<String>> known;
+    private final java.util.function.Function<Path, java.util.Map<String, Boolean>> known;
 
-    ParallelListing(Path dir, EntryVisitor visitor, java.util.function.Function<Path, java.util.Set<String>> known) {
+    ParallelListing(
+        Path dir, EntryVisitor visitor, java.util.function.Function<Path, java.util.Map<String, Boolean>> known) {
       this.dir = dir;
       this.visitor = visitor;
       this.known = known;
@@ -64,11 +68,16 @@ public final class Trees {
     @Override
     protected void compute() {
       java.util.List<ParallelListing> subdirs = new java.util.ArrayList<>();
-      java.util.Set<String> vouched = known.apply(dir);
+      java.util.Map<String, Boolean> vouched = known.apply(dir);
       try (java.nio.file.DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {
         for (Path child : children) {
-          if (!vouched.isEmpty() && vouched.contains(child.getFileName().toString())) {
-            visitor.visit(child, null);
+          Boolean file = vouched.isEmpty() ? null : vouched.get(child.getFileName().toString());
+          if (file != null) {
+            if (file) {
+              visitor.visit(child, null);
+            } else {
+              subdirs.add(new ParallelListing(child, visitor, known));
+            }
             continue;
           }
           BasicFileAttributes attrs =
