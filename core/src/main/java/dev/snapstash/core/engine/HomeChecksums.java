@@ -82,12 +82,13 @@ public final class HomeChecksums {
       now.get().forEach((dir, d) -> {
         Map<String, Boolean> files = listed.get(dir);
         int count = files == null ? 0 : files.size();
-        if (d.equals(before.get().get(dir)) && count == d.files()) {
+        if (d.known() && d.equals(before.get().get(dir)) && count == d.files()) {
           names.put(dir, files == null ? new HashMap<>() : files);
           dirs.put(dir, d);
         }
       });
-      // The subdirectories of a vouched directory are the same as when it was indexed: walked without a look.
+      // The subdirectories of a vouched directory are those it had when it was indexed, every one of which the index
+      // lists: the directory is not even listed.
       for (String dir : now.get().keySet()) {
         if (!dir.isEmpty()) {
           Map<String, Boolean> entries = names.get(parent(dir));
@@ -104,8 +105,9 @@ public final class HomeChecksums {
       return slash < 0 ? "" : rel.substring(0, slash);
     }
 
-    Map<String, Boolean> of(String dir) {
-      return names.getOrDefault(dir, Map.of());
+    Trees.Known of(String dir) {
+      Map<String, Boolean> entries = names.get(dir);
+      return entries == null ? Trees.Known.NOTHING : new Trees.Known(entries, true);
     }
 
     /** Whether the walk met every vouched file: if not, the indexes do not describe this copy after all. */

@@ -30,7 +30,7 @@ import java.util.Set;
  */
 public final class HomeIndex {
   public static final String FILE = "home.index";
-  private static final String HEADER = "# snapstash home index 2";
+  private static final String HEADER = "# snapstash home index 3";
   /** A line's value: the digest, the regular files' count and total size, in fixed widths. */
   private static final int VALUE = 64 + 1 + 12 + 1 + 16;
 
@@ -45,7 +45,7 @@ public final class HomeIndex {
   }
 
   /** A directory whose digest cannot vouch for it: a change time too recent, or a name Java cannot decode. */
-  public static final Dir UNKNOWN = new Dir("-", 0, 0);
+  public static final Dir UNKNOWN = new Dir("-".repeat(64), 0, 0);
 
   /** The directories of {@code backupDir}'s index, relative to the home ("" for the home); empty if none. */
   public static Optional<Map<String, Dir>> read(Path backupDir) {
@@ -76,9 +76,9 @@ public final class HomeIndex {
   }
 
   /**
-   * Writes the index of a backup: every directory its walk vouches for, except those that changed while the backup
-   * ran ({@code changed}) or lie in a subtree that appeared meanwhile ({@code newSubtrees}). Returns how many it
-   * lists.
+   * Writes the index of a backup: every directory its walk saw, so that the index knows each one's subdirectories;
+   * {@link #UNKNOWN} for those it cannot vouch for, or that changed while the backup ran ({@code changed}), or lie
+   * in a subtree that appeared meanwhile ({@code newSubtrees}). Returns how many it vouches for.
    */
   public static int write(Path backupDir, Map<String, Dir> walked, Set<String> changed, Set<String> newSubtrees)
       throws IOException {
@@ -87,12 +87,10 @@ public final class HomeIndex {
     try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
       w.write(HEADER + "\n");
       for (Map.Entry<String, Dir> e : walked.entrySet()) {
-        Dir d = e.getValue();
         String dir = e.getKey();
-        if (d.known() && !changed.contains(dir) && !inAny(dir, newSubtrees)) {
-          w.write(ListLines.line(d.digest() + ' ' + padded(d.files(), 12) + ' ' + padded(d.bytes(), 16), dir.isEmpty() ? "." : dir));
-          listed++;
-        }
+        Dir d = changed.contains(dir) || inAny(dir, newSubtrees) ? UNKNOWN : e.getValue();
+        w.write(ListLines.line(d.digest() + ' ' + padded(d.files(), 12) + ' ' + padded(d.bytes(), 16), dir.isEmpty() ? "." : dir));
+        listed += d.known() ? 1 : 0;
       }
     }
     Files.move(tmp, backupDir.resolve(FILE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

@@ -31,19 +31,24 @@ public final class Trees {
    * {@link UncheckedIOException}.
    */
   public static void forEachParallel(Path root, int threads, EntryVisitor visitor) {
-    forEachParallel(root, threads, visitor, dir -> java.util.Map.of());
+    forEachParallel(root, threads, visitor, dir -> Known.NOTHING);
   }
 
   /**
-   * As {@link #forEachParallel(Path, int, EntryVisitor)}, but the entries of a directory that {@code known} names
-   * are not looked at, which saves an lstat call each: {@code true} for a regular file the caller can vouch for
-   * already (the visitor gets it with null attributes), {@code false} for a subdirectory (walked).
+   * What the caller already knows of a directory's entries: {@code true} for a regular file it can vouch for (the
+   * visitor gets it with null attributes), {@code false} for a subdirectory. When {@code complete}, these are all
+   * of its entries that matter, and the directory is not even listed.
+   */
+  public record Known(java.util.Map<String, Boolean> entries, boolean complete) {
+    public static final Known NOTHING = new Known(java.util.Map.of(), false);
+  }
+
+  /**
+   * As {@link #forEachParallel(Path, int, EntryVisitor)}, but the entries {@code known} names are not looked at,
+   * which saves an lstat call each, and a directory known completely is not listed either.
    */
   public static void forEachParallel(
-      Path root,
-      int threads,
-      EntryVisitor visitor,
-      java.util.function.Function<Path, java.util.Map<String, Boolean>> known) {
+      Path root, int threads, EntryVisitor visitor, java.util.function.Function<Path, Known> known) {
     java.util.concurrent.ForkJoinPool pool = new java.util.concurrent.ForkJoinPool(Math.max(1, threads));
     try {
       pool.invoke(new ParallelListing(root, visitor, known));
@@ -56,10 +61,9 @@ public final class Trees {
   private static final class ParallelListing extends java.util.concurrent.RecursiveAction {
     private final Path dir;
     private final EntryVisitor visitor;
-    private final java.util.function.Function<Path, java.util.Map<String, Boolean>> known;
+    private final java.util.function.Function<Path, Known> known;
 
-    ParallelListing(
-        Path dir, EntryVisitor visitor, java.util.function.Function<Path, java.util.Map<String, Boolean>> known) {
+    ParallelListing(Path dir, EntryVisitor visitor, java.util.function.Function<Path, Known> known) {
       this.dir = dir;
       this.visitor = visitor;
       this.known = known;
@@ -68,7 +72,23 @@ public final class Trees {
     @Override
     protected void compute() {
       java.util.List<ParallelListing> subdirs = new java.util.ArrayList<>();
-      java.util.Map<String, Boolean> vouched = known.apply(dir);
+      Known k = known.apply(dir);
+      java.util.Map<String, Boolean> vouched = k.entries();
+      if (k.complete()) {
+        try {
+          for (java.util.Map.Entry<String, Boolean> e : vouched.entrySet()) {
+            if (e.getValue()) {
+              visitor.visit(dir.resolve(e.getKey()), null);
+            } else {
+              subdirs.add(new ParallelListing(dir.resolve(e.getKey()), visitor, known));
+            }
+          }
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+        invokeAll(subdirs);
+        return;
+      }
       try (java.nio.file.DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {
         for (Path child : children) {
           Boolean file = vouched.isEmpty() ? null : vouched.get(child.getFileName().toString());
