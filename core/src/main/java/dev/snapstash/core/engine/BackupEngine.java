@@ -345,14 +345,33 @@ public final class BackupEngine {
 
         FaultPoints.hit(FaultPoints.BEFORE_DATABASE_DUMP);
         t = nanoTime.getAsLong();
-        CopyResult db = finishDatabase(pendingDatabase);
+        // The database's remaining work (a dump from the snapshot pinned under the lock) runs beside the home's
+        // (the disk strategy's last step, then the checksums): one is pg_dump's, the other this JVM's walk.
+        DatabaseStrategy.Pending dbWork = pendingDatabase;
+        ExecutorService dumper = Executors.newSingleThreadExecutor(r -> new Thread(r, "database-after-unlock"));
+        Future<CopyResult> dbDone = dumper.submit(() -> finishDatabase(dbWork));
+        CopyResult home;
+        CopyResult db;
+        long checksums;
+        try {
+          home = disk.afterUnlock(context, homeUnderLock);
+          long tc = nanoTime.getAsLong();
+          home = withHomeChecksums(home);
+          checksums = millisSince(tc);
+          db = dbDone.get();
+        } catch (ExecutionException e) {
+          throw unwrap(e.getCause());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new SnapstashException(ErrorKind.INTERRUPTED, "the backup was interrupted after the unlock; the partial backup was removed", e);
+        } finally {
+          // A failure of the home's work stops the dump, and the clean-up waits for it: it deletes its directory.
+          dbDone.cancel(true);
+          dev.snapstash.core.util.Pools.stopAndWait(dumper, STOP_COPIES_WAIT);
+        }
         pendingDatabase = null;
-        CopyResult home = disk.afterUnlock(context, homeUnderLock);
-        phases.put("after-unlock", millisSince(t));
-
-        t = nanoTime.getAsLong();
-        home = withHomeChecksums(home);
-        phases.put("checksums", millisSince(t));
+        phases.put("after-unlock", millisSince(t) - checksums);
+        phases.put("checksums", checksums);
 
         Manifest done = finish(home, db);
         journal.done(partial);
