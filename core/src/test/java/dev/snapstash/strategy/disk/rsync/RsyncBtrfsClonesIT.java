@@ -221,6 +221,24 @@ class RsyncBtrfsClonesIT {
     }
   }
 
+  /** A damaged index is not trusted at all: the pre-copy compares the whole home, the checksums read every file. */
+  @Test
+  void aDamagedIndexMeansTheWholeHomeIsComparedAndChecksummed() throws Exception {
+    settle();
+    BackupContext first = backup("1", Optional.empty(), List.of(), 1);
+    Path index = first.backupDir().resolve(HomeIndex.FILE);
+    List<String> lines = new java.util.ArrayList<>(Files.readAllLines(index));
+    lines.set(lines.size() / 2, lines.get(lines.size() / 2).substring(0, 30));
+    Files.write(index, lines);
+    Files.writeString(home.resolve("shared/data/repositories/2/refs/heads/main"), "z".repeat(40) + "\n");
+
+    BackupContext second = backup("2", Optional.of(first.backupDir()), List.of(), 1);
+    assertThat(details.get("2").get("pre-copy")).isEqualTo("the whole home");
+    assertThat(differences(home, second.homeDir())).isEmpty();
+    assertThat(checksums.get("2").vouched()).isZero();
+    assertThat(HomeChecksums.verify(second.backupDir(), 2).ok()).isTrue();
+  }
+
   /** A directory that changes while a backup runs is left out of its index, so the next backup copies it. */
   @Test
   void aDirectoryChangedDuringTheBackupIsLeftOutOfItsIndex() throws Exception {
