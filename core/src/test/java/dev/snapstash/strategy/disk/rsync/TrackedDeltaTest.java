@@ -38,6 +38,22 @@ class TrackedDeltaTest {
   @Test
   void everyKindOfChangeAfterThePreCopyReachesTheBackup() throws Exception {
     Path home = tmp.resolve("home");
+    homeForEveryKindOfChange(home);
+
+    RsyncDiskStrategy rsync = strategy(home);
+    BackupContext ctx = context();
+    rsync.prepareBackup(ctx);
+    everyKindOfChange(home);
+    CopyResult result = finish(rsync, ctx);
+
+    assertThat(result.details().get("delta")).startsWith("tracked");
+    assertThat(differences(home, ctx.homeDir())).isEmpty();
+    assertThat(ctx.homeDir().resolve("caches")).doesNotExist();
+    assertThat(ctx.backupDir().resolve(".rsync-work")).doesNotExist();
+  }
+
+  /** The files {@link #everyKindOfChange} then turns around: a repository, configuration, a disposable cache. */
+  static void homeForEveryKindOfChange(Path home) throws IOException {
     Path repo = home.resolve("shared/data/repositories/1");
     write(repo.resolve("HEAD"), "ref: refs/heads/main\n");
     write(repo.resolve("refs/heads/main"), "a".repeat(40) + "\n");
@@ -49,20 +65,23 @@ class TrackedDeltaTest {
     write(home.resolve("shared/file-to-dir"), "f");
     write(home.resolve("shared/dir-to-file/z"), "z");
     write(home.resolve("caches/ignored"), "never copied");
+  }
+
+  /**
+   * A push, a new repository, attribute-only changes (mode, time, extended attribute), renames of a file and of a
+   * directory with a change in its new place, type changes, a symbolic and a hard link, deletions.
+   */
+  static void everyKindOfChange(Path home) throws IOException {
+    Path repo = home.resolve("shared/data/repositories/1");
     FileTime stamp = Files.getLastModifiedTime(repo.resolve("refs/heads/main"));
-
-    RsyncDiskStrategy rsync = strategy(home);
-    BackupContext ctx = context();
-    rsync.prepareBackup(ctx);
-
     // A push: a loose object in a new fan-out directory, a pack, the ref rewritten with the same size and time.
     write(repo.resolve("objects/cd/ef01"), "new object");
     write(repo.resolve("objects/pack/pack-2.pack"), "pack 2");
     Files.writeString(repo.resolve("refs/heads/main"), "b".repeat(40) + "\n");
     Files.setLastModifiedTime(repo.resolve("refs/heads/main"), stamp);
     // A new repository, made and filled at once.
-    write(home.resolve("shared/data/repositories/2/refs/heads/main"), "c".repeat(40) + "\n");
-    write(home.resolve("shared/data/repositories/2/objects/00/1111"), "o");
+    write(home.resolve("shared/data/repositories/new/refs/heads/main"), "c".repeat(40) + "\n");
+    write(home.resolve("shared/data/repositories/new/objects/00/1111"), "o");
     // Attributes only: mode, time, extended attribute.
     Files.setPosixFilePermissions(home.resolve("shared/bitbucket.properties"), PosixFilePermissions.fromString("rw-------"));
     Files.setLastModifiedTime(repo.resolve("HEAD"), FileTime.fromMillis(1_500_000_000_000L));
@@ -82,13 +101,6 @@ class TrackedDeltaTest {
     Files.createLink(home.resolve("shared/hard"), home.resolve("shared/bitbucket.properties"));
     Files.delete(home.resolve("shared/config/old"));
     write(home.resolve("caches/more"), "still never copied");
-
-    CopyResult result = finish(rsync, ctx);
-
-    assertThat(result.details().get("delta")).startsWith("tracked");
-    assertThat(differences(home, ctx.homeDir())).isEmpty();
-    assertThat(ctx.homeDir().resolve("caches")).doesNotExist();
-    assertThat(ctx.backupDir().resolve(".rsync-work")).doesNotExist();
   }
 
   /** Random operations on a random tree, several seeds: the backup always ends up identical to the home. */
