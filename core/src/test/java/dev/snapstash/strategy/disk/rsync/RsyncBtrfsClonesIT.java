@@ -253,6 +253,33 @@ class RsyncBtrfsClonesIT {
     assertThat(index.get("shared/data/repositories/7/refs/heads").known()).isTrue();
   }
 
+  /**
+   * A directory renamed away while a backup runs (after the walk) keeps its subdirectories' digests in that backup's
+   * index under the old path, though the copy no longer has them there. Renamed back before the next backup, those
+   * subdirectories match the index, and the pre-copy never fills them in.
+   */
+  @Test
+  void aDirectoryRenamedAwayDuringABackupAndBackAfterwardsIsCopiedWhole() throws Exception {
+    write(home.resolve("shared/p/x/y/f"), "content of f");
+    Files.createDirectories(home.resolve("shared/q"));
+    settle();
+    BackupContext first = backup("1", Optional.empty(), List.of(), 1);
+
+    BackupContext ctx = new BackupContext("2", root.resolve("2"), Optional.of(first.backupDir()), Progress.NONE);
+    RsyncDiskStrategy rsync = strategy(List.of(), 1);
+    rsync.prepareBackup(ctx);
+    Files.move(home.resolve("shared/p/x"), home.resolve("shared/q/x"));
+    CopyResult result = finish(rsync, ctx);
+    record(ctx, result);
+    checksums.put("2", HomeChecksums.write(ctx.backupDir(), Optional.of(first.backupDir()), 2));
+    assertThat(differences(home, ctx.homeDir())).isEmpty();
+
+    Files.move(home.resolve("shared/q/x"), home.resolve("shared/p/x"));
+    settle();
+    BackupContext third = backup("3", Optional.of(ctx.backupDir()), List.of(), 1);
+    assertThat(differences(home, third.homeDir())).isEmpty();
+  }
+
   private static long regularFiles(Path dir) throws java.io.IOException {
     try (var s = Files.walk(dir)) {
       return s.filter(p -> Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)).count();
