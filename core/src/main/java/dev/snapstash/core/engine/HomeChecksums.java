@@ -67,8 +67,10 @@ public final class HomeChecksums {
       if (previousBackupDir.isEmpty() || previousList.isEmpty()) {
         return NONE;
       }
-      Optional<Map<String, HomeIndex.Dir>> now = HomeIndex.read(backupDir);
-      Optional<Map<String, HomeIndex.Dir>> before = now.isEmpty() ? Optional.empty() : HomeIndex.read(previousBackupDir.get());
+      // Only indexes taken with the same excludes: a file excluded since is in the previous list, not in this copy.
+      Optional<Map<String, HomeIndex.Dir>> now = HomeIndex.readLike(backupDir, previousBackupDir.get());
+      Optional<Map<String, HomeIndex.Dir>> before =
+          now.isEmpty() ? Optional.empty() : HomeIndex.readLike(previousBackupDir.get(), backupDir);
       if (before.isEmpty()) {
         return NONE;
       }
@@ -144,10 +146,25 @@ public final class HomeChecksums {
     Map<String, String> previous = previousBackupDir.map(HomeChecksums::read).orElse(Map.of());
     Path prevHome = previousBackupDir.map(p -> p.resolve("home")).orElse(null);
     Vouched vouched = Vouched.of(backupDir, previousBackupDir, previous);
-    List<Entry> files = entries(home, threads, vouched);
-    if (!vouched.metAll(files)) {
+    List<Entry> files;
+    try {
+      files = entries(home, threads, vouched);
+    } catch (SnapstashException e) {
+      if (vouched == Vouched.NONE) {
+        throw e;
+      }
+      // A directory an index names is not in the copy (one excluded by a pattern the change tracker cannot read,
+      // say): the indexes do not describe this copy, and a walk without them says whether anything else is wrong.
+      log.info("the copy does not match its {} ({}); checksumming every file", HomeIndex.FILE, e.getMessage());
+      vouched = Vouched.NONE;
+      files = null;
+    }
+    if (files != null && !vouched.metAll(files)) {
       log.info("the copy does not match its {}; checksumming every file", HomeIndex.FILE);
       vouched = Vouched.NONE;
+      files = null;
+    }
+    if (files == null) {
       files = entries(home, threads, vouched);
     }
     ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads));

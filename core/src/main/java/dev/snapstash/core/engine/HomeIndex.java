@@ -30,7 +30,7 @@ import java.util.Set;
  */
 public final class HomeIndex {
   public static final String FILE = "home.index";
-  private static final String HEADER = "# snapstash home index 3";
+  private static final String HEADER = "# snapstash home index 3, excludes ";
   /** A line's value: the digest, the regular files' count and total size, in fixed widths. */
   private static final int VALUE = 64 + 1 + 12 + 1 + 16;
 
@@ -47,15 +47,33 @@ public final class HomeIndex {
   /** A directory whose digest cannot vouch for it: a change time too recent, or a name Java cannot decode. */
   public static final Dir UNKNOWN = new Dir("-".repeat(64), 0, 0);
 
-  /** The directories of {@code backupDir}'s index, relative to the home ("" for the home); empty if none. */
-  public static Optional<Map<String, Dir>> read(Path backupDir) {
+  /**
+   * The directories of {@code backupDir}'s index, relative to the home ("" for the home), when it was taken with
+   * these {@code excludes} (the rsync strategy's, space-separated); empty if there is none, or it is damaged, or
+   * the copy left out other files than a copy with these excludes would.
+   */
+  public static Optional<Map<String, Dir>> read(Path backupDir, String excludes) {
+    return readWith(backupDir, header(excludes));
+  }
+
+  /** {@code backupDir}'s index, when {@code other}'s was taken with the same excludes; empty otherwise. */
+  public static Optional<Map<String, Dir>> readLike(Path backupDir, Path other) {
+    try (BufferedReader r = Files.newBufferedReader(other.resolve(FILE), StandardCharsets.UTF_8)) {
+      String header = r.readLine();
+      return header == null || !header.startsWith(HEADER) ? Optional.empty() : readWith(backupDir, header);
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+
+  private static Optional<Map<String, Dir>> readWith(Path backupDir, String header) {
     Path f = backupDir.resolve(FILE);
     if (!Files.isRegularFile(f)) {
       return Optional.empty();
     }
     Map<String, Dir> out = new HashMap<>();
     try (BufferedReader r = Files.newBufferedReader(f, StandardCharsets.UTF_8)) {
-      if (!HEADER.equals(r.readLine())) {
+      if (!header.equals(r.readLine())) {
         return Optional.empty();
       }
       for (String l = r.readLine(); l != null; l = r.readLine()) {
@@ -80,12 +98,13 @@ public final class HomeIndex {
    * {@link #UNKNOWN} for those it cannot vouch for, or that changed while the backup ran ({@code changed}), or lie
    * in a subtree that appeared meanwhile ({@code newSubtrees}). Returns how many it vouches for.
    */
-  public static int write(Path backupDir, Map<String, Dir> walked, Set<String> changed, Set<String> newSubtrees)
+  public static int write(
+      Path backupDir, String excludes, Map<String, Dir> walked, Set<String> changed, Set<String> newSubtrees)
       throws IOException {
     Path tmp = backupDir.resolve(FILE + ".tmp");
     int listed = 0;
     try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
-      w.write(HEADER + "\n");
+      w.write(header(excludes) + "\n");
       for (Map.Entry<String, Dir> e : walked.entrySet()) {
         String dir = e.getKey();
         Dir d = changed.contains(dir) || inAny(dir, newSubtrees) ? UNKNOWN : e.getValue();
@@ -95,6 +114,11 @@ public final class HomeIndex {
     }
     Files.move(tmp, backupDir.resolve(FILE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     return listed;
+  }
+
+  /** The first line: the format, and the excludes as a digest (they are in the manifest in full). */
+  private static String header(String excludes) {
+    return HEADER + dev.snapstash.core.util.Digests.sha256(excludes.getBytes(StandardCharsets.UTF_8));
   }
 
   private static String padded(long n, int width) {

@@ -41,4 +41,11 @@ public final class Digests {
     }
     return HexFormat.of().formatHex(md.digest());
   }
+
+  /** Lower-case hex SHA-256 of {@code data}. */
+  public static String sha256(byte[] data) {
+    MessageDigest md = DIGEST.get();
+    md.reset();
+    return HexFormat.of().formatHex(md.digest(data));
+  }
 }

@@ -380,12 +380,6 @@ final class HomeChangeTracker implements AutoCloseable {
       return HomeIndex.UNKNOWN;
     }
     stats.sort(Map.Entry.comparingByKey());
-    java.security.MessageDigest sha;
-    try {
-      sha = java.security.MessageDigest.getInstance("SHA-256");
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
     StringBuilder sb = new StringBuilder(64 + 96 * stats.size());
     if (!appendStat(sb, ".", own)) {
       return HomeIndex.UNKNOWN;
@@ -401,7 +395,7 @@ final class HomeChangeTracker implements AutoCloseable {
         bytes += (Long) e.getValue().get("size");
       }
     }
-    String hex = java.util.HexFormat.of().formatHex(sha.digest(sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    String hex = dev.snapstash.core.util.Digests.sha256(sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     return new HomeIndex.Dir(hex, files, bytes);
   }
 

@@ -419,7 +419,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     subvolumeHome = true;
     linkBasis = Optional.empty();
     if (cloned) {
-      previousIndex = HomeIndex.read(context.previous().get());
+      previousIndex = HomeIndex.read(context.previous().get(), String.join(" ", excludes));
     }
   }
 
@@ -619,7 +619,10 @@ public final class RsyncDiskStrategy implements DiskStrategy {
   public CopyResult afterUnlock(BackupContext context, CopyResult underLock) {
     if (tracked && subvolumeHome && collected != null) {
       try {
-        int listed = HomeIndex.write(context.backupDir(), collected.digests(), changedDirectories, newSubtrees);
+        java.util.Set<String> unknown = new java.util.HashSet<>(changedDirectories);
+        unknown.addAll(removedFromCopy(context.homeDir(), collected.digests().keySet()));
+        int listed =
+            HomeIndex.write(context.backupDir(), String.join(" ", excludes), collected.digests(), unknown, newSubtrees);
         log.debug("{} lists {} directories for the next backup's pre-copy", HomeIndex.FILE, listed);
       } catch (IOException e) {
         log.warn("could not write {} (the next backup's pre-copy compares the whole home): {}", HomeIndex.FILE, e.getMessage());
@@ -627,6 +630,40 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     }
     closeTrackers();
     return underLock;
+  }
+
+  /**
+   * The directories walked below a changed one that the copy no longer has. The delta's {@code rsync -d --delete}
+   * of a changed directory removes a subdirectory moved away meanwhile, and the move itself raises events only in
+   * the two parents: the subdirectory's own digest, and its descendants', would otherwise still vouch for a copy
+   * that is gone, and a move back before the next backup would match them.
+   */
+  private java.util.Set<String> removedFromCopy(Path copy, java.util.Set<String> walked) {
+    java.util.Set<String> gone = new java.util.HashSet<>();
+    if (changedDirectories.isEmpty()) {
+      return gone;
+    }
+    for (String dir : walked) {
+      if (belowChanged(dir) && !Files.isDirectory(copy.resolve(dir), LinkOption.NOFOLLOW_LINKS)) {
+        gone.add(dir);
+      }
+    }
+    return gone;
+  }
+
+  private boolean belowChanged(String dir) {
+    if (dir.isEmpty()) {
+      return false;
+    }
+    if (changedDirectories.contains("")) {
+      return true;
+    }
+    for (int slash = dir.indexOf('/'); slash > 0; slash = dir.indexOf('/', slash + 1)) {
+      if (changedDirectories.contains(dir.substring(0, slash))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private void closeTrackers() {
