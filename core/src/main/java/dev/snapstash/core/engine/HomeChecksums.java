@@ -76,8 +76,7 @@ public final class HomeChecksums {
       }
       Map<String, Map<String, Boolean>> listed = new HashMap<>();
       for (String rel : previousList.keySet()) {
-        int slash = rel.lastIndexOf('/');
-        listed.computeIfAbsent(parent(rel), d -> new HashMap<>()).put(rel.substring(slash + 1), true);
+        listed.computeIfAbsent(Trees.parentOf(rel), d -> new HashMap<>()).put(rel.substring(rel.lastIndexOf('/') + 1), true);
       }
       Map<String, Map<String, Boolean>> names = new HashMap<>();
       Map<String, HomeIndex.Dir> dirs = new HashMap<>();
@@ -93,7 +92,7 @@ public final class HomeChecksums {
       // lists: the directory is not even listed.
       for (String dir : now.get().keySet()) {
         if (!dir.isEmpty()) {
-          Map<String, Boolean> entries = names.get(parent(dir));
+          Map<String, Boolean> entries = names.get(Trees.parentOf(dir));
           if (entries != null) {
             entries.put(dir.substring(dir.lastIndexOf('/') + 1), false);
           }
@@ -102,14 +101,9 @@ public final class HomeChecksums {
       return new Vouched(names, dirs);
     }
 
-    private static String parent(String rel) {
-      int slash = rel.lastIndexOf('/');
-      return slash < 0 ? "" : rel.substring(0, slash);
-    }
-
-    Trees.Known of(String dir) {
-      Map<String, Boolean> entries = names.get(dir);
-      return entries == null ? Trees.Known.NOTHING : new Trees.Known(entries, true);
+    /** All the entries of a vouched directory that the walk needs; null for a directory it must list. */
+    Map<String, Boolean> of(String dir) {
+      return names.get(dir);
     }
 
     /** Whether the walk met every vouched file: if not, the indexes do not describe this copy after all. */
@@ -117,8 +111,7 @@ public final class HomeChecksums {
       Map<String, Integer> met = new HashMap<>();
       for (Entry e : files) {
         if (e.vouched()) {
-          int slash = e.rel().lastIndexOf('/');
-          met.merge(slash < 0 ? "" : e.rel().substring(0, slash), 1, Integer::sum);
+          met.merge(Trees.parentOf(e.rel()), 1, Integer::sum);
         }
       }
       for (Map.Entry<String, HomeIndex.Dir> d : dirs.entrySet()) {
@@ -146,25 +139,9 @@ public final class HomeChecksums {
     Map<String, String> previous = previousBackupDir.map(HomeChecksums::read).orElse(Map.of());
     Path prevHome = previousBackupDir.map(p -> p.resolve("home")).orElse(null);
     Vouched vouched = Vouched.of(backupDir, previousBackupDir, previous);
-    List<Entry> files;
-    try {
-      files = entries(home, threads, vouched);
-    } catch (SnapstashException e) {
-      if (vouched == Vouched.NONE) {
-        throw e;
-      }
-      // A directory an index names is not in the copy (one excluded by a pattern the change tracker cannot read,
-      // say): the indexes do not describe this copy, and a walk without them says whether anything else is wrong.
-      log.info("the copy does not match its {} ({}); checksumming every file", HomeIndex.FILE, e.getMessage());
-      vouched = Vouched.NONE;
-      files = null;
-    }
-    if (files != null && !vouched.metAll(files)) {
-      log.info("the copy does not match its {}; checksumming every file", HomeIndex.FILE);
-      vouched = Vouched.NONE;
-      files = null;
-    }
+    List<Entry> files = vouched == Vouched.NONE ? null : vouchedEntries(home, threads, vouched);
     if (files == null) {
+      vouched = Vouched.NONE;
       files = entries(home, threads, vouched);
     }
     ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads));
@@ -219,6 +196,24 @@ public final class HomeChecksums {
     } finally {
       pool.shutdownNow();
     }
+  }
+
+  /**
+   * The walk with the indexes' help, or null when the copy turns out not to match them: a directory an index names
+   * is not in the copy (one excluded by a pattern the change tracker cannot read, say), or the walk did not meet a
+   * vouched file. The walk without them then says whether anything else is wrong.
+   */
+  private static List<Entry> vouchedEntries(Path home, int threads, Vouched vouched) {
+    try {
+      List<Entry> files = entries(home, threads, vouched);
+      if (vouched.metAll(files)) {
+        return files;
+      }
+      log.info("the copy does not match its {}; checksumming every file", HomeIndex.FILE);
+    } catch (SnapstashException e) {
+      log.info("the copy does not match its {} ({}); checksumming every file", HomeIndex.FILE, e.getMessage());
+    }
+    return null;
   }
 
   private static Digest digest(Entry e, Path home, Path prevHome, Map<String, String> previous) throws IOException {

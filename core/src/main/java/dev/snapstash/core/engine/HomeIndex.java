@@ -1,6 +1,7 @@
 package dev.snapstash.core.engine;
 
 import dev.snapstash.core.util.ListLines;
+import dev.snapstash.core.util.Trees;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -107,7 +108,7 @@ public final class HomeIndex {
       w.write(header(excludes) + "\n");
       for (Map.Entry<String, Dir> e : walked.entrySet()) {
         String dir = e.getKey();
-        Dir d = changed.contains(dir) || inAny(dir, newSubtrees) ? UNKNOWN : e.getValue();
+        Dir d = changed.contains(dir) || Trees.insideAny(dir, newSubtrees) ? UNKNOWN : e.getValue();
         w.write(ListLines.line(d.digest() + ' ' + padded(d.files(), 12) + ' ' + padded(d.bytes(), 16), dir.isEmpty() ? "." : dir));
         listed += d.known() ? 1 : 0;
       }
@@ -124,21 +125,5 @@ public final class HomeIndex {
   private static String padded(long n, int width) {
     String digits = Long.toString(n);
     return "0".repeat(Math.max(0, width - digits.length())) + digits;
-  }
-
-  /** Whether {@code dir} is one of {@code trees} or inside one. */
-  static boolean inAny(String dir, Set<String> trees) {
-    if (trees.isEmpty()) {
-      return false;
-    }
-    if (trees.contains("") || trees.contains(dir)) {
-      return true;
-    }
-    for (int slash = dir.indexOf('/'); slash > 0; slash = dir.indexOf('/', slash + 1)) {
-      if (trees.contains(dir.substring(0, slash))) {
-        return true;
-      }
-    }
-    return false;
   }
 }

@@ -31,24 +31,20 @@ public final class Trees {
    * {@link UncheckedIOException}.
    */
   public static void forEachParallel(Path root, int threads, EntryVisitor visitor) {
-    forEachParallel(root, threads, visitor, dir -> Known.NOTHING);
+    forEachParallel(root, threads, visitor, dir -> null);
   }
 
   /**
-   * What the caller already knows of a directory's entries: {@code true} for a regular file it can vouch for (the
-   * visitor gets it with null attributes), {@code false} for a subdirectory. When {@code complete}, these are all
-   * of its entries that matter, and the directory is not even listed.
-   */
-  public record Known(java.util.Map<String, Boolean> entries, boolean complete) {
-    public static final Known NOTHING = new Known(java.util.Map.of(), false);
-  }
-
-  /**
-   * As {@link #forEachParallel(Path, int, EntryVisitor)}, but the entries {@code known} names are not looked at,
-   * which saves an lstat call each, and a directory known completely is not listed either.
+   * As {@link #forEachParallel(Path, int, EntryVisitor)}, but a directory whose entries {@code known} gives is not
+   * listed, nor are those entries looked at: {@code true} for a regular file the caller can vouch for already (the
+   * visitor gets it with null attributes), {@code false} for a subdirectory, walked in turn. {@code known} returns
+   * null for a directory to list as usual.
    */
   public static void forEachParallel(
-      Path root, int threads, EntryVisitor visitor, java.util.function.Function<Path, Known> known) {
+      Path root,
+      int threads,
+      EntryVisitor visitor,
+      java.util.function.Function<Path, java.util.Map<String, Boolean>> known) {
     java.util.concurrent.ForkJoinPool pool = new java.util.concurrent.ForkJoinPool(Math.max(1, threads));
     try {
       pool.invoke(new ParallelListing(root, visitor, known));
@@ -61,9 +57,10 @@ public final class Trees {
   private static final class ParallelListing extends java.util.concurrent.RecursiveAction {
     private final Path dir;
     private final EntryVisitor visitor;
-    private final java.util.function.Function<Path, Known> known;
+    private final java.util.function.Function<Path, java.util.Map<String, Boolean>> known;
 
-    ParallelListing(Path dir, EntryVisitor visitor, java.util.function.Function<Path, Known> known) {
+    ParallelListing(
+        Path dir, EntryVisitor visitor, java.util.function.Function<Path, java.util.Map<String, Boolean>> known) {
       this.dir = dir;
       this.visitor = visitor;
       this.known = known;
@@ -72,46 +69,57 @@ public final class Trees {
     @Override
     protected void compute() {
       java.util.List<ParallelListing> subdirs = new java.util.ArrayList<>();
-      Known k = known.apply(dir);
-      java.util.Map<String, Boolean> vouched = k.entries();
-      if (k.complete()) {
-        try {
-          for (java.util.Map.Entry<String, Boolean> e : vouched.entrySet()) {
+      java.util.Map<String, Boolean> entries = known.apply(dir);
+      try {
+        if (entries != null) {
+          for (java.util.Map.Entry<String, Boolean> e : entries.entrySet()) {
             if (e.getValue()) {
               visitor.visit(dir.resolve(e.getKey()), null);
             } else {
               subdirs.add(new ParallelListing(dir.resolve(e.getKey()), visitor, known));
             }
           }
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-        invokeAll(subdirs);
-        return;
-      }
-      try (java.nio.file.DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {
-        for (Path child : children) {
-          Boolean file = vouched.isEmpty() ? null : vouched.get(child.getFileName().toString());
-          if (file != null) {
-            if (file) {
-              visitor.visit(child, null);
-            } else {
-              subdirs.add(new ParallelListing(child, visitor, known));
+        } else {
+          try (java.nio.file.DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {
+            for (Path child : children) {
+              BasicFileAttributes attrs =
+                  Files.readAttributes(child, BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+              if (attrs.isDirectory()) {
+                subdirs.add(new ParallelListing(child, visitor, known));
+              } else {
+                visitor.visit(child, attrs);
+              }
             }
-            continue;
-          }
-          BasicFileAttributes attrs =
-              Files.readAttributes(child, BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-          if (attrs.isDirectory()) {
-            subdirs.add(new ParallelListing(child, visitor, known));
-          } else {
-            visitor.visit(child, attrs);
           }
         }
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
       invokeAll(subdirs);
+    }
+  }
+
+  /** The parent of a path relative to a tree's root: "" for an entry of the root itself. */
+  public static String parentOf(String relative) {
+    int slash = relative.lastIndexOf('/');
+    return slash < 0 ? "" : relative.substring(0, slash);
+  }
+
+  /**
+   * Whether {@code relative} (a path relative to a tree's root, "" for the root) is one of {@code directories} or
+   * inside one. Walks up its ancestors: at most its depth lookups.
+   */
+  public static boolean insideAny(String relative, java.util.Set<String> directories) {
+    if (directories.isEmpty()) {
+      return false;
+    }
+    for (String p = relative; ; p = parentOf(p)) {
+      if (directories.contains(p)) {
+        return true;
+      }
+      if (p.isEmpty()) {
+        return false;
+      }
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.snapstash.strategy.disk.rsync;
 
 import dev.snapstash.core.engine.HomeIndex;
+import dev.snapstash.core.util.Trees;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.ClosedWatchServiceException;
@@ -508,14 +509,14 @@ final class HomeChangeTracker implements AutoCloseable {
     }
     TreeSet<String> outer = new TreeSet<>();
     for (String t : trees) {
-      if (!insideAny(t, outer)) {
+      if (!Trees.insideAny(t, outer)) {
         outer.add(t);
       }
     }
     TreeSet<String> dirs = new TreeSet<>();
     for (Path p : directories) {
       String rel = relative(home, p);
-      if (!insideAny(rel, outer) && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+      if (!Trees.insideAny(rel, outer) && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
         dirs.add(rel);
       }
     }
@@ -553,24 +554,6 @@ final class HomeChangeTracker implements AutoCloseable {
       c.subtrees().forEach(t -> trees.add(home.resolve(t)));
     }
     return changes(home, dirs, trees);
-  }
-
-  private static boolean insideAny(String path, SortedSet<String> trees) {
-    if (trees.contains("")) {
-      return true;
-    }
-    // Walk up the path's ancestors: at most its depth lookups.
-    String p = path;
-    while (true) {
-      if (trees.contains(p)) {
-        return true;
-      }
-      int slash = p.lastIndexOf('/');
-      if (slash < 0) {
-        return false;
-      }
-      p = p.substring(0, slash);
-    }
   }
 
   private static String relative(Path home, Path p) {

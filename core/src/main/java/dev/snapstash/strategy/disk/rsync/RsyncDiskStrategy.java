@@ -50,6 +50,8 @@ public final class RsyncDiskStrategy implements DiskStrategy {
 
   private final Path home;
   private final List<String> excludes;
+  /** The excludes as one string: as recorded in the manifest, and as the key of a {@link HomeIndex}. */
+  private final String excludesText;
   private final boolean linkDest;
   private final boolean btrfsClones;
   private final boolean preCopy;
@@ -81,6 +83,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     }
     all.addAll(extraExcludes);
     this.excludes = List.copyOf(all);
+    this.excludesText = String.join(" ", excludes);
     this.linkDest = linkDest;
     this.btrfsClones = btrfsClones;
     this.preCopy = preCopy;
@@ -396,7 +399,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     if (!linkDest || !btrfsClones || Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
       return;
     }
-    Optional<HomeClones.Plan> plan = HomeClones.plan(target, context.previous(), String.join(" ", excludes));
+    Optional<HomeClones.Plan> plan = HomeClones.plan(target, context.previous(), excludesText);
     if (plan.isEmpty()) {
       return;
     }
@@ -419,7 +422,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     subvolumeHome = true;
     linkBasis = Optional.empty();
     if (cloned) {
-      previousIndex = HomeIndex.read(context.previous().get(), String.join(" ", excludes));
+      previousIndex = HomeIndex.read(context.previous().get(), excludesText);
     }
   }
 
@@ -516,7 +519,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
         out.transferredBytes,
         List.of(),
         Map.of(
-            "excludes", String.join(" ", excludes),
+            "excludes", excludesText,
             "link-dest", String.valueOf(linkDest),
             "start", start,
             "pre-copy", preCopy ? preCopyKind : "none",
@@ -622,7 +625,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
         java.util.Set<String> unknown = new java.util.HashSet<>(changedDirectories);
         unknown.addAll(removedFromCopy(context.homeDir(), collected.digests().keySet()));
         int listed =
-            HomeIndex.write(context.backupDir(), String.join(" ", excludes), collected.digests(), unknown, newSubtrees);
+            HomeIndex.write(context.backupDir(), excludesText, collected.digests(), unknown, newSubtrees);
         log.debug("{} lists {} directories for the next backup's pre-copy", HomeIndex.FILE, listed);
       } catch (IOException e) {
         log.warn("could not write {} (the next backup's pre-copy compares the whole home): {}", HomeIndex.FILE, e.getMessage());
@@ -644,26 +647,12 @@ public final class RsyncDiskStrategy implements DiskStrategy {
       return gone;
     }
     for (String dir : walked) {
-      if (belowChanged(dir) && !Files.isDirectory(copy.resolve(dir), LinkOption.NOFOLLOW_LINKS)) {
+      boolean belowChanged = !dir.isEmpty() && Trees.insideAny(Trees.parentOf(dir), changedDirectories);
+      if (belowChanged && !Files.isDirectory(copy.resolve(dir), LinkOption.NOFOLLOW_LINKS)) {
         gone.add(dir);
       }
     }
     return gone;
-  }
-
-  private boolean belowChanged(String dir) {
-    if (dir.isEmpty()) {
-      return false;
-    }
-    if (changedDirectories.contains("")) {
-      return true;
-    }
-    for (int slash = dir.indexOf('/'); slash > 0; slash = dir.indexOf('/', slash + 1)) {
-      if (changedDirectories.contains(dir.substring(0, slash))) {
-        return true;
-      }
-    }
-    return false;
   }
 
   private void closeTrackers() {
