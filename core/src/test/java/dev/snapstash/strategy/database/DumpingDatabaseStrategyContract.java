@@ -225,18 +225,7 @@ public abstract class DumpingDatabaseStrategyContract<D> extends DatabaseStrateg
   @Test
   void aForcedRestoreLeavesNoTableTheBackupDoesNotHave() throws Exception {
     D src = source();
-    BackupContext b = backupContext("force-extra");
-    strategyFor(src).backup(b);
-    D target = newDatabase();
-    populate(target);
-    try (Connection c = connect(target);
-        Statement st = c.createStatement()) {
-      st.execute("CREATE TABLE added_by_a_later_version (id INT PRIMARY KEY)");
-    }
-    DatabaseStrategy into = strategyFor(target);
-    RestoreContext rc = restoreContext(b, homeOf(target), true);
-    into.prepareRestore(rc);
-    into.restore(rc);
+    D target = forcedRestoreOver(src, "force-extra", "CREATE TABLE added_by_a_later_version (id INT PRIMARY KEY)");
     assertThat(contents(target)).isEqualTo(contents(src));
     assertThat(tables(target)).as("the restored database's tables").isEqualTo(tables(src));
   }
@@ -244,20 +233,31 @@ public abstract class DumpingDatabaseStrategyContract<D> extends DatabaseStrateg
   @Test
   void forcedRestoreReplacesTheTargetsTables() throws Exception {
     D src = source();
-    BackupContext b = backupContext("force");
+    D target =
+        forcedRestoreOver(src, "force", "DELETE FROM push_ledger WHERE id > 10", "UPDATE repository SET name = 'changed'");
+    assertThat(contents(target)).isEqualTo(contents(src));
+  }
+
+  /**
+   * A backup of {@code src} restored with --force into a new, populated database that {@code statements} changed
+   * first; returns that database.
+   */
+  private D forcedRestoreOver(D src, String tag, String... statements) throws Exception {
+    BackupContext b = backupContext(tag);
     strategyFor(src).backup(b);
     D target = newDatabase();
     populate(target);
     try (Connection c = connect(target);
         Statement st = c.createStatement()) {
-      st.execute("DELETE FROM push_ledger WHERE id > 10");
-      st.execute("UPDATE repository SET name = 'changed'");
+      for (String sql : statements) {
+        st.execute(sql);
+      }
     }
     DatabaseStrategy into = strategyFor(target);
     RestoreContext rc = restoreContext(b, homeOf(target), true);
     into.prepareRestore(rc);
     into.restore(rc);
-    assertThat(contents(target)).isEqualTo(contents(src));
+    return target;
   }
 
   @Test

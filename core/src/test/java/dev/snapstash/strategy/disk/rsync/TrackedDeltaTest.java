@@ -128,47 +128,22 @@ class TrackedDeltaTest {
 
   /**
    * The pre-copy hard-links unchanged files against the previous backup; a mode or xattr change after it must not
-   * reach the previous backup's copy through the shared inode.
+   * reach the previous backup's copy through the shared inode. Tracked, the delta copies the changed directory;
+   * untracked (disk.rsync.track-changes: false, or the tracker given up after a live rsync exit 23, or inotify
+   * unavailable), the whole-home pass under the lock runs without --link-dest over a pre-copy whose unchanged files
+   * are hard links into the previous backup, and rsync would change the file's mode and extended attributes in
+   * place, through the shared inode, in the previous backup too.
    */
-  @Test
-  void anAttributeChangeAfterThePreCopyLeavesThePreviousBackupAlone() throws Exception {
+  @ParameterizedTest
+  @ValueSource(booleans = {true, false})
+  void anAttributeChangeAfterThePreCopyLeavesThePreviousBackupAlone(boolean tracked) throws Exception {
     Path home = tmp.resolve("home");
     Path file = home.resolve("shared/data/repositories/1/hooks/pre-receive");
     write(file, "#!/bin/sh\n");
     Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
-    BackupContext first = firstBackup(strategy(home));
+    BackupContext first = firstBackup(new RsyncDiskStrategy(home, List.of(), true, true, false, true, tracked, 1, runner));
 
-    RsyncDiskStrategy rsync = strategy(home);
-    BackupContext second = after(first);
-    rsync.prepareBackup(second);
-    Path linked = second.homeDir().resolve("shared/data/repositories/1/hooks/pre-receive");
-    assertThat(Files.getAttribute(linked, "unix:nlink")).as("the pre-copy hard-linked it").isEqualTo(2);
-    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
-    Files.getFileAttributeView(file, UserDefinedFileAttributeView.class).write("snapstash.test", ByteBuffer.wrap("x".getBytes()));
-    finish(rsync, second);
-
-    Path old = first.homeDir().resolve("shared/data/repositories/1/hooks/pre-receive");
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(old))).isEqualTo("rw-r--r--");
-    assertThat(Files.getFileAttributeView(old, UserDefinedFileAttributeView.class).list()).isEmpty();
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(linked))).isEqualTo("rwxr-xr-x");
-    assertThat(differences(home, second.homeDir())).isEmpty();
-  }
-
-  /**
-   * The same change with the tracked delta off (disk.rsync.track-changes: false, or the tracker given up after a
-   * live rsync exit 23, or inotify unavailable): the whole-home pass under the lock runs without --link-dest over a
-   * pre-copy whose unchanged files are hard links into the previous backup, and rsync changes a file's mode and
-   * extended attributes in place, through the shared inode, in the previous backup too.
-   */
-  @Test
-  void anAttributeChangeAfterThePreCopyLeavesThePreviousBackupAloneWithoutTracking() throws Exception {
-    Path home = tmp.resolve("home");
-    Path file = home.resolve("shared/data/repositories/1/hooks/pre-receive");
-    write(file, "#!/bin/sh\n");
-    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
-    BackupContext first = firstBackup(new RsyncDiskStrategy(home, List.of(), true, true, false, true, false, 1, runner));
-
-    RsyncDiskStrategy rsync = new RsyncDiskStrategy(home, List.of(), true, true, false, true, false, 1, runner);
+    RsyncDiskStrategy rsync = new RsyncDiskStrategy(home, List.of(), true, true, false, true, tracked, 1, runner);
     BackupContext second = after(first);
     rsync.prepareBackup(second);
     Path linked = second.homeDir().resolve("shared/data/repositories/1/hooks/pre-receive");
@@ -177,13 +152,14 @@ class TrackedDeltaTest {
     Files.getFileAttributeView(file, UserDefinedFileAttributeView.class).write("snapstash.test", ByteBuffer.wrap("x".getBytes()));
     CopyResult result = finish(rsync, second);
 
-    assertThat(result.details().get("delta")).startsWith("whole home");
-    assertThat(differences(home, second.homeDir())).isEmpty();
+    assertThat(result.details().get("delta")).startsWith(tracked ? "tracked" : "whole home");
     Path old = first.homeDir().resolve("shared/data/repositories/1/hooks/pre-receive");
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(old)))
         .as("the previous backup's copy").isEqualTo("rw-r--r--");
     assertThat(Files.getFileAttributeView(old, UserDefinedFileAttributeView.class).list())
         .as("the previous backup's copy").isEmpty();
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(linked))).isEqualTo("rwxr-xr-x");
+    assertThat(differences(home, second.homeDir())).isEmpty();
   }
 
   /**
