@@ -4,18 +4,12 @@ import dev.snapstash.core.engine.HomeIndex;
 import dev.snapstash.core.util.Trees;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
-import java.nio.file.StandardWatchEventKinds;
-import java.nio.file.WatchEvent;
-import java.nio.file.WatchKey;
-import java.nio.file.WatchService;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
@@ -28,6 +22,7 @@ import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RecursiveAction;
@@ -43,9 +38,9 @@ import org.slf4j.LoggerFactory;
  * copy under the lock visits only those instead of walking the whole home (on a home of 100,000 files the walk
  * alone is most of the lock window; docs/performance.md).
  *
- * <p>It watches every directory with inotify (Java's {@link WatchService} on Linux), each one <em>before</em> its
- * entries are listed, and all of them before the pre-copy starts; so every change made after the pre-copy read a
- * file is reported on the watch of the directory it was made in. Two sets come out:
+ * <p>It watches every directory with inotify (one instance, called directly: {@link Inotify}), each one
+ * <em>before</em> its entries are listed, and all of them before the pre-copy starts; so every change made after
+ * the pre-copy read a file is reported on the watch of the directory it was made in. Two sets come out:
  *
  * <ul>
  *   <li>{@link Changes#directories()}: directories whose entries were created, deleted, renamed, written or had
@@ -53,8 +48,8 @@ import org.slf4j.LoggerFactory;
  *       is gone.
  *   <li>{@link Changes#subtrees()}: directories that appeared while watching (made, or renamed into place). These
  *       are not watched at all; the delta copies them whole ({@code rsync -r}). That also covers what inotify gets
- *       wrong about renamed directories: a watch follows the directory, but Java keeps reporting it under its old
- *       name, and every renamed directory appears at its new name as a new subtree. Because nothing inside them is
+ *       wrong about renamed directories: a watch follows the directory, but its events keep the name it was
+ *       watched under, and every renamed directory appears at its new name as a new subtree. Because nothing inside them is
  *       watched, a subtree stays in every later {@link #checkpoint} and in the final {@link #collect}.
  * </ul>
  *
@@ -72,9 +67,13 @@ final class HomeChangeTracker implements AutoCloseable {
   static final Set<String> LOCAL_FILESYSTEMS =
       Set.of("ext2", "ext3", "ext4", "xfs", "btrfs", "tmpfs", "zfs", "f2fs", "bcachefs", "reiserfs", "jfs", "overlay");
 
-  private static final WatchEvent.Kind<?>[] KINDS = {
-    StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_DELETE, StandardWatchEventKinds.ENTRY_MODIFY
-  };
+  /**
+   * Entries made, renamed in or out, deleted, written, or with changed attributes (mode, owner, times, extended
+   * attributes, links). Never through a symbolic link: a directory replaced by one between the listing and the
+   * watch is gone, and its parent's watch saw it go.
+   */
+  private static final int EVENTS = Inotify.IN_CREATE | Inotify.IN_MOVED_TO | Inotify.IN_DELETE
+      | Inotify.IN_MOVED_FROM | Inotify.IN_MODIFY | Inotify.IN_ATTRIB | Inotify.IN_ONLYDIR | Inotify.IN_DONT_FOLLOW;
 
   /** What changed, as paths relative to the home ("" is the home itself), sorted, with no subtree inside another. */
   record Changes(SortedSet<String> directories, SortedSet<String> subtrees) {
@@ -89,11 +88,10 @@ final class HomeChangeTracker implements AutoCloseable {
   }
 
   /**
-   * Watch services, each an inotify instance read by its own poller thread. Registering a directory is a round
-   * trip to that thread, and on a busy two-core machine one of them registered 80,000 directories in 10 s, four
-   * in 2.4 s (docs/performance.md).
+   * Threads walking the home: most of a directory's time is the kernel's (watch, opendir, lstat), so more threads
+   * than cores keep the cores busy.
    */
-  static final int CHANNELS = 4;
+  static final int WALKERS = 4;
 
   /** Beyond this many directories with hard-linked files, comparing them all under the lock is a walk anyway. */
   static final int MAX_LINKED_DIRECTORIES = 2_000;
@@ -101,15 +99,25 @@ final class HomeChangeTracker implements AutoCloseable {
   private final Path home;
   private final Predicate<String> skip;
   private final Path barrierDir;
-  private final List<Channel> channels = new ArrayList<>();
+  private final Inotify inotify;
+  private final int barrierWatch;
+  /** Each watched directory by its watch descriptor: the name it was watched under. */
+  private final Map<Integer, Path> watches = new ConcurrentHashMap<>();
   private final AtomicInteger watched = new AtomicInteger();
   /**
    * Directories holding a file with another hard link. A write or chmod through one name is reported only in the
    * directory of that name, so each delta compares all of them, and rsync's {@code -H} sees every name together.
    */
   private final Set<Path> linked = java.util.concurrent.ConcurrentHashMap.newKeySet();
-  /** What the consumers hand over at each barrier, one pair of sets per channel. */
+  /** What the consumer hands over at each barrier: the changed directories and the subtrees. */
   private final BlockingQueue<Set<Path>[]> handoff = new LinkedBlockingQueue<>();
+  private final Thread consumer;
+  private volatile boolean stopping;
+  /** The consumer's record since the last barrier, by watch descriptor: they are resolved to paths at a barrier. */
+  private final Set<Integer> changedWatches = new HashSet<>();
+  private final List<Created> created = new ArrayList<>();
+  /** Never cleared: see {@link #handOver}. */
+  private final Set<Path> subtrees = new HashSet<>();
   private int barriers;
   private volatile String lost;
   /** Whether the walk also takes each directory's {@link #digests}. */
@@ -119,11 +127,21 @@ final class HomeChangeTracker implements AutoCloseable {
   /** Change times from here on are too recent for a digest to vouch for (epoch nanoseconds). */
   private final long racyFrom;
 
-  private HomeChangeTracker(Path home, Predicate<String> skip, Path barrierDir, boolean digest) {
+  /** A directory made or renamed into a watched one, named by the watch's descriptor. */
+  private record Created(int watch, String name) {}
+
+  private HomeChangeTracker(Path home, Predicate<String> skip, Path barrierDir, boolean digest, Inotify inotify)
+      throws IOException {
     this.home = home;
     this.skip = skip;
     this.barrierDir = barrierDir;
     this.digest = digest;
+    this.inotify = inotify;
+    // The barrier directory is watched by the same instance as the home, so a barrier file's event reaches the
+    // queue behind every event raised before it.
+    this.barrierWatch = inotify.watch(barrierDir, Inotify.IN_CREATE | Inotify.IN_ONLYDIR);
+    this.consumer = new Thread(this::consume, "home-change-tracker");
+    consumer.setDaemon(true);
     // The kernel stamps change times from a coarse clock, which may lag this one: a second of margin.
     Instant racy = Instant.now().minusSeconds(1);
     this.racyFrom = racy.getEpochSecond() * 1_000_000_000L + racy.getNano();
@@ -131,30 +149,6 @@ final class HomeChangeTracker implements AutoCloseable {
 
   /** What a digest covers of each entry, read by the same lstat call that the walk makes anyway. */
   private static final String STAT = "unix:mode,nlink,ino,uid,gid,size,lastModifiedTime,ctime";
-
-  /**
-   * One watch service, its consumer thread and what that thread has recorded. The barrier directory is watched
-   * on every channel, so a barrier file reaches each channel's queue behind everything queued there before it.
-   */
-  private final class Channel {
-    final WatchService watcher;
-    final WatchKey barrierKey;
-    final Thread consumer;
-    final Set<Path> directories = new HashSet<>();
-    final Set<Path> subtrees = new HashSet<>();
-
-    Channel(int i) throws IOException {
-      watcher = FileSystems.getDefault().newWatchService();
-      try {
-        barrierKey = barrierDir.register(watcher, StandardWatchEventKinds.ENTRY_CREATE);
-      } catch (IOException e) {
-        watcher.close();
-        throw e;
-      }
-      consumer = new Thread(() -> consume(this), "home-change-tracker-" + i);
-      consumer.setDaemon(true);
-    }
-  }
 
   /**
    * Starts watching {@code home}, skipping directories that {@code skip} names (relative paths of excluded
@@ -175,19 +169,22 @@ final class HomeChangeTracker implements AutoCloseable {
     if (mount.isPresent()) {
       return Result.off(mount.get());
     }
-    HomeChangeTracker tracker = new HomeChangeTracker(home, skip, barrierDir, digest);
     long t0 = System.nanoTime();
+    HomeChangeTracker tracker;
     try {
-      for (int i = 0; i < CHANNELS; i++) {
-        tracker.channels.add(tracker.new Channel(i));
+      Inotify inotify = Inotify.open();
+      try {
+        tracker = new HomeChangeTracker(home, skip, barrierDir, digest, inotify);
+      } catch (IOException e) {
+        inotify.close();
+        throw e;
       }
     } catch (IOException e) {
-      tracker.close();
       return Result.off("inotify is not available (" + e.getMessage() + ")");
     }
     try {
-      tracker.channels.forEach(c -> c.consumer.start());
-      ForkJoinPool pool = new ForkJoinPool(CHANNELS);
+      tracker.consumer.start();
+      ForkJoinPool pool = new ForkJoinPool(WALKERS);
       try {
         Map<String, Object> own = digest ? Files.readAttributes(home, STAT, LinkOption.NOFOLLOW_LINKS) : Map.of();
         pool.invoke(tracker.new Register(home, "", own));
@@ -246,18 +243,12 @@ final class HomeChangeTracker implements AutoCloseable {
     boolean complete = false;
     try {
       Files.createFile(barrierDir.resolve("barrier-" + ++barriers));
-      long deadline = System.nanoTime() + timeout.toNanos();
-      int received = 0;
-      while (received < channels.size()) {
-        Set<Path>[] sets = handoff.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        if (sets == null) {
-          break;
-        }
+      Set<Path>[] sets = handoff.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
+      if (sets != null) {
         dirs.addAll(sets[0]);
         trees.addAll(sets[1]);
-        received++;
+        complete = true;
       }
-      complete = received == channels.size();
       if (!complete && lost == null) {
         lost = "the change tracker did not see its own barrier within " + timeout.toSeconds() + " s";
       }
@@ -292,14 +283,18 @@ final class HomeChangeTracker implements AutoCloseable {
         .noneMatch(p -> p.indexOf('\uFFFD') >= 0);
   }
 
+  /** Stops the consumer, which closes the inotify instance and so removes every watch. */
   @Override
   public void close() {
-    for (Channel c : channels) {
+    stopping = true;
+    if (consumer.isAlive()) {
       try {
-        c.watcher.close();
-      } catch (IOException e) {
-        log.debug("closing a watch service: {}", e.getMessage());
+        consumer.join(TimeUnit.SECONDS.toMillis(2));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       }
+    } else if (consumer.getState() == Thread.State.NEW) {
+      inotify.close();
     }
   }
 
@@ -319,7 +314,8 @@ final class HomeChangeTracker implements AutoCloseable {
     @Override
     protected void compute() {
       try {
-        dir.register(channels.get(watched.getAndIncrement() % channels.size()).watcher, KINDS);
+        watches.put(inotify.watch(dir, EVENTS), dir);
+        watched.incrementAndGet();
       } catch (NoSuchFileException | NotDirectoryException gone) {
         return; // removed while we walked: its parent's watch saw it go
       } catch (IOException e) {
@@ -414,85 +410,75 @@ final class HomeChangeTracker implements AutoCloseable {
   }
 
   /**
-   * The consumer thread: turns events into the two sets, and at each barrier hands them over once every key
-   * signalled before the barrier has been read, then starts new ones. Runs until the watch service is closed.
+   * The consumer thread: turns events into the two sets, and at each barrier hands them over and starts new ones.
+   * Runs until {@link #close}, then closes the inotify instance (no other thread reads it, so none can be left
+   * reading a closed descriptor).
    */
-  private void consume(Channel channel) {
+  private void consume() {
     try {
-      while (true) {
-        WatchKey key = channel.watcher.take();
-        if (key != channel.barrierKey) {
-          record(channel, key);
-          key.reset();
-          continue;
-        }
-        int seen = barriers(key);
-        key.reset();
-        // Every event queued before the barrier is already in its key, and every such key is signalled: read them
-        // all. A key being reset after its events were read re-queues itself if more arrived meanwhile.
-        for (WatchKey pending = channel.watcher.poll(); pending != null; pending = channel.watcher.poll()) {
-          if (pending == channel.barrierKey) {
-            seen += barriers(pending);
-            pending.reset();
-          } else {
-            record(channel, pending);
-            pending.reset();
-          }
-        }
-        for (int i = 0; i < seen; i++) {
-          @SuppressWarnings("unchecked")
-          Set<Path>[] sets = new Set[] {new HashSet<>(channel.directories), new HashSet<>(channel.subtrees)};
-          channel.directories.clear();
-          // Subtrees are never cleared: nothing inside them is watched (and a renamed directory's watch reports
-          // under its old name), so a change in one after this checkpoint raises no usable event. Each later
-          // delta copies them whole again; they are few and small (new loose-object directories, mostly).
-          handoff.put(sets);
-        }
+      while (!stopping) {
+        inotify.read(100, this::record);
       }
-    } catch (ClosedWatchServiceException | InterruptedException stopped) {
-      // closed by collect() or close(); a barrier still waited for then reports itself lost
-    } catch (RuntimeException e) {
-      lost = "change tracker failed: " + e;
+    } catch (IOException | RuntimeException e) {
+      if (lost == null) {
+        lost = "change tracker failed: " + e.getMessage();
+      }
+    } finally {
+      inotify.close();
+    }
+  }
+
+  private void record(int watch, int mask, String name) {
+    if ((mask & Inotify.IN_Q_OVERFLOW) != 0) {
+      // The kernel dropped events, of any directory: the record is no longer complete.
+      if (lost == null) {
+        lost = "the inotify event queue overflowed (raise the sysctl fs.inotify.max_queued_events)";
+      }
+    } else if ((mask & Inotify.IN_IGNORED) != 0) {
+      // A watch gone with its directory, which its parent's watch saw go.
+    } else if (watch == barrierWatch) {
+      if ((mask & Inotify.IN_CREATE) != 0) {
+        handOver();
+      }
+    } else {
+      changedWatches.add(watch);
+      if ((mask & Inotify.IN_ISDIR) != 0 && (mask & (Inotify.IN_CREATE | Inotify.IN_MOVED_TO)) != 0) {
+        created.add(new Created(watch, name));
+      }
     }
   }
 
   /**
-   * The barrier files among a barrier key's events. A full kernel queue (IN_Q_OVERFLOW) is signalled by Java to
-   * every key of the watch service, this one included: then events of any directory of this channel may be gone,
-   * and the record is no longer complete.
+   * At a barrier, every event raised before it has been recorded: the record so far, resolved to paths. Every
+   * watch descriptor resolves, because the walk that placed the watches ended before the first barrier.
    */
-  private int barriers(WatchKey key) {
-    int n = 0;
-    for (WatchEvent<?> event : key.pollEvents()) {
-      if (event.kind() == StandardWatchEventKinds.ENTRY_CREATE) {
-        n++;
-      } else if (lost == null) {
-        lost = "the inotify event queue overflowed (raise the sysctl fs.inotify.max_queued_events)";
-      }
-    }
-    return n;
-  }
-
-  private void record(Channel channel, WatchKey key) {
-    // The path it was registered with: a directory renamed since is still reported under its old name, which
-    // is harmless because the new name was reported as a new subtree.
-    Path dir = (Path) key.watchable();
-    for (WatchEvent<?> event : key.pollEvents()) {
-      if (event.kind() == StandardWatchEventKinds.OVERFLOW) {
-        // Events of this directory were dropped, including perhaps the creation of subdirectories: copy it whole.
-        channel.subtrees.add(dir);
+  private void handOver() {
+    Set<Path> dirs = new HashSet<>();
+    for (int watch : changedWatches) {
+      Path dir = watches.get(watch);
+      if (dir == null) {
+        lost = "an event came from a watch the tracker did not place";
         continue;
       }
-      Path entry = dir.resolve((Path) event.context());
-      if (event.kind() == StandardWatchEventKinds.ENTRY_CREATE && Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
-        // A directory never copied (Git's push quarantine comes and goes with every push) is no subtree, but
-        // making it still changed its parent's time.
-        if (!skip.test(relative(home, entry))) {
-          channel.subtrees.add(entry);
-        }
-      }
-      channel.directories.add(dir);
+      dirs.add(dir);
     }
+    for (Created c : created) {
+      Path dir = watches.get(c.watch());
+      Path entry = dir == null ? null : dir.resolve(c.name());
+      // A directory never copied (Git's push quarantine comes and goes with every push) is no subtree, but making
+      // it still changed its parent.
+      if (entry != null && !skip.test(relative(home, entry))) {
+        subtrees.add(entry);
+      }
+    }
+    changedWatches.clear();
+    created.clear();
+    // Subtrees are never cleared: nothing inside them is watched (and a renamed directory's watch reports under
+    // its old name), so a change in one after this checkpoint raises no usable event. Each later delta copies
+    // them whole again; they are few and small (new loose-object directories, mostly).
+    @SuppressWarnings("unchecked")
+    Set<Path>[] sets = new Set[] {dirs, new HashSet<>(subtrees)};
+    handoff.add(sets);
   }
 
   /**
