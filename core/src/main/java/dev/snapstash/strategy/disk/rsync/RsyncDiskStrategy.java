@@ -159,10 +159,11 @@ public final class RsyncDiskStrategy implements DiskStrategy {
    * index to compare with, or a directory to copy cannot be named to rsync.
    */
   private Optional<RsyncOutput> preCopyFromIndex(BackupContext context) {
-    if (tracker == null || !cloned || previousIndex.isEmpty()) {
+    Optional<Map<String, HomeIndex.Dir>> index = previousIndex.join();
+    if (tracker == null || !cloned || index.isEmpty()) {
       return Optional.empty();
     }
-    Map<String, HomeIndex.Dir> previous = previousIndex.get();
+    Map<String, HomeIndex.Dir> previous = index.get();
     java.util.SortedSet<String> differ = new java.util.TreeSet<>();
     tracker.digests().forEach((dir, digest) -> {
       if (!digest.known() || !digest.equals(previous.get(dir))) {
@@ -357,8 +358,12 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     }
   }
 
-  /** The previous backup's {@link HomeIndex}, when this run's home is a snapshot of that backup's. */
-  private Optional<Map<String, HomeIndex.Dir>> previousIndex = Optional.empty();
+  /**
+   * The previous backup's {@link HomeIndex}, when this run's home is a snapshot of that backup's. Read beside the
+   * tracker's walk: 80,000 lines are a quarter of a second idle, and more under load.
+   */
+  private java.util.concurrent.CompletableFuture<Optional<Map<String, HomeIndex.Dir>>> previousIndex =
+      java.util.concurrent.CompletableFuture.completedFuture(Optional.empty());
 
   /** Whether this run's home is a btrfs subvolume: its index is then worth writing, for the next backup. */
   private boolean subvolumeHome;
@@ -422,7 +427,14 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     subvolumeHome = true;
     linkBasis = Optional.empty();
     if (cloned) {
-      previousIndex = HomeIndex.read(context.previous().get(), excludesText);
+      Path previous = context.previous().get();
+      previousIndex = java.util.concurrent.CompletableFuture.supplyAsync(
+          () -> HomeIndex.read(previous, excludesText),
+          task -> {
+            Thread reader = new Thread(task, "home-index-reader");
+            reader.setDaemon(true);
+            reader.start();
+          });
     }
   }
 
