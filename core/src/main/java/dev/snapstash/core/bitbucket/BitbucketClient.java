@@ -33,7 +33,12 @@ public class BitbucketClient {
   private final java.util.function.Supplier<String> password;
   private volatile String authorization;
   private final Duration timeout;
-  private final HttpClient http;
+  /**
+   * Made at the first request, not with the client: building one sets up the JVM's default TLS context (its trust
+   * store and some 300 classes, 0.2 s of start-up idle), which then happens in the preflight's own thread, beside
+   * the other checks, instead of before them.
+   */
+  private HttpClient http;
   private final ObjectMapper json = new ObjectMapper();
 
   public BitbucketClient(URI baseUrl, String username, String password, Duration timeout) {
@@ -50,7 +55,13 @@ public class BitbucketClient {
     this.username = username;
     this.password = password;
     this.timeout = timeout;
-    this.http = HttpClient.newBuilder().connectTimeout(timeout).build();
+  }
+
+  private synchronized HttpClient http() {
+    if (http == null) {
+      http = HttpClient.newBuilder().connectTimeout(timeout).build();
+    }
+    return http;
   }
 
   /** Reads the password now, so that one that cannot be read is reported as such; throws what reading throws. */
@@ -159,7 +170,7 @@ public class BitbucketClient {
     }
     HttpResponse<String> response;
     try {
-      response = http.send(builder.build(), HttpResponse.BodyHandlers.ofString());
+      response = http().send(builder.build(), HttpResponse.BodyHandlers.ofString());
     } catch (HttpConnectTimeoutException | ConnectException e) {
       throw new SnapstashException(
           ErrorKind.UNREACHABLE,
