@@ -4,11 +4,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.snapstash.core.process.Command;
 import dev.snapstash.core.process.ProcessRunner;
+import dev.snapstash.core.util.Digests;
+import dev.snapstash.core.util.Trees;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class HomeChecksumsTest {
   @TempDir Path tmp;
@@ -103,5 +113,253 @@ class HomeChecksumsTest {
 
     HomeChecksums.Summary s = HomeChecksums.write(backup, Optional.empty(), 2);
     assertThat(s.unsharedBytes()).as("a first backup: everything is new, 1000 bytes stored once").isEqualTo(1000);
+  }
+
+  // Two backups' home indexes written by hand: the second backup's home starts as hard links to the first's (as
+  // rsync --link-dest leaves it), its index vouches for every directory of the first but those named as changed.
+
+  /**
+   * A directory both indexes vouch for, whose parent the copy no longer has (deleted after the index was taken):
+   * the list must not take the vouched directory's files from the previous list, since the copy does not hold them.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"shared", "shared/p", "shared,shared/p"})
+  void aVouchedDirectoryWhoseParentTheCopyLacksMakesEveryFileBeChecksummed(String changed) throws Exception {
+    Path first = tmp.resolve("b1");
+    write(first.resolve("home/shared/p/v/f"), "in v");
+    write(first.resolve("home/shared/x"), "x");
+    Path second = nextBackup(first);
+    Trees.deleteRecursively(second.resolve("home/shared/p"));
+    index(second, first, changed.split(","));
+
+    HomeChecksums.Summary sums = HomeChecksums.write(second, Optional.of(first), 2);
+    assertThat(list(second)).doesNotContain("./shared/p/v/f").contains("./shared/x");
+    assertThat(sums.vouched()).as("the indexes are not trusted").isZero();
+    assertSameAsWithoutIndexes(second, first, sums);
+  }
+
+  /** A directory made after the index was taken, below one that changed: it and all below it are listed. */
+  @Test
+  void aNewDirectoryBelowAChangedOneIsListedWhole() throws Exception {
+    Path first = tmp.resolve("b1");
+    write(first.resolve("home/shared/n/g"), "g");
+    write(first.resolve("home/shared/v/f"), "f");
+    Path second = nextBackup(first);
+    write(second.resolve("home/shared/n/new/deeper/f2"), "new, deeper");
+    write(second.resolve("home/shared/n/new/f3"), "new");
+    index(second, first, "shared/n");
+
+    HomeChecksums.Summary sums = HomeChecksums.write(second, Optional.of(first), 2);
+    assertThat(list(second)).contains("./shared/n/new/deeper/f2", "./shared/n/new/f3", "./shared/n/g", "./shared/v/f");
+    assertThat(sums.vouched()).as("shared/v/f").isEqualTo(1);
+    assertThat(sums.hashed()).as("the two new files").isEqualTo(2);
+    assertSameAsWithoutIndexes(second, first, sums);
+  }
+
+  /** A vouched directory below a changed one: the changed one is listed, the vouched one's files are not looked at. */
+  @Test
+  void aVouchedDirectoryBelowAChangedOneTakesItsDigestsFromThePreviousList() throws Exception {
+    Path first = tmp.resolve("b1");
+    write(first.resolve("home/shared/n/g"), "g");
+    write(first.resolve("home/shared/n/w/h"), "h");
+    write(first.resolve("home/shared/n/w/h2"), "h2");
+    Path second = nextBackup(first);
+    rewrite(second.resolve("home/shared/n/g"), "g, rewritten");
+    index(second, first, "shared/n");
+
+    HomeChecksums.Summary sums = HomeChecksums.write(second, Optional.of(first), 2);
+    assertThat(sums.vouched()).as("shared/n/w's two files").isEqualTo(2);
+    assertThat(sums.hashed()).as("the rewritten file").isEqualTo(1);
+    assertSameAsWithoutIndexes(second, first, sums);
+  }
+
+  /**
+   * The same, but the copy has a symbolic link where the vouched directory was: listing the changed parent shows
+   * no directory there, so the vouched one is not in the copy and its files must not be listed.
+   */
+  @Test
+  void aVouchedDirectoryThatIsASymbolicLinkInTheCopyIsNotTrusted() throws Exception {
+    Path first = tmp.resolve("b1");
+    write(first.resolve("home/shared/n/g"), "g");
+    write(first.resolve("home/shared/n/w/h"), "h");
+    Path second = nextBackup(first);
+    write(tmp.resolve("elsewhere/h"), "h");
+    Trees.deleteRecursively(second.resolve("home/shared/n/w"));
+    Files.createSymbolicLink(second.resolve("home/shared/n/w"), tmp.resolve("elsewhere"));
+    index(second, first, "shared/n");
+
+    HomeChecksums.Summary sums = HomeChecksums.write(second, Optional.of(first), 2);
+    assertThat(list(second)).containsExactly("./shared/n/g");
+    assertThat(sums.vouched()).isZero();
+    assertSameAsWithoutIndexes(second, first, sums);
+  }
+
+  /**
+   * Changed directories below a symbolic link to a directory outside the home: a walk from the top never follows
+   * the link, so their files are not the copy's, even though the index names them as directories.
+   */
+  @Test
+  void changedDirectoriesBelowASymbolicLinkAreNotListed() throws Exception {
+    Path first = tmp.resolve("b1");
+    write(first.resolve("home/shared/s/d/f"), "f");
+    write(first.resolve("home/shared/v/f"), "f");
+    Path second = nextBackup(first);
+    write(tmp.resolve("elsewhere/d/f"), "not the copy's");
+    Trees.deleteRecursively(second.resolve("home/shared/s"));
+    Files.createSymbolicLink(second.resolve("home/shared/s"), tmp.resolve("elsewhere"));
+    index(second, first, "shared", "shared/s", "shared/s/d");
+
+    HomeChecksums.Summary sums = HomeChecksums.write(second, Optional.of(first), 2);
+    assertThat(list(second)).containsExactly("./shared/v/f");
+    assertThat(sums.vouched()).isEqualTo(1);
+    assertSameAsWithoutIndexes(second, first, sums);
+  }
+
+  /**
+   * The previous list has a file where both indexes have a directory (they cannot both be right): the vouched
+   * parent's file is not carried over beside the directory's files, and the indexes are not trusted.
+   */
+  @Test
+  void aFileWhereTheIndexesHaveADirectoryMakesEveryFileBeChecksummed() throws Exception {
+    Path first = tmp.resolve("b1");
+    write(first.resolve("home/shared/d/x"), "a file");
+    write(first.resolve("home/shared/v/f"), "f");
+    Path second = nextBackup(first);
+    Files.delete(second.resolve("home/shared/d/x"));
+    write(second.resolve("home/shared/d/x/y"), "a directory");
+    Map<String, HomeIndex.Dir> dirs = indexOf(first.resolve("home"));
+    dirs.put("shared/d/x", new HomeIndex.Dir("d".repeat(64), 1, 11));
+    HomeIndex.write(first, "", dirs, Set.of(), Set.of());
+    HomeIndex.write(second, "", dirs, Set.of(), Set.of());
+
+    HomeChecksums.Summary sums = HomeChecksums.write(second, Optional.of(first), 2);
+    assertThat(list(second)).containsExactly("./shared/d/x/y", "./shared/v/f");
+    assertThat(sums.vouched()).isZero();
+    assertSameAsWithoutIndexes(second, first, sums);
+  }
+
+  /**
+   * A previous list naming a path no walk gives (damaged, or edited by hand): its line would be carried over as it
+   * is, naming no file of the copy.
+   */
+  @Test
+  void aPreviousListNamingAPathNoWalkGivesIsNotTrusted() throws Exception {
+    Path first = tmp.resolve("b1");
+    write(first.resolve("home/shared/v/f"), "f");
+    write(first.resolve("home/shared/w/g"), "g");
+    Path second = nextBackup(first);
+    index(second, first);
+    Path list = first.resolve(HomeChecksums.FILE);
+    Files.writeString(list, Files.readString(list).replace("./shared/v/f", "./shared/v/.."));
+
+    HomeChecksums.Summary sums = HomeChecksums.write(second, Optional.of(first), 2);
+    assertThat(list(second)).containsExactly("./shared/v/f", "./shared/w/g");
+    assertThat(sums.vouched()).isZero();
+    assertSameAsWithoutIndexes(second, first, sums);
+  }
+
+  /**
+   * Every kind of directory at once (vouched, changed, vouched below changed and the other way round, new, gone)
+   * and names that need escaping: the list is byte for byte the one a pass without the indexes writes.
+   */
+  @Test
+  void theListIsByteForByteTheOneAPassWithoutTheIndexesWrites() throws Exception {
+    Path first = tmp.resolve("b1");
+    write(first.resolve("home/top"), "top");
+    write(first.resolve("home/shared/bitbucket.properties"), "a=b");
+    write(first.resolve("home/shared/v/two\nlines"), "escaped name, vouched");
+    write(first.resolve("home/shared/v/back\\slash"), "escaped name, vouched");
+    write(first.resolve("home/shared/v/a-b"), "sorts between v/a and v/a/...");
+    write(first.resolve("home/shared/v/a/f"), "vouched below vouched");
+    write(first.resolve("home/shared/v/n/f"), "changed below vouched");
+    write(first.resolve("home/shared/v/n/w/f"), "vouched below changed");
+    write(first.resolve("home/shared/v/n/w-x"), "gone");
+    write(first.resolve("home/shared/gone/f"), "deleted with its directory");
+    Files.createSymbolicLink(first.resolve("home/shared/v/link"), Path.of("a-b"));
+    Path second = nextBackup(first);
+    rewrite(second.resolve("home/shared/v/n/f"), "changed");
+    Files.delete(second.resolve("home/shared/v/n/w-x"));
+    write(second.resolve("home/shared/v/n/two\nnew\\lines"), "new, escaped name");
+    write(second.resolve("home/shared/v/n/w0/new"), "new directory");
+    Files.createLink(second.resolve("home/shared/v/n/again"), second.resolve("home/shared/v/n/f"));
+    Trees.deleteRecursively(second.resolve("home/shared/gone"));
+    // The index of a backup taken after shared/gone went: it does not name it.
+    Map<String, HomeIndex.Dir> dirs = indexOf(first.resolve("home"));
+    dirs.put("shared", changed(dirs.get("shared")));
+    dirs.put("shared/v/n", changed(dirs.get("shared/v/n")));
+    dirs.remove("shared/gone");
+    HomeIndex.write(second, "", dirs, Set.of(), Set.of());
+
+    HomeChecksums.Summary sums = HomeChecksums.write(second, Optional.of(first), 2);
+    assertThat(sums.vouched()).as("the files of /, shared/v, shared/v/a and shared/v/n/w").isEqualTo(6);
+    assertThat(sums.hashed()).as("the rewritten file under its two names, and the two new ones").isEqualTo(4);
+    assertSameAsWithoutIndexes(second, first, sums);
+    new ProcessRunner().run(Command.of("sh", "-c", "cd \"$0\"/home && sha256sum --quiet -c ../home.sha256", second.toString()));
+  }
+
+  /** A backup after {@code first}, whose home is hard-linked to {@code first}'s, and {@code first}'s list. */
+  private static Path nextBackup(Path first) throws Exception {
+    HomeChecksums.write(first, Optional.empty(), 2);
+    HomeIndex.write(first, "", indexOf(first.resolve("home")), Set.of(), Set.of());
+    Path second = first.resolveSibling(first.getFileName() + "-next");
+    Files.createDirectories(second);
+    new ProcessRunner().run(Command.of("cp", "-al", first.resolve("home").toString(), second.resolve("home").toString()));
+    return second;
+  }
+
+  /** {@code second}'s index: {@code first}'s, with the {@code changed} directories' digests changed. */
+  private static void index(Path second, Path first, String... changed) throws Exception {
+    Map<String, HomeIndex.Dir> dirs = indexOf(first.resolve("home"));
+    for (String dir : changed) {
+      dirs.put(dir, changed(dirs.get(dir)));
+    }
+    HomeIndex.write(second, "", dirs, Set.of(), Set.of());
+  }
+
+  private static HomeIndex.Dir changed(HomeIndex.Dir d) {
+    return new HomeIndex.Dir("c".repeat(64), d.files(), d.bytes());
+  }
+
+  /** Every directory of {@code home} with the number and size of its regular files, as the change tracker counts. */
+  private static Map<String, HomeIndex.Dir> indexOf(Path home) throws Exception {
+    Map<String, HomeIndex.Dir> out = new TreeMap<>();
+    try (Stream<Path> all = Files.walk(home)) {
+      for (Path dir : all.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).toList()) {
+        long files = 0;
+        long bytes = 0;
+        try (Stream<Path> entries = Files.list(dir)) {
+          for (Path e : entries.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).toList()) {
+            files++;
+            bytes += Files.size(e);
+          }
+        }
+        String rel = home.relativize(dir).toString();
+        out.put(rel, new HomeIndex.Dir(Digests.sha256(rel.getBytes(StandardCharsets.UTF_8)), files, bytes));
+      }
+    }
+    return out;
+  }
+
+  /** A file's new content in a copy whose files are hard links: a new inode, as rsync writes it. */
+  private static void rewrite(Path file, String content) throws Exception {
+    Files.delete(file);
+    Files.writeString(file, content);
+  }
+
+  private static java.util.List<String> list(Path backup) throws Exception {
+    return Files.readAllLines(backup.resolve(HomeChecksums.FILE)).stream().map(l -> l.substring(l.indexOf("  ") + 2)).toList();
+  }
+
+  /** The same bytes, and the same home size, count and space written, as a pass without the indexes. */
+  private static void assertSameAsWithoutIndexes(Path second, Path first, HomeChecksums.Summary sums) throws Exception {
+    String written = Files.readString(second.resolve(HomeChecksums.FILE));
+    Files.move(second.resolve(HomeIndex.FILE), second.resolve("index.aside"));
+    HomeChecksums.Summary full = HomeChecksums.write(second, Optional.of(first), 2);
+    Files.move(second.resolve("index.aside"), second.resolve(HomeIndex.FILE));
+    assertThat(Files.readString(second.resolve(HomeChecksums.FILE))).isEqualTo(written);
+    assertThat(new long[] {sums.files(), sums.bytes(), sums.unsharedBytes()})
+        .as("files, bytes, unshared bytes")
+        .containsExactly(full.files(), full.bytes(), full.unsharedBytes());
+    assertThat(full.vouched()).isZero();
   }
 }
