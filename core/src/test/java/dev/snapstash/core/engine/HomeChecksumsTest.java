@@ -284,6 +284,23 @@ class HomeChecksumsTest {
     assertSameAsWithoutIndexes(second, first, sums);
   }
 
+  /** A name Java cannot decode in a changed directory: the same clear error as without the indexes. */
+  @Test
+  void aNameJavaCannotDecodeInAChangedDirectoryIsTheSameClearError() throws Exception {
+    Path first = tmp.resolve("b1");
+    write(first.resolve("home/refs/heads/main"), "main");
+    write(first.resolve("home/shared/v/f"), "f");
+    Path second = nextBackup(first);
+    new ProcessRunner()
+        .run(Command.of("sh", "-c", "echo x > \"$1/refs/heads/$(printf 'caf\\351')\"", "sh", second.resolve("home").toString()));
+    index(second, first, "refs/heads");
+
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> HomeChecksums.write(second, Optional.of(first), 2))
+        .isInstanceOf(dev.snapstash.core.error.SnapstashException.class)
+        .hasMessageContaining("refs/heads/caf")
+        .hasMessageContaining("is not valid in the JVM's file-name encoding");
+  }
+
   /**
    * Every kind of directory at once (vouched, changed, vouched below changed and the other way round, new, gone)
    * and names that need escaping: the list is byte for byte the one a pass without the indexes writes.
