@@ -1,5 +1,9 @@
 package dev.snapstash.core.util;
 
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Optional;
 
 /**
@@ -32,6 +36,79 @@ public final class ListLines {
     }
     String name = rest.substring(hexLength + 4);
     return Optional.of(new Entry(rest.substring(0, hexLength), escaped ? unescape(name) : name));
+  }
+
+  /** What {@link #read} finds, line by line; each returns whether to go on. */
+  public interface LineVisitor {
+    /**
+     * A line exactly as {@link #line} writes it, with a value of ASCII characters: the value is the {@code
+     * hexLength} bytes of {@code text} from {@code start}, the path is decoded.
+     */
+    boolean plain(byte[] text, int start, String path);
+
+    /** Any other line, decoded: {@link #parse} reads it, or it is no entry. */
+    boolean other(String line);
+  }
+
+  /**
+   * The lines of {@code text} from {@code from}, split as {@link java.io.BufferedReader#readLine} splits them (at a
+   * line feed, a carriage return, or both) and decoded as UTF-8, malformed input an error as for a reader. A list of
+   * 100,000 lines is mostly plain ones: only their paths are decoded, and their values can be taken from the bytes.
+   * Returns whether the visitor went through to the end.
+   */
+  public static boolean read(byte[] text, int from, int hexLength, LineVisitor visitor) throws IOException {
+    for (int start = from, end; start < text.length; start = end + 1) {
+      end = indexOf(text, (byte) '\n', start);
+      String path = end < text.length ? plainPath(text, start, end, hexLength) : null;
+      if (path != null) {
+        if (!visitor.plain(text, start, path)) {
+          return false;
+        }
+        continue;
+      }
+      String line = StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(text, start, end - start)).toString();
+      String[] lines = line.split("\r", -1);
+      // A carriage return just before the line feed (or the end) ends the line, and starts none.
+      int count = line.endsWith("\r") ? lines.length - 1 : lines.length;
+      for (int i = 0; i < count; i++) {
+        if (!visitor.other(lines[i])) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  private static final byte[] SEPARATOR = "  ./".getBytes(StandardCharsets.US_ASCII);
+
+  /**
+   * The path of a line that {@link #line} writes the same, byte for byte: {@code hexLength} ASCII characters, the
+   * separator, a path needing no escape in valid UTF-8. Null for any other line.
+   */
+  private static String plainPath(byte[] text, int start, int end, int hexLength) {
+    int from = start + hexLength + SEPARATOR.length;
+    if (from >= end || text[start] == '\\' || !Arrays.equals(text, start + hexLength, from, SEPARATOR, 0, SEPARATOR.length)) {
+      return null;
+    }
+    for (int i = start; i < end; i++) {
+      byte b = text[i];
+      if (b == '\r' || b == '\\' || (b < 0 && i < start + hexLength)) {
+        return null;
+      }
+    }
+    String path = new String(text, from, end - from, StandardCharsets.UTF_8);
+    // A replacement character: malformed UTF-8 (or a name that holds one), which the strict decoder tells apart.
+    return path.indexOf('\uFFFD') < 0 ? path : null;
+  }
+
+  /** The first {@code b} in {@code text} from {@code from}, or its length. */
+  public static int indexOf(byte[] text, byte b, int from) {
+    for (int i = from; i < text.length; i++) {
+      if (text[i] == b) {
+        return i;
+      }
+    }
+    return text.length;
   }
 
   private static String unescape(String name) {
