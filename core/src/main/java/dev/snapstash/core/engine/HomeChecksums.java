@@ -5,8 +5,9 @@ import dev.snapstash.core.util.ListLines;
 import dev.snapstash.core.util.Trees;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
-import java.io.BufferedWriter;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -31,7 +32,9 @@ import java.util.stream.Stream;
  * ../home.sha256}).
  *
  * <p>Computed after the unlock, so it costs no downtime. Incremental: a file hard-linked to the previous backup's
- * copy (same inode, so the same bytes) takes its digest from the previous list instead of being read again.
+ * copy (same inode, so the same bytes) takes its digest from the previous list instead of being read again, and a
+ * directory that this backup's {@link HomeIndex} and the previous one's vouch for is not even looked at: its lines
+ * are the previous list's.
  */
 public final class HomeChecksums {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(HomeChecksums.class);
@@ -52,107 +55,41 @@ public final class HomeChecksums {
    */
   public record Summary(long files, long bytes, long unsharedBytes, long hashed, long vouched) {}
 
-  /** One regular file of the copy, as the walk saw it; a {@code vouched} one was not looked at (see {@link Vouched}). */
-  private record Entry(String rel, long size, Object fileKey, boolean vouched) {}
+  /** One regular file of the copy, as a walk saw it. */
+  record Entry(String rel, long size, Object fileKey) {}
 
   /**
-   * Directories whose files the walk need not look at: those with the same entry in this backup's {@link
-   * HomeIndex} and the previous one's, which hold the same files, with the same sizes, as the previous backup's copy
-   * (and on a btrfs backup root, the same blocks). Their digests come from the previous list.
+   * What a pass over the copy found: the regular files it looked at, sorted by path, and the lines of the previous
+   * list it carries over for files it did not look at (indexes into it, in its order) with their total size.
    */
-  private record Vouched(Map<String, Map<String, Boolean>> names, Map<String, HomeIndex.Dir> dirs) {
-    static final Vouched NONE = new Vouched(Map.of(), Map.of());
-
-    static Vouched of(Path backupDir, Optional<Path> previousBackupDir, Map<String, String> previousList) {
-      if (previousBackupDir.isEmpty() || previousList.isEmpty()) {
-        return NONE;
-      }
-      // Only indexes taken with the same excludes: a file excluded since is in the previous list, not in this copy.
-      Optional<Map<String, HomeIndex.Dir>> now = HomeIndex.readLike(backupDir, previousBackupDir.get());
-      Optional<Map<String, HomeIndex.Dir>> before =
-          now.isEmpty() ? Optional.empty() : HomeIndex.readLike(previousBackupDir.get(), backupDir);
-      if (before.isEmpty()) {
-        return NONE;
-      }
-      Map<String, Map<String, Boolean>> listed = new HashMap<>();
-      for (String rel : previousList.keySet()) {
-        listed.computeIfAbsent(Trees.parentOf(rel), d -> new HashMap<>()).put(rel.substring(rel.lastIndexOf('/') + 1), true);
-      }
-      Map<String, Map<String, Boolean>> names = new HashMap<>();
-      Map<String, HomeIndex.Dir> dirs = new HashMap<>();
-      now.get().forEach((dir, d) -> {
-        Map<String, Boolean> files = listed.get(dir);
-        int count = files == null ? 0 : files.size();
-        if (d.known() && d.equals(before.get().get(dir)) && count == d.files()) {
-          names.put(dir, files == null ? new HashMap<>() : files);
-          dirs.put(dir, d);
-        }
-      });
-      // The subdirectories of a vouched directory are those it had when it was indexed, every one of which the index
-      // lists: the directory is not even listed.
-      for (String dir : now.get().keySet()) {
-        if (!dir.isEmpty()) {
-          Map<String, Boolean> entries = names.get(Trees.parentOf(dir));
-          if (entries != null) {
-            entries.put(dir.substring(dir.lastIndexOf('/') + 1), false);
-          }
-        }
-      }
-      return new Vouched(names, dirs);
-    }
-
-    /** All the entries of a vouched directory that the walk needs; null for a directory it must list. */
-    Map<String, Boolean> of(String dir) {
-      return names.get(dir);
-    }
-
-    /** Whether the walk met every vouched file: if not, the indexes do not describe this copy after all. */
-    boolean metAll(List<Entry> files) {
-      Map<String, Integer> met = new HashMap<>();
-      for (Entry e : files) {
-        if (e.vouched()) {
-          met.merge(Trees.parentOf(e.rel()), 1, Integer::sum);
-        }
-      }
-      for (Map.Entry<String, HomeIndex.Dir> d : dirs.entrySet()) {
-        if (met.getOrDefault(d.getKey(), 0) != d.getValue().files()) {
-          return false;
-        }
-      }
-      return true;
-    }
-
-    long bytes() {
-      return dirs.values().stream().mapToLong(HomeIndex.Dir::bytes).sum();
-    }
-  }
+  record Listing(List<Entry> files, int[] carried, long carriedBytes) {}
 
   /** What one file contributes: its digest, and whether it is the previous backup's inode (no new space). */
   private record Digest(String sha256, boolean linked, boolean hashed) {}
 
   /**
-   * Writes {@code backupDir/home.sha256} for {@code backupDir/home}. One walk of the copy gives the list, the sizes
-   * and each file's inode; the previous backup's file is looked at only where it has a digest to reuse.
+   * Writes {@code backupDir/home.sha256} for {@code backupDir/home}. One pass over the copy gives the list, the sizes
+   * and each file's inode; the previous backup's file is looked at only where it has a digest to reuse. Where this
+   * backup's {@link HomeIndex} and the previous one's vouch for a directory, its lines are the previous list's
+   * (see {@link IndexPass}).
    */
   public static Summary write(Path backupDir, Optional<Path> previousBackupDir, int threads) {
     Path home = backupDir.resolve("home");
-    Map<String, String> previous = previousBackupDir.map(HomeChecksums::read).orElse(Map.of());
     Path prevHome = previousBackupDir.map(p -> p.resolve("home")).orElse(null);
-    Vouched vouched = Vouched.of(backupDir, previousBackupDir, previous);
-    List<Entry> files = vouched == Vouched.NONE ? null : vouchedEntries(home, threads, vouched);
-    if (files == null) {
-      vouched = Vouched.NONE;
-      files = entries(home, threads, vouched);
-    }
     ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads));
     try {
+      // On a large home the previous list and the two indexes are 40 MB of text: read side by side.
+      Future<DigestList> list = pool.submit(() -> previousBackupDir.map(DigestList::read).orElse(DigestList.EMPTY));
+      Optional<IndexPass> pass =
+          previousBackupDir.isEmpty() ? Optional.empty() : IndexPass.of(backupDir, previousBackupDir.get(), list, pool);
+      DigestList previous = result(list);
+      Listing listing =
+          pass.flatMap(p -> p.list(home, threads)).orElseGet(() -> new Listing(entries(home, threads), new int[0], 0));
+      List<Entry> files = listing.files();
       List<Future<Digest>> digests = new ArrayList<>(files.size());
       for (Entry e : files) {
         // The reuse test is a stat call per file: on 100,000 files it is worth spreading over the pool too.
-        digests.add(
-            e.vouched()
-                ? java.util.concurrent.CompletableFuture.completedFuture(new Digest(previous.get(e.rel()), true, false))
-                : pool.submit(() -> digest(e, home, prevHome, previous)));
+        digests.add(pool.submit(() -> digest(e, home, prevHome, previous)));
       }
       List<Digest> done = new ArrayList<>(files.size());
       Set<Object> linkedInodes = new HashSet<>();
@@ -163,29 +100,28 @@ public final class HomeChecksums {
           linkedInodes.add(files.get(i).fileKey());
         }
       }
-      long bytes = vouched.bytes();
+      // The files carried over are counted by the index, and are the previous backup's: they add no space written.
+      long bytes = listing.carriedBytes();
       long unshared = 0;
       long hashed = 0;
       // Space written is counted per inode: a file with two names in the home is stored once, and a name linked
       // within the copy to another that is the previous backup's inode adds nothing either.
       Set<Object> counted = new HashSet<>();
-      Path tmp = backupDir.resolve(FILE + ".tmp");
-      try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
-        for (int i = 0; i < files.size(); i++) {
-          Digest d = done.get(i);
-          Entry e = files.get(i);
-          bytes += e.size();
-          Object key = e.fileKey();
-          if (!d.linked() && (key == null || (!linkedInodes.contains(key) && counted.add(key)))) {
-            unshared += e.size();
-          }
-          hashed += d.hashed() ? 1 : 0;
-          w.write(line(d.sha256(), e.rel()));
+      for (int i = 0; i < files.size(); i++) {
+        Digest d = done.get(i);
+        Entry e = files.get(i);
+        bytes += e.size();
+        Object key = e.fileKey();
+        if (!d.linked() && (key == null || (!linkedInodes.contains(key) && counted.add(key)))) {
+          unshared += e.size();
         }
+        hashed += d.hashed() ? 1 : 0;
       }
+      Path tmp = backupDir.resolve(FILE + ".tmp");
+      writeList(tmp, listing, done, previous);
       Files.move(tmp, backupDir.resolve(FILE), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-      long vouchedFiles = files.stream().filter(Entry::vouched).count();
-      return new Summary(files.size(), bytes, unshared, hashed, vouchedFiles);
+      int carried = listing.carried().length;
+      return new Summary(files.size() + carried, bytes, unshared, hashed, carried);
     } catch (IOException e) {
       throw SnapstashException.storage("cannot write " + backupDir.resolve(FILE) + ": " + e.getMessage(), e);
     } catch (ExecutionException e) {
@@ -199,27 +135,43 @@ public final class HomeChecksums {
   }
 
   /**
-   * The walk with the indexes' help, or null when the copy turns out not to match them: a directory an index names
-   * is not in the copy (one excluded by a pattern the change tracker cannot read, say), or the walk did not meet a
-   * vouched file. The walk without them then says whether anything else is wrong.
+   * The files looked at and the lines carried over, merged in path order. The two never name the same file: a
+   * carried line is in a directory the pass did not list, a file looked at in one it listed.
    */
-  private static List<Entry> vouchedEntries(Path home, int threads, Vouched vouched) {
-    try {
-      List<Entry> files = entries(home, threads, vouched);
-      if (vouched.metAll(files)) {
-        return files;
+  private static void writeList(Path tmp, Listing listing, List<Digest> digests, DigestList previous) throws IOException {
+    List<Entry> files = listing.files();
+    int[] carried = listing.carried();
+    try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
+      int c = 0;
+      for (int i = 0; i < files.size(); i++) {
+        String rel = files.get(i).rel();
+        for (; c < carried.length && previous.path(carried[c]).compareTo(rel) < 0; c++) {
+          previous.writeLine(carried[c], out);
+        }
+        out.write(line(digests.get(i).sha256(), rel).getBytes(StandardCharsets.UTF_8));
       }
-      log.info("the copy does not match its {}; checksumming every file", HomeIndex.FILE);
-    } catch (SnapstashException e) {
-      log.info("the copy does not match its {} ({}); checksumming every file", HomeIndex.FILE, e.getMessage());
+      for (; c < carried.length; c++) {
+        previous.writeLine(carried[c], out);
+      }
     }
-    return null;
   }
 
-  private static Digest digest(Entry e, Path home, Path prevHome, Map<String, String> previous) throws IOException {
-    if (e.vouched()) {
-      return new Digest(previous.get(e.rel()), true, false);
+  /** What a task on a pool returned; what it threw, thrown here. */
+  static <T> T result(Future<T> task) throws InterruptedException {
+    try {
+      return task.get();
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      if (e.getCause() instanceof Error r) {
+        throw r;
+      }
+      throw new IllegalStateException(e.getCause());
     }
+  }
+
+  private static Digest digest(Entry e, Path home, Path prevHome, DigestList previous) throws IOException {
     Path file = home.resolve(e.rel());
     Path prev = prevHome == null ? null : prevHome.resolve(e.rel());
     BasicFileAttributes before = prev == null ? null : attributes(prev);
@@ -228,7 +180,7 @@ public final class HomeChecksums {
     boolean linked =
         before != null
             && ((e.fileKey() != null && e.fileKey().equals(before.fileKey())) || untouchedCopy(file, prev));
-    String reused = previous.get(e.rel());
+    String reused = previous.digestOf(e.rel());
     if (reused != null && linked) {
       return new Digest(reused, true, false);
     }
@@ -263,39 +215,42 @@ public final class HomeChecksums {
    * in parallel: a home of 100,000 files in 80,000 directories is mostly opendir and lstat calls, which wait on
    * the kernel rather than on a core.
    */
-  private static List<Entry> entries(Path home, int threads, Vouched vouched) {
+  private static List<Entry> entries(Path home, int threads) {
     if (!Files.isDirectory(home)) {
       return List.of();
     }
     java.util.Queue<Entry> found = new java.util.concurrent.ConcurrentLinkedQueue<>();
     try {
       Trees.forEachParallel(home, threads, (file, attrs) -> {
-        if (attrs == null) {
-          found.add(new Entry(home.relativize(file).toString(), 0, null, true));
-        } else if (attrs.isRegularFile()) {
+        if (attrs.isRegularFile()) {
           String rel = home.relativize(file).toString();
           if (!home.resolve(rel).equals(file)) {
             throw new java.io.CharConversionException(undecodable(rel));
           }
-          found.add(new Entry(rel, attrs.size(), attrs.fileKey(), false));
+          found.add(new Entry(rel, attrs.size(), attrs.fileKey()));
         }
-      }, dir -> vouched.of(home.relativize(dir).toString()));
+      });
     } catch (java.io.UncheckedIOException e) {
-      if (e.getCause() instanceof java.io.CharConversionException c) {
-        throw new SnapstashException(ErrorKind.CONFIG, "cannot checksum the copy of the home: " + c.getMessage(), e);
-      }
-      throw SnapstashException.storage("cannot list " + home + ": " + e.getCause().getMessage(), e);
+      throw walkFailure(home, e);
     }
     List<Entry> out = new ArrayList<>(found);
     out.sort(java.util.Comparator.comparing(Entry::rel));
     return out;
   }
 
+  /** What a failed walk of the copy means: a name the list cannot hold, or a copy that cannot be read. */
+  static SnapstashException walkFailure(Path home, java.io.UncheckedIOException e) {
+    if (e.getCause() instanceof java.io.CharConversionException c) {
+      return new SnapstashException(ErrorKind.CONFIG, "cannot checksum the copy of the home: " + c.getMessage(), e);
+    }
+    return SnapstashException.storage("cannot list " + home + ": " + e.getCause().getMessage(), e);
+  }
+
   /**
    * A name Java decoded with replacement characters: the list could not name the file. Mostly a locale that is not
    * UTF-8 (cron and systemd start programs with none, and then Java decodes names as ASCII).
    */
-  private static String undecodable(String rel) {
+  static String undecodable(String rel) {
     return "the name of " + rel + " is not valid in the JVM's file-name encoding ("
         + System.getProperty("sun.jnu.encoding") + "); run snapstash with LC_ALL=C.UTF-8 (the snapstash launcher"
         + " sets it when the locale is not UTF-8)";

@@ -60,12 +60,6 @@ public final class HomeIndex {
     return readWith(backupDir, header(excludes), out::put) ? Optional.of(out) : Optional.empty();
   }
 
-  /** {@code backupDir}'s index, when {@code other}'s was taken with the same excludes; empty otherwise. */
-  public static Optional<Map<String, Dir>> readLike(Path backupDir, Path other) {
-    Map<String, Dir> out = new HashMap<>();
-    return readLike(backupDir, other, out::put) ? Optional.of(out) : Optional.empty();
-  }
-
   /**
    * Gives {@code visitor} each directory of {@code backupDir}'s index, as {@link #read} has them, when {@code
    * other}'s was taken with the same excludes; false when there is no such index or it is damaged, and then what
