@@ -31,23 +31,9 @@ public final class Trees {
    * {@link UncheckedIOException}.
    */
   public static void forEachParallel(Path root, int threads, EntryVisitor visitor) {
-    forEachParallel(root, threads, visitor, dir -> null);
-  }
-
-  /**
-   * As {@link #forEachParallel(Path, int, EntryVisitor)}, but a directory whose entries {@code known} gives is not
-   * listed, nor are those entries looked at: {@code true} for a regular file the caller can vouch for already (the
-   * visitor gets it with null attributes), {@code false} for a subdirectory, walked in turn. {@code known} returns
-   * null for a directory to list as usual.
-   */
-  public static void forEachParallel(
-      Path root,
-      int threads,
-      EntryVisitor visitor,
-      java.util.function.Function<Path, java.util.Map<String, Boolean>> known) {
     java.util.concurrent.ForkJoinPool pool = new java.util.concurrent.ForkJoinPool(Math.max(1, threads));
     try {
-      pool.invoke(new ParallelListing(root, visitor, known));
+      pool.invoke(new ParallelListing(root, visitor));
     } finally {
       pool.shutdown();
     }
@@ -57,39 +43,23 @@ public final class Trees {
   private static final class ParallelListing extends java.util.concurrent.RecursiveAction {
     private final Path dir;
     private final EntryVisitor visitor;
-    private final java.util.function.Function<Path, java.util.Map<String, Boolean>> known;
 
-    ParallelListing(
-        Path dir, EntryVisitor visitor, java.util.function.Function<Path, java.util.Map<String, Boolean>> known) {
+    ParallelListing(Path dir, EntryVisitor visitor) {
       this.dir = dir;
       this.visitor = visitor;
-      this.known = known;
     }
 
     @Override
     protected void compute() {
       java.util.List<ParallelListing> subdirs = new java.util.ArrayList<>();
-      java.util.Map<String, Boolean> entries = known.apply(dir);
-      try {
-        if (entries != null) {
-          for (java.util.Map.Entry<String, Boolean> e : entries.entrySet()) {
-            if (e.getValue()) {
-              visitor.visit(dir.resolve(e.getKey()), null);
-            } else {
-              subdirs.add(new ParallelListing(dir.resolve(e.getKey()), visitor, known));
-            }
-          }
-        } else {
-          try (java.nio.file.DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {
-            for (Path child : children) {
-              BasicFileAttributes attrs =
-                  Files.readAttributes(child, BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-              if (attrs.isDirectory()) {
-                subdirs.add(new ParallelListing(child, visitor, known));
-              } else {
-                visitor.visit(child, attrs);
-              }
-            }
+      try (java.nio.file.DirectoryStream<Path> children = Files.newDirectoryStream(dir)) {
+        for (Path child : children) {
+          BasicFileAttributes attrs =
+              Files.readAttributes(child, BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+          if (attrs.isDirectory()) {
+            subdirs.add(new ParallelListing(child, visitor));
+          } else {
+            visitor.visit(child, attrs);
           }
         }
       } catch (IOException e) {
