@@ -176,7 +176,16 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     }
     preCopyKind = differ.size() + " of " + tracker.digests().size() + " directories differ from the previous backup's index";
     log.info("pre-copy: {}", preCopyKind);
-    return Optional.of(trackedDelta(context, changes, true));
+    RsyncOutput out = trackedDelta(context, changes, true);
+    if (out.exitCode == RsyncCommands.PARTIAL) {
+      // Most often a directory of the list removed while rsync read it (git gc after a push removes emptied
+      // loose-object directories): rsync then reports an error and skips its deletions. The tracker saw the
+      // removal, and a second pass over the same directories, cheap here, finds it gone and deletes what it must.
+      // A directory that cannot be read fails again, and tracking stops as before.
+      log.info("pre-copy: rsync could not copy everything (exit 23); copying the {} directories again", differ.size());
+      out = trackedDelta(context, changes, true);
+    }
+    return Optional.of(out);
   }
 
   /** Remembers what a change record named, to keep it out of this backup's index. */

@@ -39,7 +39,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class RsyncBtrfsClonesIT {
   @TempDir Path tmp;
-  private final ProcessRunner runner = new ProcessRunner();
+  private ProcessRunner runner = new ProcessRunner();
   private LoopFilesystem fs;
   private Path home;
   private Path root;
@@ -203,6 +203,47 @@ class RsyncBtrfsClonesIT {
         TrackedDeltaTest.change(home, random);
       }
     }
+  }
+
+  /**
+   * A pass of the pre-copy that rsync could not finish (exit 23; under push load, most often a directory of the list
+   * removed while rsync read it, as git gc does after a push) is run once more, live, rather than giving up the
+   * tracked delta: that made the lock walk the whole home, and left no index for the next backup either. A pass
+   * that fails again (a directory that cannot be read) still gives the tracked delta up, and the copy is right
+   * either way.
+   */
+  @ParameterizedTest
+  @ValueSource(ints = {1, 2})
+  void aPreCopyPassThatCouldNotFinishIsRunAgainAndTrackingGoesOn(int failures) throws Exception {
+    BackupContext first = backup("1", Optional.empty(), List.of(), 1);
+    settle();
+    Files.writeString(home.resolve("shared/data/repositories/2/refs/heads/main"), "x".repeat(40) + "\n");
+    Trees.deleteRecursively(home.resolve("shared/data/repositories/3"));
+    java.util.concurrent.atomic.AtomicInteger passes = new java.util.concurrent.atomic.AtomicInteger();
+    runner = new ProcessRunner() {
+      @Override
+      public dev.snapstash.core.process.ProcessResult run(Command command, java.util.function.Consumer<String> lines) {
+        dev.snapstash.core.process.ProcessResult real = super.run(command, lines);
+        boolean directoriesPass = command.argv().stream().anyMatch(a -> a.endsWith("/directories.list"));
+        if (directoriesPass && passes.getAndIncrement() < failures) {
+          // What rsync reports when a directory it was reading went away.
+          return new dev.snapstash.core.process.ProcessResult(
+              23, real.stdout(), "rsync error: some files/attrs were not transferred (code 23)", real.elapsed());
+        }
+        return real;
+      }
+    };
+
+    BackupContext second = backup("2", Optional.of(first.backupDir()), List.of(), 1);
+    assertThat(passes.get()).as("the pre-copy's pass of changed directories, run again").isGreaterThanOrEqualTo(2);
+    if (failures == 1) {
+      assertThat(details.get("2").get("delta")).startsWith("tracked");
+      assertThat(second.backupDir().resolve(HomeIndex.FILE)).exists();
+    } else {
+      assertThat(details.get("2").get("delta")).startsWith("whole home: the pre-copy could not copy everything");
+    }
+    assertThat(differences(home, second.homeDir())).isEmpty();
+    assertThat(second.homeDir().resolve("shared/data/repositories/3")).doesNotExist();
   }
 
   /** A damaged index is not trusted at all: the pre-copy compares the whole home, the checksums read every file. */
