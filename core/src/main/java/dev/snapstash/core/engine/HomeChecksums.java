@@ -24,7 +24,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.stream.Stream;
 
 /**
  * SHA-256 of every file of a backed-up home, in {@code home.sha256} beside the {@code home/} directory, in the
@@ -223,11 +222,7 @@ public final class HomeChecksums {
     try {
       Trees.forEachParallel(home, threads, (file, attrs) -> {
         if (attrs.isRegularFile()) {
-          String rel = home.relativize(file).toString();
-          if (!home.resolve(rel).equals(file)) {
-            throw new java.io.CharConversionException(undecodable(rel));
-          }
-          found.add(new Entry(rel, attrs.size(), attrs.fileKey()));
+          found.add(entry(home, home.relativize(file).toString(), file, attrs));
         }
       });
     } catch (java.io.UncheckedIOException e) {
@@ -236,6 +231,17 @@ public final class HomeChecksums {
     List<Entry> out = new ArrayList<>(found);
     out.sort(java.util.Comparator.comparing(Entry::rel));
     return out;
+  }
+
+  /**
+   * A regular file of the copy as the list names it; a {@link java.io.CharConversionException} when Java decoded its
+   * name with replacement characters, so that {@code rel} names no file (see {@link #undecodable}).
+   */
+  static Entry entry(Path home, String rel, Path file, BasicFileAttributes attrs) throws java.io.CharConversionException {
+    if (!home.resolve(rel).equals(file)) {
+      throw new java.io.CharConversionException(undecodable(rel));
+    }
+    return new Entry(rel, attrs.size(), attrs.fileKey());
   }
 
   /** What a failed walk of the copy means: a name the list cannot hold, or a copy that cannot be read. */
@@ -311,15 +317,10 @@ public final class HomeChecksums {
 
   /** The digests listed for a backup, by path relative to its home; empty when there is no list. */
   static Map<String, String> read(Path backupDir) {
-    Path f = backupDir.resolve(FILE);
+    DigestList list = DigestList.read(backupDir);
     Map<String, String> out = new HashMap<>();
-    if (!Files.isRegularFile(f)) {
-      return out;
-    }
-    try (Stream<String> lines = Files.lines(f, StandardCharsets.UTF_8)) {
-      lines.forEach(l -> ListLines.parse(l, 64).ifPresent(e -> out.put(e.path(), e.hex())));
-    } catch (IOException e) {
-      throw SnapstashException.storage("cannot read " + f + ": " + e.getMessage(), e);
+    for (int i = 0; i < list.size(); i++) {
+      out.put(list.path(i), list.digest(i));
     }
     return out;
   }

@@ -1,7 +1,6 @@
 package dev.snapstash.core.engine;
 
 import dev.snapstash.core.util.Trees;
-import java.io.CharConversionException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.DirectoryStream;
@@ -255,10 +254,7 @@ final class IndexPass {
           if (attrs.isDirectory()) {
             forks.add(new Reached(home, childRel, child, nodes.get(childRel), found));
           } else if (attrs.isRegularFile()) {
-            if (!home.resolve(childRel).equals(child)) {
-              throw new CharConversionException(HomeChecksums.undecodable(childRel));
-            }
-            found.add(new HomeChecksums.Entry(childRel, attrs.size(), attrs.fileKey()));
+            found.add(HomeChecksums.entry(home, childRel, child, attrs));
           }
         }
       } catch (IOException e) {
