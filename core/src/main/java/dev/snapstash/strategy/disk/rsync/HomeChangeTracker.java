@@ -108,7 +108,7 @@ final class HomeChangeTracker implements AutoCloseable {
    * Directories holding a file with another hard link. A write or chmod through one name is reported only in the
    * directory of that name, so each delta compares all of them, and rsync's {@code -H} sees every name together.
    */
-  private final Set<Path> linked = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final Set<Path> linked = ConcurrentHashMap.newKeySet();
   /** What the consumer hands over at each barrier: the changed directories and the subtrees. */
   private final BlockingQueue<Set<Path>[]> handoff = new LinkedBlockingQueue<>();
   private final Thread consumer;
@@ -123,7 +123,7 @@ final class HomeChangeTracker implements AutoCloseable {
   /** Whether the walk also takes each directory's {@link #digests}. */
   private final boolean digest;
   /** See {@link #digests()}. */
-  private final Map<String, HomeIndex.Dir> digests = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<String, HomeIndex.Dir> digests = new ConcurrentHashMap<>();
   /** Change times from here on are too recent for a digest to vouch for (epoch nanoseconds). */
   private final long racyFrom;
 
