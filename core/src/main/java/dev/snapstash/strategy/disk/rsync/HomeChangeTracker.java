@@ -4,7 +4,6 @@ import dev.snapstash.core.engine.HomeIndex;
 import dev.snapstash.core.util.Trees;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -147,9 +146,6 @@ final class HomeChangeTracker implements AutoCloseable {
     this.racyFrom = racy.getEpochSecond() * 1_000_000_000L + racy.getNano();
   }
 
-  /** What a digest covers of each entry, read by the same lstat call that the walk makes anyway. */
-  private static final String STAT = "unix:mode,nlink,ino,uid,gid,size,lastModifiedTime,ctime";
-
   /**
    * Starts watching {@code home}, skipping directories that {@code skip} names (relative paths of excluded
    * directories, never copied), and returns once every directory is watched; or explains why it cannot track.
@@ -184,10 +180,12 @@ final class HomeChangeTracker implements AutoCloseable {
     }
     try {
       tracker.consumer.start();
+      NativeListing.load();
+      String shown = home.toString();
+      byte[] path = pathBytes(shown);
       ForkJoinPool pool = new ForkJoinPool(WALKERS);
       try {
-        Map<String, Object> own = digest ? Files.readAttributes(home, STAT, LinkOption.NOFOLLOW_LINKS) : Map.of();
-        pool.invoke(tracker.new Register(home, "", own));
+        pool.invoke(tracker.new Register(home, path, "", NativeListing.lstat(path, shown)));
       } finally {
         pool.shutdown();
       }
@@ -296,62 +294,86 @@ final class HomeChangeTracker implements AutoCloseable {
     }
   }
 
+  /** A path as the kernel needs it: the JVM's file-name bytes, NUL-terminated. */
+  private static byte[] pathBytes(String path) throws IOException {
+    if (path.indexOf('\uFFFD') >= 0) {
+      // Decoded with replacement characters: the string no longer names the directory.
+      throw new IOException("the name of " + path + " is not valid in the JVM's file-name encoding ("
+          + Inotify.NAMES + "), so it cannot be watched");
+    }
+    byte[] bytes = path.getBytes(Inotify.NAMES);
+    return java.util.Arrays.copyOf(bytes, bytes.length + 1);
+  }
+
+  /** {@code parent/name}, NUL-terminated, from the parent's NUL-terminated bytes. */
+  private static byte[] childBytes(byte[] parent, byte[] name) {
+    byte[] child = new byte[parent.length + name.length + 1];
+    System.arraycopy(parent, 0, child, 0, parent.length - 1);
+    child[parent.length - 1] = '/';
+    System.arraycopy(name, 0, child, parent.length, name.length);
+    return child;
+  }
+
+  /** A name as Java decodes it; plain ASCII, by far the most common in a home, without a charset decoder. */
+  private static String decode(byte[] name) {
+    for (byte b : name) {
+      if (b < 0) {
+        return new String(name, Inotify.NAMES);
+      }
+    }
+    return new String(name, java.nio.charset.StandardCharsets.ISO_8859_1);
+  }
+
   /** Watches a directory, then lists it and does the same for each subdirectory, in parallel. */
   private final class Register extends RecursiveAction {
     private final Path dir;
+    /** {@link #dir} as the kernel gets it, NUL-terminated. */
+    private final byte[] path;
     private final String relative;
-    /** The directory's own attributes, as its parent's listing read them (with {@link #digest} only). */
-    private final Map<String, Object> own;
+    /** The directory's own attributes, as its parent's listing read them. */
+    private final NativeListing.Stat own;
 
-    Register(Path dir, String relative, Map<String, Object> own) {
+    Register(Path dir, byte[] path, String relative, NativeListing.Stat own) {
       this.dir = dir;
+      this.path = path;
       this.relative = relative;
       this.own = own;
     }
 
     @Override
     protected void compute() {
+      List<NativeListing.Entry> entries;
       try {
-        watches.put(inotify.watch(dir, EVENTS), dir);
+        String shown = dir.toString();
+        if (shown.indexOf('\uFFFD') >= 0) {
+          pathBytes(shown); // says why this directory cannot be watched
+        }
+        watches.put(inotify.watch(path, shown, EVENTS), dir);
         watched.incrementAndGet();
+        entries = NativeListing.list(path, shown);
       } catch (NoSuchFileException | NotDirectoryException gone) {
         return; // removed while we walked: its parent's watch saw it go
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
-      List<Register> children = new ArrayList<>();
-      List<Map.Entry<String, Map<String, Object>>> stats = digest ? new ArrayList<>() : null;
-      try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
-        for (Path entry : entries) {
-          int type;
-          int links;
-          Map<String, Object> a;
-          try {
-            a = Files.readAttributes(entry, digest ? STAT : "unix:mode,nlink", LinkOption.NOFOLLOW_LINKS);
-            type = (Integer) a.get("mode") & 0170000;
-            links = (Integer) a.get("nlink");
-          } catch (NoSuchFileException gone) {
-            continue;
-          }
-          if (stats != null) {
-            stats.add(Map.entry(entry.getFileName().toString(), a));
-          }
-          if (type == 0040000) {
-            String rel = relative.isEmpty() ? entry.getFileName().toString() : relative + "/" + entry.getFileName();
-            if (!skip.test(rel)) {
-              children.add(new Register(entry, rel, a));
-            }
-          } else if (type == 0100000 && links > 1) {
-            linked.add(dir);
-          }
-        }
-      } catch (NoSuchFileException gone) {
-        return;
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
+      if (entries == null) {
+        return; // the same, found by the listing
       }
-      if (stats != null) {
-        digests.put(relative, digestOf(relative, own, stats));
+      List<Register> children = new ArrayList<>();
+      for (NativeListing.Entry entry : entries) {
+        int type = entry.stat().type();
+        if (type == NativeListing.S_IFDIR) {
+          String name = decode(entry.name());
+          String rel = relative.isEmpty() ? name : relative + "/" + name;
+          if (!skip.test(rel)) {
+            children.add(new Register(dir.resolve(name), childBytes(path, entry.name()), rel, entry.stat()));
+          }
+        } else if (type == NativeListing.S_IFREG && entry.stat().nlink() > 1) {
+          linked.add(dir);
+        }
+      }
+      if (digest) {
+        digests.put(relative, digestOf(relative, own, entries));
       }
       invokeAll(children);
     }
@@ -369,42 +391,134 @@ final class HomeChangeTracker implements AutoCloseable {
     return digests;
   }
 
-  private HomeIndex.Dir digestOf(
-      String relative, Map<String, Object> own, List<Map.Entry<String, Map<String, Object>>> stats) {
+  private HomeIndex.Dir digestOf(String relative, NativeListing.Stat own, List<NativeListing.Entry> entries) {
     if (relative.indexOf('\uFFFD') >= 0) {
       return HomeIndex.UNKNOWN;
     }
-    stats.sort(Map.Entry.comparingByKey());
-    StringBuilder sb = new StringBuilder(64 + 96 * stats.size());
-    if (!appendStat(sb, ".", own)) {
+    entries.sort((x, y) -> java.util.Arrays.compareUnsigned(x.name(), y.name()));
+    DigestInput in = DIGEST_INPUT.get();
+    in.reset();
+    if (!in.line(DOT, own, racyFrom)) {
       return HomeIndex.UNKNOWN;
     }
     long files = 0;
     long bytes = 0;
-    for (Map.Entry<String, Map<String, Object>> e : stats) {
-      if (e.getKey().indexOf('\uFFFD') >= 0 || !appendStat(sb, e.getKey(), e.getValue())) {
+    for (NativeListing.Entry e : entries) {
+      byte[] name = digestName(e.name());
+      if (name == null || !in.line(name, e.stat(), racyFrom)) {
         return HomeIndex.UNKNOWN;
       }
-      if (((Integer) e.getValue().get("mode") & 0170000) == 0100000) {
+      if (e.stat().type() == NativeListing.S_IFREG) {
         files++;
-        bytes += (Long) e.getValue().get("size");
+        bytes += e.stat().size();
       }
     }
-    String hex = dev.snapstash.core.util.Digests.sha256(sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-    return new HomeIndex.Dir(hex, files, bytes);
+    return new HomeIndex.Dir(in.sha256(), files, bytes);
   }
 
-  /** One entry's line of a digest; false when its change time is too recent to vouch for. */
-  private boolean appendStat(StringBuilder sb, String name, Map<String, Object> a) {
-    long ctime = ((FileTime) a.get("ctime")).to(TimeUnit.NANOSECONDS);
-    if (ctime >= racyFrom) {
-      return false;
+  private static final byte[] DOT = {'.'};
+
+  /**
+   * A name as a digest has it: UTF-8 of the name as Java decodes it, which for a valid UTF-8 (or ASCII) name are
+   * its own bytes; null for a name Java cannot decode (it would not name the file to rsync).
+   */
+  private static byte[] digestName(byte[] name) {
+    for (byte b : name) {
+      if (b < 0) {
+        String decoded = new String(name, Inotify.NAMES);
+        return decoded.indexOf('\uFFFD') >= 0 ? null : decoded.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      }
     }
-    sb.append(name).append('\0')
-        .append(a.get("mode")).append(' ').append(a.get("nlink")).append(' ').append(a.get("ino")).append(' ')
-        .append(a.get("uid")).append(' ').append(a.get("gid")).append(' ').append(a.get("size")).append(' ')
-        .append(((FileTime) a.get("lastModifiedTime")).to(TimeUnit.NANOSECONDS)).append(' ').append(ctime).append('\n');
-    return true;
+    return name;
+  }
+
+  private static final ThreadLocal<DigestInput> DIGEST_INPUT = ThreadLocal.withInitial(DigestInput::new);
+
+  /**
+   * What a directory's digest is taken over, one line per entry, written as bytes: {@code name NUL mode nlink ino
+   * uid gid size mtime ctime LF}, in decimal, times in nanoseconds. The same text the digests had when they were
+   * built as strings, so indexes written by earlier versions still compare equal.
+   */
+  private static final class DigestInput {
+    private byte[] buf = new byte[8192];
+    private int len;
+    private final java.security.MessageDigest sha = newSha256();
+
+    void reset() {
+      len = 0;
+    }
+
+    /** Appends an entry's line; false when its change time is too recent to vouch for. */
+    boolean line(byte[] name, NativeListing.Stat a, long racyFrom) {
+      if (a.ctimeNanos() >= racyFrom) {
+        return false;
+      }
+      ensure(name.length + 9 * 21);
+      System.arraycopy(name, 0, buf, len, name.length);
+      len += name.length;
+      buf[len++] = 0;
+      decimal(a.mode());
+      buf[len++] = ' ';
+      decimal(a.nlink());
+      buf[len++] = ' ';
+      decimal(a.ino());
+      buf[len++] = ' ';
+      decimal(a.uid());
+      buf[len++] = ' ';
+      decimal(a.gid());
+      buf[len++] = ' ';
+      decimal(a.size());
+      buf[len++] = ' ';
+      decimal(a.mtimeNanos());
+      buf[len++] = ' ';
+      decimal(a.ctimeNanos());
+      buf[len++] = '\n';
+      return true;
+    }
+
+    String sha256() {
+      sha.reset();
+      sha.update(buf, 0, len);
+      return java.util.HexFormat.of().formatHex(sha.digest());
+    }
+
+    /** As {@link Long#toString(long)} writes it (at most 20 characters). */
+    private void decimal(long v) {
+      if (v == Long.MIN_VALUE) {
+        byte[] s = Long.toString(v).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        System.arraycopy(s, 0, buf, len, s.length);
+        len += s.length;
+        return;
+      }
+      if (v < 0) {
+        buf[len++] = '-';
+        v = -v;
+      }
+      int start = len;
+      do {
+        buf[len++] = (byte) ('0' + v % 10);
+        v /= 10;
+      } while (v != 0);
+      for (int i = start, j = len - 1; i < j; i++, j--) {
+        byte t = buf[i];
+        buf[i] = buf[j];
+        buf[j] = t;
+      }
+    }
+
+    private void ensure(int more) {
+      if (len + more > buf.length) {
+        buf = java.util.Arrays.copyOf(buf, Math.max(buf.length * 2, len + more));
+      }
+    }
+
+    private static java.security.MessageDigest newSha256() {
+      try {
+        return java.security.MessageDigest.getInstance("SHA-256");
+      } catch (java.security.NoSuchAlgorithmException e) {
+        throw new IllegalStateException(e);
+      }
+    }
   }
 
   /**

@@ -50,7 +50,7 @@ final class Inotify implements AutoCloseable {
   private static final int EVENT_HEADER = 16;
 
   /** The JVM's file-name charset, which Java's own paths are decoded with. */
-  private static final Charset NAMES = Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8"));
+  static final Charset NAMES = Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8"));
 
   /** What {@link #read} hands over, one event at a time; {@code name} is "" for an event of the watched directory. */
   interface Sink {
@@ -94,7 +94,11 @@ final class Inotify implements AutoCloseable {
           + NAMES + "), so it cannot be watched");
     }
     byte[] bytes = name.getBytes(NAMES);
-    byte[] path = java.util.Arrays.copyOf(bytes, bytes.length + 1);
+    return watch(java.util.Arrays.copyOf(bytes, bytes.length + 1), name, mask);
+  }
+
+  /** {@link #watch(Path, int)} for a path already in bytes, NUL-terminated; {@code name} is for messages. */
+  int watch(byte[] path, String name, int mask) throws IOException {
     try {
       return LibC.inotify_add_watch(fd, path, mask);
     } catch (LastErrorException e) {

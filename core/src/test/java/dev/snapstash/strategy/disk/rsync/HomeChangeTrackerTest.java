@@ -151,4 +151,74 @@ class HomeChangeTrackerTest {
     assertThat(changes.subtrees()).containsExactly("a");
     assertThat(changes.directories()).containsExactly("d");
   }
+
+  /**
+   * The walk reads attributes through the C library; its digests must be what they were when Java's {@code unix:}
+   * view read them (the reference below is that earlier code), or every index written before would differ.
+   */
+  @Test
+  void digestsAreTakenOverTheSameTextAsJavaReadsIt() throws Exception {
+    Path home = tmp.resolve("home");
+    Files.createDirectories(home.resolve("repo/objects/ab"));
+    Files.createDirectories(home.resolve("empty"));
+    Files.writeString(home.resolve("repo/HEAD"), "ref: refs/heads/main\n");
+    Files.write(home.resolve("repo/objects/ab/cdef"), new byte[4096]);
+    Files.createLink(home.resolve("repo/linked"), home.resolve("repo/HEAD"));
+    Files.createSymbolicLink(home.resolve("repo/link"), Path.of("objects"));
+    Files.writeString(home.resolve("Zeta"), "upper case sorts first");
+    boolean utf8 = java.nio.charset.Charset.forName(System.getProperty("sun.jnu.encoding")).equals(java.nio.charset.StandardCharsets.UTF_8);
+    if (utf8) {
+      Files.writeString(home.resolve("repo/d\u00e9j\u00e0-vu"), "a name beyond ASCII");
+    }
+    Files.setPosixFilePermissions(home.resolve("repo/HEAD"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    // Change times within the last second are too recent for a digest to vouch for.
+    Thread.sleep(1_100);
+    Path barrier = Files.createDirectories(tmp.resolve("barrier"));
+    HomeChangeTracker tracker = HomeChangeTracker.start(home, d -> false, barrier, true).tracker().orElseThrow();
+    try {
+      assertThat(tracker.digests().keySet()).containsExactlyInAnyOrder("", "repo", "repo/objects", "repo/objects/ab", "empty");
+      for (String dir : tracker.digests().keySet()) {
+        assertThat(tracker.digests().get(dir)).as(dir).isEqualTo(javaDigest(home, dir));
+      }
+      // HEAD and its second name count as files; the symbolic link and the directory do not.
+      assertThat(tracker.digests().get("repo").files()).isEqualTo(utf8 ? 3 : 2);
+      assertThat(tracker.digests().get("repo/objects/ab").bytes()).isEqualTo(4096);
+    } finally {
+      tracker.close();
+    }
+  }
+
+  private static dev.snapstash.core.engine.HomeIndex.Dir javaDigest(Path home, String relative) throws Exception {
+    String stat = "unix:mode,nlink,ino,uid,gid,size,lastModifiedTime,ctime";
+    java.nio.file.LinkOption nofollow = java.nio.file.LinkOption.NOFOLLOW_LINKS;
+    Path dir = relative.isEmpty() ? home : home.resolve(relative);
+    java.util.TreeMap<String, java.util.Map<String, Object>> entries = new java.util.TreeMap<>();
+    try (var listing = Files.newDirectoryStream(dir)) {
+      for (Path e : listing) {
+        entries.put(e.getFileName().toString(), Files.readAttributes(e, stat, nofollow));
+      }
+    }
+    StringBuilder sb = new StringBuilder();
+    javaLine(sb, ".", Files.readAttributes(dir, stat, nofollow));
+    long files = 0;
+    long bytes = 0;
+    for (var e : entries.entrySet()) {
+      javaLine(sb, e.getKey(), e.getValue());
+      if (((Integer) e.getValue().get("mode") & 0170000) == 0100000) {
+        files++;
+        bytes += (Long) e.getValue().get("size");
+      }
+    }
+    String hex = dev.snapstash.core.util.Digests.sha256(sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    return new dev.snapstash.core.engine.HomeIndex.Dir(hex, files, bytes);
+  }
+
+  private static void javaLine(StringBuilder sb, String name, java.util.Map<String, Object> a) {
+    java.util.concurrent.TimeUnit ns = java.util.concurrent.TimeUnit.NANOSECONDS;
+    sb.append(name).append('\0')
+        .append(a.get("mode")).append(' ').append(a.get("nlink")).append(' ').append(a.get("ino")).append(' ')
+        .append(a.get("uid")).append(' ').append(a.get("gid")).append(' ').append(a.get("size")).append(' ')
+        .append(((java.nio.file.attribute.FileTime) a.get("lastModifiedTime")).to(ns)).append(' ')
+        .append(((java.nio.file.attribute.FileTime) a.get("ctime")).to(ns)).append('\n');
+  }
 }
