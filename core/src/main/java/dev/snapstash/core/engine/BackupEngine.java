@@ -197,34 +197,44 @@ public final class BackupEngine {
     long t0 = nanoTime.getAsLong();
     Map<String, Long> phases = new LinkedHashMap<>();
     try (RunGuard guard = RunGuard.acquire(settings.store().root(), "backup")) {
-      Findings findings = check();
-      for (Findings.Finding finding : findings.all()) {
-        log.debug("preflight: {}: {}", finding.subject(), finding.message());
-      }
-      if (findings.hasProblems()) {
-        throw preflightFailure(findings);
-      }
-      phases.put("preflight", millisSince(t0));
-      String tag = freeTag(startedAt);
-      Journal journal = Journal.begin(settings.store().root(), "backup", tag);
-      Undo.RemovePartialBackup partial = new Undo.RemovePartialBackup(tag, settings.store().dir(tag));
-      Manifest manifest;
       try {
-        journal.add(partial);
-        manifest = startManifest(tag, startedAt);
-      } catch (RuntimeException e) {
-        Trees.deleteRecursively(settings.store().dir(tag));
-        journal.finish();
-        throw e;
+        disk.startReading();
+        return checkAndRun(progress, startedAt, t0, phases);
+      } finally {
+        disk.endRun();
       }
-      Run run = new Run(tag, manifest, phases, progress, t0, journal, partial);
-      return run.execute();
     } catch (SnapstashException e) {
       sendNotifications(
           new RunReport(
               "backup", settings.instanceName(), null, false, startedAt, Duration.ofNanos(nanoTime.getAsLong() - t0), null, 0, e.getMessage()));
       throw e;
     }
+  }
+
+  /** The preflight, then the run; the disk strategy's early reading goes on beside the preflight. */
+  private Manifest checkAndRun(Progress progress, Instant startedAt, long t0, Map<String, Long> phases) {
+    Findings findings = check();
+    for (Findings.Finding finding : findings.all()) {
+      log.debug("preflight: {}: {}", finding.subject(), finding.message());
+    }
+    if (findings.hasProblems()) {
+      throw preflightFailure(findings);
+    }
+    phases.put("preflight", millisSince(t0));
+    String tag = freeTag(startedAt);
+    Journal journal = Journal.begin(settings.store().root(), "backup", tag);
+    Undo.RemovePartialBackup partial = new Undo.RemovePartialBackup(tag, settings.store().dir(tag));
+    Manifest manifest;
+    try {
+      journal.add(partial);
+      manifest = startManifest(tag, startedAt);
+    } catch (RuntimeException e) {
+      Trees.deleteRecursively(settings.store().dir(tag));
+      journal.finish();
+      throw e;
+    }
+    Run run = new Run(tag, manifest, phases, progress, t0, journal, partial);
+    return run.execute();
   }
 
   private static SnapstashException preflightFailure(Findings findings) {

@@ -4,10 +4,10 @@ package dev.snapstash.core.spi;
  * How the Bitbucket home (and data stores) is copied and restored. One implementation per kind, each in its own
  * package ({@code dev.snapstash.strategy.disk.<name>}); {@code none} is a null object.
  *
- * <p>The engine calls, in order: {@link #check}, {@link #prepareBackup} (before the lock, with the instance live:
+ * <p>The engine calls, in order: {@link #startReading} beside {@link #check}, {@link #prepareBackup} (before the lock, with the instance live:
  * the place for a long pre-copy), {@link #backup} (under the lock: must be as short as possible, it is downtime),
  * {@link #afterUnlock} (after the lock is released: copy a snapshot off-host), and on any failure {@link
- * #cleanupIncomplete}. An instance serves one run. Beyond construction parameters, the only state kept between
+ * #cleanupIncomplete}, and at the very end {@link #endRun}. An instance serves one run. Beyond construction parameters, the only state kept between
  * calls is what {@link #prepareBackup} starts for {@link #backup} (rsync's change tracker); {@link #backup} and
  * {@link #cleanupIncomplete} each release it.
  */
@@ -24,6 +24,17 @@ public interface DiskStrategy {
 
   /** Checks tools, versions, paths and free space; must not change anything. */
   void check(Findings findings);
+
+  /**
+   * Starts, beside the preflight checks, work that only reads the home and writes nothing the user can see (rsync's
+   * change tracker walks the home: seconds on a home of 100,000 files, which the preflight's waits can hide). Must
+   * return at once. {@link #prepareBackup} takes the work over; {@link #endRun} releases it if the run ends first,
+   * a failed preflight included.
+   */
+  default void startReading() {}
+
+  /** The end of a backup run, however it ended: releases whatever {@link #startReading} started. Idempotent. */
+  default void endRun() {}
 
   /** Work before the lock, with the instance live (rsync pre-copy). */
   default void prepareBackup(BackupContext context) {}

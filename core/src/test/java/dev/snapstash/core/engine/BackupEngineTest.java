@@ -115,6 +115,46 @@ class BackupEngineTest {
     assertThat(events).doesNotContain("lock");
   }
 
+  /** The home is walked (and watched) beside the preflight: what changes meanwhile must still be copied. */
+  @Test
+  void aChangeMadeDuringThePreflightIsInTheBackupAndTheDeltaStaysTracked() throws Exception {
+    quiescer.onCheck = () -> {
+      try {
+        Files.writeString(home.resolve("shared/data/repositories/1/HEAD"), "ref: refs/heads/during-preflight\n");
+        Files.createDirectories(home.resolve("shared/data/repositories/1/objects/ab"));
+        Files.writeString(home.resolve("shared/data/repositories/1/objects/ab/cdef"), "new object");
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    };
+    Manifest m = engine(new RecordingDatabase(null)).backup(Progress.NONE);
+    Path backupHome = root.resolve(m.tag()).resolve("home");
+    assertThat(backupHome.resolve("shared/data/repositories/1/HEAD")).hasContent("ref: refs/heads/during-preflight");
+    assertThat(backupHome.resolve("shared/data/repositories/1/objects/ab/cdef")).hasContent("new object");
+    assertThat(m.home().details().get("delta")).startsWith("tracked");
+  }
+
+  @Test
+  void aFailedPreflightStopsTheWalkBesideItAndLeavesNoBarrierDirectory() throws Exception {
+    Path tmpdir = Path.of(System.getProperty("java.io.tmpdir"));
+    java.util.Set<Path> before = barrierDirectories(tmpdir);
+    quiescer.problem = "cannot reach Bitbucket";
+    assertThatThrownBy(() -> engine(new RecordingDatabase(null)).backup(Progress.NONE)).hasMessageContaining("cannot reach Bitbucket");
+    // The walk is not waited for; its barrier directory goes as soon as it ends.
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+    while (!barrierDirectories(tmpdir).equals(before) && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertThat(barrierDirectories(tmpdir)).isEqualTo(before);
+    assertThat(dirsUnder(root)).isEmpty();
+  }
+
+  private static java.util.Set<Path> barrierDirectories(Path dir) throws Exception {
+    try (var s = Files.list(dir)) {
+      return s.filter(p -> p.getFileName().toString().startsWith("snapstash-barrier-")).collect(java.util.stream.Collectors.toSet());
+    }
+  }
+
   @Test
   void aSecondConcurrentRunIsRefusedWithBusy() {
     try (RunGuard held = RunGuard.acquire(root, "backup")) {
@@ -260,6 +300,7 @@ class BackupEngineTest {
     boolean failUnlock;
     boolean locks = true;
     Runnable onLock = () -> {};
+    Runnable onCheck = () -> {};
 
     @Override
     public String name() {
@@ -269,6 +310,7 @@ class BackupEngineTest {
     @Override
     public void check(Findings findings) {
       events.add("check");
+      onCheck.run();
       if (problem != null) {
         findings.problem("instance", problem, ErrorKind.UNREACHABLE);
       }

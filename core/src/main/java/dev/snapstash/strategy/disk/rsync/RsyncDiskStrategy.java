@@ -462,22 +462,103 @@ public final class RsyncDiskStrategy implements DiskStrategy {
   /** When the pre-copy (and the tracker, before it) started: every change since has a later change time. */
   private Instant trackingSince;
 
+  /** The tracker started by {@link #startReading}, walking the home beside the preflight; null if none was. */
+  private java.util.concurrent.CompletableFuture<HomeChangeTracker.Result> early;
+
+  /** When {@link #early} started, as {@link #trackingSince} has it. */
+  private Instant earlySince;
+
+  /**
+   * The barrier directory of {@link #early}: a private temporary directory, since the backup's own directory does
+   * not exist before the preflight has passed. Deleted at {@link #endRun}.
+   */
+  private Path earlyBarriers;
+
+  /**
+   * Starts the tracker's walk of the home, which only reads it, in a thread of its own: on the benchmark home it
+   * takes 1.6 s idle and several seconds under push load, and the preflight's checks mostly wait (an HTTP round
+   * trip, a database login, the tools' versions). {@link #prepareBackup} then takes the tracker over.
+   */
+  @Override
+  public void startReading() {
+    if (!preCopy || !trackChanges || early != null) {
+      return;
+    }
+    try {
+      earlyBarriers = Files.createTempDirectory("snapstash-barrier-");
+    } catch (IOException | RuntimeException e) {
+      log.debug("not walking the home beside the preflight: cannot make a barrier directory: {}", e.getMessage());
+      return;
+    }
+    earlySince = Instant.now().minusSeconds(1);
+    // Digests only serve a new home that is a btrfs snapshot, which is decided after the preflight; taking them
+    // when it turns out not to be costs a little CPU, and nothing else.
+    boolean digest = linkDest && btrfsClones;
+    Path barriers = earlyBarriers;
+    early = java.util.concurrent.CompletableFuture.supplyAsync(
+        () -> HomeChangeTracker.start(home, RsyncCommands.excludedDirectories(excludes), barriers, digest),
+        task -> {
+          Thread walker = new Thread(task, "home-walk");
+          walker.setDaemon(true);
+          walker.start();
+        });
+  }
+
+  @Override
+  public void endRun() {
+    java.util.concurrent.CompletableFuture<HomeChangeTracker.Result> started = early;
+    early = null;
+    if (started != null) {
+      // Not taken over (a failed preflight): close the tracker whenever its walk ends, without waiting for it.
+      Path barriers = earlyBarriers;
+      started.whenComplete((result, error) -> {
+        if (result != null) {
+          result.tracker().ifPresent(HomeChangeTracker::close);
+        }
+        Trees.deleteRecursively(barriers);
+      });
+    } else if (earlyBarriers != null) {
+      Trees.deleteRecursively(earlyBarriers);
+    }
+    earlyBarriers = null;
+    closeTrackers();
+  }
+
   private void startTracking(BackupContext context) {
     Path work = workDir(context);
-    // The barrier directory holds nothing else: any file made there counts as a barrier.
-    Path barriers = work.resolve("barrier");
     try {
       Trees.deleteRecursively(work);
-      Files.createDirectories(barriers);
+      Files.createDirectories(work);
     } catch (IOException e) {
       throw SnapstashException.storage("cannot create " + work + ": " + e.getMessage(), e);
     }
-    HomeChangeTracker.Result started =
-        HomeChangeTracker.start(home, RsyncCommands.excludedDirectories(excludes), barriers, subvolumeHome);
-    started.tracker().ifPresentOrElse(
+    HomeChangeTracker.Result started;
+    if (early != null) {
+      try {
+        started = early.get();
+      } catch (java.util.concurrent.ExecutionException e) {
+        started = HomeChangeTracker.Result.off("the walk of the home failed: " + e.getCause());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new SnapstashException(ErrorKind.INTERRUPTED, "interrupted while walking the home; nothing was locked", e);
+      }
+      early = null;
+      trackingSince = earlySince;
+    } else {
+      // The barrier directory holds nothing else: any file made there counts as a barrier.
+      Path barriers = work.resolve("barrier");
+      try {
+        Files.createDirectories(barriers);
+      } catch (IOException e) {
+        throw SnapstashException.storage("cannot create " + work + ": " + e.getMessage(), e);
+      }
+      started = HomeChangeTracker.start(home, RsyncCommands.excludedDirectories(excludes), barriers, subvolumeHome);
+    }
+    HomeChangeTracker.Result result = started;
+    result.tracker().ifPresentOrElse(
         t -> tracker = t,
         () -> {
-          untracked = started.whyNot();
+          untracked = result.whyNot();
           log.info("not tracking changes to the home ({}); the delta under the lock walks the whole home", untracked);
         });
   }
