@@ -225,7 +225,12 @@ public final class BitbucketQuiescer implements Quiescer {
       try {
         client.progress(unlockToken, percentage);
       } catch (SnapstashException e) {
-        log.warn("could not report progress to the instance: {}", e.getMessage());
+        if (e.kind() == ErrorKind.INTERRUPTED) {
+          // The engine stops its reporter once the copies are done, which may cut a report short: not a problem.
+          log.debug("progress report to the instance cut short: {}", e.getMessage());
+        } else {
+          log.warn("could not report progress to the instance: {}", e.getMessage());
+        }
       }
     }
 
