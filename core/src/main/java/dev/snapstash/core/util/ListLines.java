@@ -19,12 +19,16 @@ public final class ListLines {
   public record Entry(String hex, String path) {}
 
   public static String line(String hex, String path) {
-    boolean escape = path.indexOf('\\') >= 0 || path.indexOf('\n') >= 0 || path.indexOf('\r') >= 0;
-    if (!escape) {
+    if (plain(path)) {
       return hex + "  ./" + path + "\n";
     }
     String name = path.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r");
     return "\\" + hex + "  ./" + name + "\n";
+  }
+
+  /** Whether {@link #line} writes {@code path} as it is, with nothing to escape. */
+  public static boolean plain(String path) {
+    return path.indexOf('\\') < 0 && path.indexOf('\n') < 0 && path.indexOf('\r') < 0;
   }
 
   /** The entry of a line written by {@link #line} with a value of {@code hexLength} characters, or empty. */
