@@ -180,6 +180,7 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
   public void check(Findings findings) {
     String where = config.host() + ":" + config.port();
     Optional<Tool> dump = tool(findings, "pg_dump");
+    checkedPgDump = dump.orElse(null);
     tool(findings, "pg_restore");
     String secretProblem = config.password().problem();
     if (secretProblem != null) {
@@ -213,17 +214,13 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
   }
 
   /**
-   * Under the lock: a repeatable-read transaction exports its snapshot, which fixes the database as it is now,
-   * drained; {@link Pending#finish()} then runs pg_dump from that snapshot after the unlock while the transaction
-   * stays open, so the dump is exactly what a dump under the lock would have been, at no cost in downtime.
-   */
-  /**
    * Finds pg_dump and its version before the lock: running {@code pg_dump --version} costs tens of milliseconds
    * that would otherwise be downtime. Kept only as a cache of that fact for this run.
    */
   @Override
   public void prepareBackup(BackupContext context) {
-    Tool pgDump = requireTool("pg_dump");
+    // The preflight of this run found it a few seconds ago.
+    Tool pgDump = checkedPgDump != null ? checkedPgDump : requireTool("pg_dump");
     preparedPgDump = pgDump;
     if (config.dumpAfterUnlock()) {
       // The session that will pin the snapshot is opened now, and the server's facts read: connecting (TCP, SCRAM)
@@ -254,6 +251,9 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
 
   private volatile Tool preparedPgDump;
 
+  /** pg_dump as this run's preflight ({@link #check}) found it. */
+  private volatile Tool checkedPgDump;
+
   /** A session opened before the lock, owned by {@link #capture} once it takes it. */
   private record Session(Connection connection, ServerFacts facts) {}
 
@@ -266,6 +266,11 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
     }
   }
 
+  /**
+   * Under the lock: a repeatable-read transaction exports its snapshot, which fixes the database as it is now,
+   * drained; {@link Pending#finish()} then runs pg_dump from that snapshot after the unlock while the transaction
+   * stays open, so the dump is exactly what a dump under the lock would have been, at no cost in downtime.
+   */
   @Override
   public Pending capture(BackupContext context) {
     if (!config.dumpAfterUnlock()) {
