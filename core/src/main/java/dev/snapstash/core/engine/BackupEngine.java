@@ -317,6 +317,8 @@ public final class BackupEngine {
       this.t0 = t0;
       Optional<Path> previous = settings.store().latestComplete().map(m -> settings.store().dir(m.tag()));
       this.context = new BackupContext(tag, settings.store().dir(tag), previous, progress, journal);
+      // The checksums after the unlock start from the previous backup's list: read it beside the pre-copy.
+      previous.ifPresent(DigestList::prefetch);
     }
 
     Manifest execute() {

@@ -10,8 +10,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.FileTime;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
@@ -68,7 +66,7 @@ public final class HomeIndex {
     if (memo.isPresent()) {
       return memo.get().header().equals(header) ? Optional.of(memo.get().dirs()) : Optional.empty();
     }
-    Optional<Stamp> stamp = Stamp.of(f);
+    Optional<FileStamp> stamp = FileStamp.of(f);
     Map<String, Dir> out = new HashMap<>();
     if (!readWith(backupDir, header, out::put)) {
       return Optional.empty();
@@ -89,20 +87,7 @@ public final class HomeIndex {
   /** A backup run touches two indexes; a long-lived process (the tests) must not keep every one it ever read. */
   private static final int MEMO_SIZE = 4;
 
-  private record Memo(Stamp stamp, String header, Map<String, Dir> dirs) {}
-
-  /** What tells that a file is still the one remembered: a rewrite changes its inode, size or times. */
-  private record Stamp(Object fileKey, long size, FileTime modified, FileTime changed) {
-    static Optional<Stamp> of(Path f) {
-      try {
-        BasicFileAttributes a = Files.readAttributes(f, BasicFileAttributes.class);
-        FileTime ctime = (FileTime) Files.getAttribute(f, "unix:ctime");
-        return Optional.of(new Stamp(a.fileKey(), a.size(), a.lastModifiedTime(), ctime));
-      } catch (IOException | RuntimeException e) {
-        return Optional.empty();
-      }
-    }
-  }
+  private record Memo(FileStamp stamp, String header, Map<String, Dir> dirs) {}
 
   private static void remember(Path f, Memo memo) {
     if (MEMO.size() >= MEMO_SIZE) {
@@ -116,7 +101,7 @@ public final class HomeIndex {
     if (m == null) {
       return Optional.empty();
     }
-    if (!Stamp.of(f).equals(Optional.of(m.stamp()))) {
+    if (!m.stamp().matches(f)) {
       MEMO.remove(f, m);
       return Optional.empty();
     }
@@ -260,7 +245,7 @@ public final class HomeIndex {
     Path f = backupDir.resolve(FILE);
     Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     Map<String, Dir> dirs = Collections.unmodifiableMap(written);
-    Stamp.of(f).ifPresent(st -> remember(f, new Memo(st, header, dirs)));
+    FileStamp.of(f).ifPresent(st -> remember(f, new Memo(st, header, dirs)));
     return listed;
   }
 
