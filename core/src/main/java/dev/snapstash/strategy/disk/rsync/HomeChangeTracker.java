@@ -457,21 +457,13 @@ final class HomeChangeTracker implements AutoCloseable {
       System.arraycopy(name, 0, buf, len, name.length);
       len += name.length;
       buf[len++] = 0;
-      decimal(a.mode());
-      buf[len++] = ' ';
-      decimal(a.nlink());
-      buf[len++] = ' ';
-      decimal(a.ino());
-      buf[len++] = ' ';
-      decimal(a.uid());
-      buf[len++] = ' ';
-      decimal(a.gid());
-      buf[len++] = ' ';
-      decimal(a.size());
-      buf[len++] = ' ';
-      decimal(a.mtimeNanos());
-      buf[len++] = ' ';
-      decimal(a.ctimeNanos());
+      long[] fields = {a.mode(), a.nlink(), a.ino(), a.uid(), a.gid(), a.size(), a.mtimeNanos(), a.ctimeNanos()};
+      for (int i = 0; i < fields.length; i++) {
+        if (i > 0) {
+          buf[len++] = ' ';
+        }
+        decimal(fields[i]);
+      }
       buf[len++] = '\n';
       return true;
     }
