@@ -44,8 +44,14 @@ public final class Digests {
 
   /** Lower-case hex SHA-256 of {@code data}. */
   public static String sha256(byte[] data) {
+    return sha256(data, 0, data.length);
+  }
+
+  /** Lower-case hex SHA-256 of {@code length} bytes of {@code data} from {@code offset}. */
+  public static String sha256(byte[] data, int offset, int length) {
     MessageDigest md = DIGEST.get();
     md.reset();
-    return HexFormat.of().formatHex(md.digest(data));
+    md.update(data, offset, length);
+    return HexFormat.of().formatHex(md.digest());
   }
 }

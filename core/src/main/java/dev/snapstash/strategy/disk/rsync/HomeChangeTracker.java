@@ -182,7 +182,7 @@ final class HomeChangeTracker implements AutoCloseable {
       tracker.consumer.start();
       NativeListing.load();
       String shown = home.toString();
-      byte[] path = pathBytes(shown);
+      byte[] path = Inotify.pathBytes(shown);
       ForkJoinPool pool = new ForkJoinPool(WALKERS);
       try {
         pool.invoke(tracker.new Register(home, path, "", NativeListing.lstat(path, shown)));
@@ -294,17 +294,6 @@ final class HomeChangeTracker implements AutoCloseable {
     }
   }
 
-  /** A path as the kernel needs it: the JVM's file-name bytes, NUL-terminated. */
-  private static byte[] pathBytes(String path) throws IOException {
-    if (path.indexOf('\uFFFD') >= 0) {
-      // Decoded with replacement characters: the string no longer names the directory.
-      throw new IOException("the name of " + path + " is not valid in the JVM's file-name encoding ("
-          + Inotify.NAMES + "), so it cannot be watched");
-    }
-    byte[] bytes = path.getBytes(Inotify.NAMES);
-    return java.util.Arrays.copyOf(bytes, bytes.length + 1);
-  }
-
   /** {@code parent/name}, NUL-terminated, from the parent's NUL-terminated bytes. */
   private static byte[] childBytes(byte[] parent, byte[] name) {
     byte[] child = new byte[parent.length + name.length + 1];
@@ -316,12 +305,16 @@ final class HomeChangeTracker implements AutoCloseable {
 
   /** A name as Java decodes it; plain ASCII, by far the most common in a home, without a charset decoder. */
   private static String decode(byte[] name) {
+    return new String(name, ascii(name) ? java.nio.charset.StandardCharsets.ISO_8859_1 : Inotify.NAMES);
+  }
+
+  private static boolean ascii(byte[] name) {
     for (byte b : name) {
       if (b < 0) {
-        return new String(name, Inotify.NAMES);
+        return false;
       }
     }
-    return new String(name, java.nio.charset.StandardCharsets.ISO_8859_1);
+    return true;
   }
 
   /** Watches a directory, then lists it and does the same for each subdirectory, in parallel. */
@@ -345,9 +338,7 @@ final class HomeChangeTracker implements AutoCloseable {
       List<NativeListing.Entry> entries;
       try {
         String shown = dir.toString();
-        if (shown.indexOf('\uFFFD') >= 0) {
-          pathBytes(shown); // says why this directory cannot be watched
-        }
+        Inotify.requireNameable(shown);
         watches.put(inotify.watch(path, shown, EVENTS), dir);
         watched.incrementAndGet();
         entries = NativeListing.list(path, shown);
@@ -423,13 +414,11 @@ final class HomeChangeTracker implements AutoCloseable {
    * its own bytes; null for a name Java cannot decode (it would not name the file to rsync).
    */
   private static byte[] digestName(byte[] name) {
-    for (byte b : name) {
-      if (b < 0) {
-        String decoded = new String(name, Inotify.NAMES);
-        return decoded.indexOf('\uFFFD') >= 0 ? null : decoded.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-      }
+    if (ascii(name)) {
+      return name;
     }
-    return name;
+    String decoded = decode(name);
+    return decoded.indexOf('\uFFFD') >= 0 ? null : decoded.getBytes(java.nio.charset.StandardCharsets.UTF_8);
   }
 
   private static final ThreadLocal<DigestInput> DIGEST_INPUT = ThreadLocal.withInitial(DigestInput::new);
@@ -442,7 +431,6 @@ final class HomeChangeTracker implements AutoCloseable {
   private static final class DigestInput {
     private byte[] buf = new byte[8192];
     private int len;
-    private final java.security.MessageDigest sha = newSha256();
 
     void reset() {
       len = 0;
@@ -469,9 +457,7 @@ final class HomeChangeTracker implements AutoCloseable {
     }
 
     String sha256() {
-      sha.reset();
-      sha.update(buf, 0, len);
-      return java.util.HexFormat.of().formatHex(sha.digest());
+      return dev.snapstash.core.util.Digests.sha256(buf, 0, len);
     }
 
     /** As {@link Long#toString(long)} writes it (at most 20 characters). */
@@ -501,14 +487,6 @@ final class HomeChangeTracker implements AutoCloseable {
     private void ensure(int more) {
       if (len + more > buf.length) {
         buf = java.util.Arrays.copyOf(buf, Math.max(buf.length * 2, len + more));
-      }
-    }
-
-    private static java.security.MessageDigest newSha256() {
-      try {
-        return java.security.MessageDigest.getInstance("SHA-256");
-      } catch (java.security.NoSuchAlgorithmException e) {
-        throw new IllegalStateException(e);
       }
     }
   }

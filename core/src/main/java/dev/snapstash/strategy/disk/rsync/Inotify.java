@@ -88,13 +88,22 @@ final class Inotify implements AutoCloseable {
    */
   int watch(Path dir, int mask) throws IOException {
     String name = dir.toString();
-    if (name.indexOf('\uFFFD') >= 0) {
-      // Decoded with replacement characters: the string no longer names the directory.
-      throw new IOException("the name of " + name + " is not valid in the JVM's file-name encoding ("
+    return watch(pathBytes(name), name, mask);
+  }
+
+  /** A path as the kernel needs it: its bytes in the JVM's file-name encoding, NUL-terminated. */
+  static byte[] pathBytes(String path) throws IOException {
+    requireNameable(path);
+    byte[] bytes = path.getBytes(NAMES);
+    return java.util.Arrays.copyOf(bytes, bytes.length + 1);
+  }
+
+  /** Refuses a path that Java decoded with replacement characters: the string no longer names the directory. */
+  static void requireNameable(String path) throws IOException {
+    if (path.indexOf('\uFFFD') >= 0) {
+      throw new IOException("the name of " + path + " is not valid in the JVM's file-name encoding ("
           + NAMES + "), so it cannot be watched");
     }
-    byte[] bytes = name.getBytes(NAMES);
-    return watch(java.util.Arrays.copyOf(bytes, bytes.length + 1), name, mask);
   }
 
   /** {@link #watch(Path, int)} for a path already in bytes, NUL-terminated; {@code name} is for messages. */
