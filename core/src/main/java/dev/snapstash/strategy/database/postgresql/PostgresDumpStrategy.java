@@ -180,7 +180,7 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
   public void check(Findings findings) {
     String where = config.host() + ":" + config.port();
     Optional<Tool> dump = tool(findings, "pg_dump");
-    checkedPgDump = dump.orElse(null);
+    dump.ifPresent(t -> foundPgDump = t);
     tool(findings, "pg_restore");
     String secretProblem = config.password().problem();
     if (secretProblem != null) {
@@ -203,7 +203,7 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
 
   @Override
   public CopyResult backup(BackupContext context) {
-    Tool pgDump = requireTool("pg_dump");
+    Tool pgDump = pgDump();
     ServerFacts facts;
     try (Connection c = connect(config.database())) {
       facts = checkedFacts(c, pgDump);
@@ -219,9 +219,7 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
    */
   @Override
   public void prepareBackup(BackupContext context) {
-    // The preflight of this run found it a few seconds ago.
-    Tool pgDump = checkedPgDump != null ? checkedPgDump : requireTool("pg_dump");
-    preparedPgDump = pgDump;
+    Tool pgDump = pgDump();
     if (config.dumpAfterUnlock()) {
       // The session that will pin the snapshot is opened now, and the server's facts read: connecting (TCP, SCRAM)
       // takes tens to hundreds of milliseconds that would otherwise be downtime. Its transaction starts, and its
@@ -249,10 +247,18 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
     }
   }
 
-  private volatile Tool preparedPgDump;
+  /** pg_dump as this run found it, usually by its preflight ({@link #check}) a few seconds before. */
+  private volatile Tool foundPgDump;
 
-  /** pg_dump as this run's preflight ({@link #check}) found it. */
-  private volatile Tool checkedPgDump;
+  /** pg_dump and its version, found once per run: each {@code --version} costs tens of milliseconds. */
+  private Tool pgDump() {
+    Tool t = foundPgDump;
+    if (t == null) {
+      t = requireTool("pg_dump");
+      foundPgDump = t;
+    }
+    return t;
+  }
 
   /** A session opened before the lock, owned by {@link #capture} once it takes it. */
   private record Session(Connection connection, ServerFacts facts) {}
@@ -276,7 +282,7 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
     if (!config.dumpAfterUnlock()) {
       return Pending.done(backup(context));
     }
-    Tool pgDump = preparedPgDump != null ? preparedPgDump : requireTool("pg_dump");
+    Tool pgDump = pgDump();
     Session prepared = this.prepared.getAndSet(null);
     Session session = prepared != null ? prepared : openSession(pgDump);
     Connection c = session.connection();
