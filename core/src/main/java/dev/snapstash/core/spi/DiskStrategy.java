@@ -4,12 +4,13 @@ package dev.snapstash.core.spi;
  * How the Bitbucket home (and data stores) is copied and restored. One implementation per kind, each in its own
  * package ({@code dev.snapstash.strategy.disk.<name>}); {@code none} is a null object.
  *
- * <p>The engine calls, in order: {@link #startReading} beside {@link #check}, {@link #prepareBackup} (before the lock, with the instance live:
- * the place for a long pre-copy), {@link #backup} (under the lock: must be as short as possible, it is downtime),
- * {@link #afterUnlock} (after the lock is released: copy a snapshot off-host), and on any failure {@link
- * #cleanupIncomplete}, and at the very end {@link #endRun}. An instance serves one run. Beyond construction parameters, the only state kept between
- * calls is what {@link #prepareBackup} starts for {@link #backup} (rsync's change tracker); {@link #backup} and
- * {@link #cleanupIncomplete} each release it.
+ * <p>The engine calls, in order: {@link #startReading} beside {@link #check}, {@link #prepareBackup} (before the
+ * lock, with the instance live: the place for a long pre-copy), {@link #backup} (under the lock: must be as short
+ * as possible, it is downtime), {@link #afterUnlock} (after the lock is released: copy a snapshot off-host), on any
+ * failure {@link #cleanupIncomplete}, and at the very end {@link #endRun}. An instance serves one run. Beyond
+ * construction parameters, the only state kept between calls is what {@link #startReading} and {@link
+ * #prepareBackup} start for {@link #backup} (rsync's change tracker); {@link #backup}, {@link #cleanupIncomplete}
+ * and {@link #endRun} each release it.
  */
 public interface DiskStrategy {
   String name();
