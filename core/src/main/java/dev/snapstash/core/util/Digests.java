@@ -7,10 +7,16 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import org.slf4j.LoggerFactory;
 
-/** The one SHA-256 of a file that manifests, home checksums and dump checksums all use. */
+/**
+ * The one SHA-256 of a file that manifests, home checksums and dump checksums all use: OpenSSL's libcrypto where it
+ * loads ({@link NativeSha256} says why), else the JDK's. Both give the same digest; only the speed differs.
+ */
 public final class Digests {
   private Digests() {}
+
+  private static final boolean NATIVE = nativeAvailable();
 
   /**
    * One digest and one buffer per thread: a home holds 100,000 files of a few KiB, and a fresh 64 KiB buffer for
@@ -30,16 +36,7 @@ public final class Digests {
 
   /** Lower-case hex SHA-256 of the file's content. */
   public static String sha256(Path file) throws IOException {
-    MessageDigest md = DIGEST.get();
-    md.reset();
-    byte[] buf = BUFFER.get();
-    try (InputStream in = Files.newInputStream(file)) {
-      int n;
-      while ((n = in.read(buf)) > 0) {
-        md.update(buf, 0, n);
-      }
-    }
-    return HexFormat.of().formatHex(md.digest());
+    return HexFormat.of().formatHex(NATIVE ? NativeSha256.digest(file) : jdkDigest(file));
   }
 
   /** Lower-case hex SHA-256 of {@code data}. */
@@ -49,9 +46,35 @@ public final class Digests {
 
   /** Lower-case hex SHA-256 of {@code length} bytes of {@code data} from {@code offset}. */
   public static String sha256(byte[] data, int offset, int length) {
+    byte[] digest = NATIVE ? NativeSha256.digest(data, offset, length) : jdkDigest(data, offset, length);
+    return HexFormat.of().formatHex(digest);
+  }
+
+  static byte[] jdkDigest(Path file) throws IOException {
+    MessageDigest md = DIGEST.get();
+    md.reset();
+    byte[] buf = BUFFER.get();
+    try (InputStream in = Files.newInputStream(file)) {
+      int n;
+      while ((n = in.read(buf)) > 0) {
+        md.update(buf, 0, n);
+      }
+    }
+    return md.digest();
+  }
+
+  static byte[] jdkDigest(byte[] data, int offset, int length) {
     MessageDigest md = DIGEST.get();
     md.reset();
     md.update(data, offset, length);
-    return HexFormat.of().formatHex(md.digest());
+    return md.digest();
+  }
+
+  private static boolean nativeAvailable() {
+    if (NativeSha256.available()) {
+      return true;
+    }
+    LoggerFactory.getLogger(Digests.class).debug("SHA-256 in Java: {}", NativeSha256.UNAVAILABLE);
+    return false;
   }
 }

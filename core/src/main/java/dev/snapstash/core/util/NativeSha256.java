@@ -1,0 +1,143 @@
+package dev.snapstash.core.util;
+
+import com.sun.jna.Memory;
+import com.sun.jna.Native;
+import com.sun.jna.NativeLibrary;
+import com.sun.jna.Pointer;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+
+/**
+ * SHA-256 through OpenSSL's libcrypto (JNA, direct mapping), which {@link Digests} prefers when it loads.
+ *
+ * <p>Why not only {@link java.security.MessageDigest}: the JDK's SHA-256 is fast only once C2 has compiled it with
+ * its intrinsic. The JVM's second compiler was about a quarter of an incremental backup's CPU on the benchmark
+ * (docs/performance.md), and a JVM limited to the first compiler ({@code -XX:TieredStopAtLevel=1}, which the
+ * {@code snapstash} launcher asks for) hashes ten times slower in Java. libcrypto hashes at the CPU's speed in either
+ * case, with the SHA extensions where the CPU has them, and reads each file into one direct buffer without a copy.
+ */
+final class NativeSha256 {
+  private NativeSha256() {}
+
+  private static final int CHUNK = 1 << 16;
+
+  /** Why libcrypto did not load, or null when it did. */
+  static final String UNAVAILABLE;
+
+  static {
+    String why = null;
+    try {
+      load();
+    } catch (IOException | LinkageError e) {
+      why = e.getMessage();
+    }
+    UNAVAILABLE = why;
+  }
+
+  /** One context, buffer and answer per thread, freed by JNA and the JDK when the thread's state is collected. */
+  private static final ThreadLocal<State> STATE = ThreadLocal.withInitial(State::new);
+
+  static boolean available() {
+    return UNAVAILABLE == null;
+  }
+
+  static byte[] digest(Path file) throws IOException {
+    State s = STATE.get();
+    s.init();
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+      ByteBuffer buf = s.buffer;
+      while (true) {
+        buf.clear();
+        int n = ch.read(buf);
+        if (n < 0) {
+          break;
+        }
+        if (n > 0) {
+          s.update(buf);
+        }
+      }
+    }
+    return s.finish();
+  }
+
+  static byte[] digest(byte[] data, int offset, int length) {
+    State s = STATE.get();
+    s.init();
+    ByteBuffer buf = s.buffer;
+    for (int at = offset, end = offset + length; at < end; ) {
+      int n = Math.min(CHUNK, end - at);
+      buf.clear();
+      buf.put(data, at, n);
+      s.update(buf);
+      at += n;
+    }
+    return s.finish();
+  }
+
+  private static final class State {
+    /** A SHA256_CTX: eight words of state, two of length, a 64-byte block, two ints; 112 bytes on every ABI. */
+    final Memory ctx = new Memory(128);
+    final ByteBuffer buffer = ByteBuffer.allocateDirect(CHUNK);
+    final byte[] out = new byte[32];
+
+    void init() {
+      check(Crypto.SHA256_Init(ctx), "SHA256_Init");
+    }
+
+    /** Hashes what was put into {@code data}. JNA passes a direct buffer's address at its position, hence the flip. */
+    void update(ByteBuffer data) {
+      data.flip();
+      check(Crypto.SHA256_Update(ctx, data, data.remaining()), "SHA256_Update");
+    }
+
+    byte[] finish() {
+      check(Crypto.SHA256_Final(out, ctx), "SHA256_Final");
+      return out.clone();
+    }
+  }
+
+  private static void check(int ok, String call) {
+    if (ok != 1) {
+      throw new IllegalStateException("libcrypto's " + call + " failed");
+    }
+  }
+
+  /**
+   * Finds libcrypto by its run-time names (the unversioned {@code libcrypto.so} comes only with the development
+   * package). The low-level SHA256_* calls, deprecated in OpenSSL 3 but exported by 1.1 and 3 alike, are used rather
+   * than EVP_Digest*: OpenSSL 3's EVP layer adds provider bookkeeping to every digest, and the change tracker takes
+   * 80,000 small ones per backup. Through SHA256_* a 600-byte digest costs about 1 us here, 64 MiB about 60 ms.
+   */
+  private static void load() throws IOException {
+    if (Native.SIZE_T_SIZE != 8) {
+      throw new IOException("SHA-256 through libcrypto is mapped for 64-bit platforms only");
+    }
+    NativeLibrary lib = null;
+    LinkageError last = null;
+    for (String name : List.of("libcrypto.so.3", "libcrypto.so.1.1", "crypto")) {
+      try {
+        lib = NativeLibrary.getInstance(name);
+        break;
+      } catch (LinkageError e) {
+        last = e;
+      }
+    }
+    if (lib == null) {
+      throw new IOException("libcrypto is not installed (" + last.getMessage() + ")");
+    }
+    Native.register(Crypto.class, lib);
+  }
+
+  /** The C names, as libcrypto exports them. */
+  private static final class Crypto {
+    static native int SHA256_Init(Pointer ctx);
+
+    static native int SHA256_Update(Pointer ctx, ByteBuffer data, long length);
+
+    static native int SHA256_Final(byte[] md, Pointer ctx);
+  }
+}
