@@ -1,0 +1,88 @@
+package dev.snapstash.cli.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The {@code ./snapstash} launcher: the JVM options it gives, and the class data sharing archive it builds. */
+class LauncherIT {
+  private static final Path LAUNCHER = Path.of("..", "snapstash").toAbsolutePath().normalize();
+  private static final Path JAR = Path.of("target", "snapstash.jar");
+  private static final Path ARCHIVE = Path.of("target", "snapstash.jsa");
+
+  @TempDir Path tmp;
+
+  @Test
+  void runsC1OnlyWithTheClassesOfABackupMappedFromAnArchiveBuiltAfterTheJar() throws Exception {
+    requireFreshJar();
+    Files.deleteIfExists(ARCHIVE);
+    Files.deleteIfExists(Path.of("target", "snapstash.jsa.failed"));
+
+    // -Xshare:on makes an archive that does not map an error instead of a silent fallback.
+    String out = launch("-Xshare:on -Xlog:class+load=info -XX:+PrintFlagsFinal", "--version");
+    assertThat(ARCHIVE).as("the archive the launcher built").exists();
+    assertThat(Files.getLastModifiedTime(ARCHIVE)).isGreaterThanOrEqualTo(Files.getLastModifiedTime(JAR));
+    assertThat(out).containsPattern("TieredStopAtLevel\\s+= 1\\s");
+    assertThat(out).contains("dev.snapstash.cli.Main source: shared objects file");
+    assertThat(out).contains("snapstash ");
+
+    // A newer jar makes the launcher build the archive again rather than start with one the JVM would refuse.
+    FileTime before = Files.getLastModifiedTime(ARCHIVE);
+    Files.setLastModifiedTime(JAR, FileTime.fromMillis(before.toMillis() + 2000));
+    out = launch("-Xshare:on -Xlog:class+load=info", "--version");
+    assertThat(Files.getLastModifiedTime(ARCHIVE)).isGreaterThan(before);
+    assertThat(out).contains("dev.snapstash.cli.Main source: shared objects file");
+  }
+
+  @Test
+  void optionsGivenInTheEnvironmentComeLastAndWin() throws Exception {
+    requireFreshJar();
+    String out = launch("-XX:TieredStopAtLevel=4 -Xshare:off -Xlog:class+load=info -XX:+PrintFlagsFinal", "--version");
+    assertThat(out).containsPattern("TieredStopAtLevel\\s+= 4\\s");
+    assertThat(out).doesNotContain("source: shared objects file");
+  }
+
+  private String launch(String javaOpts, String... args) throws IOException, InterruptedException {
+    Path log = tmp.resolve("launch.txt");
+    ProcessBuilder pb = new ProcessBuilder(Stream.concat(Stream.of(LAUNCHER.toString()), Stream.of(args)).toList());
+    pb.environment().put("SNAPSTASH_JAVA_OPTS", javaOpts);
+    Process p = pb.redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("the launcher finished").isTrue();
+    String out = Files.readString(log);
+    assertThat(p.exitValue()).as(out).isZero();
+    assertThat(out).as("the launcher must not rebuild the jar here").doesNotContain("building the jar");
+    return out;
+  }
+
+  /**
+   * The launcher rebuilds a jar older than any source with Maven; inside Maven's own build that would be a second,
+   * nested build, so this test runs only on the jar this build has just packaged.
+   */
+  private static void requireFreshJar() throws IOException {
+    assertThat(JAR).as("the shaded jar (built by package)").exists();
+    FileTime jar = Files.getLastModifiedTime(JAR);
+    try (Stream<Path> sources = Files.walk(Path.of("..").toAbsolutePath().normalize(), 1)) {
+      for (Path module : sources.filter(d -> Files.isDirectory(d.resolve("src/main"))).toList()) {
+        try (Stream<Path> files = Files.walk(module.resolve("src/main"))) {
+          Path newer = files.filter(Files::isRegularFile)
+              .filter(f -> {
+                try {
+                  return Files.getLastModifiedTime(f).compareTo(jar) > 0;
+                } catch (IOException e) {
+                  return false;
+                }
+              })
+              .findFirst().orElse(null);
+          assertThat(newer).as("a source newer than target/snapstash.jar; run mvn package first").isNull();
+        }
+      }
+    }
+  }
+}
