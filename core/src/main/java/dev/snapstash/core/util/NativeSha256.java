@@ -38,7 +38,7 @@ final class NativeSha256 {
     UNAVAILABLE = why;
   }
 
-  /** One context, buffer and answer per thread, freed by JNA and the JDK when the thread's state is collected. */
+  /** One context and buffer per thread, freed by JNA and the JDK when the thread's state is collected. */
   private static final ThreadLocal<State> STATE = ThreadLocal.withInitial(State::new);
 
   static boolean available() {
@@ -82,7 +82,6 @@ final class NativeSha256 {
     /** A SHA256_CTX: eight words of state, two of length, a 64-byte block, two ints; 112 bytes on every ABI. */
     final Memory ctx = new Memory(128);
     final ByteBuffer buffer = ByteBuffer.allocateDirect(CHUNK);
-    final byte[] out = new byte[32];
 
     void init() {
       check(Crypto.SHA256_Init(ctx), "SHA256_Init");
@@ -95,8 +94,9 @@ final class NativeSha256 {
     }
 
     byte[] finish() {
+      byte[] out = new byte[32];
       check(Crypto.SHA256_Final(out, ctx), "SHA256_Final");
-      return out.clone();
+      return out;
     }
   }
 
