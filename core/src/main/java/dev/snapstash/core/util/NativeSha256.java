@@ -33,7 +33,7 @@ final class NativeSha256 {
     try {
       load();
     } catch (IOException | LinkageError e) {
-      why = e.getMessage();
+      why = e.getMessage() == null ? e.toString() : e.getMessage(); // never null: null means loaded
     }
     UNAVAILABLE = why;
   }
