@@ -70,17 +70,11 @@ class LauncherIT {
     FileTime jar = Files.getLastModifiedTime(JAR);
     try (Stream<Path> sources = Files.walk(Path.of("..").toAbsolutePath().normalize(), 1)) {
       for (Path module : sources.filter(d -> Files.isDirectory(d.resolve("src/main"))).toList()) {
-        try (Stream<Path> files = Files.walk(module.resolve("src/main"))) {
-          Path newer = files.filter(Files::isRegularFile)
-              .filter(f -> {
-                try {
-                  return Files.getLastModifiedTime(f).compareTo(jar) > 0;
-                } catch (IOException e) {
-                  return false;
-                }
-              })
-              .findFirst().orElse(null);
-          assertThat(newer).as("a source newer than target/snapstash.jar; run mvn package first").isNull();
+        try (Stream<Path> newer = Files.find(module.resolve("src/main"), Integer.MAX_VALUE,
+            (f, a) -> a.isRegularFile() && a.lastModifiedTime().compareTo(jar) > 0)) {
+          assertThat(newer.findFirst())
+              .as("a source newer than target/snapstash.jar; run mvn package first")
+              .isEmpty();
         }
       }
     }

@@ -49,16 +49,8 @@ final class NativeSha256 {
     State s = STATE.get();
     s.init();
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-      ByteBuffer buf = s.buffer;
-      while (true) {
-        buf.clear();
-        int n = ch.read(buf);
-        if (n < 0) {
-          break;
-        }
-        if (n > 0) {
-          s.update(buf);
-        }
+      while (ch.read(s.buffer) >= 0) {
+        s.update();
       }
     }
     return s.finish();
@@ -67,13 +59,10 @@ final class NativeSha256 {
   static byte[] digest(byte[] data, int offset, int length) {
     State s = STATE.get();
     s.init();
-    ByteBuffer buf = s.buffer;
-    for (int at = offset, end = offset + length; at < end; ) {
-      int n = Math.min(CHUNK, end - at);
-      buf.clear();
-      buf.put(data, at, n);
-      s.update(buf);
-      at += n;
+    for (int at = offset, end = offset + length, n; at < end; at += n) {
+      n = Math.min(CHUNK, end - at);
+      s.buffer.put(data, at, n);
+      s.update();
     }
     return s.finish();
   }
@@ -83,14 +72,20 @@ final class NativeSha256 {
     final Memory ctx = new Memory(128);
     final ByteBuffer buffer = ByteBuffer.allocateDirect(CHUNK);
 
+    /** Starts a digest, with an empty buffer (a read that failed may have left bytes in it). */
     void init() {
+      buffer.clear();
       check(Crypto.SHA256_Init(ctx), "SHA256_Init");
     }
 
-    /** Hashes what was put into {@code data}. JNA passes a direct buffer's address at its position, hence the flip. */
-    void update(ByteBuffer data) {
-      data.flip();
-      check(Crypto.SHA256_Update(ctx, data, data.remaining()), "SHA256_Update");
+    /**
+     * Hashes what was put into the buffer, then empties it. JNA passes a direct buffer's address at its position,
+     * hence the flip.
+     */
+    void update() {
+      buffer.flip();
+      check(Crypto.SHA256_Update(ctx, buffer, buffer.remaining()), "SHA256_Update");
+      buffer.clear();
     }
 
     byte[] finish() {
