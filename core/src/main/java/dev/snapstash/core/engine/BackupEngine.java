@@ -198,7 +198,7 @@ public final class BackupEngine {
     Map<String, Long> phases = new LinkedHashMap<>();
     try (RunGuard guard = RunGuard.acquire(settings.store().root(), "backup")) {
       try {
-        disk.startReading();
+        disk.startReading(settings.store().root());
         return checkAndRun(progress, startedAt, t0, phases);
       } finally {
         disk.endRun();

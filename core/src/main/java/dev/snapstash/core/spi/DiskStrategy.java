@@ -31,8 +31,11 @@ public interface DiskStrategy {
    * change tracker walks the home: seconds on a home of 100,000 files, which the preflight's waits can hide). Must
    * return at once. {@link #prepareBackup} takes the work over; {@link #endRun} releases it if the run ends first,
    * a failed preflight included.
+   *
+   * @param backupRoot the backup root, which this run's guard holds: scratch space may go there, named so that
+   *     the next run can recognise and remove what a killed run left
    */
-  default void startReading() {}
+  default void startReading(java.nio.file.Path backupRoot) {}
 
   /** The end of a backup run, however it ended: releases whatever {@link #startReading} started. Idempotent. */
   default void endRun() {}

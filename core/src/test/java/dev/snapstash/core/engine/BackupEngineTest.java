@@ -137,21 +137,33 @@ class BackupEngineTest {
   @Test
   void aFailedPreflightStopsTheWalkBesideItAndLeavesNoBarrierDirectory() throws Exception {
     Path tmpdir = Path.of(System.getProperty("java.io.tmpdir"));
-    java.util.Set<Path> before = barrierDirectories(tmpdir);
+    java.util.Set<Path> inTmp = namesStartingWith(tmpdir, "snapstash-barrier-");
     quiescer.problem = "cannot reach Bitbucket";
     assertThatThrownBy(() -> engine(new RecordingDatabase(null)).backup(Progress.NONE)).hasMessageContaining("cannot reach Bitbucket");
     // The walk is not waited for; its barrier directory goes as soon as it ends.
     long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
-    while (!barrierDirectories(tmpdir).equals(before) && System.nanoTime() < deadline) {
+    while (!namesStartingWith(root, ".barrier-").isEmpty() && System.nanoTime() < deadline) {
       Thread.sleep(20);
     }
-    assertThat(barrierDirectories(tmpdir)).isEqualTo(before);
+    assertThat(namesStartingWith(root, ".barrier-")).isEmpty();
+    assertThat(namesStartingWith(tmpdir, "snapstash-barrier-")).isEqualTo(inTmp);
     assertThat(dirsUnder(root)).isEmpty();
   }
 
-  private static java.util.Set<Path> barrierDirectories(Path dir) throws Exception {
+  /** A SIGKILLed run cannot delete its barrier directory; it is in the backup root, where the next run finds it. */
+  @Test
+  void aBarrierDirectoryLeftByAKilledRunIsRemovedByTheNextRun() throws Exception {
+    Path left = Files.createDirectories(root.resolve(".barrier-1234"));
+    Files.createFile(left.resolve("barrier-1"));
+    Manifest m = engine(new RecordingDatabase(null)).backup(Progress.NONE);
+    assertThat(m.home().details().get("delta")).startsWith("tracked");
+    assertThat(left).doesNotExist();
+    assertThat(namesStartingWith(root, ".barrier-")).isEmpty();
+  }
+
+  private static java.util.Set<Path> namesStartingWith(Path dir, String prefix) throws Exception {
     try (var s = Files.list(dir)) {
-      return s.filter(p -> p.getFileName().toString().startsWith("snapstash-barrier-")).collect(java.util.stream.Collectors.toSet());
+      return s.filter(p -> p.getFileName().toString().startsWith(prefix)).collect(java.util.stream.Collectors.toSet());
     }
   }
 

@@ -469,10 +469,13 @@ public final class RsyncDiskStrategy implements DiskStrategy {
   private Instant earlySince;
 
   /**
-   * The barrier directory of {@link #early}: a private temporary directory, since the backup's own directory does
-   * not exist before the preflight has passed. Deleted at {@link #endRun}.
+   * The barrier directory of {@link #early}, {@code .barrier-<random>} in the backup root, since the backup's own
+   * directory does not exist before the preflight has passed. Deleted at {@link #endRun}; one left by a killed run
+   * is deleted by the next run's {@link #startReading}.
    */
   private Path earlyBarriers;
+
+  private static final String EARLY_BARRIERS = ".barrier-";
 
   /**
    * Starts the tracker's walk of the home, which only reads it, in a thread of its own: on the benchmark home it
@@ -480,12 +483,19 @@ public final class RsyncDiskStrategy implements DiskStrategy {
    * trip, a database login, the tools' versions). {@link #prepareBackup} then takes the tracker over.
    */
   @Override
-  public void startReading() {
+  public void startReading(Path backupRoot) {
     if (!preCopy || !trackChanges || early != null) {
       return;
     }
     try {
-      earlyBarriers = Files.createTempDirectory("snapstash-barrier-");
+      // Under the run guard no other run uses the root, so any such directory is a killed run's (or, in one JVM,
+      // a failed preflight's whose walk has not ended yet: its tracker is discarded anyway).
+      try (java.util.stream.Stream<Path> s = Files.list(backupRoot)) {
+        for (Path stale : s.filter(p -> p.getFileName().toString().startsWith(EARLY_BARRIERS)).toList()) {
+          Trees.deleteRecursively(stale);
+        }
+      }
+      earlyBarriers = Files.createTempDirectory(backupRoot, EARLY_BARRIERS);
     } catch (IOException | RuntimeException e) {
       log.debug("not walking the home beside the preflight: cannot make a barrier directory: {}", e.getMessage());
       return;
