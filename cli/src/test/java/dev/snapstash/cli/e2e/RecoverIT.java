@@ -107,6 +107,20 @@ class RecoverIT {
       // partial backup and the journal are left behind.
       assertThat(s.sandbox.maintenance().isLocked()).isFalse();
       assertThat(Journal.file(s.backups())).exists();
+      // And pg_dump's password file: under the backup root, named after the dead process, never in /tmp.
+      Path secrets = s.backups().resolve(dev.snapstash.core.util.PrivateFiles.DIR);
+      List<Path> left;
+      try (var found = Files.find(secrets, 2, (f, a) -> f.getFileName().toString().equals("pgpass"))) {
+        left = found.toList();
+      }
+      assertThat(left).singleElement().satisfies(f -> {
+        assertThat(f.getParent().getFileName().toString()).startsWith("snapstash-pg-pid" + p.pid() + "-");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(f))).isEqualTo("rw-------");
+      });
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(secrets))).isEqualTo("rwx------");
+      try (var tmpDirs = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+        assertThat(tmpDirs.map(f -> f.getFileName().toString())).noneMatch(n -> n.startsWith("snapstash-pg-pid" + p.pid()));
+      }
 
       Scenario.Run r = snapstash("-c", s.config().toString(), "backup", "--auto-recover");
       assertThat(r.exit()).as(r.err()).isZero();
@@ -114,6 +128,10 @@ class RecoverIT {
       assertThat(s.sandbox.maintenance().isLocked()).isFalse();
       assertThat(s.backupDirs()).hasSize(1);
       assertThat(Journal.file(s.backups())).doesNotExist();
+      assertThat(left.get(0).getParent()).as("the dead run's password file, removed by recover").doesNotExist();
+      try (var rest = Files.list(secrets)) {
+        assertThat(rest).as("the new backup's own, removed when it ended").isEmpty();
+      }
     }
   }
 

@@ -57,6 +57,7 @@ public final class RecoverEngine {
   public Report recover() {
     Instant started = clock.instant();
     try (RunGuard guard = RunGuard.acquire(store.root(), "recover")) {
+      dev.snapstash.core.util.PrivateFiles.sweep(store.root());
       List<Journal.Entry> entries = Journal.read(store.root());
       if (entries.isEmpty()) {
         Journal.discard(store.root());

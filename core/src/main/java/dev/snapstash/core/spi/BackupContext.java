@@ -19,6 +19,11 @@ public record BackupContext(String tag, Path backupDir, Optional<Path> previous,
     this(tag, backupDir, previous, progress, UndoLog.NONE);
   }
 
+  /** The backup root, where the run keeps what is private to it (see {@code PrivateFiles}). */
+  public Path backupRoot() {
+    return backupDir.getParent();
+  }
+
   public Path homeDir() {
     return backupDir.resolve("home");
   }

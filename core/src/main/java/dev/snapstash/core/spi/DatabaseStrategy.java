@@ -79,10 +79,21 @@ public interface DatabaseStrategy {
 
   /**
    * Refuses (throws {@link dev.snapstash.core.error.SnapstashException} of kind PRECONDITION) when the restore
-   * target is not safe to restore into: the target database already has tables, unless {@code context.force()}.
-   * Must not change anything.
+   * target is not safe to restore into: other clients have sessions on the target database (a live instance uses
+   * it), whatever {@code context.force()} says; or the target database already holds tables, unless {@code
+   * context.force()}, and then the message says what a forced restore would destroy. Must not change anything.
+   * {@link #restore} checks the same again before it writes.
    */
   void prepareRestore(RestoreContext context);
+
+  /**
+   * The database {@link #restore} writes into and the login to it, for the restored home's {@code
+   * bitbucket.properties}; empty when the database lives in the home (H2) or is not restored at all. Must not
+   * connect or change anything.
+   */
+  default java.util.Optional<JdbcLogin> restoredDatabase() {
+    return java.util.Optional.empty();
+  }
 
   /**
    * The files below the restored home that {@link #restore} writes or replaces (an embedded database), as paths
@@ -95,7 +106,11 @@ public interface DatabaseStrategy {
     return java.util.List.of();
   }
 
-  /** Restores the copy in {@link RestoreContext#databaseDir()} into the configured target database. */
+  /**
+   * Restores the copy in {@link RestoreContext#databaseDir()} into the configured target database. A forced
+   * restore into a database that holds objects empties it first, all or nothing: a failure leaves it empty or as it
+   * was, never half-emptied.
+   */
   void restore(RestoreContext context);
 
   /**

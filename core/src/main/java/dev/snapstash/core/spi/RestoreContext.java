@@ -12,6 +12,11 @@ import java.nio.file.Path;
  * @param progress where to report progress
  */
 public record RestoreContext(String tag, Path backupDir, Path homeTarget, boolean force, Progress progress) {
+  /** The backup root, where the restore keeps what is private to it (see {@code PrivateFiles}). */
+  public Path backupRoot() {
+    return backupDir.getParent();
+  }
+
   public Path homeDir() {
     return backupDir.resolve("home");
   }

@@ -15,7 +15,7 @@ import dev.snapstash.core.spi.Findings;
 import dev.snapstash.core.spi.Progress;
 import dev.snapstash.core.spi.RestoreContext;
 import dev.snapstash.strategy.database.DumpFiles;
-import dev.snapstash.strategy.database.PrivateFiles;
+import dev.snapstash.core.util.PrivateFiles;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -179,7 +179,7 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
       throw describe(e);
     }
     String password = config.password().reveal();
-    try (PrivateFiles secrets = PrivateFiles.create("snapstash-mysql")) {
+    try (PrivateFiles secrets = PrivateFiles.create(context.backupRoot(), "snapstash-mysql")) {
       Path options = secrets.write("client.cnf", optionsFile(password));
       runner.run(dumpCommand(program.toString(), config, options, dumpFile).withSecret(password));
     }
@@ -218,7 +218,7 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
     }
     Path client = require("mariadb", "mysql");
     String password = config.password().reveal();
-    try (PrivateFiles secrets = PrivateFiles.create("snapstash-mysql")) {
+    try (PrivateFiles secrets = PrivateFiles.create(context.backupRoot(), "snapstash-mysql")) {
       Path options = secrets.write("client.cnf", optionsFile(password));
       runner.run(restoreCommand(client.toString(), config, options, dumpFile).withSecret(password));
     } catch (CommandFailedException e) {
@@ -232,6 +232,12 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
       throw e;
     }
     context.progress().report("database", 1.0, "restored " + config.database());
+  }
+
+  @Override
+  public Optional<dev.snapstash.core.spi.JdbcLogin> restoredDatabase() {
+    return Optional.of(new dev.snapstash.core.spi.JdbcLogin(
+        new dev.snapstash.core.spi.DatabaseAddress(NAME, config.host(), config.port(), config.database()), config.username(), config.password()));
   }
 
   @Override
@@ -275,6 +281,12 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
     return dumpFile;
   }
 
+  /**
+   * Whether the target database exists, after refusing (PRECONDITION) one that other clients use, whatever {@code
+   * force} says (a live Bitbucket works in it: a restore there destroys production), one that holds anything unless
+   * forced (the refusal says what {@code --force} would destroy), and, when forced, one this user could not replace
+   * whole (so that the emptying cannot stop halfway for want of a privilege).
+   */
   private boolean targetExists(boolean force) {
     try (Connection c = connect("")) {
       try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM information_schema.schemata WHERE schema_name = ?")) {
@@ -285,11 +297,34 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
           }
         }
       }
-      long n = tableCount(c);
-      if (n > 0 && !force) {
+      List<MysqlTarget.Session> sessions = MysqlTarget.otherSessions(c, config.database());
+      if (!sessions.isEmpty()) {
+        int n = sessions.stream().mapToInt(MysqlTarget.Session::count).sum();
         throw SnapstashException.precondition(
-            "the target database " + config.database() + " at " + config.host() + ":" + config.port() + " already holds " + n
-                + (n == 1 ? " table or view" : " tables or views") + "; restore into an empty database (" + KEY + ".database) or pass --force to overwrite it");
+            "the target database " + target() + " is in use: " + n + (n == 1 ? " session" : " sessions")
+                + " of other clients (" + String.join(", ", sessions.stream().map(Object::toString).toList())
+                + "); a restore never writes into a database that a live instance uses, --force or not: stop"
+                + " Bitbucket (or whatever holds those sessions), or restore into another database with --jdbc-url or "
+                + KEY + ".database");
+      }
+      if (!MysqlTarget.seesAllSessions(c)) {
+        log.info("user {} lacks the PROCESS privilege, so only its own account's sessions on {} could be checked", config.username(), target());
+      }
+      MysqlTarget.Contents contents = MysqlTarget.contents(c, config.database());
+      if (contents.total() > 0 && !force) {
+        throw SnapstashException.precondition(
+            "the target database " + target() + " already holds " + contents.describe() + "; restore into an empty"
+                + " database (--jdbc-url or " + KEY + ".database), or pass --force to drop the database with all of"
+                + " them and create it again before restoring");
+      }
+      if (contents.total() > 0) {
+        Optional<String> missing = MysqlTarget.missingPrivileges(c, config.database());
+        if (missing.isPresent()) {
+          throw new SnapstashException(ErrorKind.AUTHENTICATION,
+              "user " + config.username() + " lacks the " + missing.get() + " privilege on " + target() + ", which a forced"
+                  + " restore needs to replace the database whole; grant it (GRANT ALL ON `" + config.database() + "`.* TO the"
+                  + " user), or empty the database yourself; nothing was dropped");
+        }
       }
       return true;
     } catch (SQLException e) {
@@ -297,55 +332,28 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
     }
   }
 
-  /**
-   * A forced restore replaces the database: the dump's {@code DROP TABLE IF EXISTS} covers only its own tables, so
-   * tables, views, routines and events it does not have (a later version's, after a failed upgrade) go first.
-   * The database itself stays, with its character set and grants.
-   */
-  private void emptyDatabase() {
-    String db = config.database();
-    try (Connection c = connect(db);
-        Statement st = c.createStatement()) {
-      List<String> drops = new ArrayList<>();
-      try (PreparedStatement ps = c.prepareStatement(
-          "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = ?")) {
-        ps.setString(1, db);
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            drops.add(("VIEW".equals(rs.getString(2)) ? "DROP VIEW IF EXISTS " : "DROP TABLE IF EXISTS ") + ident(rs.getString(1)));
-          }
-        }
-      }
-      try (PreparedStatement ps = c.prepareStatement(
-          "SELECT routine_name, routine_type FROM information_schema.routines WHERE routine_schema = ?")) {
-        ps.setString(1, db);
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            drops.add("DROP " + rs.getString(2) + " IF EXISTS " + ident(rs.getString(1)));
-          }
-        }
-      }
-      try (PreparedStatement ps = c.prepareStatement("SELECT event_name FROM information_schema.events WHERE event_schema = ?")) {
-        ps.setString(1, db);
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            drops.add("DROP EVENT IF EXISTS " + ident(rs.getString(1)));
-          }
-        }
-      }
-      st.execute("SET FOREIGN_KEY_CHECKS = 0");
-      for (String drop : drops) {
-        st.execute(drop);
-      }
-      st.execute("SET FOREIGN_KEY_CHECKS = 1");
-      log.info("emptied {} before the forced restore ({} objects dropped)", db, drops.size());
-    } catch (SQLException e) {
-      throw describe(e);
-    }
+  /** {@code database at host:port}, for messages. */
+  private String target() {
+    return config.database() + " at " + config.host() + ":" + config.port();
   }
 
-  private static String ident(String name) {
-    return "`" + name.replace("`", "``") + "`";
+  /**
+   * A forced restore replaces the database: the dump's {@code DROP TABLE IF EXISTS} covers only its own tables, so
+   * the database is dropped and created again (see {@link MysqlTarget#empty}), with its character set, collation
+   * and grants.
+   */
+  private void emptyDatabase() {
+    try (Connection c = connect("")) {
+      long dropped = MysqlTarget.empty(c, config.database());
+      log.info("emptied {} before the forced restore ({} objects dropped with the database, which was created again)", config.database(), dropped);
+    } catch (SQLException e) {
+      SnapstashException why = describe(e);
+      throw new SnapstashException(
+          why.kind(),
+          "could not empty the target database " + target() + " before the forced restore (MySQL's DDL is not"
+              + " transactional, so it may be partly emptied; a restore with --force again finishes it): " + why.getMessage(),
+          e);
+    }
   }
 
   private void createDatabase() {

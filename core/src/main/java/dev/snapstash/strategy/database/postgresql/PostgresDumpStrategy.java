@@ -16,7 +16,7 @@ import dev.snapstash.core.spi.Findings;
 import dev.snapstash.core.spi.Progress;
 import dev.snapstash.core.spi.RestoreContext;
 import dev.snapstash.strategy.database.DumpFiles;
-import dev.snapstash.strategy.database.PrivateFiles;
+import dev.snapstash.core.util.PrivateFiles;
 import java.io.IOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -363,7 +363,7 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
       t.setDaemon(true);
       return t;
     });
-    try (PrivateFiles secrets = PrivateFiles.create("snapstash-pg")) {
+    try (PrivateFiles secrets = PrivateFiles.create(context.backupRoot(), "snapstash-pg")) {
       Path passFile = secrets.write("pgpass", pgpassLine(config.username(), password));
       ticker.scheduleWithFixedDelay(() -> reportFiles(progress, dumpDir, facts.tables()), 500, 500, TimeUnit.MILLISECONDS);
       runner.run(dumpCommand(pgDump.path(), config, dumpDir, passFile, snapshot).withSecret(password));
@@ -409,11 +409,17 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
     }
     Tool pgRestore = requireTool("pg_restore");
     String password = config.password().reveal();
-    try (PrivateFiles secrets = PrivateFiles.create("snapstash-pg")) {
+    try (PrivateFiles secrets = PrivateFiles.create(context.backupRoot(), "snapstash-pg")) {
       Path passFile = secrets.write("pgpass", pgpassLine(config.username(), password));
       runner.run(restoreCommand(pgRestore.path(), config, dumpDir, passFile, exists && context.force()).withSecret(password));
     }
     progress.report("database", 1.0, "restored " + config.database());
+  }
+
+  @Override
+  public Optional<dev.snapstash.core.spi.JdbcLogin> restoredDatabase() {
+    return Optional.of(new dev.snapstash.core.spi.JdbcLogin(
+        new dev.snapstash.core.spi.DatabaseAddress(NAME, config.host(), config.port(), config.database()), config.username(), config.password()));
   }
 
   @Override
@@ -469,72 +475,28 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
   }
 
   /**
-   * A forced restore replaces the database: {@code pg_restore --clean} drops only what the dump holds, so objects
-   * it does not have (a later version's tables, after a failed upgrade) are dropped first. Schemas other than
-   * {@code public} go whole; {@code public} keeps its owner and grants and is emptied. Objects that belong to an
-   * extension are left to it.
+   * Whether the target database exists, after refusing (PRECONDITION) one that other clients use, whatever {@code
+   * force} says (a live Bitbucket works in it: a restore there destroys production), and one that holds anything
+   * unless forced; the refusal says what {@code --force} would destroy.
    */
-  private void emptyDatabase() {
-    String userSchemas = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'";
-    String notInExtension = "NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = %s AND d.deptype = 'e')";
-    try (Connection c = connect(config.database());
-        Statement st = c.createStatement()) {
-      List<String> drops = new ArrayList<>();
-      try (ResultSet rs = st.executeQuery(
-          "SELECT quote_ident(n.nspname) FROM pg_namespace n WHERE " + userSchemas + " AND n.nspname <> 'public' AND "
-              + notInExtension.formatted("n.oid"))) {
-        while (rs.next()) {
-          drops.add("DROP SCHEMA IF EXISTS " + rs.getString(1) + " CASCADE");
-        }
-      }
-      try (ResultSet rs = st.executeQuery(
-          "SELECT c.relkind, c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-              + " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND "
-              + notInExtension.formatted("c.oid"))) {
-        while (rs.next()) {
-          String kind = switch (rs.getString(1)) {
-            case "v" -> "VIEW";
-            case "m" -> "MATERIALIZED VIEW";
-            case "S" -> "SEQUENCE";
-            case "f" -> "FOREIGN TABLE";
-            default -> "TABLE";
-          };
-          drops.add("DROP " + kind + " IF EXISTS " + rs.getString(2) + " CASCADE");
-        }
-      }
-      try (ResultSet rs = st.executeQuery(
-          "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
-              + " WHERE n.nspname = 'public' AND " + notInExtension.formatted("p.oid"))) {
-        while (rs.next()) {
-          drops.add("DROP ROUTINE IF EXISTS " + rs.getString(1) + " CASCADE");
-        }
-      }
-      try (ResultSet rs = st.executeQuery(
-          "SELECT t.oid::regtype::text FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace"
-              + " WHERE n.nspname = 'public' AND (t.typtype IN ('e', 'd', 'r', 'm')"
-              + " OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')) AND "
-              + notInExtension.formatted("t.oid"))) {
-        while (rs.next()) {
-          drops.add("DROP TYPE IF EXISTS " + rs.getString(1) + " CASCADE");
-        }
-      }
-      for (String drop : drops) {
-        st.execute(drop);
-      }
-      log.info("emptied {} before the forced restore ({} objects dropped)", config.database(), drops.size());
-    } catch (SQLException e) {
-      throw describe(e, config.database());
-    }
-  }
-
-  /** Whether the target database exists; refuses (PRECONDITION) one that holds relations unless forced. */
   private boolean targetState(boolean force) {
     try (Connection c = connect(config.database())) {
-      long n = facts(c).relations();
-      if (n > 0 && !force) {
+      List<PostgresTarget.Session> sessions = PostgresTarget.otherSessions(c);
+      if (!sessions.isEmpty()) {
+        int n = sessions.stream().mapToInt(PostgresTarget.Session::count).sum();
         throw SnapstashException.precondition(
-            "the target database " + config.database() + " at " + config.host() + ":" + config.port() + " already holds " + n
-                + (n == 1 ? " table, view or sequence" : " tables, views or sequences") + "; restore into an empty database (" + KEY + ".database) or pass --force to overwrite it");
+            "the target database " + target() + " is in use: " + n + (n == 1 ? " session" : " sessions")
+                + " of other clients (" + String.join(", ", sessions.stream().map(Object::toString).toList())
+                + "); a restore never writes into a database that a live instance uses, --force or not: stop"
+                + " Bitbucket (or whatever holds those sessions), or restore into another database with --jdbc-url or "
+                + KEY + ".database");
+      }
+      PostgresTarget.Contents contents = PostgresTarget.contents(c);
+      if (contents.total() > 0 && !force) {
+        throw SnapstashException.precondition(
+            "the target database " + target() + " already holds " + contents.describe() + "; restore into an empty"
+                + " database (--jdbc-url or " + KEY + ".database), or pass --force to drop all of them, and everything"
+                + " else in its user schemas, before restoring");
       }
       return true;
     } catch (SQLException e) {
@@ -542,6 +504,29 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
         return false;
       }
       throw describe(e, config.database());
+    }
+  }
+
+  /** {@code database at host:port}, for messages. */
+  private String target() {
+    return config.database() + " at " + config.host() + ":" + config.port();
+  }
+
+  /**
+   * Empties the target for a forced restore, all or nothing (see {@link PostgresTarget#empty}): {@code pg_restore
+   * --clean} would drop only what the dump holds, leaving a later version's tables (after a failed upgrade).
+   */
+  private void emptyDatabase() {
+    try (Connection c = connect(config.database())) {
+      int dropped = PostgresTarget.empty(c);
+      log.info("emptied {} before the forced restore ({} objects dropped, in one transaction)", config.database(), dropped);
+    } catch (SQLException e) {
+      SnapstashException why = describe(e, config.database());
+      throw new SnapstashException(
+          why.kind(),
+          "could not empty the target database " + target() + " before the forced restore, so nothing was dropped"
+              + " (the emptying runs in one transaction): " + why.getMessage(),
+          e);
     }
   }
 
