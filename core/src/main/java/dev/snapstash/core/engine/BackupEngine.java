@@ -12,6 +12,7 @@ import dev.snapstash.core.spi.Progress;
 import dev.snapstash.core.spi.QuiesceLock;
 import dev.snapstash.core.spi.Quiescer;
 import dev.snapstash.core.spi.Undo;
+import dev.snapstash.core.util.PrivateFiles;
 import dev.snapstash.core.util.Trees;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -197,6 +198,8 @@ public final class BackupEngine {
     long t0 = nanoTime.getAsLong();
     Map<String, Long> phases = new LinkedHashMap<>();
     try (RunGuard guard = RunGuard.acquire(settings.store().root(), "backup")) {
+      // Password files of a run that was killed (see PrivateFiles): nothing else will remove them.
+      PrivateFiles.sweep(settings.store().root());
       try {
         disk.startReading(settings.store().root());
         return checkAndRun(progress, startedAt, t0, phases);
@@ -567,9 +570,11 @@ public final class BackupEngine {
      */
     private SnapstashException fail(RuntimeException cause, QuiesceLock lock) {
       SnapstashException first =
-          cause instanceof SnapstashException se
-              ? se
-              : SnapstashException.internal("unexpected error during the backup: " + cause, cause);
+          Trees.explainStorage(
+              cause instanceof SnapstashException se
+                  ? se
+                  : SnapstashException.internal("unexpected error during the backup: " + cause, cause),
+              settings.store().root().toString(), context.backupDir());
       boolean interrupted = Thread.interrupted();
       if (interrupted && first.kind() != ErrorKind.INTERRUPTED) {
         SnapstashException i =

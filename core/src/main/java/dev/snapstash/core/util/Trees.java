@@ -260,18 +260,53 @@ public final class Trees {
    * so the operator frees space instead of debugging rsync.
    */
   public static SnapstashException explainStorage(SnapstashException e, String target) {
+    return explainStorage(e, target, null);
+  }
+
+  /** Below this much usable space, a tool that failed while writing under the target most likely filled it. */
+  static final long NEARLY_FULL = 1024 * 1024;
+
+  /**
+   * As {@link #explainStorage(SnapstashException, String)}, and also when the tool's own message does not say so
+   * (pg_dump's parallel workers die with "a worker process died unexpectedly", and the worker's ENOSPC line may be
+   * past the kept tail) but the filesystem holding {@code written} is full now: looked at straight after the
+   * failure, before the partial copy is removed, which would free the space again.
+   */
+  public static SnapstashException explainStorage(SnapstashException e, String target, Path written) {
+    if (e.kind() != ErrorKind.EXTERNAL_COMMAND && e.kind() != ErrorKind.INTERNAL) {
+      return e;
+    }
     String m =
         e instanceof dev.snapstash.core.process.CommandFailedException f
             ? f.stderrTail() + "\n" + f.getMessage()
             : String.valueOf(e.getMessage());
-    if (e.kind() == ErrorKind.EXTERNAL_COMMAND
-        && (m.contains("No space left on device") || m.contains("Disk quota exceeded"))) {
-      SnapstashException s =
-          new SnapstashException(
-              ErrorKind.STORAGE, "the backup target " + target + " is full (No space left on device); free space"
-                  + " under backup.root or prune old backups", e);
-      return s;
+    boolean said = m.contains("No space left on device") || m.contains("Disk quota exceeded");
+    long free = written == null ? Long.MAX_VALUE : usableSpace(written);
+    if (!said && free >= NEARLY_FULL) {
+      return e;
     }
-    return e;
+    String why = said ? "No space left on device" : humanBytes(Math.max(0, free)) + " left after the copy failed";
+    SnapstashException s =
+        new SnapstashException(
+            ErrorKind.STORAGE, "the backup target " + target + " is full (" + why + "); free space under"
+                + " backup.root or prune old backups", e);
+    for (Throwable t : e.getSuppressed()) {
+      s.addSuppressed(t);
+    }
+    return s;
+  }
+
+  /** Usable space of the filesystem holding {@code p} (or its nearest existing parent); MAX_VALUE if unknown. */
+  private static long usableSpace(Path p) {
+    for (Path q = p.toAbsolutePath(); q != null; q = q.getParent()) {
+      if (Files.exists(q)) {
+        try {
+          return Files.getFileStore(q).getUsableSpace();
+        } catch (IOException | RuntimeException e) {
+          return Long.MAX_VALUE;
+        }
+      }
+    }
+    return Long.MAX_VALUE;
   }
 }
