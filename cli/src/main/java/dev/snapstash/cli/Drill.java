@@ -41,16 +41,26 @@ final class Drill {
       var database = db != null ? db.strategy() : wiring.database();
       // With the restore's own checks of its result, as a real restore runs them: they count towards the RTO.
       RestoreEngine.Report restored =
-          new RestoreEngine(wiring.store(), wiring.disk(), database, () -> false, Clock.systemUTC(), System::nanoTime)
+          new RestoreEngine(wiring.store(), wiring.disk(), database, dev.snapstash.core.bitbucket.InstanceProbe.none(), Clock.systemUTC(), System::nanoTime)
               .restore(new RestoreEngine.Options(tag, home, false, false, true), Progress.NONE);
       checks.add(new VerifyEngine.Check("drill-restore", true, "home and database restored into scratch space"));
       for (VerifyEngine.Check c : restored.verification().checks()) {
         checks.add(new VerifyEngine.Check("drill-" + c.name(), c.ok(), c.detail()));
       }
       SandboxOptions o = SandboxOptions.defaults(home.getParent()).withPort(0);
-      if (db != null) {
+      if (db != null && kind(config) == DbKind.H2) {
         var a = db.access();
-        o = o.withDatabase(kind(config), config.database().type().equals("h2") ? null : a.jdbcUrl(), a.user(), a.passwordFile());
+        o = o.withDatabase(DbKind.H2, null, a.user(), a.passwordFile());
+      }
+      // An external database is found where Bitbucket finds it, in the restored bitbucket.properties, which the
+      // restore pointed at the scratch database. Checked before the start: an instance started on a copy that
+      // still named the backed-up database would write into it.
+      if (kind(config) != DbKind.H2) {
+        VerifyEngine.Check named = databaseCheck(home, database);
+        checks.add(named);
+        if (!named.ok()) {
+          return checks;
+        }
       }
       try (RunningSandbox instance = RunningSandbox.start(o, runner)) {
         int n = cloneAll(instance, work.resolve("clones"), runner).size();
@@ -66,6 +76,23 @@ final class Drill {
       }
     }
     return checks;
+  }
+
+  /**
+   * "drill-database": the restored home names the database the restore wrote, not the backed-up one, so an
+   * instance started on it uses the copy.
+   */
+  private static VerifyEngine.Check databaseCheck(Path home, dev.snapstash.core.spi.DatabaseStrategy restoredInto) {
+    String url = dev.snapstash.core.engine.BitbucketProperties.get(home, "jdbc.url");
+    var named = dev.snapstash.core.spi.DatabaseAddress.parse(url);
+    var wrote = restoredInto.restoredDatabase().map(dev.snapstash.core.spi.JdbcLogin::address);
+    boolean ok = named.isPresent() && wrote.isPresent() && named.get().sameDatabaseAs(wrote.get());
+    return new VerifyEngine.Check(
+        "drill-database", ok,
+        ok ? "the restored instance uses the restored database " + wrote.get()
+            : "the restored bitbucket.properties names " + named.map(Object::toString).orElse(String.valueOf(url))
+                + ", not the restored database " + wrote.map(Object::toString).orElse("(none)")
+                + "; the instance was not started on it");
   }
 
   /**

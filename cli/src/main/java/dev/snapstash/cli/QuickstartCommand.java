@@ -99,7 +99,7 @@ final class QuickstartCommand extends Verb {
 
       step("restoring " + m.tag() + " into " + work.resolve("restored"));
       RestoreEngine.Report restore =
-          new RestoreEngine(wiring.store(), wiring.disk(), wiring.database(), () -> false, Clock.systemUTC(), System::nanoTime)
+          new RestoreEngine(wiring.store(), wiring.disk(), wiring.database(), dev.snapstash.core.bitbucket.InstanceProbe.none(), Clock.systemUTC(), System::nanoTime)
               .restore(new RestoreEngine.Options(m.tag(), work.resolve("restored").resolve("home"), false, false), Progress.NONE);
       summary.put("restoreMillis", restore.phases().get("total"));
 

@@ -1,20 +1,26 @@
 package dev.snapstash.cli;
 
+import dev.snapstash.core.bitbucket.InstanceProbe;
 import dev.snapstash.core.config.JdbcTarget;
+import dev.snapstash.core.engine.BitbucketProperties;
 import dev.snapstash.core.engine.Consistency;
 import dev.snapstash.core.engine.RestoreEngine;
 import dev.snapstash.core.engine.VerifyEngine;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.process.ProcessRunner;
+import dev.snapstash.core.spi.DatabaseAddress;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
-import java.util.function.BooleanSupplier;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -58,12 +64,17 @@ final class RestoreCommand extends Verb {
   @Option(names = "--allow-incomplete", description = "Restore a failed or in-progress backup.")
   boolean allowIncomplete;
 
+  @Option(
+      names = "--keep-properties",
+      description =
+          "Leave the JDBC settings of the restored shared/bitbucket.properties as backed up, even when the database"
+              + " was restored elsewhere (a Bitbucket started on the copy then connects to the backed-up database).")
+  boolean keepProperties;
+
   @Override
   public Integer call() {
-    var config = config();
-    if (jdbcUrl != null) {
-      config = JdbcTarget.override(config, jdbcUrl);
-    }
+    var configured = config();
+    var config = jdbcUrl != null ? JdbcTarget.override(configured, jdbcUrl) : configured;
     Wiring wiring = new Wiring(config, new ProcessRunner());
     Path target = homeTarget != null ? homeTarget : config.instance().home();
     if (force && !yes) {
@@ -71,17 +82,33 @@ final class RestoreCommand extends Verb {
     }
     RestoreEngine engine =
         new RestoreEngine(
-            wiring.store(), wiring.disk(), wiring.database(), runningProbe(wiring, target), Clock.systemUTC(),
+            wiring.store(), wiring.disk(), wiring.database(),
+            instanceProbe(new Wiring(configured, wiring.runner()), wiring, target), Clock.systemUTC(),
             System::nanoTime, new Consistency(wiring.runner(), new SecureRandom()));
     RestoreEngine.Report report;
     try (ConsoleProgress progress = ConsoleProgress.forThisProcess()) {
-      report = engine.restore(new RestoreEngine.Options(tag, target, force, allowIncomplete, !noVerify), progress);
+      report = engine.restore(
+          new RestoreEngine.Options(tag, target, force, allowIncomplete, !noVerify, keepProperties), progress);
     }
     StringBuilder sb = new StringBuilder();
     sb.append("restored ").append(report.tag()).append(" into ").append(report.homeTarget()).append('\n');
     sb.append("  database          ").append(wiring.database().name()).append(databaseTarget(config)).append('\n');
     sb.append("  duration          ").append(BackupCommand.millis(report.phases().getOrDefault("total", 0L))).append('\n');
     sb.append("  stale Git locks   ").append(report.staleLocksRemoved().size()).append(" removed\n");
+    if (report.properties() != null) {
+      var p = report.properties();
+      if (p.kept()) {
+        sb.append("  WARNING           ").append(p.warning()).append('\n');
+      } else {
+        sb.append("  bitbucket.properties repointed at the restored database:\n");
+        for (var c : p.changes()) {
+          sb.append("    ").append(String.format("%-34s", c.key())).append(c.from()).append(" -> ").append(c.to()).append('\n');
+        }
+        if (p.warning() != null) {
+          sb.append("  WARNING           ").append(p.warning()).append('\n');
+        }
+      }
+    }
     if (report.disasterRecoverySet()) {
       sb.append("  taken without a lock: disaster.recovery=true was set in shared/bitbucket.properties so that\n")
           .append("  Bitbucket checks its integrity at the first start; set it back to false afterwards\n");
@@ -115,20 +142,61 @@ final class RestoreCommand extends Verb {
     };
   }
 
-  /** The configured instance is only asked when restoring into its own home: elsewhere it may well run. */
-  private static BooleanSupplier runningProbe(Wiring wiring, Path target) {
-    var c = wiring.config();
-    if (c.instance().baseUrl() == null || !target.toAbsolutePath().normalize().equals(c.instance().home().toAbsolutePath().normalize())) {
-      return () -> false;
+  /**
+   * What answers at the configured instance's base URL, asked only when this restore writes into that instance's
+   * home or its database: restored elsewhere, into another database, the copy may well be made while it runs.
+   */
+  private static InstanceProbe instanceProbe(Wiring configured, Wiring restoring, Path target) {
+    var c = configured.config();
+    if (c.instance().baseUrl() == null) {
+      return InstanceProbe.none();
     }
-    return () -> {
-      try {
-        new dev.snapstash.core.bitbucket.BitbucketClient(c.instance().baseUrl(), "", "", java.time.Duration.ofSeconds(5)).version();
-        return true;
-      } catch (SnapstashException e) {
-        return e.kind() != ErrorKind.UNREACHABLE;
+    List<String> into = new ArrayList<>();
+    if (samePath(target, c.instance().home())) {
+      into.add("its home " + c.instance().home());
+    }
+    var own = liveDatabase(configured);
+    var restored = restoring.database().restoredDatabase();
+    if (own.isPresent() && restored.isPresent() && own.get().sameDatabaseAs(restored.get().address())) {
+      into.add("its database " + own.get());
+    }
+    if (into.isEmpty()) {
+      return InstanceProbe.none();
+    }
+    InstanceProbe http = InstanceProbe.http(c.instance().baseUrl(), Duration.ofSeconds(5));
+    String where = String.join(" and ", into);
+    return () -> http.answer().map(a -> new InstanceProbe.Answer(
+        a.what() + " (instance.base-url), and this restore would write into " + where, a.certain()));
+  }
+
+  /**
+   * The database the configured instance works in: the one its home's {@code bitbucket.properties} names, which is
+   * what Bitbucket connects to, when that file can be read here; the configured one otherwise. Empty when its
+   * database lives in its home (H2), which the home check covers.
+   */
+  private static java.util.Optional<DatabaseAddress> liveDatabase(Wiring configured) {
+    Path home = configured.config().instance().home();
+    try {
+      if (home != null && Files.isReadable(home.resolve(BitbucketProperties.RELATIVE_PATH))) {
+        String url = BitbucketProperties.get(home, "jdbc.url");
+        return url == null ? java.util.Optional.empty() : DatabaseAddress.parse(url);
       }
-    };
+    } catch (SnapstashException e) {
+      // Unreadable: fall back to what the configuration says.
+    }
+    return configured.database().restoredDatabase().map(dev.snapstash.core.spi.JdbcLogin::address);
+  }
+
+  private static boolean samePath(Path a, Path b) {
+    Path ra = a.toAbsolutePath().normalize();
+    Path rb = b.toAbsolutePath().normalize();
+    try {
+      ra = ra.toRealPath();
+      rb = rb.toRealPath();
+    } catch (java.io.IOException e) {
+      // One does not exist yet: compare as written.
+    }
+    return ra.equals(rb);
   }
 
   private void confirm(String resolvedTag, Path target) {

@@ -41,6 +41,12 @@ record DbSettings(
   }
 
   static DbSettings resolve(SandboxOptions o, SandboxState previous, SandboxLayout layout) {
+    if (o.db() == null && o.jdbcUrl() == null && previous == null) {
+      java.util.Optional<DbSettings> home = fromHome(layout);
+      if (home.isPresent()) {
+        return home.get();
+      }
+    }
     DbKind kind = kind(o, previous);
     boolean sameAsBefore = previous != null && previous.db() == kind;
     if (plannedLocalServer(o, previous) != null) {
@@ -83,6 +89,45 @@ record DbSettings(
       database = path.startsWith("/") ? path.substring(1) : path;
     }
     return new DbSettings(kind, url, user, password, pwFile, "--db-password-file", host, port, database, null);
+  }
+
+  /**
+   * A first start on a home that already names its database in {@code shared/bitbucket.properties} (a restored
+   * copy, say) uses that database, as Bitbucket itself does: the JDBC settings there are the ones that count. The
+   * password is copied into the sandbox's own password file, for the {@code snapstash.yml} it writes.
+   */
+  static java.util.Optional<DbSettings> fromHome(SandboxLayout layout) {
+    java.util.Properties p = new java.util.Properties();
+    try (var r = java.nio.file.Files.newBufferedReader(layout.properties(), java.nio.charset.StandardCharsets.UTF_8)) {
+      p.load(r);
+    } catch (java.nio.file.NoSuchFileException e) {
+      return java.util.Optional.empty();
+    } catch (java.io.IOException | IllegalArgumentException e) {
+      throw SnapstashException.storage("cannot read " + layout.properties() + ": " + e.getMessage(), e);
+    }
+    String url = p.getProperty("jdbc.url", "").strip();
+    DbKind kind = url.startsWith("jdbc:postgresql:") ? DbKind.POSTGRESQL
+        : url.startsWith("jdbc:mariadb:") || url.startsWith("jdbc:mysql:") ? DbKind.MARIADB : null;
+    if (kind == null) {
+      return java.util.Optional.empty();
+    }
+    String user = p.getProperty("jdbc.user", "").strip();
+    String password = p.getProperty("jdbc.password", "");
+    if (p.getProperty("jdbc.password.decrypter.classname", "").strip().endsWith(".Base64Cipher")) {
+      password = new String(java.util.Base64.getDecoder().decode(password.strip()), java.nio.charset.StandardCharsets.UTF_8);
+    }
+    if (user.isEmpty()) {
+      throw new SnapstashException(ErrorKind.CONFIG, layout.properties() + " names " + url + " but no jdbc.user");
+    }
+    Secrets.write(layout.dbPassword(), password);
+    URI u = parse(url);
+    int port = u.getPort() > 0 ? u.getPort() : kind == DbKind.POSTGRESQL ? 5432 : 3306;
+    String path = u.getPath() == null ? "" : u.getPath();
+    String database = path.startsWith("/") ? path.substring(1) : path;
+    // The sandbox's driver for MySQL-compatible servers is MariaDB's, which reads only jdbc:mariadb URLs.
+    String sandboxUrl = kind == DbKind.MARIADB ? url.replaceFirst("^jdbc:mysql:", "jdbc:mariadb:") : url;
+    return java.util.Optional.of(new DbSettings(kind, sandboxUrl, user, password, layout.dbPassword().toString(),
+        "jdbc.password in " + layout.properties(), u.getHost(), port, database, null));
   }
 
   boolean local() {

@@ -84,6 +84,23 @@ class RestoreIT {
         Path report = logs.filter(p -> p.getFileName().toString().startsWith("snapstash-restore-")).findFirst().orElseThrow();
         assertThat(Files.readString(report)).contains("\"verification\"").doesNotContain(target.password());
       }
+      // The restored home names the database the restore wrote, not the source: a Bitbucket started on the copy
+      // must never connect to production. Said on stdout, the password never.
+      java.util.Properties props = properties(home);
+      assertThat(dev.snapstash.core.spi.DatabaseAddress.parse(props.getProperty("jdbc.url")))
+          .contains(new dev.snapstash.core.spi.DatabaseAddress(kind == DbKind.POSTGRESQL ? "postgresql" : "mariadb",
+              target.host(), target.port(), target.database()));
+      assertThat(props.getProperty("jdbc.user")).isEqualTo(target.user());
+      assertThat(props.getProperty("jdbc.password")).isEqualTo(target.password());
+      assertThat(r.out()).contains("bitbucket.properties repointed at the restored database")
+          .contains("jdbc.url").contains(source.database()).contains(target.database());
+      // An instance started on the restored home, as Bitbucket starts, from that file: it serves the copy from
+      // the target database, and the source database is not among its connections.
+      try (var copy = dev.snapstash.sandbox.RunningSandbox.start(
+          dev.snapstash.sandbox.SandboxOptions.defaults(home.getParent()).withPort(0), new dev.snapstash.core.process.ProcessRunner())) {
+        assertThat(dev.snapstash.core.spi.DatabaseAddress.parse(copy.state().jdbcUrl()).orElseThrow().database()).isEqualTo(target.database());
+        assertThat(copy.database().allRepositories()).isNotEmpty();
+      }
 
       // Again into the same database, now holding tables, and a fresh home: refused, nothing written to either.
       Path second = tmp.resolve("second/home");
@@ -93,6 +110,71 @@ class RestoreIT {
       assertThat(again.err()).contains("already holds").contains("--force");
       assertThat(second).doesNotExist();
       assertThat(tables(target)).isEqualTo(before);
+    }
+  }
+
+  private static java.util.Properties properties(Path home) throws Exception {
+    java.util.Properties p = new java.util.Properties();
+    try (var r = Files.newBufferedReader(home.resolve("shared/bitbucket.properties"))) {
+      p.load(r);
+    }
+    return p;
+  }
+
+  /**
+   * The administrator's data-loss report: the sandbox still running on its database, a forced restore into a new
+   * home wrote into that live database. Refused now, --force or not, naming what answered; the live database's
+   * dump is the same before and after, and the instance keeps serving.
+   */
+  @ParameterizedTest
+  @EnumSource(value = DbKind.class, names = {"POSTGRESQL", "MARIADB"})
+  void aForcedRestoreIntoANewHomeNeverWritesTheLiveDatabase(DbKind kind) throws Exception {
+    TestDatabase live = database(kind);
+    try (Scenario s = Scenario.start(tmp.resolve("sb"), kind, live)) {
+      assertThat(snapstash("-c", s.config().toString(), "backup").exit()).isZero();
+      String before = dev.snapstash.testing.Dumps.of(live);
+
+      Path home = tmp.resolve("new/home");
+      for (String[] extra : new String[][] {{}, {"--force", "--yes"}}) {
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of(
+            "-c", s.config().toString(), "restore", "latest", "--home-target", home.toString()));
+        args.addAll(java.util.List.of(extra));
+        Scenario.Run r = snapstash(args.toArray(String[]::new));
+        assertThat(r.exit()).as(r.err()).isEqualTo(7);
+        assertThat(r.err()).contains("answers at " + s.sandbox.baseUrl()).contains("would write into its database " + live.database())
+            .contains("stop the instance before restoring").doesNotContain("--force overrules");
+        assertThat(home).doesNotExist();
+      }
+
+      assertThat(dev.snapstash.testing.Dumps.of(live)).isEqualTo(before);
+      var http = java.net.http.HttpClient.newHttpClient();
+      var projects = http.send(
+          java.net.http.HttpRequest.newBuilder(java.net.URI.create(s.sandbox.baseUrl() + "/rest/api/1.0/projects"))
+              .header("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString(("admin:" + s.sandbox.adminPassword()).getBytes()))
+              .build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(projects.statusCode()).as(projects.body()).isEqualTo(200);
+    }
+  }
+
+  /** --keep-properties leaves the backed-up JDBC settings, and says loudly where a start on the copy connects. */
+  @Test
+  void keepPropertiesLeavesTheSourceDatabaseNamedAndWarns() throws Exception {
+    TestDatabase source = database(DbKind.POSTGRESQL);
+    try (Scenario s = Scenario.start(tmp.resolve("sb"), DbKind.POSTGRESQL, source)) {
+      assertThat(snapstash("-c", s.config().toString(), "backup").exit()).isZero();
+      TestDatabase target = database(DbKind.POSTGRESQL);
+      Path config = s.configWithDatabase(BackupUnderLoadIT.section(DbKind.POSTGRESQL, new TestDatabase(
+          source.kind(), source.host(), source.port(), source.database(), source.user(), target.password(),
+          target.passwordFile(), source.jdbcUrl())));
+      Path home = tmp.resolve("kept/home");
+
+      Scenario.Run r = snapstash("-c", config.toString(), "restore", "latest", "--home-target", home.toString(),
+          "--jdbc-url", url(DbKind.POSTGRESQL, target) + "?user=" + target.user(), "--keep-properties");
+
+      assertThat(r.exit()).as(r.err()).isZero();
+      assertThat(properties(home).getProperty("jdbc.url")).contains("/" + source.database());
+      assertThat(r.out()).contains("WARNING").contains("still names " + source.database()).contains("--keep-properties");
     }
   }
 

@@ -37,6 +37,11 @@ class VerifyIT {
           .contains("checksums", "database-readable", "database-restores", "repositories-match", "git-fsck",
               "drill-restore", "drill-clone", "drill-rto");
       assertThat(v.out()).contains("3 repositories cloned over HTTP from the restored instance");
+      if (kind != DbKind.H2) {
+        // The drill's instance found its database where Bitbucket finds it: in the restored bitbucket.properties,
+        // which the restore pointed at the scratch database.
+        assertThat(v.out()).contains("the restored instance uses the restored database");
+      }
       // The manifest records the verification and which repositories were fsck'ed.
       JsonNode manifest = snapstash("-c", s.config().toString(), "--json", "list").json().get(0);
       assertThat(manifest.path("verification").path("ok").asBoolean()).isTrue();

@@ -26,7 +26,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,13 +44,24 @@ public final class RestoreEngine {
   /**
    * @param tag a tag or "latest"
    * @param homeTarget where the home is restored
-   * @param force replace a non-empty target home and database
+   * @param force replace a non-empty target home and database (never one a live instance uses)
    * @param allowIncomplete restore a failed or in-progress backup
    * @param verify check the restored result (off only for instances too large to read twice)
+   * @param keepProperties leave the restored {@code bitbucket.properties} naming the backed-up database, even when
+   *     the restore wrote another one
    */
-  public record Options(String tag, Path homeTarget, boolean force, boolean allowIncomplete, boolean verify) {
+  public record Options(
+      String tag, Path homeTarget, boolean force, boolean allowIncomplete, boolean verify, boolean keepProperties) {
     public Options(String tag, Path homeTarget, boolean force, boolean allowIncomplete) {
-      this(tag, homeTarget, force, allowIncomplete, true);
+      this(tag, homeTarget, force, allowIncomplete, true, false);
+    }
+
+    public Options(String tag, Path homeTarget, boolean force, boolean allowIncomplete, boolean verify) {
+      this(tag, homeTarget, force, allowIncomplete, verify, false);
+    }
+
+    Options at(Path target) {
+      return new Options(tag, target, force, allowIncomplete, verify, keepProperties);
     }
   }
 
@@ -74,7 +84,8 @@ public final class RestoreEngine {
       long bytes,
       List<String> staleLocksRemoved,
       Verification verification,
-      boolean disasterRecoverySet) {
+      boolean disasterRecoverySet,
+      Repoint.Result properties) {
     /** True unless the restored result was verified and failed. */
     public boolean ok() {
       return verification == null || verification.ok();
@@ -84,7 +95,7 @@ public final class RestoreEngine {
   private final BackupStore store;
   private final DiskStrategy disk;
   private final DatabaseStrategy database;
-  private final BooleanSupplier instanceRunning;
+  private final dev.snapstash.core.bitbucket.InstanceProbe instance;
   private final Clock clock;
   private final LongSupplier nanoTime;
   private final Consistency consistency;
@@ -93,28 +104,28 @@ public final class RestoreEngine {
       BackupStore store,
       DiskStrategy disk,
       DatabaseStrategy database,
-      BooleanSupplier instanceRunning,
+      dev.snapstash.core.bitbucket.InstanceProbe instance,
       Clock clock,
       LongSupplier nanoTime) {
-    this(store, disk, database, instanceRunning, clock, nanoTime, new Consistency(new ProcessRunner(), new SecureRandom()));
+    this(store, disk, database, instance, clock, nanoTime, new Consistency(new ProcessRunner(), new SecureRandom()));
   }
 
   /**
-   * @param instanceRunning answers whether the instance that owns the target is up (its base URL answers); the
-   *     restore refuses while it does
+   * @param instance what answers where an instance whose home or database this restore writes would run; the
+   *     restore refuses while anything does ({@code --force} overrules only an answer that may not be Bitbucket's)
    */
   public RestoreEngine(
       BackupStore store,
       DiskStrategy disk,
       DatabaseStrategy database,
-      BooleanSupplier instanceRunning,
+      dev.snapstash.core.bitbucket.InstanceProbe instance,
       Clock clock,
       LongSupplier nanoTime,
       Consistency consistency) {
     this.store = store;
     this.disk = disk;
     this.database = database;
-    this.instanceRunning = instanceRunning;
+    this.instance = instance;
     this.clock = clock;
     this.nanoTime = nanoTime;
     this.consistency = consistency;
@@ -134,7 +145,7 @@ public final class RestoreEngine {
     try {
       Path real = target.toRealPath();
       log.info("{} is a link to {}; restoring into {}", target, real, real);
-      return new Options(options.tag(), real, options.force(), options.allowIncomplete(), options.verify());
+      return options.at(real);
     } catch (java.io.IOException e) {
       throw SnapstashException.storage("cannot resolve the restore target " + target + ": " + e.getMessage(), e);
     }
@@ -152,6 +163,7 @@ public final class RestoreEngine {
     Map<String, Long> phases = new LinkedHashMap<>();
     Manifest m = store.resolve(options.tag());
     Path backupDir = store.dir(m.tag());
+    dev.snapstash.core.util.PrivateFiles.sweep(store.root());
     RestoreContext ctx = new RestoreContext(m.tag(), backupDir, options.homeTarget(), options.force(), progress);
 
     refuseUnsafe(m, options, ctx);
@@ -164,10 +176,17 @@ public final class RestoreEngine {
     boolean targetWasEmpty = Trees.isEmptyOrMissing(options.homeTarget());
     boolean targetExisted = Files.isDirectory(options.homeTarget());
     t = nanoTime.getAsLong();
+    Repoint.Result[] repointed = new Repoint.Result[1];
+    // Straight after the home is in place, before the database is (which may fail): a copy left behind must not
+    // point at the source database either.
+    Runnable home = () -> {
+      disk.restore(ctx);
+      repointed[0] = repoint(options);
+    };
     try {
       List<String> databaseFiles = database.homeFilesRestored(ctx);
       if (!databaseFiles.isEmpty()) {
-        disk.restore(ctx);
+        home.run();
         // A home restored whole (a snapshot) carries the live database's files as they were at that instant;
         // they belong to the database strategy, whose own consistent copy replaces them.
         for (String rel : databaseFiles) {
@@ -180,7 +199,7 @@ public final class RestoreEngine {
         }
         database.restore(ctx);
       } else {
-        parallel(() -> disk.restore(ctx), () -> database.restore(ctx));
+        parallel(home, () -> database.restore(ctx));
       }
     } catch (RuntimeException e) {
       SnapstashException first =
@@ -214,7 +233,11 @@ public final class RestoreEngine {
     Verification verification = null;
     if (options.verify()) {
       t = nanoTime.getAsLong();
-      verification = verifyResult(ctx, backupDir, locks, progress);
+      List<String> edited = new ArrayList<>(locks);
+      if (repointed[0] != null && repointed[0].rewritten()) {
+        edited.add(BitbucketProperties.RELATIVE_PATH);
+      }
+      verification = verifyResult(ctx, backupDir, edited, progress);
       phases.put("verify", millisSince(t));
     }
     // After the checks, which compare the restored files with the backup's: this edit is ours, not a copy error.
@@ -234,23 +257,52 @@ public final class RestoreEngine {
     Report report =
         new Report(
             m.tag(), options.homeTarget().toString(), disk.name(), database.name(), startedAt, clock.instant(), phases,
-            m.bytes(), locks, verification, lockFree);
+            m.bytes(), locks, verification, lockFree, repointed[0]);
     writeReport(report, options.homeTarget());
     return report;
+  }
+
+  /**
+   * Points the restored home's JDBC settings at the database this restore writes, when they name another; says so
+   * on the log, loudly when told to keep them. Null when there was nothing to do.
+   */
+  private Repoint.Result repoint(Options options) {
+    if (!Files.isDirectory(options.homeTarget())) {
+      return null;
+    }
+    return database.restoredDatabase()
+        .flatMap(login -> Repoint.apply(options.homeTarget(), login, options.keepProperties()))
+        .map(r -> {
+          if (r.kept()) {
+            log.warn("{}", r.warning());
+          } else {
+            for (Repoint.Change c : r.changes()) {
+              log.info("{}: {} {} -> {}", BitbucketProperties.RELATIVE_PATH, c.key(), c.from(), c.to());
+            }
+            if (r.warning() != null) {
+              log.warn("{}", r.warning());
+            }
+          }
+          return r;
+        })
+        .orElse(null);
+  }
+
+  /**
+   * Listed home files the restore changed on purpose: stale Git locks removed, an embedded database replaced, the
+   * JDBC settings repointed.
+   */
+  private Set<String> leftToOthers(RestoreContext ctx, List<String> editedFiles) {
+    Set<String> skip = new java.util.HashSet<>(editedFiles);
+    skip.addAll(database.homeFilesRestored(ctx));
+    return Set.copyOf(skip);
   }
 
   /**
    * Checks what was written, not what was read: a copy can go wrong after the backup's own checksums passed (a
    * full or failing disk, a database that rejected part of the dump, a repository row whose directory is absent).
    */
-  /** Listed home files the restore changed on purpose: stale Git locks removed, an embedded database replaced. */
-  private Set<String> leftToOthers(RestoreContext ctx, List<String> locksRemoved) {
-    Set<String> skip = new java.util.HashSet<>(locksRemoved);
-    skip.addAll(database.homeFilesRestored(ctx));
-    return Set.copyOf(skip);
-  }
-
-  private Verification verifyResult(RestoreContext ctx, Path backupDir, List<String> locksRemoved, Progress progress) {
+  private Verification verifyResult(RestoreContext ctx, Path backupDir, List<String> editedFiles, Progress progress) {
     Path home = ctx.homeTarget();
     List<VerifyEngine.Check> checks = new ArrayList<>();
     progress.report("verify", 0, "checksums of the restored home");
@@ -260,7 +312,7 @@ public final class RestoreEngine {
       checks.add(new VerifyEngine.Check("home-checksums", true, "not compared: the backup has no " + HomeChecksums.FILE));
     } else {
       HomeChecksums.Check c =
-          HomeChecksums.verifyCopy(backupDir, home, leftToOthers(ctx, locksRemoved), Runtime.getRuntime().availableProcessors());
+          HomeChecksums.verifyCopy(backupDir, home, leftToOthers(ctx, editedFiles), Runtime.getRuntime().availableProcessors());
       List<String> bad = new ArrayList<>(c.mismatched());
       c.missing().forEach(p -> bad.add(p + " (missing)"));
       checks.add(
@@ -315,11 +367,14 @@ public final class RestoreEngine {
                 + "); stop it before restoring, or restore elsewhere with --home-target");
       }
     }
-    if (instanceRunning.getAsBoolean()) {
-      throw SnapstashException.precondition(
-          "the Bitbucket instance at instance.base-url answers, so it is running; stop it before restoring into its"
-              + " home, or restore elsewhere with --home-target");
-    }
+    instance.answer().ifPresent(a -> {
+      if (a.certain() || !options.force()) {
+        throw SnapstashException.precondition(
+            a.what() + "; stop the instance before restoring, or restore elsewhere (--home-target, --jdbc-url)"
+                + (a.certain() ? "" : "; if what answers is not Bitbucket, --force overrules this check"));
+      }
+      log.warn("{}; restoring anyway (--force)", a.what());
+    });
     disk.prepareRestore(ctx);
     database.prepareRestore(ctx);
     checkSpace(m, target);

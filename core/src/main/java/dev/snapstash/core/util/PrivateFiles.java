@@ -41,14 +41,19 @@ public final class PrivateFiles implements AutoCloseable {
   /** A new private directory for this process under {@code backupRoot}'s {@value #DIR}. */
   public static PrivateFiles create(Path backupRoot, String prefix) {
     String name = prefix + "-pid" + ProcessHandle.current().pid() + "-" + Long.toHexString(RANDOM.nextLong() >>> 1);
-    try {
-      Path parent = backupRoot.resolve(DIR);
-      if (!Files.isDirectory(parent)) {
-        Files.createDirectories(parent, owner("rwx------"));
+    Path parent = backupRoot.resolve(DIR);
+    for (int attempt = 0; attempt < 3; attempt++) {
+      try {
+        if (!Files.isDirectory(parent)) {
+          Files.createDirectories(parent, owner("rwx------"));
+        }
+        return new PrivateFiles(Files.createDirectory(parent.resolve(name), owner("rwx------")));
+      } catch (java.nio.file.NoSuchFileException e) {
+        // Another process removed the emptied parent in between (see close): make it again.
+      } catch (IOException | UnsupportedOperationException e) {
+        log.debug("cannot make a private directory under {} ({}); using the temporary directory", backupRoot, e.getMessage());
+        break;
       }
-      return new PrivateFiles(Files.createDirectory(parent.resolve(name), owner("rwx------")));
-    } catch (IOException | UnsupportedOperationException e) {
-      log.debug("cannot make a private directory under {} ({}); using the temporary directory", backupRoot, e.getMessage());
     }
     try {
       return new PrivateFiles(Files.createTempDirectory(name, owner("rwx------")));
@@ -89,6 +94,7 @@ public final class PrivateFiles implements AutoCloseable {
     } catch (IOException e) {
       log.warn("cannot list {}: {}", parent, e.getMessage());
     }
+    removeIfEmpty(parent);
     return removed;
   }
 
@@ -112,8 +118,23 @@ public final class PrivateFiles implements AutoCloseable {
     return dir;
   }
 
+  /** Deletes the directory, and {@value #DIR} too when nothing else is in it, so a clean run leaves no trace. */
   @Override
   public void close() {
     Trees.deleteRecursively(dir);
+    removeIfEmpty(dir.getParent());
+  }
+
+  private static void removeIfEmpty(Path parent) {
+    if (!parent.getFileName().toString().equals(DIR)) {
+      return;
+    }
+    try {
+      Files.deleteIfExists(parent);
+    } catch (java.nio.file.DirectoryNotEmptyException e) {
+      // Another process's secrets are in it.
+    } catch (IOException e) {
+      log.debug("cannot remove {}: {}", parent, e.getMessage());
+    }
   }
 }

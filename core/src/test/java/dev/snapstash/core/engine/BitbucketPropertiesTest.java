@@ -26,7 +26,7 @@ class BitbucketPropertiesTest {
         "jdbc.url=jdbc:postgresql://db/bitbucket",
         "disaster.recovery=true",
         "jdbc.password=s3cret",
-        "# disaster.recovery=false  (superseded below by snapstash)");
+        "# disaster.recovery=false  (superseded above by snapstash)");
     assertThat(BitbucketProperties.get(home, "disaster.recovery")).isEqualTo("true");
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(f))).isEqualTo("rw-------");
   }
@@ -40,5 +40,30 @@ class BitbucketPropertiesTest {
     assertThat(Files.readAllLines(f)).containsExactly(
         "jdbc.user=bitbucket", "# set by snapstash restore: backup taken without a lock", "disaster.recovery=true");
     assertThat(BitbucketProperties.get(home, "disaster.recovery.other")).isNull();
+  }
+
+  /** What Java's Properties.store writes (escaped colons), and a password with every character that needs care. */
+  @Test
+  void valuesAreReadAndWrittenAsBitbucketsPropertiesLoaderSeesThem() throws Exception {
+    Path f = home.resolve("shared/bitbucket.properties");
+    Files.createDirectories(f.getParent());
+    Files.writeString(f, "#Mon Dec 07 10:00:00 UTC 2026\njdbc.url=jdbc\\:postgresql\\://db\\:5432/bitbucket\njdbc.user=bitbucket\n");
+    assertThat(BitbucketProperties.get(home, "jdbc.url")).isEqualTo("jdbc:postgresql://db:5432/bitbucket");
+
+    String password = " lead\\back:eq=hash#bang!tab\tline\nend\u00e9\u20ac ";
+    BitbucketProperties.update(home, java.util.Map.of("jdbc.password", password), java.util.Set.of("jdbc.user"), "test");
+
+    java.util.Properties p = new java.util.Properties();
+    try (var r = Files.newBufferedReader(f)) {
+      p.load(r);
+    }
+    assertThat(p.getProperty("jdbc.password")).isEqualTo(password);
+    try (var in = Files.newInputStream(f)) {
+      java.util.Properties latin1 = new java.util.Properties();
+      latin1.load(in);
+      assertThat(latin1.getProperty("jdbc.password")).as("read as ISO-8859-1 too").isEqualTo(password);
+    }
+    assertThat(p.getProperty("jdbc.user")).as("commented out").isNull();
+    assertThat(Files.readString(f)).contains("# jdbc.user=bitbucket  (test)");
   }
 }

@@ -28,6 +28,8 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Restore with real rsync: refusals that write nothing, integrity checks, stale Git locks, hard-linked incrementals. */
 class RestoreEngineTest {
@@ -67,7 +69,7 @@ class RestoreEngineTest {
   }
 
   private RestoreEngine restorer() {
-    return new RestoreEngine(new BackupStore(root), rsync(), new NoDatabaseStrategy(), () -> false, Clock.systemUTC(), System::nanoTime);
+    return new RestoreEngine(new BackupStore(root), rsync(), new NoDatabaseStrategy(), dev.snapstash.core.bitbucket.InstanceProbe.none(), Clock.systemUTC(), System::nanoTime);
   }
 
   @Test
@@ -98,13 +100,42 @@ class RestoreEngineTest {
     }
   }
 
-  @Test
-  void refusesARunningInstanceAndWritesNothing() throws Exception {
+  private RestoreEngine engineWhere(String what, boolean certain) {
+    return new RestoreEngine(
+        new BackupStore(root), rsync(), new NoDatabaseStrategy(),
+        () -> java.util.Optional.of(new dev.snapstash.core.bitbucket.InstanceProbe.Answer(what, certain)),
+        Clock.systemUTC(), System::nanoTime);
+  }
+
+  /** A Bitbucket that answers with its version is running: refused, --force or not. */
+  @ParameterizedTest
+  @ValueSource(booleans = {false, true})
+  void refusesARunningInstanceEvenWhenForcedAndWritesNothing(boolean force) throws Exception {
     backup();
-    var engine = new RestoreEngine(new BackupStore(root), rsync(), new NoDatabaseStrategy(), () -> true, Clock.systemUTC(), System::nanoTime);
-    assertThatThrownBy(() -> engine.restore(new RestoreEngine.Options("latest", target, false, false), Progress.NONE))
-        .hasMessageContaining("is running");
+    var engine = engineWhere("Bitbucket 8.19.1 answers at http://bb", true);
+    assertThatThrownBy(() -> engine.restore(new RestoreEngine.Options("latest", target, force, false), Progress.NONE))
+        .hasMessageContaining("Bitbucket 8.19.1 answers at http://bb; stop the instance before restoring")
+        .hasMessageNotContaining("--force overrules")
+        .extracting(e -> ((SnapstashException) e).kind())
+        .isEqualTo(ErrorKind.PRECONDITION);
     assertThat(target).doesNotExist();
+  }
+
+  /**
+   * Something that answers but may not be Bitbucket (a TLS handshake this client cannot finish, a proxy's page) is
+   * refused too, and only --force, the operator's word that it is not the instance, lets the restore go on.
+   */
+  @Test
+  void somethingElseAnsweringIsRefusedUnlessForced() throws Exception {
+    backup();
+    var engine = engineWhere("something at https://bb speaks TLS, but the handshake failed (PKIX path building failed)", false);
+    assertThatThrownBy(() -> engine.restore(new RestoreEngine.Options("latest", target, false, false), Progress.NONE))
+        .hasMessageContaining("handshake failed")
+        .hasMessageContaining("--force overrules this check");
+    assertThat(target).doesNotExist();
+
+    engine.restore(new RestoreEngine.Options("latest", target, true, false), Progress.NONE);
+    assertThat(target.resolve("shared/data/repositories/7/HEAD")).exists();
   }
 
   /** A live process with a file open in the target, even without a .lock file. */
@@ -209,7 +240,7 @@ class RestoreEngineTest {
             throw new SnapstashException(ErrorKind.EXTERNAL_COMMAND, "pg_restore failed");
           }
         };
-    var engine = new RestoreEngine(new BackupStore(root), rsync(), failing, () -> false, Clock.systemUTC(), System::nanoTime);
+    var engine = new RestoreEngine(new BackupStore(root), rsync(), failing, dev.snapstash.core.bitbucket.InstanceProbe.none(), Clock.systemUTC(), System::nanoTime);
     assertThatThrownBy(() -> engine.restore(new RestoreEngine.Options("latest", target, false, false), Progress.NONE))
         .hasMessage("pg_restore failed");
     assertThat(target).doesNotExist();

@@ -27,7 +27,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.BooleanSupplier;
+import dev.snapstash.core.bitbucket.InstanceProbe;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -85,12 +85,12 @@ class RestoreRefusalsIT {
           : new MysqlDumpStrategy(new SnapstashConfig.Mysql(db.host(), db.port(), db.database(), db.user(), db.secret()), runner);
     }
 
-    RestoreEngine engine(BooleanSupplier running) {
+    RestoreEngine engine(InstanceProbe running) {
       return new RestoreEngine(new BackupStore(root), rsync(), database(targetDb), running, Clock.systemUTC(), System::nanoTime);
     }
 
     /** Restores and expects a refusal of {@code kind} whose message contains {@code message}. */
-    void refused(String tag, boolean force, BooleanSupplier running, ErrorKind kind, String message) {
+    void refused(String tag, boolean force, InstanceProbe running, ErrorKind kind, String message) {
       assertThatThrownBy(() -> engine(running).restore(new RestoreEngine.Options(tag, target, force, false), Progress.NONE))
           .isInstanceOf(SnapstashException.class)
           .hasMessageContaining(message)
@@ -140,17 +140,17 @@ class RestoreRefusalsIT {
     BackupStore store = new BackupStore(s.root);
 
     // An unknown tag.
-    s.refused(tag + "x", false, () -> false, ErrorKind.PRECONDITION, "no backup tagged");
+    s.refused(tag + "x", false, InstanceProbe.none(), ErrorKind.PRECONDITION, "no backup tagged");
     assertNothingWritten(s, List.of("<absent>"), List.of());
 
     // A failed backup, without --allow-incomplete.
     store.write(s.manifest.withState(Manifest.State.FAILED, s.manifest.finishedAt(), "boom"));
-    s.refused(tag, false, () -> false, ErrorKind.PRECONDITION, "not complete");
+    s.refused(tag, false, InstanceProbe.none(), ErrorKind.PRECONDITION, "not complete");
     assertNothingWritten(s, List.of("<absent>"), List.of());
     store.write(s.manifest);
 
     // The instance answers on its base URL.
-    s.refused(tag, false, () -> true, ErrorKind.PRECONDITION, "is running");
+    s.refused(tag, false, () -> java.util.Optional.of(new InstanceProbe.Answer("Bitbucket 8.19.1 answers at http://bb", true)), ErrorKind.PRECONDITION, "stop the instance before restoring");
     assertNothingWritten(s, List.of("<absent>"), List.of());
 
     // Too little free space (the backup claims an exabyte).
@@ -159,7 +159,7 @@ class RestoreRefusalsIT {
     ObjectNode json = (ObjectNode) Json.MAPPER.readTree(original);
     ((ObjectNode) json.get("home")).put("bytes", 1L << 60);
     Json.MAPPER.writeValue(manifestFile.toFile(), json);
-    s.refused(tag, false, () -> false, ErrorKind.STORAGE, "not enough space");
+    s.refused(tag, false, InstanceProbe.none(), ErrorKind.STORAGE, "not enough space");
     assertNothingWritten(s, List.of("<absent>"), List.of());
     Files.writeString(manifestFile, original);
 
@@ -167,20 +167,20 @@ class RestoreRefusalsIT {
     Path head = store.dir(tag).resolve("home/shared/data/repositories/7/HEAD");
     String headContent = Files.readString(head);
     Files.writeString(head, headContent.replace("main", "mainx"));
-    s.refused(tag, false, () -> false, ErrorKind.VERIFICATION, "is damaged");
+    s.refused(tag, false, InstanceProbe.none(), ErrorKind.VERIFICATION, "is damaged");
     assertNothingWritten(s, List.of("<absent>"), List.of());
     Files.writeString(head, headContent);
 
     // A target home with Bitbucket's .lock (a running instance), even with --force.
     Files.createDirectories(s.target);
     Files.writeString(s.target.resolve(".lock"), "");
-    s.refused(tag, true, () -> false, ErrorKind.PRECONDITION, ".lock file");
+    s.refused(tag, true, InstanceProbe.none(), ErrorKind.PRECONDITION, ".lock file");
     assertNothingWritten(s, List.of("", ".lock"), List.of());
     Files.delete(s.target.resolve(".lock"));
 
     // A non-empty target home.
     Files.writeString(s.target.resolve("precious"), "data");
-    s.refused(tag, false, () -> false, ErrorKind.PRECONDITION, "is not empty");
+    s.refused(tag, false, InstanceProbe.none(), ErrorKind.PRECONDITION, "is not empty");
     assertNothingWritten(s, List.of("", "precious"), List.of());
     Files.delete(s.target.resolve("precious"));
 
@@ -189,17 +189,57 @@ class RestoreRefusalsIT {
       st.execute("CREATE TABLE precious (id INT)");
       st.execute("INSERT INTO precious VALUES (1)");
     }
-    s.refused(tag, false, () -> false, ErrorKind.PRECONDITION, "already holds 1 table");
+    s.refused(tag, false, InstanceProbe.none(), ErrorKind.PRECONDITION, "already holds 1 table;");
     assertNothingWritten(s, List.of(""), List.of("precious:1"));
 
     // And every refusal lifted, the same backup restores: the refusals above were the only obstacles.
     try (Connection c = s.targetDb.connect(); Statement st = c.createStatement()) {
       st.execute("DROP TABLE precious");
     }
-    RestoreEngine.Report r = s.engine(() -> false).restore(new RestoreEngine.Options(tag, s.target, false, false), Progress.NONE);
+    RestoreEngine.Report r = s.engine(InstanceProbe.none()).restore(new RestoreEngine.Options(tag, s.target, false, false), Progress.NONE);
     assertThat(s.targetTables()).contains("repository:1");
     assertThat(r.verification().checks()).extracting(VerifyEngine.Check::name).contains("home-checksums", "repositories-match");
     assertThat(r.verification().checks().stream().filter(c -> c.name().equals("repositories-match")).findFirst().orElseThrow().ok()).isTrue();
+  }
+
+  /**
+   * A database another client works in (a live Bitbucket's pool) is never written, with --force or without, into a
+   * new home or not: the refusal names the sessions, and the database's dump is the same before and after.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"postgresql", "mariadb"})
+  void aDatabaseInUseByAnotherClientIsRefusedEvenWhenForced(String kind) throws Exception {
+    Setup s = new Setup(kind);
+    try (Connection c = s.targetDb.connect(); Statement st = c.createStatement()) {
+      st.execute("CREATE TABLE live (id INT PRIMARY KEY)");
+      st.execute("INSERT INTO live VALUES (1), (2)");
+    }
+    String before = dev.snapstash.testing.Dumps.of(s.targetDb);
+    try (Connection live = s.targetDb.connect()) {
+      for (boolean force : new boolean[] {false, true}) {
+        s.refused(s.manifest.tag(), force, InstanceProbe.none(), ErrorKind.PRECONDITION, "is in use: 1 session of other clients (" + s.targetDb.user() + " from ");
+        assertThatThrownBy(() -> s.engine(InstanceProbe.none()).restore(new RestoreEngine.Options(s.manifest.tag(), s.target, force, false), Progress.NONE))
+            .hasMessageContaining("--force or not");
+        assertNothingWritten(s, List.of("<absent>"), List.of("live:2"));
+      }
+      assertThat(live.isValid(2)).isTrue();
+    }
+    assertThat(dev.snapstash.testing.Dumps.of(s.targetDb)).isEqualTo(before);
+  }
+
+  /** The refusal that suggests --force says what --force would destroy. */
+  @ParameterizedTest
+  @ValueSource(strings = {"postgresql", "mariadb"})
+  void theRefusalOfADatabaseWithContentSaysWhatForceWouldDestroy(String kind) throws Exception {
+    Setup s = new Setup(kind);
+    try (Connection c = s.targetDb.connect(); Statement st = c.createStatement()) {
+      st.execute("CREATE TABLE a (id INT PRIMARY KEY)");
+      st.execute("CREATE TABLE b (id INT PRIMARY KEY)");
+      st.execute("CREATE VIEW v AS SELECT id FROM a");
+    }
+    s.refused(s.manifest.tag(), false, InstanceProbe.none(), ErrorKind.PRECONDITION,
+        "already holds 2 tables and 1 view; restore into an empty database (--jdbc-url or database."
+            + (s.postgres ? "postgresql" : "mysql") + ".database), or pass --force to drop ");
   }
 
   private static void assertNothingWritten(Setup s, List<String> files, List<String> tables) throws Exception {

@@ -25,6 +25,7 @@ class PrivateFilesTest {
       assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(root.resolve(PrivateFiles.DIR)))).isEqualTo("rwx------");
     }
     assertThat(file.getParent()).doesNotExist();
+    assertThat(root.resolve(PrivateFiles.DIR)).as("nothing left in the backup root").doesNotExist();
   }
 
   @Test
