@@ -97,8 +97,8 @@ public interface InstanceProbe {
       }
     }
     if (status == 503) {
-      return new Answer("something answers 503 at " + base + " (Bitbucket in maintenance or starting, or a proxy"
-          + " whose back end is down)", false);
+      return new Answer("something answers at " + base + " (HTTP 503: Bitbucket in maintenance or starting, or a"
+          + " proxy whose back end is down)", false);
     }
     return new Answer("something answers at " + base + " (HTTP " + status + ")", false);
   }
