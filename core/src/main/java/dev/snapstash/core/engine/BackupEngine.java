@@ -158,7 +158,7 @@ public final class BackupEngine {
   private void checkStorage(Findings f) {
     Path root = settings.store().root();
     try {
-      Files.createDirectories(root);
+      settings.store().modes().createDirectories(root);
       if (!Files.isWritable(root)) {
         f.problem("backup.root", root + " is not writable by this user", ErrorKind.STORAGE);
         return;
@@ -196,7 +196,7 @@ public final class BackupEngine {
     Instant startedAt = clock.instant();
     long t0 = nanoTime.getAsLong();
     Map<String, Long> phases = new LinkedHashMap<>();
-    try (RunGuard guard = RunGuard.acquire(settings.store().root(), "backup")) {
+    try (RunGuard guard = RunGuard.acquire(settings.store(), "backup")) {
       try {
         disk.startReading(settings.store().root());
         return checkAndRun(progress, startedAt, t0, phases);
@@ -219,6 +219,10 @@ public final class BackupEngine {
     }
     if (findings.hasProblems()) {
       throw preflightFailure(findings);
+    }
+    int tightened = settings.store().applyModes();
+    if (tightened > 0) {
+      log.info("gave {} backup(s) under {} the modes {}", tightened, settings.store().root(), settings.store().modes().describe());
     }
     phases.put("preflight", millisSince(t0));
     String tag = freeTag(startedAt);
@@ -316,7 +320,8 @@ public final class BackupEngine {
       this.progress = progress;
       this.t0 = t0;
       Optional<Path> previous = settings.store().latestComplete().map(m -> settings.store().dir(m.tag()));
-      this.context = new BackupContext(tag, settings.store().dir(tag), previous, progress, journal);
+      this.context =
+          new BackupContext(tag, settings.store().dir(tag), previous, progress, journal, settings.store().modes());
       // The checksums after the unlock start from the previous backup's list: read it beside the pre-copy.
       previous.ifPresent(DigestList::prefetch);
     }
@@ -421,7 +426,8 @@ public final class BackupEngine {
       boolean ok = false;
       ExecutorService pool = Executors.newFixedThreadPool(2, r -> new Thread(r, "copy"));
       try (LockProgress lp = new LockProgress(progress, lock, List.of("database", "home"))) {
-        BackupContext underLock = new BackupContext(tag, context.backupDir(), context.previous(), lp, journal);
+        BackupContext underLock =
+            new BackupContext(tag, context.backupDir(), context.previous(), lp, journal, context.modes());
         ExecutorCompletionService<Void> ecs = new ExecutorCompletionService<>(pool);
         Callable<Void> db =
             () -> {
@@ -517,7 +523,8 @@ public final class BackupEngine {
         return home;
       }
       HomeChecksums.Summary sums =
-          HomeChecksums.write(context.backupDir(), context.previous(), Runtime.getRuntime().availableProcessors());
+          HomeChecksums.write(
+              context.backupDir(), context.previous(), Runtime.getRuntime().availableProcessors(), context.modes());
       log.debug(
           "checksummed {} new or changed file(s) of the home's {} ({} vouched for by the home indexes)",
           sums.hashed(), sums.files(), sums.vouched());

@@ -56,7 +56,7 @@ public final class RecoverEngine {
 
   public Report recover() {
     Instant started = clock.instant();
-    try (RunGuard guard = RunGuard.acquire(store.root(), "recover")) {
+    try (RunGuard guard = RunGuard.acquire(store, "recover")) {
       List<Journal.Entry> entries = Journal.read(store.root());
       if (entries.isEmpty()) {
         Journal.discard(store.root());
