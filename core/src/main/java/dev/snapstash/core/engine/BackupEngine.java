@@ -157,6 +157,9 @@ public final class BackupEngine {
 
   private void checkStorage(Findings f) {
     Path root = settings.store().root();
+    if (!RootModes.check(settings.store(), f)) {
+      return;
+    }
     try {
       settings.store().modes().createDirectories(root);
       if (!Files.isWritable(root)) {
@@ -196,12 +199,19 @@ public final class BackupEngine {
     Instant startedAt = clock.instant();
     long t0 = nanoTime.getAsLong();
     Map<String, Long> phases = new LinkedHashMap<>();
-    try (RunGuard guard = RunGuard.acquire(settings.store(), "backup")) {
-      try {
-        disk.startReading(settings.store().root());
-        return checkAndRun(progress, startedAt, t0, phases);
-      } finally {
-        disk.endRun();
+    try {
+      // Before the run guard: its lock file is the first thing a run writes into the root.
+      Findings root = new Findings();
+      if (!RootModes.check(settings.store(), root)) {
+        throw preflightFailure(root);
+      }
+      try (RunGuard guard = RunGuard.acquire(settings.store(), "backup")) {
+        try {
+          disk.startReading(settings.store().root());
+          return checkAndRun(progress, startedAt, t0, phases);
+        } finally {
+          disk.endRun();
+        }
       }
     } catch (SnapstashException e) {
       sendNotifications(
@@ -219,6 +229,9 @@ public final class BackupEngine {
     }
     if (findings.hasProblems()) {
       throw preflightFailure(findings);
+    }
+    for (Findings.Finding w : findings.warnings()) {
+      log.warn("{}: {}", w.subject(), w.message());
     }
     int tightened = settings.store().applyModes();
     if (tightened > 0) {

@@ -1,8 +1,12 @@
 package dev.snapstash.core.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.snapstash.core.error.ErrorKind;
+import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.process.ProcessRunner;
+import dev.snapstash.core.spi.Findings;
 import dev.snapstash.core.spi.Progress;
 import dev.snapstash.core.util.FileModes;
 import dev.snapstash.strategy.database.none.NoDatabaseStrategy;
@@ -123,6 +127,58 @@ class BackupModesTest {
       assertThat(mode(dir.resolve("database/dump/toc.dat"))).isEqualTo("rw-r-----");
       assertHomeModes(dir.resolve("home"));
     }
+  }
+
+  @Test
+  void aRootWritableByOthersIsRefusedBeforeAnythingIsWrittenIntoIt() throws Exception {
+    for (String open : List.of("rwxrwxrwx", "rwxrwx---", "rwxrwxrwt")) {
+      Files.createDirectories(root);
+      chmod(root, open);
+      assertThatThrownBy(() -> backup(FileModes.ownerOnly()))
+          .isInstanceOf(SnapstashException.class)
+          .hasMessageContaining("nothing was locked")
+          .hasMessageContaining("backup.root: " + root + " is writable by")
+          .hasMessageContaining("run `chmod go-w " + root + "`")
+          .extracting(e -> ((SnapstashException) e).kind())
+          .isEqualTo(ErrorKind.PRECONDITION);
+      try (Stream<Path> s = Files.list(root)) {
+        assertThat(s.toList()).as("written into a root mode %s", open).isEmpty();
+      }
+      Findings f = engine(FileModes.ownerOnly()).check();
+      assertThat(f.problems()).as("check says so too").anySatisfy(p -> {
+        assertThat(p.subject()).isEqualTo("backup.root");
+        assertThat(p.message()).contains("chmod go-w " + root);
+      });
+      Files.delete(root);
+    }
+  }
+
+  @Test
+  void checkWarnsWhenOthersCanListTheRootWithoutFailing() throws Exception {
+    Files.createDirectories(root);
+    chmod(root, "rwxr-xr-x");
+    Findings f = engine(FileModes.ownerOnly()).check();
+    assertThat(f.problems()).isEmpty();
+    assertThat(f.warnings()).singleElement().satisfies(w -> {
+      assertThat(w.subject()).isEqualTo("backup.root");
+      assertThat(w.message()).contains("readable by other users (mode 0755)", "run `chmod o-rwx " + root + "`");
+    });
+    assertThat(backup(FileModes.ownerOnly()).state()).as("a warning stops nothing").isEqualTo(Manifest.State.COMPLETE);
+    assertThat(mode(root)).as("the operator's root is left as it is").isEqualTo("rwxr-xr-x");
+
+    chmod(root, "rwx------");
+    assertThat(engine(FileModes.ownerOnly()).check().warnings()).isEmpty();
+  }
+
+  @Test
+  void checkWarnsWhenTheConfiguredGroupCannotListTheRoot() throws Exception {
+    Files.createDirectories(root);
+    chmod(root, "rwx------");
+    Findings f = engine(FileModes.of("4242")).check();
+    assertThat(f.warnings()).singleElement().satisfies(w -> {
+      assertThat(w.subject()).isEqualTo("backup.group");
+      assertThat(w.message()).contains("chgrp 4242 " + root + " && chmod g+rx " + root);
+    });
   }
 
   /** The backup's home carries the live home's modes and owners, its top directory included; so does a restore. */
