@@ -17,7 +17,7 @@ final class CheckCommand extends Verb {
     Findings findings = new Wiring(config(), new ProcessRunner()).engine().check();
     StringBuilder sb = new StringBuilder();
     for (Findings.Finding f : findings.all()) {
-      sb.append(f.problem() ? "FAIL  " : "ok    ").append(f.subject()).append(": ").append(f.message()).append('\n');
+      sb.append(f.problem() ? "FAIL  " : f.warning() ? "WARN  " : "ok    ").append(f.subject()).append(": ").append(f.message()).append('\n');
     }
     print(findings.all(), sb.toString());
     if (findings.hasProblems()) {

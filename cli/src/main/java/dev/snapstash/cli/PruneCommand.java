@@ -6,6 +6,7 @@ import dev.snapstash.core.engine.Retention;
 import dev.snapstash.core.engine.RunGuard;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.process.ProcessRunner;
 import dev.snapstash.core.util.Trees;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -53,9 +54,9 @@ final class PruneCommand extends Verb {
           "no retention rule: give --keep-last/--keep-daily/--keep-weekly/--keep-monthly, or set retention.* in the"
               + " configuration");
     }
-    BackupStore store = new BackupStore(config.backup().root());
+    BackupStore store = new Wiring(config, new ProcessRunner()).store();
     Pruner.Result result;
-    try (RunGuard guard = RunGuard.acquire(store.root(), "prune")) {
+    try (RunGuard guard = RunGuard.acquire(store, "prune")) {
       result = new Pruner(store).prune(policy, dryRun, (p, f, d) -> {});
     }
     StringBuilder sb = new StringBuilder();

@@ -10,6 +10,7 @@ import dev.snapstash.core.engine.Retention;
 import dev.snapstash.core.engine.Sleeper;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.process.ProcessRunner;
+import dev.snapstash.core.util.FileModes;
 import dev.snapstash.core.spi.DatabaseStrategy;
 import dev.snapstash.core.spi.DiskStrategy;
 import dev.snapstash.core.spi.Notifier;
@@ -57,7 +58,7 @@ public class Wiring {
   }
 
   public BackupStore store() {
-    return new BackupStore(config.backup().root());
+    return new BackupStore(config.backup().root(), FileModes.of(config.backup().group()));
   }
 
   public Quiescer quiescer() {

@@ -64,6 +64,7 @@ public final class ConfigLoader {
           Map.entry("instance.name", ConfigLoader::instanceName),
           Map.entry("instance.base-url", v -> stripTrailingSlashes((URI) v)),
           Map.entry("backup.free-space-margin-mib", v -> atLeast(v, 0)),
+          Map.entry("backup.group", ConfigLoader::group),
           Map.entry("database.postgresql.port", ConfigLoader::port),
           Map.entry("database.postgresql.jobs", v -> atLeast(v, 1)),
           Map.entry("database.mysql.port", ConfigLoader::port),
@@ -604,6 +605,12 @@ public final class ConfigLoader {
       throw new IllegalArgumentException("is not a port number (1 to 65535)");
     }
     return v;
+  }
+
+  /** A group that exists on this host (or a numeric gid), checked now rather than at the first chgrp. */
+  private static Object group(Object v) {
+    dev.snapstash.core.util.FileModes.lookupGroup((String) v);
+    return ((String) v).strip();
   }
 
   private static Object atLeast(Object v, long min) {

@@ -52,7 +52,17 @@ public record SnapstashConfig(
           Duration pollInterval,
       @Key(doc = "Timeout for each REST call to the instance.", def = "30s") Duration requestTimeout,
       @Key(doc = "Extra free space required beyond the estimated backup size, in MiB; not negative.", def = "256")
-          long freeSpaceMarginMib) {}
+          long freeSpaceMarginMib,
+      @Key(
+              doc =
+                  "A group (name or numeric gid) allowed to read backups, such as a monitoring or off-site copy"
+                      + " user's. Without it, snapstash makes the backup root (when it creates it), each backup"
+                      + " directory and its own files in them (manifest, checksums, database dump) 0700 and 0600;"
+                      + " with it, 0750 and 0640 in that group. Never write access: a root writable by its group is"
+                      + " refused. The copy of the home keeps the home's own modes and owners, which a restore gives"
+                      + " back, so the group reads it only as far as those let it. Every backup gives the backups"
+                      + " already there these modes too.")
+          String group) {}
 
   public record Quiesce(
       @Key(doc = "bitbucket (maintenance lock over REST), command (run commands), or none.", def = "bitbucket")

@@ -158,8 +158,11 @@ public final class BackupEngine {
 
   private void checkStorage(Findings f) {
     Path root = settings.store().root();
+    if (!RootModes.check(settings.store(), f)) {
+      return;
+    }
     try {
-      Files.createDirectories(root);
+      settings.store().modes().createDirectories(root);
       if (!Files.isWritable(root)) {
         f.problem("backup.root", root + " is not writable by this user", ErrorKind.STORAGE);
         return;
@@ -197,14 +200,21 @@ public final class BackupEngine {
     Instant startedAt = clock.instant();
     long t0 = nanoTime.getAsLong();
     Map<String, Long> phases = new LinkedHashMap<>();
-    try (RunGuard guard = RunGuard.acquire(settings.store().root(), "backup")) {
-      // Password files of a run that was killed (see PrivateFiles): nothing else will remove them.
-      PrivateFiles.sweep(settings.store().root());
-      try {
-        disk.startReading(settings.store().root());
-        return checkAndRun(progress, startedAt, t0, phases);
-      } finally {
-        disk.endRun();
+    try {
+      // Before the run guard: its lock file is the first thing a run writes into the root.
+      Findings root = new Findings();
+      if (!RootModes.check(settings.store(), root)) {
+        throw preflightFailure(root);
+      }
+      try (RunGuard guard = RunGuard.acquire(settings.store(), "backup")) {
+        // Password files of a run that was killed (see PrivateFiles): nothing else will remove them.
+        PrivateFiles.sweep(settings.store().root());
+        try {
+          disk.startReading(settings.store().root());
+          return checkAndRun(progress, startedAt, t0, phases);
+        } finally {
+          disk.endRun();
+        }
       }
     } catch (SnapstashException e) {
       sendNotifications(
@@ -222,6 +232,13 @@ public final class BackupEngine {
     }
     if (findings.hasProblems()) {
       throw preflightFailure(findings);
+    }
+    for (Findings.Finding w : findings.warnings()) {
+      log.warn("{}: {}", w.subject(), w.message());
+    }
+    int tightened = settings.store().applyModes();
+    if (tightened > 0) {
+      log.info("gave {} backup(s) under {} the modes {}", tightened, settings.store().root(), settings.store().modes().describe());
     }
     phases.put("preflight", millisSince(t0));
     String tag = freeTag(startedAt);
@@ -319,7 +336,8 @@ public final class BackupEngine {
       this.progress = progress;
       this.t0 = t0;
       Optional<Path> previous = settings.store().latestComplete().map(m -> settings.store().dir(m.tag()));
-      this.context = new BackupContext(tag, settings.store().dir(tag), previous, progress, journal);
+      this.context =
+          new BackupContext(tag, settings.store().dir(tag), previous, progress, journal, settings.store().modes());
       // The checksums after the unlock start from the previous backup's list: read it beside the pre-copy.
       previous.ifPresent(DigestList::prefetch);
     }
@@ -424,7 +442,8 @@ public final class BackupEngine {
       boolean ok = false;
       ExecutorService pool = Executors.newFixedThreadPool(2, r -> new Thread(r, "copy"));
       try (LockProgress lp = new LockProgress(progress, lock, List.of("database", "home"))) {
-        BackupContext underLock = new BackupContext(tag, context.backupDir(), context.previous(), lp, journal);
+        BackupContext underLock =
+            new BackupContext(tag, context.backupDir(), context.previous(), lp, journal, context.modes());
         ExecutorCompletionService<Void> ecs = new ExecutorCompletionService<>(pool);
         Callable<Void> db =
             () -> {
@@ -520,7 +539,8 @@ public final class BackupEngine {
         return home;
       }
       HomeChecksums.Summary sums =
-          HomeChecksums.write(context.backupDir(), context.previous(), Runtime.getRuntime().availableProcessors());
+          HomeChecksums.write(
+              context.backupDir(), context.previous(), Runtime.getRuntime().availableProcessors(), context.modes());
       log.debug(
           "checksummed {} new or changed file(s) of the home's {} ({} vouched for by the home indexes)",
           sums.hashed(), sums.files(), sums.vouched());

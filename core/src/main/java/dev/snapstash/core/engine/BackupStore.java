@@ -2,6 +2,7 @@ package dev.snapstash.core.engine;
 
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.util.FileModes;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -20,7 +21,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The backups under {@code backup.root}: one directory per tag, each with its {@code manifest.json}. Manifests
  * are written atomically (temporary file, fsync, rename, fsync of the directory) so a crash leaves either the
- * old or the new manifest, never half of one.
+ * old or the new manifest, never half of one. Every directory and file the store writes gets the store's
+ * {@link FileModes}, whatever the umask.
  */
 public final class BackupStore {
   private static final Logger log = LoggerFactory.getLogger(BackupStore.class);
@@ -29,13 +31,60 @@ public final class BackupStore {
   static final String REMOVING = ".removing-";
 
   private final Path root;
+  private final FileModes modes;
 
+  /** A store whose files are readable by their owner only. */
   public BackupStore(Path root) {
+    this(root, FileModes.ownerOnly());
+  }
+
+  public BackupStore(Path root, FileModes modes) {
     this.root = root;
+    this.modes = modes;
   }
 
   public Path root() {
     return root;
+  }
+
+  /** What the root (when the store creates it), each backup directory and snapstash's files in it get. */
+  public FileModes modes() {
+    return modes;
+  }
+
+  /**
+   * Gives every backup under the root its modes again: the directory, and all that snapstash wrote in it
+   * (manifest, checksums, indexes, the database dump), but not the copy of the home, which keeps the home's own
+   * modes. For backups that an older snapstash wrote with the umask's modes (0755 and 0644 as a rule), and for a
+   * change of {@code backup.group} either way. Only directories with a manifest: nothing else in the root is known
+   * to be snapstash's. What cannot be changed is logged; returns how many backups changed.
+   */
+  public int applyModes() {
+    if (!Files.isDirectory(root)) {
+      return 0;
+    }
+    List<Path> backups;
+    try (Stream<Path> s = Files.list(root)) {
+      backups =
+          s.filter(d -> !d.getFileName().toString().startsWith("."))
+              .filter(d -> Files.isDirectory(d, java.nio.file.LinkOption.NOFOLLOW_LINKS))
+              .filter(d -> Files.isRegularFile(d.resolve(Manifest.FILE), java.nio.file.LinkOption.NOFOLLOW_LINKS))
+              .toList();
+    } catch (IOException e) {
+      throw SnapstashException.storage("cannot list " + root + ": " + e.getMessage(), e);
+    }
+    int changed = 0;
+    for (Path d : backups) {
+      Path home = d.resolve("home");
+      try {
+        if (modes.applyTree(d, p -> p.equals(home)) > 0) {
+          changed++;
+        }
+      } catch (IOException | RuntimeException e) {
+        log.warn("cannot give {} the modes {}: {}", d, modes.describe(), e.getMessage());
+      }
+    }
+    return changed;
   }
 
   public Path dir(String tag) {
@@ -148,10 +197,10 @@ public final class BackupStore {
     Path dir = dir(manifest.tag());
     Path tmp = dir.resolve(Manifest.FILE + ".tmp");
     try {
-      Files.createDirectories(dir);
+      modes.createDirectories(dir);
       byte[] bytes = Json.MAPPER.writeValueAsBytes(manifest);
       try (FileChannel ch =
-          FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+          modes.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
         ch.write(java.nio.ByteBuffer.wrap(bytes));
         ch.force(true);
       }

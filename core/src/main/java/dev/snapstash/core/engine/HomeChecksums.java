@@ -1,6 +1,7 @@
 package dev.snapstash.core.engine;
 
 import dev.snapstash.core.util.Digests;
+import dev.snapstash.core.util.FileModes;
 import dev.snapstash.core.util.ListLines;
 import dev.snapstash.core.util.Trees;
 import dev.snapstash.core.error.ErrorKind;
@@ -73,6 +74,11 @@ public final class HomeChecksums {
    * (see {@link IndexPass}).
    */
   public static Summary write(Path backupDir, Optional<Path> previousBackupDir, int threads) {
+    return write(backupDir, previousBackupDir, threads, FileModes.ownerOnly());
+  }
+
+  /** {@link #write(Path, Optional, int)}, the list getting {@code modes}' file mode. */
+  public static Summary write(Path backupDir, Optional<Path> previousBackupDir, int threads, FileModes modes) {
     Path home = backupDir.resolve("home");
     Path prevHome = previousBackupDir.map(p -> p.resolve("home")).orElse(null);
     long start = System.nanoTime();
@@ -121,7 +127,7 @@ public final class HomeChecksums {
       }
       long t3 = System.nanoTime();
       Path tmp = backupDir.resolve(FILE + ".tmp");
-      writeList(tmp, listing, done, previous);
+      writeList(modes.newOutputStream(tmp), listing, done, previous);
       Files.move(tmp, backupDir.resolve(FILE), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
       log.debug(
           "checksums: indexes and previous list read in {} ms, {} listed in {} ms, {} files looked at in {} ms, list written in {} ms",
@@ -145,10 +151,10 @@ public final class HomeChecksums {
    * The files looked at and the lines carried over, merged in path order. The two never name the same file: a
    * carried line is in a directory the pass did not list, a file looked at in one it listed.
    */
-  private static void writeList(Path tmp, Listing listing, List<Digest> digests, DigestList previous) throws IOException {
+  private static void writeList(OutputStream to, Listing listing, List<Digest> digests, DigestList previous) throws IOException {
     List<Entry> files = listing.files();
     int[] carried = listing.carried();
-    try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
+    try (OutputStream out = new BufferedOutputStream(to, 1 << 16)) {
       int c = 0;
       for (int i = 0; i < files.size(); i++) {
         String rel = files.get(i).rel();

@@ -1,5 +1,6 @@
 package dev.snapstash.core.engine;
 
+import dev.snapstash.core.util.FileModes;
 import dev.snapstash.core.util.ListLines;
 import dev.snapstash.core.util.Trees;
 import java.io.BufferedOutputStream;
@@ -217,12 +218,19 @@ public final class HomeIndex {
   public static int write(
       Path backupDir, String excludes, Map<String, Dir> walked, Set<String> changed, Set<String> newSubtrees)
       throws IOException {
+    return write(backupDir, excludes, walked, changed, newSubtrees, FileModes.ownerOnly());
+  }
+
+  /** {@link #write(Path, String, Map, Set, Set)}, the index getting {@code modes}' file mode. */
+  public static int write(
+      Path backupDir, String excludes, Map<String, Dir> walked, Set<String> changed, Set<String> newSubtrees, FileModes modes)
+      throws IOException {
     Path tmp = backupDir.resolve(FILE + ".tmp");
     String header = header(excludes);
     Map<String, Dir> written = new HashMap<>(walked.size() * 4 / 3 + 1);
     int listed = 0;
     byte[] value = new byte[VALUE];
-    try (OutputStream w = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
+    try (OutputStream w = new BufferedOutputStream(modes.newOutputStream(tmp), 1 << 16)) {
       w.write((header + "\n").getBytes(StandardCharsets.UTF_8));
       for (Map.Entry<String, Dir> e : walked.entrySet()) {
         String dir = e.getKey();

@@ -60,7 +60,7 @@ public final class Journal implements UndoLog, AutoCloseable {
       throw leftover(root);
     }
     try {
-      Files.createDirectories(root);
+      dev.snapstash.core.util.FileModes.ownerOnly().createDirectories(root);
       Files.createFile(f, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
       Journal j = new Journal(f, new FileOutputStream(f.toFile(), true));
       j.append(new Entry(operation, Instant.now(), tag, ProcessHandle.current().pid(), null));

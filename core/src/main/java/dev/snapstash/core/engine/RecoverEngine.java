@@ -56,7 +56,7 @@ public final class RecoverEngine {
 
   public Report recover() {
     Instant started = clock.instant();
-    try (RunGuard guard = RunGuard.acquire(store.root(), "recover")) {
+    try (RunGuard guard = RunGuard.acquire(store, "recover")) {
       dev.snapstash.core.util.PrivateFiles.sweep(store.root());
       List<Journal.Entry> entries = Journal.read(store.root());
       if (entries.isEmpty()) {

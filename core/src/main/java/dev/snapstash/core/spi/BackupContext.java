@@ -1,5 +1,6 @@
 package dev.snapstash.core.spi;
 
+import dev.snapstash.core.util.FileModes;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -12,11 +13,19 @@ import java.util.Optional;
  * @param previous the newest complete backup's directory, for incremental strategies (rsync --link-dest)
  * @param progress where to report progress
  * @param undo where side effects that outlive a crash (snapshots, frozen mounts) are recorded before use
+ * @param modes what every directory and file a strategy makes for the backup gets (not the copy of the home, which
+ *     keeps the home's own modes), and what it gives the files a tool it ran has written
  */
-public record BackupContext(String tag, Path backupDir, Optional<Path> previous, Progress progress, UndoLog undo) {
+public record BackupContext(
+    String tag, Path backupDir, Optional<Path> previous, Progress progress, UndoLog undo, FileModes modes) {
   /** A context whose side effects are not journaled (tests, tools that run without a crash journal). */
   public BackupContext(String tag, Path backupDir, Optional<Path> previous, Progress progress) {
     this(tag, backupDir, previous, progress, UndoLog.NONE);
+  }
+
+  /** A context whose files are readable by their owner only. */
+  public BackupContext(String tag, Path backupDir, Optional<Path> previous, Progress progress, UndoLog undo) {
+    this(tag, backupDir, previous, progress, undo, FileModes.ownerOnly());
   }
 
   /** The backup root, where the run keeps what is private to it (see {@code PrivateFiles}). */

@@ -10,13 +10,22 @@ import java.util.List;
  * <p>Not thread-safe; one per check run.
  */
 public final class Findings {
-  /** One line of a check: a fact ("rsync 3.2.7") or a problem ("pg_dump not found; install postgresql-client"). */
-  public record Finding(String subject, String message, boolean problem, dev.snapstash.core.error.ErrorKind kind) {}
+  /**
+   * One line of a check: a fact ("rsync 3.2.7"), a problem ("pg_dump not found; install postgresql-client"), or a
+   * warning: something to fix that does not stop a run ("backup.root is readable by other users").
+   */
+  public record Finding(
+      String subject, String message, boolean problem, dev.snapstash.core.error.ErrorKind kind, boolean warning) {}
 
   private final List<Finding> all = new ArrayList<>();
 
   public void ok(String subject, String message) {
-    all.add(new Finding(subject, message, false, null));
+    all.add(new Finding(subject, message, false, null, false));
+  }
+
+  /** Worth fixing, but no reason to refuse a run: {@code check} shows it, a backup logs it. */
+  public void warning(String subject, String message) {
+    all.add(new Finding(subject, message, false, null, true));
   }
 
   /** A problem of kind PRECONDITION. */
@@ -26,7 +35,7 @@ public final class Findings {
 
   /** A problem whose kind decides the exit code when it stops a run (AUTHENTICATION, UNREACHABLE, …). */
   public void problem(String subject, String message, dev.snapstash.core.error.ErrorKind kind) {
-    all.add(new Finding(subject, message, true, kind));
+    all.add(new Finding(subject, message, true, kind, false));
   }
 
   /** Records a failed check from the exception that reported it, keeping its kind. */
@@ -45,6 +54,10 @@ public final class Findings {
 
   public List<Finding> problems() {
     return all.stream().filter(Finding::problem).toList();
+  }
+
+  public List<Finding> warnings() {
+    return all.stream().filter(Finding::warning).toList();
   }
 
   public boolean hasProblems() {

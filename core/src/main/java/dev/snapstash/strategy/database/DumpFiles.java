@@ -1,6 +1,7 @@
 package dev.snapstash.strategy.database;
 
 import dev.snapstash.core.util.Digests;
+import dev.snapstash.core.util.FileModes;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.spi.Artifact;
 import java.io.IOException;
@@ -69,14 +70,18 @@ public final class DumpFiles {
     }
   }
 
-  /** Writes {@value #CHECKSUMS} into {@code databaseDir} for the given artifacts. */
-  public static void writeChecksums(Path backupDir, Path databaseDir, List<Artifact> artifacts) {
+  /**
+   * Writes {@value #CHECKSUMS} into {@code databaseDir} for the given artifacts, and gives everything in the
+   * directory {@code modes}: the dump tools write their files with the umask's modes (0644 as a rule).
+   */
+  public static void writeChecksums(FileModes modes, Path backupDir, Path databaseDir, List<Artifact> artifacts) {
     StringBuilder b = new StringBuilder();
     for (Artifact a : artifacts) {
       b.append(a.sha256()).append("  ").append(relative(databaseDir, backupDir.resolve(a.path()))).append('\n');
     }
     try {
-      Files.writeString(databaseDir.resolve(CHECKSUMS), b.toString(), StandardCharsets.UTF_8);
+      modes.writeString(databaseDir.resolve(CHECKSUMS), b);
+      modes.applyTree(databaseDir, p -> false);
     } catch (IOException e) {
       throw SnapstashException.storage("cannot write " + databaseDir.resolve(CHECKSUMS) + ": " + e.getMessage(), e);
     }
@@ -152,6 +157,15 @@ public final class DumpFiles {
   public static void createDirectories(Path dir) {
     try {
       Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw SnapstashException.storage("cannot create " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Creates a backup's database directory (and any missing parent) with {@code modes}. */
+  public static void createDirectories(FileModes modes, Path dir) {
+    try {
+      modes.createDirectories(dir);
     } catch (IOException e) {
       throw SnapstashException.storage("cannot create " + dir + ": " + e.getMessage(), e);
     }

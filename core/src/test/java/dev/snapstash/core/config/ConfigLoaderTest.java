@@ -285,6 +285,20 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void backupGroupIsAnExistingGroupOrANumericGid() {
+    assertThat(parse(MINIMAL).backup().group()).as("owner only by default").isNull();
+    assertThat(parse(MINIMAL + "  group: root\n").backup().group()).isEqualTo("root");
+    // A gid needs no name on this host: chgrp takes the number as it is.
+    assertThat(parse(MINIMAL + "  group: 4242\n").backup().group()).isEqualTo("4242");
+    assertThat(parse(MINIMAL, Map.of("SNAPSTASH_BACKUP_GROUP", "root")).backup().group()).isEqualTo("root");
+    assertThat(errors(MINIMAL + "  group: no-such-group-here\n"))
+        .isEqualTo(
+            "snapstash.yml:6: backup.group: 'no-such-group-here' is not a group on this host (see getent group);"
+                + " name an existing group or give a numeric gid");
+    assertThat(errors(MINIMAL + "  group: ''\n")).contains("backup.group: '' is empty");
+  }
+
+  @Test
   void durationsInEveryForm() {
     for (var c :
         Map.of(

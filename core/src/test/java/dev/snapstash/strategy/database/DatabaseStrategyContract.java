@@ -9,8 +9,13 @@ import dev.snapstash.core.spi.DatabaseStrategy;
 import dev.snapstash.core.spi.Findings;
 import dev.snapstash.core.spi.Progress;
 import dev.snapstash.core.spi.RestoreContext;
+import dev.snapstash.core.util.FileModes;
+import dev.snapstash.testing.Tools;
+import dev.snapstash.testing.Umask;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -60,6 +65,49 @@ public abstract class DatabaseStrategyContract {
       assertThat(dev.snapstash.core.util.Digests.sha256(f)).isEqualTo(a.sha256());
     }
     assertThat(r.bytes()).isEqualTo(r.artifacts().stream().mapToLong(Artifact::bytes).sum());
+  }
+
+  /**
+   * A dump holds users, e-mail addresses and token hashes: whatever the strategy or the tool it runs writes is its
+   * owner's only, though the tool writes with the process umask (the usual 022 here, as from a login shell).
+   */
+  @Test
+  void everythingTheBackupWritesIsItsOwnersOnlyWhateverTheUmask() throws Exception {
+    DatabaseStrategy s = strategy();
+    BackupContext ctx = backupContext("modes");
+    try (Umask u = Umask.set(022)) {
+      s.backup(ctx);
+    }
+    assertModes(ctx.backupDir(), "rwx------", "rw-------", null);
+  }
+
+  /** With backup.group, the group may read the dump (0750/0640), even under a umask that would take its bits away. */
+  @Test
+  void withAGroupTheDumpIsReadableByThatGroupOnly() throws Exception {
+    Tools.requireThat(Umask.root(tmp), "giving files to any group (chgrp) needs root");
+    DatabaseStrategy s = strategy();
+    BackupContext plain = backupContext("group");
+    BackupContext ctx =
+        new BackupContext(plain.tag(), plain.backupDir(), plain.previous(), plain.progress(), plain.undo(), FileModes.of("4242"));
+    try (Umask u = Umask.set(077)) {
+      s.backup(ctx);
+    }
+    assertModes(ctx.databaseDir(), "rwxr-x---", "rw-r-----", 4242);
+  }
+
+  private static void assertModes(Path dir, String directoryMode, String fileMode, Integer gid) throws Exception {
+    if (!Files.exists(dir)) {
+      return; // wrote nothing
+    }
+    try (var all = Files.walk(dir)) {
+      for (Path p : all.toList()) {
+        String mode = PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS));
+        assertThat(mode).as(p.toString()).isEqualTo(Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) ? directoryMode : fileMode);
+        if (gid != null) {
+          assertThat(Files.getAttribute(p, "unix:gid", LinkOption.NOFOLLOW_LINKS)).as(p.toString()).isEqualTo(gid);
+        }
+      }
+    }
   }
 
   @Test

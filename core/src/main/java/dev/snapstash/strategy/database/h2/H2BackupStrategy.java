@@ -150,7 +150,7 @@ public final class H2BackupStrategy implements DatabaseStrategy {
   public CopyResult backup(BackupContext context) {
     Path databaseDir = context.databaseDir();
     Path zip = databaseDir.resolve(BACKUP_FILE);
-    DumpFiles.createDirectories(databaseDir);
+    DumpFiles.createDirectories(context.modes(), databaseDir);
     DumpFiles.deleteRecursively(zip);
     context.progress().report("database", 0, "H2 BACKUP of " + databasePath);
     AtomicReference<Statement> running = new AtomicReference<>();
@@ -195,7 +195,7 @@ public final class H2BackupStrategy implements DatabaseStrategy {
       worker.shutdownNow();
     }
     List<Artifact> artifacts = DumpFiles.artifacts(context.backupDir(), zip, 1);
-    DumpFiles.writeChecksums(context.backupDir(), databaseDir, artifacts);
+    DumpFiles.writeChecksums(context.modes(), context.backupDir(), databaseDir, artifacts);
     long bytes = DumpFiles.totalBytes(artifacts);
     context.progress().report("database", 1.0, BACKUP_FILE + ", " + bytes + " bytes");
     Map<String, String> details = new LinkedHashMap<>();

@@ -168,7 +168,7 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
     Progress progress = context.progress();
     Path databaseDir = context.databaseDir();
     Path dumpFile = databaseDir.resolve(DUMP_FILE);
-    DumpFiles.createDirectories(databaseDir);
+    DumpFiles.createDirectories(context.modes(), databaseDir);
     progress.report("database", 0, "mariadb-dump of " + config.database() + " at " + config.host() + ":" + config.port());
     Path program = require("mariadb-dump", "mysqldump");
     String version = runner.run(versionCommand(program.toString())).stdout().strip();
@@ -184,7 +184,7 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
       runner.run(dumpCommand(program.toString(), config, options, dumpFile).withSecret(password));
     }
     List<Artifact> artifacts = DumpFiles.artifacts(context.backupDir(), dumpFile, 1);
-    DumpFiles.writeChecksums(context.backupDir(), databaseDir, artifacts);
+    DumpFiles.writeChecksums(context.modes(), context.backupDir(), databaseDir, artifacts);
     long bytes = DumpFiles.totalBytes(artifacts);
     progress.report("database", 1.0, "dump.sql, " + bytes + " bytes");
     Map<String, String> details = new LinkedHashMap<>();

@@ -354,7 +354,7 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
     Progress progress = context.progress();
     Path databaseDir = context.databaseDir();
     Path dumpDir = databaseDir.resolve(DUMP_DIR);
-    DumpFiles.createDirectories(databaseDir);
+    DumpFiles.createDirectories(context.modes(), databaseDir);
     DumpFiles.deleteRecursively(dumpDir);
     progress.report("database", 0, "pg_dump of " + config.database() + " at " + config.host() + ":" + config.port());
     String password = config.password().reveal();
@@ -371,7 +371,7 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
       ticker.shutdownNow();
     }
     List<Artifact> artifacts = DumpFiles.artifacts(context.backupDir(), dumpDir, config.jobs());
-    DumpFiles.writeChecksums(context.backupDir(), databaseDir, artifacts);
+    DumpFiles.writeChecksums(context.modes(), context.backupDir(), databaseDir, artifacts);
     long bytes = DumpFiles.totalBytes(artifacts);
     progress.report("database", 1.0, artifacts.size() + " dump files, " + bytes + " bytes");
     Map<String, String> details = new LinkedHashMap<>();

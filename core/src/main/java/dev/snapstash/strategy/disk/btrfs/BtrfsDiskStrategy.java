@@ -231,7 +231,7 @@ public final class BtrfsDiskStrategy implements DiskStrategy {
    */
   @Override
   public void prepareBackup(BackupContext context) {
-    createDirectories(snapshotOf(context.tag()).getParent());
+    createDirectories(context.modes(), snapshotOf(context.tag()).getParent());
     runner.run(BtrfsCommands.sync(home));
   }
 
@@ -244,7 +244,7 @@ public final class BtrfsDiskStrategy implements DiskStrategy {
   @Override
   public CopyResult backup(BackupContext context) {
     Path snapshot = snapshotOf(context.tag());
-    createDirectories(snapshot.getParent());
+    createDirectories(context.modes(), snapshot.getParent());
     Undo.DeleteSnapshot undo = new Undo.DeleteSnapshot(SNAPSHOT_KIND, snapshot.toString());
     context.undo().add(undo);
     context.progress().report("home", 0.5, "snapshotting");
@@ -282,7 +282,7 @@ public final class BtrfsDiskStrategy implements DiskStrategy {
   }
 
   private long send(BackupContext context, Path snapshot, Map<String, String> details) {
-    createDirectories(context.backupDir());
+    createDirectories(context.modes(), context.backupDir());
     Optional<Path> parent = parentFor(context);
     Progress progress = context.progress();
     progress.report("home", 0, parent.isPresent() ? "btrfs send (incremental)" : "btrfs send (full)");
@@ -328,6 +328,8 @@ public final class BtrfsDiskStrategy implements DiskStrategy {
   }
 
   private long rsync(BackupContext context, Path snapshot, Map<String, String> details) {
+    // The home directory itself gets the snapshot's mode and owner from rsync, not the backup's modes.
+    createDirectories(context.modes(), context.backupDir());
     createDirectories(context.homeDir());
     Optional<Path> linkDest = context.previous().map(p -> p.resolve("home")).filter(Files::isDirectory);
     RsyncOutput out =
@@ -476,6 +478,18 @@ public final class BtrfsDiskStrategy implements DiskStrategy {
   private static void createDirectories(Path dir) {
     try {
       Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw SnapstashException.storage("cannot create " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * A directory of the backup, or one that holds a snapshot ({@code <snapshot-directory>/<tag>}): with the
+   * backup's modes, since a snapshot of the home is as good as a backup. The snapshot itself keeps the home's.
+   */
+  private static void createDirectories(dev.snapstash.core.util.FileModes modes, Path dir) {
+    try {
+      modes.createDirectories(dir);
     } catch (IOException e) {
       throw SnapstashException.storage("cannot create " + dir + ": " + e.getMessage(), e);
     }

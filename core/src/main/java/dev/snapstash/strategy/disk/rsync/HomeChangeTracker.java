@@ -240,7 +240,11 @@ final class HomeChangeTracker implements AutoCloseable {
     Set<Path> trees = new HashSet<>();
     boolean complete = false;
     try {
-      Files.createFile(barrierDir.resolve("barrier-" + ++barriers));
+      // Empty, but in the backup root like everything snapstash writes there: its owner's only.
+      Files.createFile(
+          barrierDir.resolve("barrier-" + ++barriers),
+          java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+              java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
       Set<Path>[] sets = handoff.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
       if (sets != null) {
         dirs.addAll(sets[0]);

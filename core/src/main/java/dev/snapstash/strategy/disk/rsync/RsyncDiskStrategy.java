@@ -269,8 +269,8 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     Optional<Path> previous = linkBasis;
     List<Command> commands = new ArrayList<>();
     try {
-      Files.createDirectories(target);
-      Files.createDirectories(work);
+      createHome(context);
+      context.modes().createDirectories(work);
       if (cloned) {
         removeGoneRepositories(target.resolve(repositories.get()), repos);
       }
@@ -281,7 +281,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
           share.add(repos.get(j));
         }
         Path list = work.resolve("pre-copy-" + i + ".list");
-        Files.writeString(list, RsyncCommands.listEntries(share, true));
+        context.modes().writeString(list, RsyncCommands.listEntries(share, true));
         commands.add(RsyncCommands.copyRepositories(home, target, previous, list, excludes));
       }
     } catch (IOException e) {
@@ -418,7 +418,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
       return;
     }
     try {
-      Files.createDirectories(target.getParent());
+      context.modes().createDirectories(target.getParent());
       var made = runner.runAllowingFailure(plan.get().command(), l -> {});
       if (made.exitCode() != 0) {
         log.warn("could not make the new home {}: {}; hard-linking against the previous backup instead",
@@ -538,7 +538,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     Path work = workDir(context);
     try {
       Trees.deleteRecursively(work);
-      Files.createDirectories(work);
+      context.modes().createDirectories(work);
     } catch (IOException e) {
       throw SnapstashException.storage("cannot create " + work + ": " + e.getMessage(), e);
     }
@@ -558,7 +558,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
       // The barrier directory holds nothing else: any file made there counts as a barrier.
       Path barriers = work.resolve("barrier");
       try {
-        Files.createDirectories(barriers);
+        context.modes().createDirectories(barriers);
       } catch (IOException e) {
         throw SnapstashException.storage("cannot create " + work + ": " + e.getMessage(), e);
       }
@@ -658,7 +658,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     log.debug(
         "{} file(s) hard-linked to the previous backup {}; copying them afresh ({} ms)",
         unshared, live ? "in the changed directories" : "changed since tracking began", (System.nanoTime() - t0) / 1_000_000);
-    Pass pass = new Pass(work, target, live, live ? "pre-copy" : "home");
+    Pass pass = new Pass(work, target, live, live ? "pre-copy" : "home", context.modes());
     // Metadata first: a ref it rewrites changes its directory's time, which the copy passes then set right.
     runListed(pass, "metadata-directories", metaDirs, false, true, Progress.NONE, out);
     runListed(pass, "metadata-subtrees", metaTrees, true, true, Progress.NONE, out);
@@ -674,7 +674,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
    * The rsync commands of one tracked delta. Live (the catch-up before the lock), a directory removed meanwhile
    * is expected (rsync exits 23 or 24) and its parent's change is copied under the lock.
    */
-  private record Pass(Path work, Path target, boolean live, String phase) {}
+  private record Pass(Path work, Path target, boolean live, String phase, dev.snapstash.core.util.FileModes modes) {}
 
   private void runListed(
       Pass pass, String name, Collection<String> dirs, boolean recursive, boolean metadata, Progress progress, RsyncOutput total) {
@@ -683,7 +683,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     }
     Path list = pass.work().resolve(name + ".list");
     try {
-      Files.writeString(list, RsyncCommands.listEntries(dirs, recursive));
+      pass.modes().writeString(list, RsyncCommands.listEntries(dirs, recursive));
     } catch (IOException e) {
       throw SnapstashException.storage("cannot write " + list + ": " + e.getMessage(), e);
     }
@@ -711,7 +711,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
   private RsyncOutput copy(BackupContext context, String phase, boolean live) {
     Path target = context.homeDir();
     try {
-      Files.createDirectories(target);
+      createHome(context);
     } catch (IOException e) {
       throw SnapstashException.storage("cannot create " + target + ": " + e.getMessage(), e);
     }
@@ -726,6 +726,15 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     return run(command, phase, context.progress());
   }
 
+  /**
+   * The backup's {@code home} directory, for rsync to fill. Not with the backup's modes: rsync gives it the live
+   * home's mode and owner, which a restore gives back; until then the backup directory keeps others out.
+   */
+  private static void createHome(BackupContext context) throws IOException {
+    context.modes().createDirectories(context.backupDir());
+    Files.createDirectories(context.homeDir());
+  }
+
   private RsyncOutput run(Command command, String phase, Progress progress) {
     return HomeCopy.rsync(runner, command, phase, progress);
   }
@@ -737,7 +746,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
         java.util.Set<String> unknown = new java.util.HashSet<>(changedDirectories);
         unknown.addAll(removedFromCopy(context.homeDir(), collected.digests().keySet()));
         int listed =
-            HomeIndex.write(context.backupDir(), excludesText, collected.digests(), unknown, newSubtrees);
+            HomeIndex.write(context.backupDir(), excludesText, collected.digests(), unknown, newSubtrees, context.modes());
         log.debug("{} lists {} directories for the next backup's pre-copy", HomeIndex.FILE, listed);
       } catch (IOException e) {
         log.warn("could not write {} (the next backup's pre-copy compares the whole home): {}", HomeIndex.FILE, e.getMessage());

@@ -92,6 +92,36 @@ class BtrfsDiskStrategyIT {
     Files.writeString(f, content);
   }
 
+  /**
+   * A snapshot of the home is as good as a backup: the directories that hold it are their owner's only, like the
+   * backup directory, under the usual umask; the snapshot and the copy in the backup keep the home's own mode.
+   */
+  @Test
+  void snapshotAndBackupDirectoriesAreTheOwnersOnlyAndTheCopyKeepsTheHomesMode() throws Exception {
+    writeHome("shared/bitbucket.properties", "jdbc.password=secret\n");
+    Files.setPosixFilePermissions(home, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-x--x"));
+    Files.setPosixFilePermissions(
+        home.resolve("shared/bitbucket.properties"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----"));
+    for (String transfer : List.of("send", "rsync")) {
+      BtrfsDiskStrategy s = strategy(transfer, root);
+      BackupContext ctx = context(root, "i-20261130-08000" + (transfer.equals("send") ? 0 : 1), Optional.empty(), UndoLog.NONE);
+      try (dev.snapstash.testing.Umask u = dev.snapstash.testing.Umask.set(022)) {
+        backup(s, ctx);
+      }
+      assertThat(mode(s.snapshotDirectory())).as("the snapshot directory snapstash made").isEqualTo("rwx------");
+      assertThat(mode(s.snapshotOf(ctx.tag()).getParent())).isEqualTo("rwx------");
+      assertThat(mode(s.snapshotOf(ctx.tag()))).as("the snapshot: the home's mode").isEqualTo("rwxr-x--x");
+      assertThat(mode(ctx.backupDir())).as(transfer).isEqualTo("rwx------");
+      assertThat(mode(ctx.homeDir())).as(transfer + ": the home's mode, not the backup's").isEqualTo("rwxr-x--x");
+      assertThat(mode(ctx.homeDir().resolve("shared/bitbucket.properties"))).as(transfer).isEqualTo("rw-r-----");
+    }
+  }
+
+  private static String mode(Path p) throws Exception {
+    return java.nio.file.attribute.PosixFilePermissions.toString(
+        Files.getPosixFilePermissions(p, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+  }
+
   @Test
   void sendsFullThenIncrementalAndKeepsOnlyTheNewestSnapshot() throws Exception {
     writeHome("shared/data/repositories/1/objects/pack/p1.pack", "x".repeat(200_000));
