@@ -227,6 +227,29 @@ class RestoreRefusalsIT {
     assertThat(dev.snapstash.testing.Dumps.of(s.targetDb)).isEqualTo(before);
   }
 
+  /**
+   * A target database that does not exist, on a server where the user may not create one: refused before the home
+   * is written (it used to fail only once the home was copied, halfway through the restore).
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"postgresql", "mariadb"})
+  void aMissingDatabaseTheUserMayNotCreateIsRefusedBeforeAnythingIsWritten(String kind) throws Exception {
+    Setup s = new Setup(kind);
+    TestDatabase missing = new TestDatabase(s.targetDb.kind(), s.targetDb.host(), s.targetDb.port(), "never_created",
+        s.targetDb.user(), s.targetDb.password(), s.targetDb.passwordFile(), s.targetDb.jdbcUrl());
+    RestoreEngine engine = new RestoreEngine(new BackupStore(s.root), s.rsync(), s.database(missing), InstanceProbe.none(), Clock.systemUTC(), System::nanoTime);
+    List<String> phases = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Progress progress = (phase, fraction, detail) -> phases.add(phase);
+    assertThatThrownBy(() -> engine.restore(new RestoreEngine.Options(s.manifest.tag(), s.target, false, false), progress))
+        .isInstanceOf(SnapstashException.class)
+        .hasMessageContaining("the target database never_created does not exist")
+        .hasMessageContaining("may not create it")
+        .extracting(e -> ((SnapstashException) e).kind())
+        .isEqualTo(ErrorKind.PRECONDITION);
+    assertThat(s.targetFiles()).isEqualTo(List.of("<absent>"));
+    assertThat(phases).as("refused before the checksums, the home or the database were begun").doesNotContain("checksums", "home", "database");
+  }
+
   /** The refusal that suggests --force says what --force would destroy. */
   @ParameterizedTest
   @ValueSource(strings = {"postgresql", "mariadb"})

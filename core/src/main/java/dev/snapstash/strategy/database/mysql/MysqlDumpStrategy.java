@@ -293,6 +293,9 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
         ps.setString(1, config.database());
         try (ResultSet rs = ps.executeQuery()) {
           if (!rs.next()) {
+            if (MysqlTarget.missingPrivileges(c, config.database(), "CREATE").isPresent()) {
+              throw mayNotCreate();
+            }
             return false;
           }
         }
@@ -318,7 +321,7 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
                 + " them and create it again before restoring");
       }
       if (contents.total() > 0) {
-        Optional<String> missing = MysqlTarget.missingPrivileges(c, config.database());
+        Optional<String> missing = MysqlTarget.missingPrivileges(c, config.database(), "DROP", "CREATE");
         if (missing.isPresent()) {
           throw new SnapstashException(ErrorKind.AUTHENTICATION,
               "user " + config.username() + " lacks the " + missing.get() + " privilege on " + target() + ", which a forced"
@@ -356,15 +359,19 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
     }
   }
 
+  private SnapstashException mayNotCreate() {
+    return SnapstashException.precondition(
+        "the target database " + config.database() + " does not exist at " + config.host() + ":" + config.port() + " and user "
+            + config.username() + " may not create it; create it (CHARACTER SET utf8mb4 COLLATE utf8mb4_bin) or change " + KEY + ".database");
+  }
+
   private void createDatabase() {
     try (Connection c = connect("");
         Statement st = c.createStatement()) {
-      st.execute("CREATE DATABASE IF NOT EXISTS `" + config.database() + "` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
+      st.execute("CREATE DATABASE IF NOT EXISTS " + MysqlTarget.ident(config.database()) + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin");
     } catch (SQLException e) {
       if (e.getErrorCode() == 1044 || e.getErrorCode() == 1227) {
-        throw SnapstashException.precondition(
-            "the target database " + config.database() + " does not exist at " + config.host() + ":" + config.port() + " and user "
-                + config.username() + " may not create it; create it (CHARACTER SET utf8mb4 COLLATE utf8mb4_bin) or change " + KEY + ".database");
+        throw mayNotCreate();
       }
       throw describe(e);
     }

@@ -106,13 +106,14 @@ final class MysqlTarget {
   }
 
   /**
-   * What a forced restore lacks to replace {@code database} whole: the DROP and CREATE privileges on it, held
-   * globally or on the database (a wildcard grant such as {@code bitbucket%} counts). Empty when it has both.
+   * Which of {@code privileges} (DROP and CREATE, for a forced restore to replace {@code database} whole; CREATE, to
+   * create it) this account lacks, held globally or on the database (a wildcard grant such as {@code bitbucket%}
+   * counts). Empty when it has them all.
    * Privileges held only through a role are not seen: grant them to the account itself.
    */
-  static Optional<String> missingPrivileges(Connection c, String database) throws SQLException {
+  static Optional<String> missingPrivileges(Connection c, String database, String... privileges) throws SQLException {
     List<String> missing = new ArrayList<>();
-    for (String privilege : List.of("DROP", "CREATE")) {
+    for (String privilege : privileges) {
       long n;
       try (PreparedStatement ps = c.prepareStatement(
           "SELECT (SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE = ?)"

@@ -393,7 +393,9 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
   @Override
   public void prepareRestore(RestoreContext context) {
     requireDump(context);
-    targetState(context.force());
+    if (!targetState(context.force())) {
+      requireCreatable();
+    }
   }
 
   @Override
@@ -530,6 +532,30 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
     }
   }
 
+  private SnapstashException mayNotCreate() {
+    return SnapstashException.precondition(
+        "the target database " + config.database() + " does not exist at " + config.host() + ":" + config.port() + " and user "
+            + config.username() + " may not create it; create it (owned by " + config.username() + ") or change " + KEY + ".database");
+  }
+
+  /** Refuses, before anything is written, a missing target database this user could not create. */
+  private void requireCreatable() {
+    SQLException last = null;
+    for (String maintenance : List.of("postgres", "template1")) {
+      try (Connection c = connect(maintenance);
+          Statement st = c.createStatement();
+          ResultSet rs = st.executeQuery("SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user")) {
+        if (!rs.next() || !rs.getBoolean(1)) {
+          throw mayNotCreate();
+        }
+        return;
+      } catch (SQLException e) {
+        last = e;
+      }
+    }
+    throw describe(last, config.database());
+  }
+
   private void createDatabase() {
     SQLException last = null;
     for (String maintenance : List.of("postgres", "template1")) {
@@ -539,9 +565,7 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
         return;
       } catch (SQLException e) {
         if ("42501".equals(e.getSQLState())) {
-          throw SnapstashException.precondition(
-              "the target database " + config.database() + " does not exist at " + config.host() + ":" + config.port() + " and user "
-                  + config.username() + " may not create it; create it (owned by " + config.username() + ") or change " + KEY + ".database");
+          throw mayNotCreate();
         }
         if ("42P04".equals(e.getSQLState())) {
           return;
