@@ -20,15 +20,18 @@ import picocli.CommandLine.TypeConversionException;
     versionProvider = Version.class,
     description = {
       "Prove a backup restorable, without touching production.",
-      "Checksums, the database dump restored into a private scratch database and cross-checked against the",
-      "repositories, and git fsck: connectivity-only on a sample of repositories, or with --deep a full fsck",
-      "(every object read) of all of them within verify.fsck-budget. A budget that runs out is reported, not failed."
+      "Checksums, the database dump restored into a private scratch database and cross-checked against the"
+          + " repositories, and git fsck: connectivity-only on a sample of repositories, or with --deep a full"
+          + " fsck (every object read) of all of them within verify.fsck-budget. A budget that runs out is"
+          + " reported, not failed."
     },
     footerHeading = "%nExamples:%n",
     footer = {
-      "  snapstash verify                       the newest complete backup, git fsck on a sample",
-      "  snapstash verify --deep --fsck-budget 30m sandbox-20260101-020000",
-      "  snapstash --json verify --drill        also restore into scratch space and clone every repository"
+      "  # the newest complete backup, git fsck on a sample",
+      "  snapstash verify",
+      "  snapstash verify --deep --fsck-budget 30m prod-bitbucket-20260101-020000",
+      "  # also restore into scratch space, start an instance, clone every repository",
+      "  snapstash --json verify --drill"
     })
 final class VerifyCommand extends Verb {
   @Parameters(paramLabel = "TAG", defaultValue = "latest", description = "A backup tag, or 'latest' (default).")
