@@ -8,7 +8,15 @@ import picocli.CommandLine.Command;
 
 @Command(
     name = "backup",
-    description = "Take a consistent backup: preflight, pre-copy, lock, drain, copy home and database, unlock.")
+    mixinStandardHelpOptions = true,
+    versionProvider = Version.class,
+    description = "Take a consistent backup: preflight, pre-copy, lock, drain, copy home and database, unlock.",
+    footerHeading = "%nExamples:%n",
+    footer = {
+      "  snapstash backup",
+      "  # from cron: first finish the clean-up of a run that died, if one did",
+      "  snapstash -c /etc/snapstash/snapstash.yml backup --auto-recover"
+    })
 final class BackupCommand extends Verb {
   @picocli.CommandLine.Option(
       names = "--auto-recover",

@@ -8,9 +8,16 @@ import picocli.CommandLine.Command;
 
 @Command(
     name = "check",
+    mixinStandardHelpOptions = true,
+    versionProvider = Version.class,
     description =
         "Preflight only: configuration, tools and versions, credentials, lock permission, free space. Lists every"
-            + " problem, changes nothing.")
+            + " problem, changes nothing.",
+    footerHeading = "%nExamples:%n",
+    footer = {
+      "  snapstash check",
+      "  snapstash -c /etc/snapstash/snapstash.yml --json check"
+    })
 final class CheckCommand extends Verb {
   @Override
   public Integer call() {

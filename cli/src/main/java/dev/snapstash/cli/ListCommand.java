@@ -1,42 +1,107 @@
 package dev.snapstash.cli;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.snapstash.core.engine.BackupStore;
+import dev.snapstash.core.engine.InProgress;
+import dev.snapstash.core.engine.Json;
 import dev.snapstash.core.engine.Manifest;
 import dev.snapstash.core.util.Trees;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import picocli.CommandLine.Command;
 
-@Command(name = "list", description = "List backups, newest first: tag, state, size, lock window, duration.")
+@Command(
+    name = "list",
+    mixinStandardHelpOptions = true,
+    versionProvider = Version.class,
+    description = {
+      "List backups, newest first: tag, state, size, lock window, duration, where stored.",
+      "A backup left in progress by a run that died (killed, out of memory, power loss) shows as 'died': run"
+          + " 'snapstash recover' to clean it up. With --json each backup is its manifest as written, and one in"
+          + " progress also has \"run\": {\"state\": \"running\" or \"died\", \"pid\", \"recoverable\"}."
+    },
+    footerHeading = "%nExamples:%n",
+    footer = {
+      "  snapstash list",
+      "  snapstash --json list | jq -r '.[] | select(.state == \"COMPLETE\") | .tag'"
+    })
 final class ListCommand extends Verb {
+  /** One backup as listed: its manifest as written, and for one in progress what became of its run. */
+  record Entry(Manifest manifest, InProgress.Status run) {}
+
   @Override
   public Integer call() {
     BackupStore store = new BackupStore(config().backup().root());
-    List<Manifest> all = store.list();
-    print(all, table(all, store));
+    List<Entry> all = entries(store);
+    List<ObjectNode> json = new ArrayList<>();
+    for (Entry e : all) {
+      ObjectNode n = Json.MAPPER.valueToTree(e.manifest());
+      if (e.run() != null && e.run().state() != InProgress.State.UNKNOWN) {
+        ObjectNode run = n.putObject("run");
+        run.put("state", e.run().state() == InProgress.State.RUNNING ? "running" : "died");
+        if (e.run().pid() != null) {
+          run.put("pid", e.run().pid());
+        }
+        run.put("recoverable", e.run().recoverable());
+      }
+      json.add(n);
+    }
+    print(json, table(all, store));
     return ExitCodes.OK;
   }
 
-  static String table(List<Manifest> all, BackupStore store) {
+  static List<Entry> entries(BackupStore store) {
+    List<Entry> out = new ArrayList<>();
+    for (Manifest m : store.list()) {
+      if (m.state() != Manifest.State.IN_PROGRESS) {
+        out.add(new Entry(m, null));
+        continue;
+      }
+      InProgress.Status s = InProgress.of(store, m);
+      if (s.manifest() == null) {
+        continue; // its run failed and removed it meanwhile
+      }
+      out.add(new Entry(s.manifest(), s.state() == InProgress.State.ENDED ? null : s));
+    }
+    return out;
+  }
+
+  static String table(List<Entry> all, BackupStore store) {
     if (all.isEmpty()) {
       return "no backups under " + store.root();
     }
     StringBuilder sb = new StringBuilder();
+    StringBuilder notes = new StringBuilder();
     sb.append(String.format(Locale.ROOT, "%-40s %-11s %10s %12s %10s  %s%n", "TAG", "STATE", "SIZE", "LOCK WINDOW", "DURATION", "STORED"));
-    for (Manifest m : all) {
+    for (Entry e : all) {
+      Manifest m = e.manifest();
+      boolean died = e.run() != null && e.run().state() == InProgress.State.DIED;
       sb.append(
           String.format(
               Locale.ROOT,
               "%-40s %-11s %10s %12s %10s  %s%n",
               m.tag(),
-              m.state().name().toLowerCase(Locale.ROOT).replace('_', '-'),
+              died ? "died" : m.state().name().toLowerCase(Locale.ROOT).replace('_', '-'),
               Trees.humanBytes(m.bytes()),
               lockWindow(m),
               m.finishedAt() == null ? "-" : BackupCommand.millis(m.totalMillis()),
               stored(m)));
+      if (died) {
+        notes.append(m.tag()).append(": ").append(diedNote(e.run(), store)).append('\n');
+      }
     }
     sb.append("stored under ").append(store.root()).append('\n');
-    return sb.toString();
+    return sb.append(notes).toString();
+  }
+
+  /** What to do about a backup whose run died: recover finishes it from the journal, if the journal is left. */
+  private static String diedNote(InProgress.Status run, BackupStore store) {
+    String who = run.pid() == null ? "the run that wrote it" : "its run (pid " + run.pid() + ")";
+    return run.recoverable()
+        ? "died; run `snapstash recover` (" + who + " is gone, and may have left the instance locked)"
+        : "died; " + who + " is gone and left no crash journal, so `snapstash recover` cannot clean it up: remove "
+            + store.dir(run.manifest().tag()) + " by hand";
   }
 
   private static String lockWindow(Manifest m) {

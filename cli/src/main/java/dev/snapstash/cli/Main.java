@@ -1,6 +1,9 @@
 package dev.snapstash.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.snapstash.cli.sandbox.SandboxCommand;
+import dev.snapstash.core.engine.Json;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import java.io.PrintWriter;
@@ -18,7 +21,7 @@ import picocli.CommandLine.ScopeType;
     name = "snapstash",
     mixinStandardHelpOptions = true,
     versionProvider = Version.class,
-    description = "Consistent backup, restore and staging refresh for Bitbucket Data Center / Server.",
+    description = "Consistent backup, restore and verification for Bitbucket Data Center / Server.",
     subcommands = {
       QuickstartCommand.class,
       BackupCommand.class,
@@ -64,6 +67,9 @@ public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+  /** The result a verb printed with --json, written by {@link #execute} once the verb's outcome is known. */
+  JsonNode result;
+
   @Override
   public void run() {
     throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (see snapstash --help)");
@@ -86,7 +92,13 @@ public final class Main implements Runnable {
     return execute(args, debug, null, null);
   }
 
-  /** As {@link #execute(String[], boolean)}, with stdout and stderr of the caller's choosing (tests). */
+  /**
+   * As {@link #execute(String[], boolean)}, with stdout and stderr of the caller's choosing (tests).
+   *
+   * <p>With --json, stdout carries exactly one JSON document: the verb's result when it succeeds; when it fails,
+   * {@code {"error": {"kind", "message", "exitCode"}}}, with the verb's result beside it as {@code "result"} if it
+   * had one (the checks of a failed verification, the findings of a failed check).
+   */
   public static int execute(String[] args, boolean debug, PrintWriter out, PrintWriter err) {
     CommandLine cl = commandLine();
     if (out != null) {
@@ -95,9 +107,22 @@ public final class Main implements Runnable {
     if (err != null) {
       cl.setErr(err);
     }
+    Main main = cl.getCommand();
+    SnapstashException[] failure = new SnapstashException[1];
     cl.setExecutionExceptionHandler(
-        (ex, commandLine, parseResult) -> report(ex, debug, commandLine.getErr()));
-    return cl.execute(args);
+        (ex, commandLine, parseResult) -> {
+          failure[0] = asSnapstash(ex);
+          return report(failure[0], debug, commandLine.getErr());
+        });
+    int code = cl.execute(args);
+    if (main.json && (failure[0] != null || main.result != null)) {
+      ObjectNode doc = failure[0] == null ? null : errorDocument(failure[0]);
+      if (doc != null && main.result != null) {
+        doc.set("result", main.result);
+      }
+      printJson(cl.getOut(), doc != null ? doc : main.result);
+    }
+    return code;
   }
 
   static CommandLine commandLine() {
@@ -108,17 +133,48 @@ public final class Main implements Runnable {
           PrintWriter err = ex.getCommandLine().getErr();
           err.println("snapstash: " + ex.getMessage());
           err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
+          // Parsing failed, so the option may not have been bound: look for it in the arguments as given.
+          if (Arrays.asList(args).contains("--json")) {
+            printJson(ex.getCommandLine().getOut(), errorDocument(new SnapstashException(ErrorKind.USAGE, ex.getMessage())));
+          }
           return ExitCodes.of(ErrorKind.USAGE);
         });
     return cl;
   }
 
+  private static SnapstashException asSnapstash(Exception ex) {
+    return ex instanceof SnapstashException s ? s : SnapstashException.internal("unexpected error: " + ex, ex);
+  }
+
+  /** {@code {"error": {"kind": "CONFIG", "message": "…", "exitCode": 3}}}, and {@code "also"} for further errors. */
+  static ObjectNode errorDocument(SnapstashException se) {
+    ObjectNode doc = Json.MAPPER.createObjectNode();
+    ObjectNode error = doc.putObject("error");
+    error.put("kind", se.kind().name());
+    error.put("message", se.getMessage());
+    error.put("exitCode", ExitCodes.of(se.kind()));
+    if (se.getSuppressed().length > 0) {
+      var also = error.putArray("also");
+      for (Throwable t : se.getSuppressed()) {
+        also.add(t.getMessage());
+      }
+    }
+    return doc;
+  }
+
+  private static void printJson(PrintWriter out, JsonNode doc) {
+    try {
+      out.println(Json.MAPPER.writeValueAsString(doc));
+    } catch (java.io.IOException e) {
+      // A tree of plain nodes always serialises; this cannot happen.
+      throw new java.io.UncheckedIOException(e);
+    }
+    out.flush();
+  }
+
   /** One sentence per error on stderr; the stack trace only with --debug. */
   static int report(Exception ex, boolean debug, PrintWriter err) {
-    SnapstashException se =
-        ex instanceof SnapstashException s
-            ? s
-            : SnapstashException.internal("unexpected error: " + ex, ex);
+    SnapstashException se = asSnapstash(ex);
     err.println("snapstash: " + se.getMessage());
     for (Throwable suppressed : se.getSuppressed()) {
       err.println("  also: " + suppressed.getMessage());

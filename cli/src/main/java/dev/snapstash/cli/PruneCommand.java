@@ -13,6 +13,14 @@ import picocli.CommandLine.Option;
 
 @Command(
     name = "prune",
+    mixinStandardHelpOptions = true,
+    versionProvider = Version.class,
+    footerHeading = "%nExamples:%n",
+    footer = {
+      "  snapstash prune --keep-last 7 --keep-weekly 4 --dry-run",
+      "  # with the rules of retention.* in the configuration",
+      "  snapstash prune"
+    },
     description = {
       "Delete backups that the retention rules do not keep.",
       "Options override retention.* from the configuration. The newest complete backup and backups in progress are"

@@ -35,10 +35,17 @@ import picocli.CommandLine.Option;
  */
 @Command(
     name = "quickstart",
+    mixinStandardHelpOptions = true,
+    versionProvider = Version.class,
+    footerHeading = "%nExamples:%n",
+    footer = {
+      "  snapstash quickstart",
+      "  snapstash quickstart --dir /var/tmp/snapstash-demo --keep"
+    },
     description = {
       "Try the whole loop on this machine, with no configuration.",
-      "Starts a sandbox Bitbucket (H2), pushes to it, backs it up under load, restores, verifies, starts an",
-      "instance on the restored copy and clones from it. Cleans up unless --keep."
+      "Starts a sandbox Bitbucket (H2), pushes to it, backs it up under load, restores, verifies, starts an"
+          + " instance on the restored copy and clones from it. Cleans up unless --keep."
     })
 final class QuickstartCommand extends Verb {
   @Option(names = "--dir", paramLabel = "DIR", description = "Work here instead of a temporary directory.")

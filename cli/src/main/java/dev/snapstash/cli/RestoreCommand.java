@@ -27,6 +27,16 @@ import picocli.CommandLine.Parameters;
 
 @Command(
     name = "restore",
+    mixinStandardHelpOptions = true,
+    versionProvider = Version.class,
+    footerHeading = "%nExamples:%n",
+    footer = {
+      "  # a copy beside production: another home, another database",
+      "  snapstash restore latest --home-target /srv/bb-copy \\",
+      "      --jdbc-url jdbc:postgresql://db.internal:5432/bb_copy",
+      "  # disaster recovery, Bitbucket stopped: replace its home and database",
+      "  snapstash restore prod-bitbucket-20260101-020000 --force"
+    },
     description = {
       "Restore a backup into the configured home and database, or into --home-target and --jdbc-url.",
       "Refuses a running instance, a non-empty home, a database with tables (unless --force), an incomplete or"

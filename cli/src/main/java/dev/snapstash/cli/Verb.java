@@ -28,18 +28,21 @@ public abstract class Verb implements Callable<Integer> {
     return spec.commandLine().getOut();
   }
 
-  /** Prints a result: {@code value} as JSON with --json, else the text. */
+  /**
+   * Prints a result: the text now, or with --json {@code value}, which {@link Main#execute} writes once the verb
+   * has ended, alone if it succeeded and beside the error object if it then failed.
+   */
   protected void print(Object value, String text) {
-    PrintWriter out = out();
     if (json()) {
       try {
-        out.println(Json.MAPPER.writeValueAsString(value));
-      } catch (java.io.IOException e) {
+        root().result = Json.MAPPER.valueToTree(value);
+      } catch (IllegalArgumentException e) {
         throw SnapstashException.internal("cannot write JSON: " + e.getMessage(), e);
       }
-    } else {
-      out.print(text.endsWith("\n") ? text : text + "\n");
+      return;
     }
+    PrintWriter out = out();
+    out.print(text.endsWith("\n") ? text : text + "\n");
     out.flush();
   }
 }

@@ -175,11 +175,16 @@ public class Wiring {
         System::nanoTime);
   }
 
-  /** Verification with scratch databases of the configured kind under {@code work}. */
+  /** Verification with scratch databases of the configured kind under {@code work}, and the configured budget. */
   public dev.snapstash.core.engine.VerifyEngine verifyEngine(java.nio.file.Path work) {
+    return verifyEngine(work, config.verify().fsckBudget());
+  }
+
+  /** As {@link #verifyEngine(java.nio.file.Path)}, with a full fsck budget of the caller's choosing. */
+  public dev.snapstash.core.engine.VerifyEngine verifyEngine(java.nio.file.Path work, java.time.Duration fsckBudget) {
     return new dev.snapstash.core.engine.VerifyEngine(
         store(), database(), ScratchDatabases.forConfig(config, runner, work), runner, Clock.systemUTC(),
-        System::nanoTime, new java.security.SecureRandom());
+        System::nanoTime, new java.security.SecureRandom(), fsckBudget);
   }
 
   /** The recovery of a dead run, with an undoer for every kind of side effect a run records. */

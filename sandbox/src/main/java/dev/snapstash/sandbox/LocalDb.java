@@ -85,6 +85,30 @@ final class LocalDb {
     return running(s.db(), Path.of(s.dbDataDir()), runner);
   }
 
+  /**
+   * The processes of this state's private server, if it runs: the server, its children, and its parents up to
+   * (not including) the sandbox that started it, by way of the server's pid file.
+   */
+  static java.util.Set<Long> serverProcesses(SandboxState s) {
+    if (s == null || !s.dbLocal() || s.dbDataDir() == null || s.db() == DbKind.H2) {
+      return java.util.Set.of();
+    }
+    Path pidFile = Path.of(s.dbDataDir()).resolve(s.db() == DbKind.POSTGRESQL ? "postmaster.pid" : MariaDbServer.PID_FILE);
+    long pid;
+    try {
+      pid = Long.parseLong(Files.readAllLines(pidFile).get(0).strip());
+    } catch (IOException | RuntimeException e) {
+      return java.util.Set.of();
+    }
+    java.util.Set<Long> family = new java.util.HashSet<>();
+    Optional<ProcessHandle> server = ProcessHandle.of(pid);
+    server.ifPresent(h -> h.descendants().forEach(d -> family.add(d.pid())));
+    for (Optional<ProcessHandle> p = server; p.isPresent() && p.get().pid() != s.pid(); p = p.get().parent()) {
+      family.add(p.get().pid());
+    }
+    return family;
+  }
+
   static void stopQuietly(LocalDatabaseServer server) {
     if (server == null) {
       return;

@@ -140,6 +140,12 @@ public final class RunningSandbox implements AutoCloseable {
               + "): stop it with `snapstash sandbox stop --dir " + layout.dir() + "` first");
     });
     createHome(layout);
+    try {
+      // A database kept running by `stop --keep-database` is served again (LocalDb adopts it) and is ours to stop.
+      Files.deleteIfExists(layout.databaseKept());
+    } catch (IOException e) {
+      throw SnapstashException.storage("cannot remove " + layout.databaseKept() + ": " + e.getMessage(), e);
+    }
     int port = o.port() != null ? o.port() : previous != null ? previous.port() : SandboxOptions.DEFAULT_PORT;
 
     QueuedThreadPool threads = new QueuedThreadPool(64, 4);
@@ -385,7 +391,11 @@ public final class RunningSandbox implements AutoCloseable {
         log.warn("stopping the HTTP server", e);
       }
       db.close();
-      LocalDb.stopQuietly(localServer);
+      if (localServer != null && Files.exists(layout.databaseKept())) {
+        log.info("leaving the private database server running ({}): sandbox stop --keep-database", localServer);
+      } else {
+        LocalDb.stopQuietly(localServer);
+      }
       try {
         Files.deleteIfExists(layout.lock());
       } catch (IOException e) {

@@ -38,9 +38,10 @@ public final class Sandbox {
    * @param jdbcUrl where the database is
    * @param dbDataDir the data directory of the sandbox's private database server, or {@code null} (H2, external)
    * @param dbServerRunning whether that private server runs right now, or {@code null} if there is none
+   * @param dbKept whether that server was kept running on purpose by {@code sandbox stop --keep-database}
    */
   public record Status(boolean running, String baseUrl, Long pid, Path dir, String db, String jdbcUrl,
-      String dbDataDir, Boolean dbServerRunning) {
+      String dbDataDir, Boolean dbServerRunning, boolean dbKept) {
 
     /** Where the database runs, in words: embedded, external, or the private server's directory and state. */
     public String dbLocation() {
@@ -88,7 +89,7 @@ public final class Sandbox {
     SandboxLayout l = new SandboxLayout(dir);
     Optional<SandboxState> s = SandboxState.read(l.dir());
     if (s.isEmpty()) {
-      return new Status(false, null, null, l.dir(), null, null, null, null);
+      return new Status(false, null, null, l.dir(), null, null, null, null, false);
     }
     Optional<Long> pid = liveProcess(s.get());
     boolean inThisJvm = s.get().pid() != null && s.get().pid() == ProcessHandle.current().pid()
@@ -98,7 +99,8 @@ public final class Sandbox {
     boolean local = st.dbLocal() && st.dbDataDir() != null;
     Boolean dbRunning = local ? LocalDb.running(st, new ProcessRunner()).isPresent() : null;
     return new Status(running, st.baseUrl(), running ? st.pid() : null, l.dir(),
-        st.db() == null ? null : st.db().optionValue(), st.jdbcUrl(), local ? st.dbDataDir() : null, dbRunning);
+        st.db() == null ? null : st.db().optionValue(), st.jdbcUrl(), local ? st.dbDataDir() : null, dbRunning,
+        Boolean.TRUE.equals(dbRunning) && Files.exists(l.databaseKept()));
   }
 
   /**
@@ -188,6 +190,15 @@ public final class Sandbox {
     }
   }
 
+  /**
+   * What {@code stop} did.
+   *
+   * @param sandboxStopped whether a sandbox process was running and was stopped
+   * @param databaseStopped whether a private database server was running and was stopped
+   * @param databaseKept whether a private database server is left running on purpose ({@code --keep-database})
+   */
+  public record Stopped(boolean sandboxStopped, boolean databaseStopped, boolean databaseKept) {}
+
   /** {@link #stop(Path, ProcessRunner)} with a runner of its own. */
   public static boolean stop(Path dir) {
     return stop(dir, new ProcessRunner());
@@ -199,14 +210,38 @@ public final class Sandbox {
    * Returns whether something was running. Safe to repeat.
    */
   public static boolean stop(Path dir, ProcessRunner runner) {
+    Stopped s = stop(dir, runner, false);
+    return s.sandboxStopped() || s.databaseStopped();
+  }
+
+  /**
+   * As {@link #stop(Path, ProcessRunner)}; with {@code keepDatabase} the private database server, if the sandbox
+   * has one, is left running, as a real database server outlives a stopped Bitbucket: a restore into the
+   * instance's own home and database can then be rehearsed, and the next {@code start} serves that server again
+   * (it adopts a server already running in its data directory). A later stop without {@code keepDatabase} stops
+   * it.
+   */
+  public static Stopped stop(Path dir, ProcessRunner runner, boolean keepDatabase) {
     SandboxLayout l = new SandboxLayout(dir);
     Optional<SandboxState> s = SandboxState.read(l.dir());
     if (s.isEmpty()) {
       throw SnapstashException.precondition("no sandbox in " + l.dir() + " (no sandbox.json): check --dir");
     }
+    boolean privateServer = s.get().dbLocal() && s.get().dbDataDir() != null && s.get().db() != DbKind.H2;
+    try {
+      // Before the signal: the sandbox reads it as it stops, to leave its server running.
+      if (keepDatabase && privateServer) {
+        Files.writeString(l.databaseKept(), "kept by `snapstash sandbox stop --keep-database`\n");
+      } else {
+        Files.deleteIfExists(l.databaseKept());
+      }
+    } catch (IOException e) {
+      throw SnapstashException.storage("cannot write " + l.databaseKept() + ": " + e.getMessage(), e);
+    }
     Optional<Long> pid = liveProcess(s.get());
     if (pid.isPresent()) {
-      kill(pid.get());
+      // The server may run below the sandbox's process (through runuser): a kept one is not a leftover to kill.
+      kill(pid.get(), keepDatabase ? LocalDb.serverProcesses(s.get()) : java.util.Set.of());
     }
     try {
       Files.deleteIfExists(l.lock());
@@ -216,19 +251,27 @@ public final class Sandbox {
     SandboxState.read(l.dir()).filter(x -> x.pid() != null).ifPresent(x -> x.withPid(null).write(l.dir()));
     boolean servedHere = s.get().pid() != null && s.get().pid() == ProcessHandle.current().pid();
     Optional<LocalDatabaseServer> db = servedHere ? Optional.empty() : LocalDb.running(s.get(), runner);
+    if (keepDatabase) {
+      return new Stopped(pid.isPresent(), false, db.isPresent());
+    }
     if (db.isPresent()) {
       log.info("stopping the sandbox's private database server: {}", db.get());
       db.get().stop();
     }
-    return pid.isPresent() || db.isPresent();
+    return new Stopped(pid.isPresent(), db.isPresent(), false);
   }
 
   private static void kill(long pid) {
+    kill(pid, java.util.Set.of());
+  }
+
+  /** SIGTERM, then SIGKILL after the grace period; then its descendants still alive, except {@code spare}. */
+  private static void kill(long pid, java.util.Set<Long> spare) {
     Optional<ProcessHandle> h = ProcessHandle.of(pid);
     if (h.isEmpty()) {
       return;
     }
-    List<ProcessHandle> children = h.get().descendants().toList();
+    List<ProcessHandle> children = h.get().descendants().filter(c -> !spare.contains(c.pid())).toList();
     h.get().destroy();
     if (!waitForExit(pid, STOP_GRACE)) {
       log.warn("sandbox pid {} did not stop within {} s; killing it", pid, STOP_GRACE.toSeconds());

@@ -89,4 +89,12 @@ public record SandboxLayout(Path dir) {
   public Path mariaDbData() {
     return dir.resolve("mariadb");
   }
+
+  /**
+   * Present while the private database server is kept running without its sandbox ({@code sandbox stop
+   * --keep-database}): the stopping sandbox leaves the server up, and {@code status} says why it runs.
+   */
+  public Path databaseKept() {
+    return dir.resolve("database-kept");
+  }
 }

@@ -2,6 +2,8 @@ package dev.snapstash.cli.sandbox;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.snapstash.cli.ExitCodes;
+import dev.snapstash.cli.Version;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.process.ProcessRunner;
@@ -31,6 +33,13 @@ import picocli.CommandLine.Spec;
     name = "sandbox",
     description = "Run a local Bitbucket-compatible instance (for tests and demos) and drive load against it.",
     mixinStandardHelpOptions = true,
+    versionProvider = Version.class,
+    footerHeading = "%nExamples:%n",
+    footer = {
+      "  snapstash sandbox start --dir /var/tmp/demo --db postgresql",
+      "  snapstash -c /var/tmp/demo/snapstash.yml backup",
+      "  snapstash sandbox stop --dir /var/tmp/demo"
+    },
     subcommands = {
       SandboxCommand.Start.class,
       SandboxCommand.Stop.class,
@@ -59,20 +68,29 @@ public class SandboxCommand implements Runnable {
     return o != null && Boolean.TRUE.equals(o.getValue());
   }
 
-  static void print(boolean json, Object value, String text) {
-    if (json) {
+  /** The result on the command's standard output (the caller's, when run through {@code Main.execute}). */
+  static void print(CommandSpec spec, Object value, String text) {
+    java.io.PrintWriter out = spec.commandLine().getOut();
+    if (json(spec)) {
       try {
-        System.out.println(JSON.writeValueAsString(value));
+        out.println(JSON.writeValueAsString(value));
       } catch (Exception e) {
         throw SnapstashException.internal("cannot render JSON", e);
       }
     } else {
-      System.out.println(text);
+      out.println(text);
     }
+    out.flush();
   }
 
-  @Command(name = "start", description = "Start the sandbox in DIR (detached unless --foreground).",
-      mixinStandardHelpOptions = true)
+  @Command(name = "start", description = {"Start the sandbox in DIR (detached unless --foreground).",
+      "A private database server kept running by `sandbox stop --keep-database` is served again."},
+      mixinStandardHelpOptions = true, versionProvider = Version.class,
+      footerHeading = "%nExamples:%n",
+      footer = {
+        "  snapstash sandbox start --dir /var/tmp/demo",
+        "  snapstash sandbox start --dir /var/tmp/demo --db mariadb --repos 20 --port 0"
+      })
   public static class Start implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -130,8 +148,7 @@ public class SandboxCommand implements Runnable {
         RunningSandbox sandbox = RunningSandbox.start(o, runner);
         // Main's own hook interrupts this thread on SIGTERM; this one covers launchers that do not.
         Runtime.getRuntime().addShutdownHook(new Thread(sandbox::close, "sandbox-shutdown"));
-        print(json(spec), sandbox.state(), started(sandbox.state(), o.dir()));
-        System.out.flush();
+        print(spec, sandbox.state(), started(sandbox.state(), o.dir()));
         try {
           sandbox.awaitClosed();
         } catch (InterruptedException e) {
@@ -144,7 +161,7 @@ public class SandboxCommand implements Runnable {
       List<String> launcher = List.of(java, "-cp", absoluteClassPath(),
           System.getProperty(MAIN_CLASS_PROPERTY, "dev.snapstash.cli.Main"), "sandbox", "start");
       SandboxState s = Sandbox.startDetached(o, launcher, runner);
-      print(json(spec), s, started(s, o.dir()));
+      print(spec, s, started(s, o.dir()));
       return 0;
     }
 
@@ -164,27 +181,57 @@ public class SandboxCommand implements Runnable {
     }
   }
 
-  @Command(name = "stop", description = "Stop the sandbox in DIR (and its private database server, if any).",
-      mixinStandardHelpOptions = true)
+  @Command(name = "stop", description = {"Stop the sandbox in DIR, and its private database server if it has one.",
+      "With --keep-database the private database server stays up, as a database server outlives a stopped"
+          + " Bitbucket: rehearse a disaster recovery by restoring into the sandbox's own home and database, then"
+          + " `sandbox start` serves the restored copy. A later `sandbox stop` stops the server."},
+      mixinStandardHelpOptions = true, versionProvider = Version.class,
+      footerHeading = "%nExamples:%n",
+      footer = {
+        "  snapstash sandbox stop --dir /var/tmp/demo",
+        "  # disaster-recovery rehearsal on a sandbox with --db postgresql or mariadb",
+        "  snapstash sandbox stop --dir /var/tmp/demo --keep-database",
+        "  snapstash -c /var/tmp/demo/snapstash.yml restore latest --force --yes",
+        "  snapstash sandbox start --dir /var/tmp/demo"
+      })
   public static class Stop implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--dir", required = true)
+    @Option(names = "--dir", required = true, description = "Sandbox directory.")
     Path dir;
+
+    @Option(names = "--keep-database",
+        description = "Leave the private database server (--db postgresql or mariadb) running.")
+    boolean keepDatabase;
 
     @Override
     public Integer call() {
-      boolean was = Sandbox.stop(dir);
+      Sandbox.Stopped s = Sandbox.stop(dir, new ProcessRunner(), keepDatabase);
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("dir", dir.toAbsolutePath().normalize().toString());
-      m.put("stopped", was);
-      print(json(spec), m, was ? "sandbox stopped" : "sandbox was not running");
+      m.put("stopped", s.sandboxStopped() || s.databaseStopped());
+      m.put("databaseKept", s.databaseKept());
+      String text = s.sandboxStopped() || s.databaseStopped() ? "sandbox stopped" : "sandbox was not running";
+      if (s.databaseKept()) {
+        text += "; its private database server keeps running (`snapstash sandbox stop --dir " + dir + "` stops it)";
+      } else if (keepDatabase) {
+        text += "; no private database server to keep (h2 lives in the home, an external server is not ours)";
+      }
+      print(spec, m, text);
       return 0;
     }
   }
 
-  @Command(name = "status", description = "Report whether the sandbox in DIR is running.",
-      mixinStandardHelpOptions = true)
+  @Command(name = "status", description = {"Report whether the sandbox in DIR is running.",
+      "Exit status 0 when it runs, 7 when it does not (the report, or its JSON, is printed either way)."},
+      mixinStandardHelpOptions = true, versionProvider = Version.class,
+      footerHeading = "%nExamples:%n",
+      footer = {
+        "  snapstash sandbox status --dir /var/tmp/demo",
+        "  # start it unless it runs",
+        "  snapstash sandbox status --dir /var/tmp/demo \\",
+        "      || snapstash sandbox start --dir /var/tmp/demo"
+      })
   public static class Status implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -203,21 +250,32 @@ public class SandboxCommand implements Runnable {
       m.put("jdbcUrl", s.jdbcUrl());
       m.put("dbDataDir", s.dbDataDir());
       m.put("dbServerRunning", s.dbServerRunning());
+      m.put("dbKept", s.dbKept());
       String text = s.running() ? "running at " + s.baseUrl() + " (pid " + s.pid() + ")" : "stopped";
       if (s.db() != null) {
         text += "\n  database: " + s.dbLocation();
-        if (!s.running() && Boolean.TRUE.equals(s.dbServerRunning())) {
+        if (!s.running() && s.dbKept()) {
+          text += "\n  the private database server was kept running by `sandbox stop --keep-database`: `snapstash"
+              + " sandbox start --dir " + s.dir() + "` serves it again, `snapstash sandbox stop --dir " + s.dir()
+              + "` stops it";
+        } else if (!s.running() && Boolean.TRUE.equals(s.dbServerRunning())) {
           text += "\n  the private database server outlived its sandbox: `snapstash sandbox stop --dir " + s.dir()
               + "` stops it";
         }
       }
-      print(json(spec), m, text);
-      return 0;
+      print(spec, m, text);
+      // A question answered, like `systemctl is-active`: scripts test the exit status.
+      return s.running() ? ExitCodes.OK : ExitCodes.of(ErrorKind.PRECONDITION);
     }
   }
 
   @Command(name = "load", description = "Push continuously from N git clients; record acknowledged pushes.",
-      mixinStandardHelpOptions = true)
+      mixinStandardHelpOptions = true, versionProvider = Version.class,
+      footerHeading = "%nExamples:%n",
+      footer = {
+        "  snapstash sandbox load --dir /var/tmp/demo --duration 2m \\",
+        "      --clients 4 --ledger /var/tmp/demo-pushes.jsonl"
+      })
   public static class Load implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -256,7 +314,7 @@ public class SandboxCommand implements Runnable {
       m.put("failed", r.failed());
       m.put("elapsedMs", r.elapsed().toMillis());
       m.put("ledger", ledger.toAbsolutePath().toString());
-      print(json(spec), m, r.pushes() + " pushes acknowledged (" + r.refused() + " refused with 503, " + r.failed()
+      print(spec, m, r.pushes() + " pushes acknowledged (" + r.refused() + " refused with 503, " + r.failed()
           + " failed otherwise) in " + r.elapsed().toSeconds() + " s; ledger " + ledger.toAbsolutePath());
       return 0;
     }

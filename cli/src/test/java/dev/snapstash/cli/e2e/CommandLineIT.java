@@ -4,7 +4,9 @@ import static dev.snapstash.cli.e2e.Scenario.snapstash;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.snapstash.cli.ExitCodes;
+import dev.snapstash.core.engine.Json;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.sandbox.DbKind;
 import java.nio.file.Files;
@@ -109,6 +111,36 @@ class CommandLineIT {
       assertThat(s.backupDirs()).isEmpty();
       assertThat(Files.readString(tmp.resolve("out.txt"))).contains("interrupted");
     }
+  }
+
+  /** The shipped jar, not Main in-process: with --json stdout holds the JSON alone, stderr the sentence. */
+  @Test
+  void theJarPrintsJsonOnStdoutAndTheSentenceOnStderr() throws Exception {
+    Path jar = Path.of("target/snapstash.jar");
+    assertThat(jar).as("the shaded jar (built by package)").exists();
+    Path config = tmp.resolve("snapstash.yml");
+    Files.writeString(
+        config, "instance:\n  name: bb\n  home: " + tmp.resolve("home") + "\nbackup:\n  root: " + tmp.resolve("b") + "\n");
+
+    Process recover =
+        new ProcessBuilder("java", "-jar", jar.toString(), "--json", "-c", config.toString(), "recover")
+            .redirectOutput(tmp.resolve("recover.out").toFile())
+            .redirectError(tmp.resolve("recover.err").toFile())
+            .start();
+    assertThat(recover.waitFor()).as(Files.readString(tmp.resolve("recover.err"))).isZero();
+    JsonNode recovered = Json.MAPPER.readTree(tmp.resolve("recover.out").toFile());
+    assertThat(recovered.path("undone").isArray()).isTrue();
+
+    Process list =
+        new ProcessBuilder("java", "-jar", jar.toString(), "--json", "-c", tmp.resolve("missing.yml").toString(), "list")
+            .redirectOutput(tmp.resolve("list.out").toFile())
+            .redirectError(tmp.resolve("list.err").toFile())
+            .start();
+    assertThat(list.waitFor()).isEqualTo(3);
+    JsonNode error = Json.MAPPER.readTree(tmp.resolve("list.out").toFile()).path("error");
+    assertThat(error.path("kind").asText()).isEqualTo("CONFIG");
+    assertThat(error.path("exitCode").asInt()).isEqualTo(3);
+    assertThat(Files.readString(tmp.resolve("list.err"))).contains("snapstash: " + error.path("message").asText());
   }
 
   @Test

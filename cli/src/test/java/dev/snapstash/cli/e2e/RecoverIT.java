@@ -4,6 +4,7 @@ import static dev.snapstash.cli.e2e.Scenario.snapstash;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.snapstash.core.engine.Journal;
 import dev.snapstash.sandbox.DbKind;
 import dev.snapstash.testing.PostgresFixture;
@@ -58,8 +59,26 @@ class RecoverIT {
           () -> s.sandbox.maintenance().task().isPresent()
               && Files.exists(journal)
               && Files.readString(journal).contains("\"cancelToken\""));
+      Scenario.Run live = snapstash("-c", s.config().toString(), "list");
+      assertThat(live.out()).containsPattern("sandbox-\\S+ +in-progress ").doesNotContain("died");
+      JsonNode running = snapstash("-c", s.config().toString(), "--json", "list").json().get(0);
+      assertThat(running.path("run").path("state").asText()).isEqualTo("running");
+      assertThat(running.path("run").path("pid").asLong()).isEqualTo(p.pid());
       sigkill(p);
       s.sandbox.knobs().minDrain(Duration.ofMillis(200));
+
+      // No process holds the backup any more: list says so, and what to do; the manifest on disk is as written.
+      Scenario.Run dead = snapstash("-c", s.config().toString(), "list");
+      assertThat(dead.out()).containsPattern("sandbox-\\S+ +died ").doesNotContain("in-progress");
+      assertThat(dead.out()).contains(": died; run `snapstash recover` (its run (pid " + p.pid() + ") is gone");
+      JsonNode died = snapstash("-c", s.config().toString(), "--json", "list").json().get(0);
+      assertThat(died.path("state").asText()).isEqualTo("IN_PROGRESS");
+      assertThat(died.path("run").path("state").asText()).isEqualTo("died");
+      assertThat(died.path("run").path("pid").asLong()).isEqualTo(p.pid());
+      assertThat(died.path("run").path("recoverable").asBoolean()).isTrue();
+      String tag = died.path("tag").asText();
+      String onDisk = Files.readString(s.backups().resolve(tag).resolve("manifest.json"));
+      assertThat(onDisk).contains("\"state\" : \"IN_PROGRESS\"").doesNotContain("\"run\"");
 
       assertThat(s.sandbox.maintenance().isLocked()).as("SIGKILL runs no clean-up").isTrue();
       assertThat(journal).exists();
@@ -71,9 +90,12 @@ class RecoverIT {
       assertThat(refused.err()).contains("snapstash recover");
       assertThat(snapstash("-c", s.config().toString(), "check").out()).contains("FAIL  journal");
 
-      Scenario.Run recover = snapstash("-c", s.config().toString(), "recover");
-      assertThat(recover.exit()).as(recover.err()).isZero();
-      assertThat(recover.out()).contains("cancel the backup task").contains("unlock").contains("remove the partial backup");
+      Scenario.Run recover = snapstash("-c", s.config().toString(), "--json", "recover");
+      assertThat(recover.exit()).as(recover.out() + recover.err()).isZero();
+      assertThat(recover.json().path("tag").asText()).isEqualTo(tag);
+      assertThat(recover.json().path("failed").size()).isZero();
+      assertThat(recover.json().path("undone").toString())
+          .contains("cancel the backup task").contains("unlock").contains("remove the partial backup " + tag);
       assertThat(s.sandbox.maintenance().isLocked()).isFalse();
       assertThat(s.sandbox.maintenance().task().orElseThrow().state()).isEqualTo("CANCELED");
       assertThat(s.backupDirs()).isEmpty();
@@ -82,6 +104,10 @@ class RecoverIT {
       Scenario.Run again = snapstash("-c", s.config().toString(), "recover");
       assertThat(again.exit()).isZero();
       assertThat(again.out()).contains("nothing to recover");
+      Scenario.Run againJson = snapstash("-c", s.config().toString(), "--json", "recover");
+      assertThat(againJson.exit()).as(againJson.out() + againJson.err()).isZero();
+      assertThat(againJson.json().path("tag").isNull()).isTrue();
+      assertThat(againJson.json().path("undone").size()).isZero();
 
       assertThat(snapstash("-c", s.config().toString(), "backup").exit()).isZero();
       assertThat(snapstash("-c", s.config().toString(), "verify").exit()).isZero();

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.snapstash.sandbox.DbKind;
 import dev.snapstash.testing.MariaDbFixture;
+import dev.snapstash.testing.Packs;
 import dev.snapstash.testing.PostgresFixture;
 import dev.snapstash.testing.TestDatabase;
 import java.nio.file.Files;
@@ -67,6 +68,90 @@ class VerifyIT {
       Scenario.Run r = snapstash("-c", s.config().toString(), "restore", "latest", "--home-target", target.toString());
       assertThat(r.exit()).isEqualTo(11);
       assertThat(target).doesNotExist();
+    }
+  }
+
+  /**
+   * A blob damaged in the live repository is backed up faithfully, so every checksum matches the copy: only the
+   * full fsck of {@code --deep} reads the object and finds the damage; the default sample, connectivity-only,
+   * passes.
+   */
+  @Test
+  void aBlobDamagedBeforeTheBackupIsFoundByDeepVerifyOnly() throws Exception {
+    try (Scenario s = Scenario.start(tmp.resolve("sb"), DbKind.H2, null)) {
+      Path repo;
+      try (Stream<Path> repos = Files.list(s.dir.resolve("home/shared/data/repositories"))) {
+        repo = repos.sorted().findFirst().orElseThrow();
+      }
+      Packs.flipAByteInsideABlob(repo, s.runner);
+      assertThat(snapstash("-c", s.config().toString(), "backup").exit()).isZero();
+
+      Scenario.Run sample = snapstash("-c", s.config().toString(), "verify");
+      assertThat(sample.exit()).as(sample.out() + sample.err()).isZero();
+      assertThat(sample.out()).contains("pass  checksums").contains("pass  git-fsck            3 of 3 repositories connected");
+
+      Scenario.Run deep = snapstash("-c", s.config().toString(), "verify", "--deep");
+      assertThat(deep.exit()).as(deep.out() + deep.err()).isEqualTo(11);
+      assertThat(deep.out())
+          .contains("pass  checksums")
+          .contains("FAIL  git-fsck            1 damaged: " + repo.getFileName() + " (" + repo.getFileName() + ": error:")
+          .contains("; full fsck of 3 of 3 repositories, every object read");
+      assertThat(deep.err()).contains("failed verification: git-fsck: 1 damaged");
+
+      JsonNode json = snapstash("-c", s.config().toString(), "--json", "verify", "--deep").json();
+      assertThat(json.path("error").path("exitCode").asInt()).isEqualTo(11);
+      assertThat(json.path("result").path("fsck").path("mode").asText()).isEqualTo("full");
+      assertThat(json.path("result").path("ok").asBoolean()).isFalse();
+      JsonNode manifest = snapstash("-c", s.config().toString(), "--json", "list").json().get(0);
+      assertThat(manifest.path("verification").path("ok").asBoolean()).isFalse();
+      assertThat(manifest.path("verification").path("fsck").path("checked").asInt()).isEqualTo(3);
+    }
+  }
+
+  /**
+   * {@code --deep} within a budget: when it runs out the rest is not checked, which is said in the text, the JSON
+   * and the manifest, and is not a failure. The budget comes from verify.fsck-budget or --fsck-budget.
+   */
+  @Test
+  void deepVerifyKeepsToItsBudgetAndSaysWhatItCovered() throws Exception {
+    try (Scenario s = Scenario.start(tmp.resolve("sb"), DbKind.H2, null)) {
+      assertThat(snapstash("-c", s.config().toString(), "backup").exit()).isZero();
+
+      Scenario.Run cut = snapstash("-c", s.config().toString(), "verify", "--deep", "--fsck-budget", "1ms");
+      assertThat(cut.exit()).as(cut.out() + cut.err()).isZero();
+      assertThat(cut.out())
+          .contains("pass  git-fsck            full fsck of 0 of 3 repositories within the budget of 1ms; the rest not checked")
+          .contains("all checks passed in ")
+          .contains("; git fsck covered 0 of 3 repositories within its budget of 1ms");
+      JsonNode recorded = snapstash("-c", s.config().toString(), "--json", "list").json().get(0).path("verification");
+      assertThat(recorded.path("ok").asBoolean()).isTrue();
+      assertThat(recorded.path("deep").asBoolean()).isTrue();
+      assertThat(recorded.path("fsck").path("mode").asText()).isEqualTo("full");
+      assertThat(recorded.path("fsck").path("checked").asInt()).isZero();
+      assertThat(recorded.path("fsck").path("total").asInt()).isEqualTo(3);
+      assertThat(recorded.path("fsck").path("budget").asText()).isEqualTo("PT0.001S");
+      assertThat(recorded.path("fsck").path("budgetExhausted").asBoolean()).isTrue();
+
+      Path config = tmp.resolve("budget.yml");
+      Files.writeString(config, Files.readString(s.config()) + "verify:\n  fsck-budget: 1ms\n");
+      Scenario.Run fromConfig = snapstash("-c", config.toString(), "--json", "verify", "--deep");
+      assertThat(fromConfig.exit()).as(fromConfig.err()).isZero();
+      assertThat(fromConfig.json().path("fsck").path("budgetExhausted").asBoolean()).isTrue();
+      assertThat(fromConfig.json().path("fsck").path("budget").asText()).isEqualTo("PT0.001S");
+
+      Scenario.Run whole = snapstash("-c", s.config().toString(), "--json", "verify", "--deep");
+      assertThat(whole.exit()).as(whole.err()).isZero();
+      assertThat(whole.json().path("fsck").path("budgetExhausted").asBoolean()).isFalse();
+      assertThat(whole.json().path("fsck").path("checked").asInt()).isEqualTo(3);
+      assertThat(whole.json().path("fsck").path("budget").asText()).isEqualTo("PT1H");
+      assertThat(whole.json().path("checks").findValuesAsText("detail"))
+          .contains("full fsck of 3 of 3 repositories, every object read");
+
+      Scenario.Run notDeep = snapstash("-c", s.config().toString(), "verify", "--fsck-budget", "5m");
+      assertThat(notDeep.exit()).isEqualTo(2);
+      assertThat(notDeep.err()).contains("--fsck-budget").contains("--deep");
+      assertThat(snapstash("-c", s.config().toString(), "verify", "--deep", "--fsck-budget", "soon").err())
+          .contains("'soon' is not a duration like 30s, 5m or 1h");
     }
   }
 

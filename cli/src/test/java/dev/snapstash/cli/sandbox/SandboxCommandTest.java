@@ -12,9 +12,6 @@ import dev.snapstash.sandbox.Sandbox;
 import dev.snapstash.sandbox.SandboxState;
 import dev.snapstash.testing.TestDirs;
 import dev.snapstash.testing.Tools;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -70,18 +67,13 @@ class SandboxCommandTest {
       }
       throw ex;
     });
-    PrintStream old = System.out;
-    ByteArrayOutputStream buf = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
-    try {
-      String[] full = new String[args.length + 1];
-      full[0] = "sandbox";
-      System.arraycopy(args, 0, full, 1, args.length);
-      int code = cl.execute(full);
-      return new Run(code, buf.toString(StandardCharsets.UTF_8), err.get());
-    } finally {
-      System.setOut(old);
-    }
+    java.io.StringWriter buf = new java.io.StringWriter();
+    cl.setOut(new java.io.PrintWriter(buf, true));
+    String[] full = new String[args.length + 1];
+    full[0] = "sandbox";
+    System.arraycopy(args, 0, full, 1, args.length);
+    int code = cl.execute(full);
+    return new Run(code, buf.toString(), err.get());
   }
 
   @Test
@@ -100,7 +92,9 @@ class SandboxCommandTest {
         .contains("url: jdbc:h2:file:" + dir.resolve("home/shared/data/db") + ";AUTO_SERVER=TRUE");
     assertThat(dir.resolve("home/.lock")).exists();
     assertThat(dir.resolve("home/shared/data/db.mv.db")).exists();
-    assertThat(sandbox("status", "--dir", dir.toString()).out()).contains("running at " + s.get("baseUrl").asText());
+    Run running = sandbox("status", "--dir", dir.toString());
+    assertThat(running.out()).contains("running at " + s.get("baseUrl").asText());
+    assertThat(running.exit()).isZero();
 
     Run again = sandbox("start", "--dir", dir.toString(), "--port", "0");
     assertThat(again.error()).isNotNull();
@@ -120,7 +114,12 @@ class SandboxCommandTest {
       assertThat(h.isAlive()).as("pid " + h.pid()).isFalse();
     }
     assertThat(dir.resolve("home/.lock")).doesNotExist();
-    assertThat(sandbox("status", "--dir", dir.toString()).out()).contains("stopped");
+    Run stopped = sandbox("status", "--dir", dir.toString());
+    assertThat(stopped.out()).contains("stopped");
+    assertThat(stopped.exit()).as("a stopped sandbox is exit status 7, so scripts can test it").isEqualTo(7);
+    Run stoppedJson = sandbox("status", "--dir", dir.toString(), "--json");
+    assertThat(stoppedJson.exit()).isEqualTo(7);
+    assertThat(new ObjectMapper().readTree(stoppedJson.out()).get("running").asBoolean()).isFalse();
     assertThat(sandbox("stop", "--dir", dir.toString()).out()).contains("was not running");
 
     Run restart = sandbox("start", "--dir", dir.toString(), "--port", "0", "--json");
@@ -182,6 +181,89 @@ class SandboxCommandTest {
     assertThat(ProcessHandle.of(s2.get("pid").asLong()).map(ProcessHandle::isAlive).orElse(false)).isFalse();
     assertThat(ProcessHandle.of(secondServer).map(ProcessHandle::isAlive).orElse(false)).isFalse();
     assertThat(sandbox("stop", "--dir", dir.toString()).out()).contains("was not running");
+  }
+
+  /**
+   * The disaster-recovery path rehearsed on a sandbox: Bitbucket stopped with its database server left running
+   * ({@code stop --keep-database}), a backup restored into the instance's own home and database, the instance
+   * started again on the same server (adopted, not restarted), and a plain stop that then stops the server too.
+   */
+  @Test
+  void stopKeepDatabaseLetsARestoreIntoTheInstancesOwnDatabaseBeRehearsed() throws Exception {
+    Tools.requireThat(PostgresServer.findBinDir().isPresent(), "postgresql server programs are not installed");
+    Path base = TestDirs.newEnterableDir("sandbox-dr");
+    enterable.add(base);
+    Path dir = base.resolve("sb");
+    started.add(dir);
+    Path data = dir.resolve("pgdata");
+    Run start = sandbox("start", "--dir", dir.toString(), "--port", "0", "--db", "postgresql", "--repos", "2",
+        "--commits", "2", "--files-per-commit", "2", "--json");
+    assertThat(start.error()).isNull();
+    JsonNode s = new ObjectMapper().readTree(start.out());
+    long server = serverPid(data, true);
+    String config = dir.resolve("snapstash.yml").toString();
+    assertThat(snapstash("-c", config, "backup")).isZero();
+    // The disaster: rows lost after the backup, and a half-applied upgrade's table; --force must replace all of it
+    // (the schema in place, identity columns included, as the sandbox built it).
+    int properties = appProperties(s, dir, "DELETE FROM app_property; CREATE TABLE half_upgraded (id BIGINT GENERATED ALWAYS AS IDENTITY)");
+    assertThat(properties).isPositive();
+
+    Run stop = sandbox("stop", "--dir", dir.toString(), "--keep-database", "--json");
+    JsonNode stopped = new ObjectMapper().readTree(stop.out());
+    assertThat(stopped.get("stopped").asBoolean()).isTrue();
+    assertThat(stopped.get("databaseKept").asBoolean()).isTrue();
+    assertThat(ProcessHandle.of(s.get("pid").asLong()).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+    assertThat(ProcessHandle.of(server).map(ProcessHandle::isAlive)).as("the database server is kept").contains(true);
+    Run status = sandbox("status", "--dir", dir.toString());
+    assertThat(status.exit()).isEqualTo(7);
+    assertThat(status.out()).startsWith("stopped").contains(data + ", running)")
+        .contains("kept running by `sandbox stop --keep-database`");
+    assertThat(new ObjectMapper().readTree(sandbox("status", "--dir", dir.toString(), "--json").out())
+        .get("dbKept").asBoolean()).isTrue();
+
+    assertThat(snapstash("-c", config, "restore", "latest", "--force", "--yes"))
+        .as("restored into the sandbox's own home and its kept database").isZero();
+
+    Run again = sandbox("start", "--dir", dir.toString(), "--port", "0", "--json");
+    assertThat(again.error()).isNull();
+    JsonNode s2 = new ObjectMapper().readTree(again.out());
+    assertThat(serverPid(data, true)).as("the kept server is served again, not restarted").isEqualTo(server);
+    assertThat(s2.get("dbPort").asInt()).isEqualTo(s.get("dbPort").asInt());
+    assertThat(appProperties(s2, dir, "SELECT 1")).as("the restored rows").isEqualTo(properties);
+    assertThat(new ObjectMapper().readTree(sandbox("status", "--dir", dir.toString(), "--json").out())
+        .get("dbKept").asBoolean()).isFalse();
+
+    assertThat(sandbox("stop", "--dir", dir.toString()).out()).isEqualTo("sandbox stopped\n");
+    assertThat(ProcessHandle.of(s2.get("pid").asLong()).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+    assertThat(ProcessHandle.of(server).map(ProcessHandle::isAlive).orElse(false))
+        .as("a plain stop takes the server down with the sandbox").isFalse();
+  }
+
+  /** Runs {@code snapstash ARGS} in this JVM, as {@code Main} does; returns its exit code. */
+  private static int snapstash(String... args) {
+    java.io.StringWriter out = new java.io.StringWriter();
+    java.io.StringWriter err = new java.io.StringWriter();
+    int code = dev.snapstash.cli.Main.execute(args, false, new java.io.PrintWriter(out, true),
+        new java.io.PrintWriter(err, true));
+    if (code != 0) {
+      System.err.println("snapstash " + String.join(" ", args) + " exited " + code + ":\n" + out + err);
+    }
+    return code;
+  }
+
+  /** Counts the sandbox's app_property rows, then runs {@code sql} on its database. */
+  private static int appProperties(JsonNode state, Path dir, String sql) throws Exception {
+    String password = Files.readString(dir.resolve("db-password")).strip();
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection(state.get("jdbcUrl").asText(), "bitbucket", password);
+        java.sql.Statement st = c.createStatement()) {
+      int n;
+      try (java.sql.ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM app_property")) {
+        rs.next();
+        n = rs.getInt(1);
+      }
+      st.execute(sql);
+      return n;
+    }
   }
 
   private static long serverPid(Path data, boolean pg) throws Exception {

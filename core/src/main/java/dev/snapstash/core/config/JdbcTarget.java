@@ -118,7 +118,8 @@ public final class JdbcTarget {
   }
 
   private static SnapstashConfig withDatabase(SnapstashConfig c, SnapstashConfig.Database d) {
-    return new SnapstashConfig(c.instance(), c.backup(), c.quiesce(), c.disk(), d, c.retention(), c.notifications());
+    return new SnapstashConfig(
+        c.instance(), c.backup(), c.quiesce(), c.disk(), d, c.retention(), c.verify(), c.notifications());
   }
 
   private static SnapstashException usage(String message) {

@@ -21,6 +21,7 @@ public record SnapstashConfig(
     @Key(doc = "How the home directory is copied.") Disk disk,
     @Key(doc = "How the database is copied.") Database database,
     @Key(doc = "Which backups `snapstash prune` (and every backup) keeps.") Retention retention,
+    @Key(doc = "How `snapstash verify` checks a backup.") Verify verify,
     @Key(doc = "Where run reports are sent. A list; each entry has its own type.", def = "[]")
         @JsonProperty("notify") List<Notify> notifications) {
 
@@ -182,6 +183,18 @@ public record SnapstashConfig(
       @Key(doc = "Keep the newest backup of each of the last N ISO weeks.", def = "0") int keepWeekly,
       @Key(doc = "Keep the newest backup of each of the last N months.", def = "0") int keepMonthly,
       @Key(doc = "Apply retention after every successful backup.", def = "false") boolean afterBackup) {}
+
+  public record Verify(
+      @Key(
+              doc =
+                  "How long the full `git fsck` of `snapstash verify --deep` (every object of every repository"
+                      + " read) may take in all. When it runs out, no further fsck starts and the running ones are"
+                      + " stopped; how many repositories were checked is reported in the text, the JSON and the"
+                      + " manifest, and the unchecked rest is not a failure. The next deep verification of the same"
+                      + " backup starts with the repositories this one did not reach. `verify --fsck-budget`"
+                      + " overrides it.",
+              def = "1h")
+          Duration fsckBudget) {}
 
   public record Notify(
       @Key(doc = "webhook (Slack/Mattermost/Teams-compatible JSON) or hipchat (HipChat v2 room notification).", required = true)

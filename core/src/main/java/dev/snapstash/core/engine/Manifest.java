@@ -84,10 +84,30 @@ public record Manifest(
    *
    * @param at when it ran
    * @param ok whether every check passed
-   * @param deep whether every repository was fsck'ed, or a sample
-   * @param fsckRepositories the repositories {@code git fsck} checked, relative to the home
+   * @param deep whether every repository was given a full fsck (within the budget), or a sample connectivity-only
+   * @param fsckRepositories the repositories {@code git fsck} checked to the end, relative to the home
+   * @param fsck what {@code git fsck} covered; null in manifests verified before it was recorded
    */
-  public record Verification(Instant at, boolean ok, boolean deep, List<String> fsckRepositories) {}
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Verification(Instant at, boolean ok, boolean deep, List<String> fsckRepositories, Fsck fsck) {}
+
+  /**
+   * What {@code git fsck} covered in a verification.
+   *
+   * @param mode {@value #FULL} (every object read and hashed) or {@value #CONNECTIVITY} (only that the objects
+   *     reachable from commits, trees and tags exist; blobs are not read)
+   * @param checked repositories checked to the end
+   * @param total repositories in the backup
+   * @param budget the time a full fsck was allowed, or null for the connectivity-only sample
+   * @param budgetExhausted whether the budget ran out before every repository was checked (the rest were not)
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  @JsonIgnoreProperties(ignoreUnknown = true)
+  public record Fsck(String mode, int checked, int total, java.time.Duration budget, boolean budgetExhausted) {
+    public static final String FULL = "full";
+    public static final String CONNECTIVITY = "connectivity-only";
+  }
 
   public Manifest withVerification(Verification v) {
     return new Manifest(

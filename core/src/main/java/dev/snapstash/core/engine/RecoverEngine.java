@@ -31,8 +31,12 @@ public final class RecoverEngine {
     void undo(Undo undo);
   }
 
-  /** What recover did. */
-  public record Report(Optional<String> tag, List<String> undone, List<String> failed) {
+  /**
+   * What recover did. Printed as {@code --json}, so nothing here is an {@code Optional}.
+   *
+   * @param tag the dead run's backup tag, or null when there was nothing to recover or the journal named none
+   */
+  public record Report(String tag, List<String> undone, List<String> failed) {
     public boolean clean() {
       return failed.isEmpty();
     }
@@ -61,7 +65,7 @@ public final class RecoverEngine {
       List<Journal.Entry> entries = Journal.read(store.root());
       if (entries.isEmpty()) {
         Journal.discard(store.root());
-        return new Report(Optional.empty(), List.of(), List.of());
+        return new Report(null, List.of(), List.of());
       }
       Optional<String> tag = Journal.tag(entries);
       List<String> undone = new ArrayList<>();
@@ -104,7 +108,7 @@ public final class RecoverEngine {
             "recover could not finish: " + failed.get(0) + (failed.size() > 1 ? " (and " + (failed.size() - 1) + " more)" : "")
                 + "; fix that and run `snapstash recover` again");
       }
-      return new Report(tag, undone, failed);
+      return new Report(tag.orElse(null), undone, failed);
     }
   }
 

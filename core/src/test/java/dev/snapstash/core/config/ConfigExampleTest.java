@@ -28,6 +28,7 @@ class ConfigExampleTest {
     assertThat(c.database().postgresql().jobs()).isEqualTo(4);
     assertThat(c.database().postgresql().password().reveal()).isEqualTo("pg-secret");
     assertThat(c.retention().afterBackup()).isTrue();
+    assertThat(c.verify().fsckBudget()).isEqualTo(Duration.ofHours(2));
     assertThat(c.notifications()).singleElement().satisfies(n -> {
       assertThat(n.type()).isEqualTo("webhook");
       assertThat(n.onSuccess()).isFalse();
