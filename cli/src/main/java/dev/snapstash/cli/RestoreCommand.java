@@ -39,9 +39,12 @@ import picocli.CommandLine.Parameters;
     },
     description = {
       "Restore a backup into the configured home and database, or into --home-target and --jdbc-url.",
-      "Refuses a running instance, a non-empty home, a database with tables (unless --force), an incomplete or"
-          + " damaged backup, and too little space. Then verifies the restored home and database (exit code 11 if"
-          + " they fail; the restored copy is left in place to inspect)."
+      "Never writes where a live instance works: a database other clients use, or the home or database of an"
+          + " instance that answers at instance.base-url, is refused even with --force. Refuses a non-empty home"
+          + " and a database holding anything (unless --force, which replaces them), an incomplete or damaged"
+          + " backup, and too little space. Points the restored bitbucket.properties at the restored database"
+          + " (unless --keep-properties). Then verifies the restored home and database (exit code 11 if they fail;"
+          + " the restored copy is left in place to inspect)."
     })
 final class RestoreCommand extends Verb {
   @Parameters(paramLabel = "TAG", description = "A backup tag, or 'latest' for the newest complete backup.")
@@ -65,7 +68,11 @@ final class RestoreCommand extends Verb {
               + " 'snapstash verify' separately).")
   boolean noVerify;
 
-  @Option(names = "--force", description = "Replace a non-empty home and a database with tables (asks for the tag).")
+  @Option(
+      names = "--force",
+      description =
+          "Replace a non-empty home and a database holding anything (asks for the tag). Never overrides the"
+              + " refusal of a database other clients use, or of an instance that answers as Bitbucket.")
   boolean force;
 
   @Option(names = "--yes", description = "With --force: do not ask (for scripts).")
