@@ -12,8 +12,16 @@ import java.util.Optional;
  * @param previous the newest complete backup's directory, for incremental strategies (rsync --link-dest)
  * @param progress where to report progress
  * @param undo where side effects that outlive a crash (snapshots, frozen mounts) are recorded before use
+ * @param previousCheck the engine's check of the previous backup's home copy: which of its files must not be
+ *     linked, cloned or received on top of
  */
-public record BackupContext(String tag, Path backupDir, Optional<Path> previous, Progress progress, UndoLog undo) {
+public record BackupContext(
+    String tag, Path backupDir, Optional<Path> previous, Progress progress, UndoLog undo, PreviousHomeCheck previousCheck) {
+  /** A context whose previous copy is not checked (a strategy tested alone). */
+  public BackupContext(String tag, Path backupDir, Optional<Path> previous, Progress progress, UndoLog undo) {
+    this(tag, backupDir, previous, progress, undo, PreviousHomeCheck.NONE);
+  }
+
   /** A context whose side effects are not journaled (tests, tools that run without a crash journal). */
   public BackupContext(String tag, Path backupDir, Optional<Path> previous, Progress progress) {
     this(tag, backupDir, previous, progress, UndoLog.NONE);
