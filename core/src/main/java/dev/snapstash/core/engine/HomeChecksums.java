@@ -88,7 +88,7 @@ public final class HomeChecksums {
    * As {@link #write(Path, Optional, int)}, taking over digests only where {@code check} proved the previous copy's
    * file unchanged; the directories of the files it could not prove are listed, never vouched for.
    */
-  static Summary write(Path backupDir, PreviousHome check, int threads) {
+  public static Summary write(Path backupDir, PreviousHome check, int threads) {
     Optional<Path> previousBackupDir = check.backupDir();
     Path home = backupDir.resolve("home");
     Path prevHome = previousBackupDir.map(p -> p.resolve("home")).orElse(null);

@@ -29,9 +29,10 @@ import org.slf4j.LoggerFactory;
  * It never changes the previous backup: a damaged copy stays damaged, so that verifying that backup shows it.
  *
  * <p>The same object then gives the checksums of the new backup the previous list and stamps it read, and which
- * files it could not vouch for.
+ * files it could not vouch for ({@link HomeChecksums#write(Path, PreviousHome, int)}). Public for the strategies'
+ * tests, which run a disk strategy with the engine's own check.
  */
-final class PreviousHome implements PreviousHomeCheck, AutoCloseable {
+public final class PreviousHome implements PreviousHomeCheck, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PreviousHome.class);
   /** How many damaged paths the warning names; the manifest keeps more (see {@link Manifest.Repaired}). */
   private static final int NAMED = 5;
@@ -53,7 +54,7 @@ final class PreviousHome implements PreviousHomeCheck, AutoCloseable {
   }
 
   /** Starts checking {@code previousBackupDir}'s home copy on {@code threads} threads of its own. */
-  static PreviousHome start(Optional<Path> previousBackupDir, int threads) {
+  public static PreviousHome start(Optional<Path> previousBackupDir, int threads) {
     if (previousBackupDir.isEmpty()) {
       return trusting(previousBackupDir);
     }
