@@ -78,7 +78,10 @@ public final class HomeChecksums {
    * Writes {@code backupDir/home.sha256} for {@code backupDir/home}. One pass over the copy gives the list, the sizes
    * and each file's inode; the previous backup's file is looked at only where it has a digest to reuse. Where this
    * backup's {@link HomeIndex} and the previous one's vouch for a directory, its lines are the previous list's
-   * (see {@link IndexPass}).
+   * (see {@link IndexPass}). Also writes {@link HomeStamps}.
+   *
+   * <p>Takes the previous copy as it is, unchecked: for a first backup, and for a caller that checked that copy
+   * itself. A backup run checks it with {@link PreviousHome} and calls {@link #write(Path, PreviousHome, int)}.
    */
   public static Summary write(Path backupDir, Optional<Path> previousBackupDir, int threads) {
     return write(backupDir, PreviousHome.trusting(previousBackupDir), threads);
