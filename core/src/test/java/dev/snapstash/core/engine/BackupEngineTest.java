@@ -346,6 +346,28 @@ class BackupEngineTest {
     }
   }
 
+  /**
+   * Without a pre-copy the copy under the lock is the one that hard-links: the damaged files, found before the lock,
+   * are copied afresh under it, after that copy.
+   */
+  @Test
+  void withoutAPreCopyTheDamagedFileIsCopiedAfreshUnderTheLock() throws Exception {
+    String rel = "shared/data/repositories/1/objects/pack/pack-3.pack";
+    Files.createDirectories(home.resolve(rel).getParent());
+    Files.writeString(home.resolve(rel), "p".repeat(5_000));
+    Manifest first = engine(new RecordingDatabase(null), false, 0, false).backup(Progress.NONE);
+    Path damaged = root.resolve(first.tag()).resolve("home").resolve(rel);
+    Object damagedInode = Files.getAttribute(damaged, "unix:ino");
+    flipAByteKeepingTheTime(damaged);
+
+    Manifest m = engine(new RecordingDatabase(null), false, 0, false).backup(Progress.NONE);
+    Path copy = root.resolve(m.tag()).resolve("home").resolve(rel);
+    assertThat(Files.getAttribute(copy, "unix:ino")).isNotEqualTo(damagedInode);
+    assertThat(copy).hasContent("p".repeat(5_000));
+    assertThat(HomeChecksums.verify(root.resolve(m.tag()), 2).ok()).isTrue();
+    assertThat(m.home().details().get("delta")).isEqualTo("whole home: no pre-copy");
+  }
+
   /** A damaged file of the previous backup that the home no longer has is simply not in the next one. */
   @Test
   void aDamagedFileThatTheHomeNoLongerHasDoesNotFailTheNextBackup() throws Exception {
@@ -433,11 +455,15 @@ class BackupEngineTest {
 
   /** With btrfs clones or not, and keeping the last {@code keepLast} backups after each (0: no retention). */
   private BackupEngine engine(DatabaseStrategy db, boolean clones, int keepLast) {
+    return engine(db, clones, keepLast, true);
+  }
+
+  private BackupEngine engine(DatabaseStrategy db, boolean clones, int keepLast, boolean preCopy) {
     return new BackupEngine(
         new BackupEngine.Settings(
             "bb", home, new BackupStore(root), new Retention.Policy(keepLast, 0, 0, 0), keepLast > 0, 0, "test"),
         quiescer,
-        new RsyncDiskStrategy(home, List.of(), true, true, clones, true, true, 1, new ProcessRunner()),
+        new RsyncDiskStrategy(home, List.of(), true, true, clones, preCopy, true, 1, new ProcessRunner()),
         db,
         List.of(),
         Clock.systemUTC(),

@@ -220,7 +220,8 @@ public final class RsyncDiskStrategy implements DiskStrategy {
     }
     long t0 = System.nanoTime();
     run(command, live ? "pre-copy" : "home", Progress.NONE);
-    List<String> shared = damaged.stream().filter(p -> SharedInodes.sameFile(context.homeDir().resolve(p), previous.get().resolve(p))).toList();
+    List<String> shared =
+        damaged.stream().filter(p -> SharedInodes.sameFile(context.homeDir().resolve(p), previous.get().resolve(p))).toList();
     log.info(
         "copied {} file(s) afresh from the home rather than share the previous backup's damaged copies ({} ms){}",
         damaged.size() - shared.size(), (System.nanoTime() - t0) / 1_000_000,
