@@ -113,6 +113,10 @@ class VerifyIT {
       assertThat(m.path("repaired").path("count").asLong()).as(b2.out()).isEqualTo(1);
       assertThat(m.path("repaired").path("paths").get(0).asText()).isEqualTo(rel);
       assertThat(m.path("repaired").path("previous").asText()).isEqualTo(first);
+      Scenario.Run list = snapstash("-c", config.toString(), "--json", "list");
+      assertThat(list.exit()).isZero();
+      assertThat(list.json().get(0).path("repaired").path("count").asLong()).isEqualTo(1);
+      assertThat(snapstash("-c", config.toString(), "list").exit()).isZero();
       Scenario.Run old = snapstash("-c", config.toString(), "verify", first);
       assertThat(old.exit()).as("the damaged backup is left as it was").isEqualTo(11);
       assertThat(old.err()).contains(pack.getFileName().toString());
