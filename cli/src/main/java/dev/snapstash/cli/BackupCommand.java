@@ -48,6 +48,10 @@ final class BackupCommand extends Verb {
       sb.append(String.format(Locale.ROOT, "  under lock   %s copied%n", Trees.humanBytes(m.bytesUnderLock())));
     }
     sb.append(String.format(Locale.ROOT, "  duration     %s%n", millis(m.totalMillis())));
+    if (m.repaired() != null) {
+      sb.append(String.format(Locale.ROOT, "  repaired     %d file(s) damaged in %s, copied afresh (`snapstash verify %s` shows them)%n",
+          m.repaired().count(), m.repaired().previous(), m.repaired().previous()));
+    }
     return sb.toString();
   }
 

@@ -5,18 +5,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.snapstash.sandbox.DbKind;
+import dev.snapstash.testing.LoopFilesystem;
 import dev.snapstash.testing.MariaDbFixture;
 import dev.snapstash.testing.Packs;
 import dev.snapstash.testing.PostgresFixture;
 import dev.snapstash.testing.TestDatabase;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** verify passes good backups on every database kind, and catches (and restore refuses) damaged ones. */
 class VerifyIT {
@@ -153,6 +156,84 @@ class VerifyIT {
       assertThat(snapstash("-c", s.config().toString(), "verify", "--deep", "--fsck-budget", "soon").err())
           .contains("'soon' is not a duration like 30s, 5m or 1h");
     }
+  }
+
+  /**
+   * Issue #16, as an administrator found it: one byte flipped in a pack of a backup, its modification time put back
+   * ({@code touch -r}). The next backup used to hard-link the damaged pack (or keep it from the btrfs snapshot), say
+   * complete, and pass it on to every later backup; only verify noticed. Now the next backup copies the pack afresh,
+   * verifies, and reports the repair, while the damaged backup still fails verification. Hard-linked backups, and
+   * btrfs snapshots on a btrfs backup root.
+   */
+  @ParameterizedTest(name = "backup root on btrfs: {0}")
+  @ValueSource(booleans = {false, true})
+  void aByteFlippedInAPackOfABackupDoesNotReachTheNextOnes(boolean btrfsRoot) throws Exception {
+    try (LoopFilesystem fs = btrfsRoot ? LoopFilesystem.create(tmp, "btrfs", 400) : null;
+        Scenario s = Scenario.start(tmp.resolve("sb"), DbKind.H2, null)) {
+      Path backups = fs == null ? s.backups() : fs.mountPoint().resolve("backups");
+      Path config = s.config();
+      if (fs != null) {
+        config = s.dir.resolve("btrfs-root.yml");
+        Files.writeString(config, Files.readString(s.config()).replaceAll("(?m)^  root: .*$", "  root: " + backups));
+      }
+      Scenario.Run b1 = snapstash("-c", config.toString(), "--json", "backup");
+      assertThat(b1.exit()).as(b1.err()).isZero();
+      String first = b1.json().path("tag").asText();
+      Path firstHome = backups.resolve(first).resolve("home");
+      List<Path> packs;
+      try (Stream<Path> files = Files.walk(firstHome)) {
+        packs = files.filter(p -> p.toString().endsWith(".pack") && p.getParent().endsWith("objects/pack")).sorted().toList();
+      }
+      assertThat(packs).hasSizeGreaterThanOrEqualTo(2);
+      Path pack = packs.get(0);
+      String rel = firstHome.relativize(pack).toString();
+      Object damagedInode = Files.getAttribute(pack, "unix:ino");
+      flipAByteKeepingTheTime(pack);
+
+      Scenario.Run b2 = snapstash("-c", config.toString(), "--json", "backup");
+      assertThat(b2.exit()).as(b2.err()).isZero();
+      JsonNode m = b2.json();
+      assertThat(m.path("state").asText()).isEqualTo("COMPLETE");
+      String second = m.path("tag").asText();
+      Path copy = backups.resolve(second).resolve("home").resolve(rel);
+      assertThat(Files.getAttribute(copy, "unix:ino")).as("not the damaged inode").isNotEqualTo(damagedInode);
+      assertThat(Files.getAttribute(copy, "unix:nlink")).as("shared with no other backup").isEqualTo(1);
+      Scenario.Run v2 = snapstash("-c", config.toString(), "verify", second);
+      assertThat(v2.exit()).as("the new backup verifies: " + v2.err()).isZero();
+      assertThat(m.path("repaired").path("count").asLong()).as(b2.out()).isEqualTo(1);
+      assertThat(m.path("repaired").path("paths").get(0).asText()).isEqualTo(rel);
+      assertThat(m.path("repaired").path("previous").asText()).isEqualTo(first);
+      Scenario.Run list = snapstash("-c", config.toString(), "--json", "list");
+      assertThat(list.exit()).isZero();
+      assertThat(list.json().get(0).path("repaired").path("count").asLong()).isEqualTo(1);
+      assertThat(snapstash("-c", config.toString(), "list").exit()).isZero();
+      Scenario.Run old = snapstash("-c", config.toString(), "verify", first);
+      assertThat(old.exit()).as("the damaged backup is left as it was").isEqualTo(11);
+      assertThat(old.err()).contains(pack.getFileName().toString());
+
+      // Damage in the fresh backup is caught the same way; the text summary says so.
+      Path other = backups.resolve(second).resolve("home").resolve(firstHome.relativize(packs.get(1)));
+      flipAByteKeepingTheTime(other);
+      Scenario.Run b3 = snapstash("-c", config.toString(), "backup");
+      assertThat(b3.exit()).as(b3.err()).isZero();
+      assertThat(b3.out()).contains("repaired     1 file(s) damaged in " + second);
+      String third = b3.out().lines().findFirst().orElseThrow().split(" ")[1];
+      assertThat(snapstash("-c", config.toString(), "verify", third).exit()).isZero();
+      // Every later backup holds a good copy of both packs, none shares the damaged ones.
+      for (Path p : List.of(pack, packs.get(1))) {
+        Path later = backups.resolve(third).resolve("home").resolve(firstHome.relativize(p));
+        assertThat(Files.getAttribute(later, "unix:ino")).isNotEqualTo(Files.getAttribute(backups.resolve(first).resolve("home").resolve(firstHome.relativize(p)), "unix:ino"));
+      }
+    }
+  }
+
+  /** What an administrator does to test the tool: one byte flipped, the modification time put back. */
+  private static void flipAByteKeepingTheTime(Path file) throws Exception {
+    java.nio.file.attribute.FileTime mtime = Files.getLastModifiedTime(file);
+    byte[] b = Files.readAllBytes(file);
+    b[b.length / 2] ^= 1;
+    Files.write(file, b);
+    Files.setLastModifiedTime(file, mtime);
   }
 
   @Test

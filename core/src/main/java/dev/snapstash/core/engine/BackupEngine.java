@@ -46,6 +46,11 @@ import org.slf4j.LoggerFactory;
 public final class BackupEngine {
   private static final Logger log = LoggerFactory.getLogger(BackupEngine.class);
   private static final Duration STOP_COPIES_WAIT = Duration.ofSeconds(30);
+  /**
+   * Threads of the previous backup's check: stats and reads that mostly wait on the kernel or the disk, so a few
+   * more than the two cores this runs on beside the instance.
+   */
+  private static final int CHECK_THREADS = Math.max(4, Runtime.getRuntime().availableProcessors());
 
   /**
    * @param instanceName the tag prefix
@@ -209,10 +214,16 @@ public final class BackupEngine {
       try (RunGuard guard = RunGuard.acquire(settings.store(), "backup")) {
         // Password files of a run that was killed (see PrivateFiles): nothing else will remove them.
         PrivateFiles.sweep(settings.store().root());
+        // The previous backup's copy is checked from the start: a stat per file, which must come before the
+        // pre-copy hard-links against it (a link moves the change time the check compares).
+        PreviousHome previous =
+            PreviousHome.start(
+                settings.store().latestComplete().map(m -> settings.store().dir(m.tag())), CHECK_THREADS);
         try {
           disk.startReading(settings.store().root());
-          return checkAndRun(progress, startedAt, t0, phases);
+          return checkAndRun(progress, startedAt, t0, phases, previous);
         } finally {
+          previous.close();
           disk.endRun();
         }
       }
@@ -225,7 +236,8 @@ public final class BackupEngine {
   }
 
   /** The preflight, then the run; the disk strategy's early reading goes on beside the preflight. */
-  private Manifest checkAndRun(Progress progress, Instant startedAt, long t0, Map<String, Long> phases) {
+  private Manifest checkAndRun(
+      Progress progress, Instant startedAt, long t0, Map<String, Long> phases, PreviousHome previous) {
     Findings findings = check();
     for (Findings.Finding finding : findings.all()) {
       log.debug("preflight: {}: {}", finding.subject(), finding.message());
@@ -253,7 +265,7 @@ public final class BackupEngine {
       journal.finish();
       throw e;
     }
-    Run run = new Run(tag, manifest, phases, progress, t0, journal, partial);
+    Run run = new Run(tag, manifest, phases, progress, t0, journal, partial, previous);
     return run.execute();
   }
 
@@ -287,7 +299,8 @@ public final class BackupEngine {
     Manifest m =
         new Manifest(
             Manifest.FORMAT, tag, Manifest.State.IN_PROGRESS, settings.instanceName(), quiescer.applicationVersion(),
-            settings.version(), strategies, Map.of(), startedAt, null, Map.of(), null, null, null, null, null, null, null, null);
+            settings.version(), strategies, Map.of(), startedAt, null, Map.of(), null, null, null, null, null, null, null, null,
+            null);
     settings.store().write(m);
     return m;
   }
@@ -316,6 +329,7 @@ public final class BackupEngine {
     private final BackupContext context;
     private final Journal journal;
     private final Undo.RemovePartialBackup partial;
+    private final PreviousHome previousHome;
     private Duration lockWindow;
     private Instant unlockedAt;
     private long bytesUnderLock;
@@ -327,19 +341,21 @@ public final class BackupEngine {
         Progress progress,
         long t0,
         Journal journal,
-        Undo.RemovePartialBackup partial) {
+        Undo.RemovePartialBackup partial,
+        PreviousHome previousHome) {
       this.journal = journal;
+      this.previousHome = previousHome;
       this.partial = partial;
       this.tag = tag;
       this.started = started;
       this.phases = phases;
       this.progress = progress;
       this.t0 = t0;
-      Optional<Path> previous = settings.store().latestComplete().map(m -> settings.store().dir(m.tag()));
+      // The checksums after the unlock start from the previous backup's list, which its check reads.
       this.context =
-          new BackupContext(tag, settings.store().dir(tag), previous, progress, journal, settings.store().modes());
-      // The checksums after the unlock start from the previous backup's list: read it beside the pre-copy.
-      previous.ifPresent(DigestList::prefetch);
+          new BackupContext(
+              tag, settings.store().dir(tag), previousHome.backupDir(), progress, journal, settings.store().modes(),
+              previousHome);
     }
 
     Manifest execute() {
@@ -443,7 +459,8 @@ public final class BackupEngine {
       ExecutorService pool = Executors.newFixedThreadPool(2, r -> new Thread(r, "copy"));
       try (LockProgress lp = new LockProgress(progress, lock, List.of("database", "home"))) {
         BackupContext underLock =
-            new BackupContext(tag, context.backupDir(), context.previous(), lp, journal, context.modes());
+            new BackupContext(
+                tag, context.backupDir(), context.previous(), lp, journal, context.modes(), context.previousCheck());
         ExecutorCompletionService<Void> ecs = new ExecutorCompletionService<>(pool);
         Callable<Void> db =
             () -> {
@@ -523,9 +540,18 @@ public final class BackupEngine {
               homePart,
               dbPart,
               null,
-              null);
+              null,
+              repaired());
       settings.store().write(m);
       return m;
+    }
+
+    /** The damaged files of the previous backup's copy, for the manifest; null when it had none. */
+    private Manifest.Repaired repaired() {
+      List<String> damaged = previousHome.damaged();
+      return damaged.isEmpty()
+          ? null
+          : Manifest.Repaired.of(previousHome.backupDir().map(p -> p.getFileName().toString()).orElse("?"), damaged);
     }
 
     /**
@@ -540,7 +566,7 @@ public final class BackupEngine {
       }
       HomeChecksums.Summary sums =
           HomeChecksums.write(
-              context.backupDir(), context.previous(), Runtime.getRuntime().availableProcessors(), context.modes());
+              context.backupDir(), previousHome, Runtime.getRuntime().availableProcessors(), context.modes());
       log.debug(
           "checksummed {} new or changed file(s) of the home's {} ({} vouched for by the home indexes)",
           sums.hashed(), sums.files(), sums.vouched());
@@ -551,6 +577,9 @@ public final class BackupEngine {
         Map<String, String> details = new LinkedHashMap<>(home.details());
         // A strategy that knows better (btrfs: what the receive wrote) keeps its own figure.
         details.putIfAbsent("bytes-written", String.valueOf(sums.unsharedBytes()));
+        if (previousHome.backupDir().isPresent()) {
+          details.put("previous-check", previousHome.summary());
+        }
         return new CopyResult(home.strategy(), sums.bytes(), sums.files(), home.bytesTransferred(), artifacts, details);
       } catch (IOException e) {
         throw SnapstashException.storage("cannot read " + list + ": " + e.getMessage(), e);

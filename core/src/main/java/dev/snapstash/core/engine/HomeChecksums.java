@@ -34,7 +34,12 @@ import java.util.concurrent.Future;
  * <p>Computed after the unlock, so it costs no downtime. Incremental: a file hard-linked to the previous backup's
  * copy (same inode, so the same bytes) takes its digest from the previous list instead of being read again, and a
  * directory that this backup's {@link HomeIndex} and the previous one's vouch for is not even looked at: its lines
- * are the previous list's.
+ * are the previous list's. A digest is taken over only where the previous copy's file was proven unchanged since it
+ * was hashed ({@link PreviousHome}); never from a damaged copy, whose recorded digest is kept for a file still
+ * sharing it, so that verification catches it rather than a digest of the damage.
+ *
+ * <p>Beside the list, {@link HomeStamps} records each file's inode and change time as they were when its digest was
+ * taken, for the next backup's check.
  */
 public final class HomeChecksums {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(HomeChecksums.class);
@@ -64,31 +69,57 @@ public final class HomeChecksums {
    */
   record Listing(List<Entry> files, int[] carried, long carriedBytes) {}
 
-  /** What one file contributes: its digest, and whether it is the previous backup's inode (no new space). */
-  private record Digest(String sha256, boolean linked, boolean hashed) {}
+  /**
+   * What one file contributes: its digest, whether it is the previous backup's inode (no new space), and its stamp
+   * for the next backup (null when nothing vouches for its digest).
+   */
+  private record Digest(String sha256, boolean linked, boolean hashed, HomeStamps.Stamp stamp) {}
 
   /**
    * Writes {@code backupDir/home.sha256} for {@code backupDir/home}. One pass over the copy gives the list, the sizes
    * and each file's inode; the previous backup's file is looked at only where it has a digest to reuse. Where this
    * backup's {@link HomeIndex} and the previous one's vouch for a directory, its lines are the previous list's
-   * (see {@link IndexPass}).
+   * (see {@link IndexPass}). Also writes {@link HomeStamps}.
+   *
+   * <p>Takes the previous copy as it is, unchecked: for a first backup, and for a caller that checked that copy
+   * itself. A backup run checks it with {@link PreviousHome} and calls {@link #write(Path, PreviousHome, int)}.
    */
   public static Summary write(Path backupDir, Optional<Path> previousBackupDir, int threads) {
-    return write(backupDir, previousBackupDir, threads, FileModes.ownerOnly());
+    return write(backupDir, PreviousHome.trusting(previousBackupDir), threads, FileModes.ownerOnly());
   }
 
-  /** {@link #write(Path, Optional, int)}, the list getting {@code modes}' file mode. */
+  /** {@link #write(Path, Optional, int)}, the lists getting {@code modes}' file mode. */
   public static Summary write(Path backupDir, Optional<Path> previousBackupDir, int threads, FileModes modes) {
+    return write(backupDir, PreviousHome.trusting(previousBackupDir), threads, modes);
+  }
+
+  /** {@link #write(Path, PreviousHome, int, FileModes)} for files readable by their owner only. */
+  public static Summary write(Path backupDir, PreviousHome check, int threads) {
+    return write(backupDir, check, threads, FileModes.ownerOnly());
+  }
+
+  /**
+   * As {@link #write(Path, Optional, int)}, taking over digests only where {@code check} proved the previous copy's
+   * file unchanged; the directories of the files it could not prove are listed, never vouched for. The lists get
+   * {@code modes}' file mode.
+   */
+  public static Summary write(Path backupDir, PreviousHome check, int threads, FileModes modes) {
+    Optional<Path> previousBackupDir = check.backupDir();
     Path home = backupDir.resolve("home");
     Path prevHome = previousBackupDir.map(p -> p.resolve("home")).orElse(null);
     long start = System.nanoTime();
     ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads));
     try {
-      // On a large home the previous list and the two indexes are 40 MB of text: read side by side.
-      Future<DigestList> list = pool.submit(() -> previousBackupDir.map(DigestList::read).orElse(DigestList.EMPTY));
+      PreviousHome.Result checked = check.result();
+      Future<DigestList> list = java.util.concurrent.CompletableFuture.completedFuture(checked.list());
+      Set<String> unvouched = new HashSet<>();
+      checked.unproven().forEach(p -> unvouched.add(Trees.parentOf(p)));
       Optional<IndexPass> pass =
-          previousBackupDir.isEmpty() ? Optional.empty() : IndexPass.of(backupDir, previousBackupDir.get(), list, pool);
-      DigestList previous = result(list);
+          previousBackupDir.isEmpty()
+              ? Optional.empty()
+              : IndexPass.of(backupDir, previousBackupDir.get(), list, pool, unvouched);
+      DigestList previous = checked.list();
+      Set<String> damaged = new HashSet<>(checked.damaged());
       long t1 = System.nanoTime();
       Listing listing =
           pass.flatMap(p -> p.list(home, threads)).orElseGet(() -> new Listing(entries(home, threads), new int[0], 0));
@@ -97,7 +128,7 @@ public final class HomeChecksums {
       List<Future<Digest>> digests = new ArrayList<>(files.size());
       for (Entry e : files) {
         // The reuse test is a stat call per file: on 100,000 files it is worth spreading over the pool too.
-        digests.add(pool.submit(() -> digest(e, home, prevHome, previous)));
+        digests.add(pool.submit(() -> digest(e, home, prevHome, previous, damaged)));
       }
       List<Digest> done = new ArrayList<>(files.size());
       Set<Object> linkedInodes = new HashSet<>();
@@ -127,8 +158,20 @@ public final class HomeChecksums {
       }
       long t3 = System.nanoTime();
       Path tmp = backupDir.resolve(FILE + ".tmp");
-      writeList(modes.newOutputStream(tmp), listing, done, previous);
+      try (HomeStamps.Writer stamps = new HomeStamps.Writer(backupDir, modes)) {
+        writeList(modes.newOutputStream(tmp), stamps, listing, done, previous, checked.stamps());
+        stamps.commit();
+      }
       Files.move(tmp, backupDir.resolve(FILE), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      long shared = 0;
+      for (int i = 0; i < files.size(); i++) {
+        shared += done.get(i).linked() && damaged.contains(files.get(i).rel()) ? 1 : 0;
+      }
+      if (shared > 0) {
+        log.warn(
+            "{} file(s) of this backup still share a damaged copy of the previous backup's; their listed digests are"
+                + " the ones first recorded, so verifying this backup shows them", shared);
+      }
       log.debug(
           "checksums: indexes and previous list read in {} ms, {} listed in {} ms, {} files looked at in {} ms, list written in {} ms",
           (t1 - start) / 1_000_000, pass.isPresent() ? "directories not vouched for" : "the whole copy",
@@ -151,7 +194,9 @@ public final class HomeChecksums {
    * The files looked at and the lines carried over, merged in path order. The two never name the same file: a
    * carried line is in a directory the pass did not list, a file looked at in one it listed.
    */
-  private static void writeList(OutputStream to, Listing listing, List<Digest> digests, DigestList previous) throws IOException {
+  private static void writeList(
+      OutputStream to, HomeStamps.Writer stamps, Listing listing, List<Digest> digests, DigestList previous,
+      HomeStamps previousStamps) throws IOException {
     List<Entry> files = listing.files();
     int[] carried = listing.carried();
     try (OutputStream out = new BufferedOutputStream(to, 1 << 16)) {
@@ -159,14 +204,25 @@ public final class HomeChecksums {
       for (int i = 0; i < files.size(); i++) {
         String rel = files.get(i).rel();
         for (; c < carried.length && previous.path(carried[c]).compareTo(rel) < 0; c++) {
-          previous.writeLine(carried[c], out);
+          carry(carried[c], out, stamps, previous, previousStamps);
         }
         out.write(line(digests.get(i).sha256(), rel).getBytes(StandardCharsets.UTF_8));
+        stamps.add(rel, digests.get(i).stamp());
       }
       for (; c < carried.length; c++) {
-        previous.writeLine(carried[c], out);
+        carry(carried[c], out, stamps, previous, previousStamps);
       }
     }
+  }
+
+  /**
+   * A line of a vouched directory, and its stamp: the file is the previous copy's, untouched (a snapshot keeps
+   * inode numbers and change times), and its stamp was proven, or the directory would not be vouched for.
+   */
+  private static void carry(int line, OutputStream out, HomeStamps.Writer stamps, DigestList previous, HomeStamps previousStamps)
+      throws IOException {
+    previous.writeLine(line, out);
+    stamps.add(previous.path(line), previousStamps.of(previous.path(line)));
   }
 
   /** What a task on a pool returned; what it threw, thrown here. */
@@ -184,8 +240,11 @@ public final class HomeChecksums {
     }
   }
 
-  private static Digest digest(Entry e, Path home, Path prevHome, DigestList previous) throws IOException {
+  private static Digest digest(Entry e, Path home, Path prevHome, DigestList previous, Set<String> damaged)
+      throws IOException {
     Path file = home.resolve(e.rel());
+    // Before the file is read: a change while it is read then fails the next backup's check.
+    HomeStamps.Stamp stamp = HomeStamps.now(file).orElse(null);
     Path prev = prevHome == null ? null : prevHome.resolve(e.rel());
     BasicFileAttributes before = prev == null ? null : attributes(prev);
     // A hard link to the previous backup's copy, or a copy a snapshot or receive left untouched: the same bytes,
@@ -195,9 +254,10 @@ public final class HomeChecksums {
             && ((e.fileKey() != null && e.fileKey().equals(before.fileKey())) || untouchedCopy(file, prev));
     String reused = previous.digestOf(e.rel());
     if (reused != null && linked) {
-      return new Digest(reused, true, false);
+      // A damaged copy keeps the digest first recorded, and no stamp: the next backup reads it again.
+      return new Digest(reused, true, false, damaged.contains(e.rel()) ? null : stamp);
     }
-    return new Digest(Digests.sha256(file), linked, true);
+    return new Digest(Digests.sha256(file), linked, true, stamp);
   }
 
   private static BasicFileAttributes attributes(Path p) {

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Queue;
+import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ForkJoinPool;
@@ -84,10 +85,11 @@ final class IndexPass {
   /**
    * The pass for {@code backupDir}, when it and {@code previousBackupDir} have indexes taken with the same
    * excludes and there is a previous list; empty otherwise. The previous index is read on {@code pool} while this
-   * one is read here, and the list wherever the caller reads it.
+   * one is read here, and the list wherever the caller reads it. The directories in {@code unvouched} (those of
+   * files whose previous copy could not be proven unchanged) are listed whatever the indexes say.
    */
   static Optional<IndexPass> of(
-      Path backupDir, Path previousBackupDir, Future<DigestList> previousList, ExecutorService pool)
+      Path backupDir, Path previousBackupDir, Future<DigestList> previousList, ExecutorService pool, Set<String> unvouched)
       throws InterruptedException {
     // Only indexes taken with the same excludes: a file excluded since is in the previous list, not in this copy.
     Map<String, HomeIndex.Dir> before = new HashMap<>();
@@ -102,7 +104,7 @@ final class IndexPass {
     }
     boolean plain = parents != null;
     for (Node n : nodes.values()) {
-      plain = plain && settle(n, before, nodes, previous);
+      plain = plain && settle(n, before, nodes, previous, unvouched);
     }
     if (!plain) {
       log.info("the {} or the previous {} names a path no walk would; checksumming every file", HomeIndex.FILE, HomeChecksums.FILE);
@@ -115,8 +117,10 @@ final class IndexPass {
    * Whether {@code n} is vouched for, and its place among its parent's subdirectories (where the previous list may
    * have a file of its name); false if its path is not one a walk gives (the pass builds paths as a walk does).
    */
-  private static boolean settle(Node n, Map<String, HomeIndex.Dir> before, Map<String, Node> nodes, DigestList previous) {
-    n.vouched = n.dir.known() && n.listed == n.dir.files() && n.dir.equals(before.get(n.rel));
+  private static boolean settle(
+      Node n, Map<String, HomeIndex.Dir> before, Map<String, Node> nodes, DigestList previous, Set<String> unvouched) {
+    n.vouched =
+        n.dir.known() && n.listed == n.dir.files() && n.dir.equals(before.get(n.rel)) && !unvouched.contains(n.rel);
     Node parent = n.rel.isEmpty() ? null : nodes.get(Trees.parentOf(n.rel));
     if (parent != null) {
       parent.adopt(n);

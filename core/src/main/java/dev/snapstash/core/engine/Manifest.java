@@ -30,6 +30,8 @@ import java.util.Map;
  * @param database what the database strategy copied
  * @param error the error's one-sentence message, for failed backups
  * @param verification the last {@code snapstash verify} of this backup, or null
+ * @param repaired files found damaged in the previous backup, which this one copied afresh instead of sharing;
+ *     null when there were none (and in manifests written before this was checked)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -52,7 +54,8 @@ public record Manifest(
     Part home,
     Part database,
     String error,
-    Verification verification) {
+    Verification verification,
+    Repaired repaired) {
 
   public static final int FORMAT = 1;
   public static final String FILE = "manifest.json";
@@ -109,10 +112,27 @@ public record Manifest(
     public static final String CONNECTIVITY = "connectivity-only";
   }
 
+  /**
+   * Files of the previous backup's home copy that no longer matched their recorded digests when this backup was
+   * taken. This backup holds a fresh copy of each that the home still had; the previous backup was left as it was,
+   * so that verifying it shows the damage.
+   *
+   * @param previous the tag of the damaged backup
+   * @param count how many files
+   * @param paths the first {@link #LISTED} of them, relative to the home
+   */
+  public record Repaired(String previous, long count, List<String> paths) {
+    public static final int LISTED = 100;
+
+    public static Repaired of(String previous, List<String> damaged) {
+      return new Repaired(previous, damaged.size(), List.copyOf(damaged.subList(0, Math.min(LISTED, damaged.size()))));
+    }
+  }
+
   public Manifest withVerification(Verification v) {
     return new Manifest(
         formatVersion, tag, state, instance, bitbucketVersion, snapstashVersion, strategies, tools, startedAt,
-        finishedAt, phases, lockedAt, unlockedAt, lockWindowMillis, bytesUnderLock, home, database, error, v);
+        finishedAt, phases, lockedAt, unlockedAt, lockWindowMillis, bytesUnderLock, home, database, error, v, repaired);
   }
 
   /** Total size of the backup. */
@@ -127,6 +147,6 @@ public record Manifest(
   public Manifest withState(State s, Instant finished, String err) {
     return new Manifest(
         formatVersion, tag, s, instance, bitbucketVersion, snapstashVersion, strategies, tools, startedAt, finished,
-        phases, lockedAt, unlockedAt, lockWindowMillis, bytesUnderLock, home, database, err, verification);
+        phases, lockedAt, unlockedAt, lockWindowMillis, bytesUnderLock, home, database, err, verification, repaired);
   }
 }

@@ -21,6 +21,8 @@ public final class Pruner {
   /** What prune did (or, with dry-run, would do). */
   public record Result(boolean dryRun, Map<String, List<String>> kept, List<String> removed, long bytesFreed) {}
 
+  private static final int THREADS = Math.max(4, Runtime.getRuntime().availableProcessors());
+
   private final BackupStore store;
 
   public Pruner(BackupStore store) {
@@ -39,6 +41,11 @@ public final class Pruner {
     if (!dryRun) {
       store.sweepRemoved();
     }
+    // The newest complete backup is never removed, and it is the one the next backup links against.
+    HomeStamps.Refresh stamps =
+        dryRun || d.remove().isEmpty()
+            ? null
+            : store.latestComplete().map(m -> HomeStamps.before(store.dir(m.tag()), THREADS, store.modes())).orElse(null);
     for (Retention.Item item : d.remove()) {
       var dir = store.dir(item.tag());
       if (!dryRun) {
@@ -53,6 +60,9 @@ public final class Pruner {
       }
       removed.add(item.tag());
       progress.report("prune", ++i / (double) d.remove().size(), item.tag());
+    }
+    if (stamps != null) {
+      stamps.after();
     }
     return new Result(dryRun, kept, removed, freed);
   }

@@ -27,6 +27,8 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The engine's order of steps and its failure paths, with real rsync on a temporary home and in-memory quiescer
@@ -288,6 +290,169 @@ class BackupEngineTest {
     assertThat(new BackupStore(root).list()).extracting(Manifest::tag).containsExactly(m.tag());
   }
 
+  /**
+   * Issue #16: an administrator flips one byte in a pack of a backup and puts its modification time back ({@code
+   * touch -r}). The next backup must not share that copy (a hard link, or a file kept from a snapshot of the previous
+   * home): it copies the pack afresh from the home, completes, verifies, and reports the damage; the damaged backup
+   * is left as it is, so that verifying it still fails. Both ways of building on the previous backup: hard links,
+   * and btrfs snapshots on a btrfs backup root.
+   */
+  @ParameterizedTest(name = "btrfs clones: {0}")
+  @ValueSource(booleans = {false, true})
+  void aByteFlippedInThePreviousBackupIsNotSharedByTheNextOne(boolean clones) throws Exception {
+    try (var fs = clones ? dev.snapstash.testing.LoopFilesystem.create(tmp, "btrfs", 300) : null) {
+      if (fs != null) {
+        root = fs.mountPoint().resolve("backups");
+      }
+      String rel = "shared/data/repositories/1/objects/pack/pack-1.pack";
+      byte[] pack = new byte[64 * 1024];
+      new java.util.Random(16).nextBytes(pack);
+      Files.createDirectories(home.resolve(rel).getParent());
+      Files.write(home.resolve(rel), pack);
+      // Change times past the home index's one-second margin: the index then vouches for every directory, and the
+      // pre-copy into the snapshot copies nothing, so only the check can keep the damaged pack out.
+      Thread.sleep(1_100);
+      Manifest first = engine(new RecordingDatabase(null), clones, 0).backup(Progress.NONE);
+      Path damaged = root.resolve(first.tag()).resolve("home").resolve(rel);
+      Object damagedInode = Files.getAttribute(damaged, "unix:ino");
+      flipAByteKeepingTheTime(damaged);
+
+      String log = stderrOf(() -> second.set(engine(new RecordingDatabase(null), clones, 0).backup(Progress.NONE)));
+      Manifest m = second.get();
+      assertThat(m.state()).isEqualTo(Manifest.State.COMPLETE);
+      if (clones) {
+        assertThat(m.home().details().get("pre-copy")).startsWith("0 of ");
+      }
+      Path copy = root.resolve(m.tag()).resolve("home").resolve(rel);
+      assertThat(dev.snapstash.core.util.Digests.sha256(copy))
+          .as("the home's bytes, not the damaged copy's")
+          .isEqualTo(dev.snapstash.core.util.Digests.sha256(home.resolve(rel)));
+      assertThat(Files.getAttribute(copy, "unix:ino")).as("not the damaged inode").isNotEqualTo(damagedInode);
+      assertThat(Files.getAttribute(copy, "unix:nlink")).isEqualTo(1);
+      assertThat(HomeChecksums.verify(root.resolve(m.tag()), 2).ok()).as("the new backup verifies").isTrue();
+      assertThat(HomeChecksums.verify(root.resolve(first.tag()), 2).mismatched())
+          .as("the damaged backup is left as it is")
+          .containsExactly(rel);
+      var repaired = Json.MAPPER.readTree(root.resolve(m.tag()).resolve(Manifest.FILE).toFile()).path("repaired");
+      assertThat(repaired.path("count").asLong()).isEqualTo(1);
+      assertThat(repaired.path("paths").get(0).asText()).isEqualTo(rel);
+      assertThat(repaired.path("previous").asText()).isEqualTo(first.tag());
+      assertThat(log).contains("no longer match").contains(rel).contains(first.tag());
+
+      // The repair is done once: the next backup proves every file of this one by a stat, and reads none again.
+      Manifest third = engine(new RecordingDatabase(null), clones, 0).backup(Progress.NONE);
+      assertThat(third.home().details().get("previous-check")).matches("(\\d+) of \\1 files unchanged by their stamps, 0 read again, 0 damaged");
+      assertThat(HomeChecksums.verify(root.resolve(third.tag()), 2).ok()).isTrue();
+    }
+  }
+
+  /**
+   * Without a pre-copy the copy under the lock is the one that hard-links: the damaged files, found before the lock,
+   * are copied afresh under it, after that copy.
+   */
+  @Test
+  void withoutAPreCopyTheDamagedFileIsCopiedAfreshUnderTheLock() throws Exception {
+    String rel = "shared/data/repositories/1/objects/pack/pack-3.pack";
+    Files.createDirectories(home.resolve(rel).getParent());
+    Files.writeString(home.resolve(rel), "p".repeat(5_000));
+    Manifest first = engine(new RecordingDatabase(null), false, 0, false).backup(Progress.NONE);
+    Path damaged = root.resolve(first.tag()).resolve("home").resolve(rel);
+    Object damagedInode = Files.getAttribute(damaged, "unix:ino");
+    flipAByteKeepingTheTime(damaged);
+
+    Manifest m = engine(new RecordingDatabase(null), false, 0, false).backup(Progress.NONE);
+    Path copy = root.resolve(m.tag()).resolve("home").resolve(rel);
+    assertThat(Files.getAttribute(copy, "unix:ino")).isNotEqualTo(damagedInode);
+    assertThat(copy).hasContent("p".repeat(5_000));
+    assertThat(HomeChecksums.verify(root.resolve(m.tag()), 2).ok()).isTrue();
+    assertThat(m.home().details().get("delta")).isEqualTo("whole home: no pre-copy");
+  }
+
+  /** A damaged file of the previous backup that the home no longer has is simply not in the next one. */
+  @ParameterizedTest(name = "btrfs clones: {0}")
+  @ValueSource(booleans = {false, true})
+  void aDamagedFileThatTheHomeNoLongerHasDoesNotFailTheNextBackup(boolean clones) throws Exception {
+    var fs = clones ? dev.snapstash.testing.LoopFilesystem.create(tmp, "btrfs", 300) : null;
+    if (fs != null) {
+      root = fs.mountPoint().resolve("backups");
+    }
+    try (fs) {
+      deletedDamagedFile(clones);
+    }
+  }
+
+  private void deletedDamagedFile(boolean clones) throws Exception {
+    String rel = "shared/data/repositories/1/objects/pack/pack-2.pack";
+    Files.createDirectories(home.resolve(rel).getParent());
+    Files.writeString(home.resolve(rel), "a pack that git gc will remove");
+    Thread.sleep(1_100); // past the home index's margin, as in the test above
+    Manifest first = engine(new RecordingDatabase(null), clones, 0).backup(Progress.NONE);
+    flipAByteKeepingTheTime(root.resolve(first.tag()).resolve("home").resolve(rel));
+    Files.delete(home.resolve(rel));
+
+    Manifest m = engine(new RecordingDatabase(null), clones, 0).backup(Progress.NONE);
+    assertThat(m.state()).isEqualTo(Manifest.State.COMPLETE);
+    assertThat(root.resolve(m.tag()).resolve("home").resolve(rel)).doesNotExist();
+    assertThat(HomeChecksums.verify(root.resolve(m.tag()), 2).ok()).isTrue();
+    assertThat(Json.MAPPER.readTree(root.resolve(m.tag()).resolve(Manifest.FILE).toFile()).path("repaired").path("count").asLong())
+        .as("reported all the same")
+        .isEqualTo(1);
+  }
+
+  /**
+   * Pruning a hard-linked backup unlinks its files, which moves the change time of every inode the newest backup
+   * shares with it. The prune stamps the newest backup's proven files again, so that the next backup still proves
+   * them by a stat and does not read the whole previous backup again.
+   */
+  @Test
+  void retentionKeepsTheNewestBackupsStampsSoTheNextBackupReadsNothingAgain() throws Exception {
+    for (int i = 0; i < 3; i++) {
+      engine(new RecordingDatabase(null), false, 2).backup(Progress.NONE);
+    }
+    assertThat(new BackupStore(root).list()).hasSize(2);
+    Manifest fourth = engine(new RecordingDatabase(null), false, 2).backup(Progress.NONE);
+    assertThat(fourth.home().details().get("previous-check")).matches("(\\d+) of \\1 files unchanged by their stamps, 0 read again, 0 damaged");
+  }
+
+  /** A backup taken before stamps existed has none: the first backup after it reads it once, and finds it good. */
+  @Test
+  void aPreviousBackupWithoutStampsIsReadOnceAndStampedByTheNext() throws Exception {
+    Manifest first = engine(new RecordingDatabase(null), false, 0).backup(Progress.NONE);
+    Files.delete(root.resolve(first.tag()).resolve(HomeStamps.FILE));
+    Manifest second = engine(new RecordingDatabase(null), false, 0).backup(Progress.NONE);
+    assertThat(second.home().details().get("previous-check")).isEqualTo("0 of 2 files unchanged by their stamps, 2 read again, 0 damaged");
+    assertThat(second.repaired()).isNull();
+    assertThat(second.home().bytesWritten()).as("still hard-linked").isZero();
+    Manifest third = engine(new RecordingDatabase(null), false, 0).backup(Progress.NONE);
+    assertThat(third.home().details().get("previous-check")).isEqualTo("2 of 2 files unchanged by their stamps, 0 read again, 0 damaged");
+  }
+
+  private final AtomicReference<Manifest> second = new AtomicReference<>();
+
+  /** What an administrator does to test the tool: one byte flipped, the modification time put back. */
+  static void flipAByteKeepingTheTime(Path file) throws Exception {
+    java.nio.file.attribute.FileTime mtime = Files.getLastModifiedTime(file);
+    byte[] b = Files.readAllBytes(file);
+    b[b.length / 2] ^= 1;
+    Files.write(file, b);
+    Files.setLastModifiedTime(file, mtime);
+  }
+
+  /** What the run logs on stderr (slf4j-simple writes to whatever System.err is). */
+  private static String stderrOf(Runnable run) {
+    java.io.PrintStream was = System.err;
+    java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+    System.setErr(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      run.run();
+    } finally {
+      System.setErr(was);
+    }
+    String text = captured.toString(java.nio.charset.StandardCharsets.UTF_8);
+    was.print(text);
+    return text;
+  }
+
   private static List<Path> dirsUnder(Path root) throws Exception {
     try (var s = Files.list(root)) {
       return s.filter(Files::isDirectory).toList();
@@ -297,10 +462,20 @@ class BackupEngineTest {
   final RecordingQuiescer quiescer = new RecordingQuiescer();
 
   private BackupEngine engine(DatabaseStrategy db) {
+    return engine(db, false, 0);
+  }
+
+  /** With btrfs clones or not, and keeping the last {@code keepLast} backups after each (0: no retention). */
+  private BackupEngine engine(DatabaseStrategy db, boolean clones, int keepLast) {
+    return engine(db, clones, keepLast, true);
+  }
+
+  private BackupEngine engine(DatabaseStrategy db, boolean clones, int keepLast, boolean preCopy) {
     return new BackupEngine(
-        new BackupEngine.Settings("bb", home, new BackupStore(root), new Retention.Policy(0, 0, 0, 0), false, 0, "test"),
+        new BackupEngine.Settings(
+            "bb", home, new BackupStore(root), new Retention.Policy(keepLast, 0, 0, 0), keepLast > 0, 0, "test"),
         quiescer,
-        new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 1, new ProcessRunner()),
+        new RsyncDiskStrategy(home, List.of(), true, true, clones, preCopy, true, 1, new ProcessRunner()),
         db,
         List.of(),
         Clock.systemUTC(),

@@ -55,6 +55,36 @@ class HomeChecksumsTest {
     assertThat(HomeChecksums.verify(second, 2).ok()).isTrue();
   }
 
+  /**
+   * Beside the list, each file's inode and change time as they were when it was hashed: what the next backup
+   * compares, a stat per file, instead of reading the file again. The list itself stays sha256sum's.
+   */
+  @Test
+  void stampsEachFileBesideTheListWhichStaysInSha256sumFormat() throws Exception {
+    Path backup = tmp.resolve("b");
+    write(backup.resolve("home/a"), "aaa");
+    write(backup.resolve("home/new\nline"), "escaped as in the list");
+    HomeChecksums.write(backup, Optional.empty(), 2);
+    new ProcessRunner().run(Command.of("sh", "-c", "cd \"$0\"/home && sha256sum --quiet --strict -c ../home.sha256", backup.toString()));
+    HomeStamps stamps = HomeStamps.read(backup);
+    assertThat(stamps.size()).isEqualTo(2);
+    assertThat(stamps.of("a")).isEqualTo(HomeStamps.now(backup.resolve("home/a")).orElseThrow());
+    assertThat(stamps.of("new\nline")).isEqualTo(HomeStamps.now(backup.resolve("home/new\nline")).orElseThrow());
+
+    // A file changed in any way has another stamp, even with its modification time put back.
+    Path a = backup.resolve("home/a");
+    var mtime = Files.getLastModifiedTime(a);
+    Thread.sleep(20);
+    Files.writeString(a, "aab");
+    Files.setLastModifiedTime(a, mtime);
+    assertThat(HomeStamps.now(a).orElseThrow()).isNotEqualTo(stamps.of("a"));
+
+    // A damaged list is not trusted at all: the next backup reads every file again.
+    Path f = backup.resolve(HomeStamps.FILE);
+    Files.writeString(f, Files.readString(f).replaceFirst(" ", "x"));
+    assertThat(HomeStamps.read(backup).size()).isZero();
+  }
+
   private static void write(Path file, String content) throws Exception {
     Files.createDirectories(file.getParent());
     Files.writeString(file, content);

@@ -318,23 +318,55 @@ public final class BtrfsDiskStrategy implements DiskStrategy {
 
   /**
    * The previous backup's snapshot, when it is still here and that backup holds its received copy: then only
-   * the difference between the two snapshots is sent.
+   * the difference between the two snapshots is sent. Not when that copy has a damaged file: the receiving side
+   * starts the new copy as a snapshot of it, so every file the stream does not carry would share the damage.
    */
   private Optional<Path> parentFor(BackupContext context) {
-    return context.previous()
+    Optional<Path> parent = context.previous()
         .filter(prev -> isSubvolume(prev.resolve("home")))
         .map(prev -> snapshotOf(prev.getFileName().toString()))
         .filter(Files::isDirectory);
+    if (parent.isPresent()) {
+      List<String> damaged = context.previousCheck().damaged();
+      if (!damaged.isEmpty()) {
+        log.warn(
+            "the previous backup's received copy has {} damaged file(s); sending the whole snapshot, not the"
+                + " difference from {}, so that the new copy shares nothing with it", damaged.size(), parent.get());
+        return Optional.empty();
+      }
+    }
+    return parent;
   }
 
+  /**
+   * rsync from the snapshot, hard-linking against the previous backup's copy; then the files whose previous copy is
+   * damaged copied afresh from the snapshot (see {@link dev.snapstash.core.spi.PreviousHomeCheck}), as the rsync
+   * strategy does from the home.
+   */
   private long rsync(BackupContext context, Path snapshot, Map<String, String> details) {
     // The home directory itself gets the snapshot's mode and owner from rsync, not the backup's modes.
     createDirectories(context.modes(), context.backupDir());
     createDirectories(context.homeDir());
     Optional<Path> linkDest = context.previous().map(p -> p.resolve("home")).filter(Files::isDirectory);
+    if (linkDest.isPresent()) {
+      context.previousCheck().awaitStamps();
+    }
     RsyncOutput out =
         HomeCopy.rsync(runner, RsyncCommands.copy(snapshot, context.homeDir(), linkDest, excludes), "home", context.progress());
     details.put("excludes", String.join(" ", excludes));
+    List<String> damaged = linkDest.isPresent() ? context.previousCheck().damaged() : List.of();
+    if (!damaged.isEmpty()) {
+      Path list = context.backupDir().resolve(".damaged.list");
+      try {
+        Files.writeString(list, RsyncCommands.listFiles(damaged));
+        out.addTransfer(
+            HomeCopy.rsync(runner, RsyncCommands.copyAfresh(snapshot, context.homeDir(), list, excludes), "home", Progress.NONE));
+        Files.deleteIfExists(list);
+      } catch (IOException e) {
+        throw SnapstashException.storage("cannot write " + list + ": " + e.getMessage(), e);
+      }
+      log.info("copied {} file(s) afresh from the snapshot rather than share the previous backup's damaged copies", damaged.size());
+    }
     return out.transferredBytes;
   }
 

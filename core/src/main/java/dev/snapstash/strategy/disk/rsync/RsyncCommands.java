@@ -93,6 +93,40 @@ public final class RsyncCommands {
   }
 
   /**
+   * Copies the files named in {@code list} (NUL-separated paths of regular files, relative to {@code source}; see
+   * {@link #listFiles}) afresh, whatever the target holds under their names: for files whose copy in the previous
+   * backup is damaged, which the target has hard-linked (or kept from a snapshot) because their size and time still
+   * match. {@code --ignore-times} makes rsync write each one, into a new file renamed into place, so a hard-linked
+   * previous copy is never written to; a file the source no longer has is skipped.
+   */
+  public static Command copyAfresh(Path source, Path target, Path list, List<String> excludes) {
+    List<String> argv = new ArrayList<>();
+    argv.add("rsync");
+    argv.add("-aHAX");
+    argv.add("--from0");
+    argv.add("--files-from=" + list.toAbsolutePath());
+    argv.add("--ignore-missing-args");
+    argv.add("--ignore-times");
+    argv.add("--numeric-ids");
+    argv.add("--stats");
+    for (String e : excludes) {
+      argv.add("--exclude=" + e);
+    }
+    argv.add(slash(source));
+    argv.add(slash(target));
+    return Command.of(argv);
+  }
+
+  /** The {@code --files-from} entries for files relative to the source. */
+  public static String listFiles(Collection<String> files) {
+    StringBuilder sb = new StringBuilder();
+    for (String f : files) {
+      sb.append(f).append('\0');
+    }
+    return sb.toString();
+  }
+
+  /**
    * One share of a parallel pre-copy: the repositories named in {@code list} (NUL-separated, relative to
    * {@code source}), each copied whole and hard-linked against {@code linkDest} like {@link #copy}.
    */

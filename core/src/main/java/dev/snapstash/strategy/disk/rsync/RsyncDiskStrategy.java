@@ -132,7 +132,13 @@ public final class RsyncDiskStrategy implements DiskStrategy {
   @Override
   public void prepareBackup(BackupContext context) {
     startHome(context);
+    if (linkBasis.isPresent()) {
+      // A hard link moves the change time of the previous copy's inode: the check must have compared it first.
+      context.previousCheck().awaitStamps();
+    }
     if (!preCopy) {
+      // Found now, before the lock; copied afresh under it, after the copy that links (a few files).
+      unrepaired = context.previousCheck().damaged();
       return;
     }
     // A second early: change times come from the kernel's coarse clock, which may lag this one slightly.
@@ -145,6 +151,7 @@ public final class RsyncDiskStrategy implements DiskStrategy {
         preCopyFromIndex(context)
             .or(() -> preCopyInShares(context))
             .orElseGet(() -> copy(context, "pre-copy", true));
+    unrepaired = copyDamagedAfresh(context, context.previousCheck().damaged(), true);
     if (tracker != null && preCopied.exitCode == RsyncCommands.PARTIAL) {
       stopTracking("the pre-copy could not copy everything (rsync exit 23)");
     }
@@ -186,6 +193,40 @@ public final class RsyncDiskStrategy implements DiskStrategy {
       out = trackedDelta(context, changes, true);
     }
     return Optional.of(out);
+  }
+
+  /**
+   * Copies afresh, from the home, the files whose copy in the previous backup is damaged ({@link
+   * dev.snapstash.core.spi.PreviousHomeCheck}): the copy just made shares them with that backup, hard-linked or kept
+   * from the snapshot, because their size and modification time still match the home's. Returns those still shared
+   * afterwards, which a live pass can leave (a file rsync could not read just then), for the pass under the lock.
+   */
+  private List<String> copyDamagedAfresh(BackupContext context, List<String> damaged, boolean live) {
+    Optional<Path> previous = context.previous().map(p -> p.resolve("home"));
+    if (damaged.isEmpty() || previous.isEmpty() || (linkBasis.isEmpty() && !cloned)) {
+      return List.of();
+    }
+    Path work = workDir(context);
+    Path list = work.resolve("damaged.list");
+    try {
+      Files.createDirectories(work);
+      Files.writeString(list, RsyncCommands.listFiles(damaged));
+    } catch (IOException e) {
+      throw SnapstashException.storage("cannot write " + list + ": " + e.getMessage(), e);
+    }
+    Command command = RsyncCommands.copyAfresh(home, context.homeDir(), list, excludes);
+    if (live) {
+      command = command.alsoOkOn(RsyncCommands.VANISHED, RsyncCommands.PARTIAL);
+    }
+    long t0 = System.nanoTime();
+    run(command, live ? "pre-copy" : "home", Progress.NONE);
+    List<String> shared =
+        damaged.stream().filter(p -> SharedInodes.sameFile(context.homeDir().resolve(p), previous.get().resolve(p))).toList();
+    log.info(
+        "copied {} file(s) afresh from the home rather than share the previous backup's damaged copies ({} ms){}",
+        damaged.size() - shared.size(), (System.nanoTime() - t0) / 1_000_000,
+        shared.isEmpty() ? "" : "; " + shared.size() + " still shared, copied again under the lock");
+    return shared;
   }
 
   /** Remembers what a change record named, to keep it out of this backup's index. */
@@ -456,6 +497,9 @@ public final class RsyncDiskStrategy implements DiskStrategy {
   /** A live catch-up that did not finish, copied again under the lock. */
   private HomeChangeTracker.Changes unfinished;
 
+  /** Files still sharing the previous backup's damaged copy after the pre-copy: copied afresh under the lock. */
+  private List<String> unrepaired = List.of();
+
   /** Why this run's delta walks the whole home, for the manifest and the log. */
   private String untracked = "tracking off (disk.rsync.track-changes)";
 
@@ -615,10 +659,21 @@ public final class RsyncDiskStrategy implements DiskStrategy {
               "{} file(s) hard-linked to the previous backup changed since the pre-copy began; copying them afresh ({} ms)",
               unshared, (System.nanoTime() - t0) / 1_000_000);
         }
+        if (!preCopy && linkBasis.isPresent()) {
+          context.previousCheck().awaitStamps(); // at once when prepareBackup ran, as the engine's runs do
+        }
         out = copy(context, "home", false);
         FaultPoints.hit(FaultPoints.DURING_HOME_COPY);
         out.addTransfer(run(RsyncCommands.repositoryMetadata(home, context.homeDir(), excludes), "home", Progress.NONE));
         delta = preCopy ? "whole home: " + untracked : "whole home: no pre-copy";
+      }
+      if (!unrepaired.isEmpty()) {
+        List<String> still = copyDamagedAfresh(context, unrepaired, false);
+        if (!still.isEmpty()) {
+          throw SnapstashException.storage(
+              "cannot replace " + still.size() + " damaged file(s) shared with the previous backup, such as "
+                  + still.get(0) + "; check the backup root " + context.backupDir().getParent(), null);
+        }
       }
     } finally {
       Trees.deleteRecursively(workDir(context));

@@ -110,6 +110,20 @@ final class SharedInodes {
     return count.get();
   }
 
+  /**
+   * Whether {@code copy} is still {@code previous}'s file: the same inode (a hard link), or its untouched clone in a
+   * snapshot (the same inode number and change time in another subvolume). False when either is missing.
+   */
+  static boolean sameFile(Path copy, Path previous) {
+    try {
+      Map<String, Object> a = Files.readAttributes(copy, "unix:ino,ctime", LinkOption.NOFOLLOW_LINKS);
+      Map<String, Object> b = Files.readAttributes(previous, "unix:ino,ctime", LinkOption.NOFOLLOW_LINKS);
+      return a.equals(b);
+    } catch (IOException | UnsupportedOperationException e) {
+      return false;
+    }
+  }
+
   private static boolean unshareIfChanged(Path original, Path copied, FileTime threshold) throws IOException {
     Map<String, Object> c;
     try {

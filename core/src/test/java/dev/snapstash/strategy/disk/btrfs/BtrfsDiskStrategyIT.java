@@ -3,6 +3,8 @@ package dev.snapstash.strategy.disk.btrfs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.snapstash.core.config.SnapstashConfig;
+import dev.snapstash.core.engine.HomeChecksums;
+import dev.snapstash.core.engine.PreviousHome;
 import dev.snapstash.core.localdb.PostgresServer;
 import dev.snapstash.core.process.Command;
 import dev.snapstash.core.process.ProcessRunner;
@@ -13,6 +15,7 @@ import dev.snapstash.core.spi.Progress;
 import dev.snapstash.core.spi.RestoreContext;
 import dev.snapstash.core.spi.Undo;
 import dev.snapstash.core.spi.UndoLog;
+import dev.snapstash.core.util.Digests;
 import dev.snapstash.core.util.Trees;
 import dev.snapstash.testing.LoopFilesystem;
 import dev.snapstash.testing.TestDirs;
@@ -181,6 +184,99 @@ class BtrfsDiskStrategyIT {
     CopyResult r = backup(s, second);
     assertThat(r.details()).doesNotContainKey("parent");
     assertThat(second.homeDir().resolve("shared/b")).hasContent("2");
+  }
+
+  /**
+   * Issue #16 on the rsync transfer, which hard-links against the previous backup like the rsync strategy: a byte
+   * flipped in the previous copy, its modification time put back, is copied afresh from the snapshot, not linked.
+   */
+  @Test
+  void rsyncTransferCopiesAfreshAFileDamagedInThePreviousBackup() throws Exception {
+    Path plainRoot = dir.resolve("plain-backups");
+    String rel = "shared/data/repositories/1/objects/pack/p1.pack";
+    writeHome(rel, "x".repeat(10_000));
+    BtrfsDiskStrategy s = strategy("rsync", plainRoot);
+    BackupContext first = context(plainRoot, "i-20261130-080000", Optional.empty(), UndoLog.NONE);
+    backup(s, first);
+    HomeChecksums.write(first.backupDir(), Optional.empty(), 2);
+    Path damaged = first.homeDir().resolve(rel);
+    flipAByteKeepingTheTime(damaged);
+
+    try (PreviousHome check = PreviousHome.start(Optional.of(first.backupDir()), 2)) {
+      BackupContext second =
+          new BackupContext("i-20261130-090000", plainRoot.resolve("i-20261130-090000"), Optional.of(first.backupDir()), Progress.NONE, UndoLog.NONE, check);
+      backup(s, second);
+      Path copy = second.homeDir().resolve(rel);
+      assertThat(Digests.sha256(copy)).as("the snapshot's bytes").isEqualTo(Digests.sha256(home.resolve(rel)));
+      assertThat(Files.getAttribute(copy, "unix:nlink")).as("not linked to the damaged copy").isEqualTo(1);
+      HomeChecksums.write(second.backupDir(), check, 2);
+      assertThat(HomeChecksums.verify(second.backupDir(), 2).ok()).isTrue();
+      assertThat(HomeChecksums.verify(first.backupDir(), 2).mismatched()).containsExactly(rel);
+    }
+  }
+
+  /**
+   * A received copy is read-only, but not beyond reach: btrfs-progs before 5.14 flipped it writable and kept its
+   * received UUID (the kernel's SUBVOL_SETFLAGS ioctl still does), so an edited copy could still be found as the
+   * parent of the next incremental receive, which starts as a snapshot of it. The check finds the edit (the change
+   * time moved), and the whole snapshot is sent instead.
+   */
+  @Test
+  void aReceivedCopyEditedThroughTheSetflagsIoctlIsNotTheParentOfTheNextReceive() throws Exception {
+    String rel = "shared/data/repositories/1/objects/pack/p1.pack";
+    writeHome(rel, "x".repeat(10_000));
+    writeHome("shared/a", "1");
+    BtrfsDiskStrategy s = strategy("send", root);
+    BackupContext first = context(root, "i-20261130-080000", Optional.empty(), UndoLog.NONE);
+    backup(s, first);
+    HomeChecksums.write(first.backupDir(), Optional.empty(), 2);
+    setReadOnly(first.homeDir(), false);
+    flipAByteKeepingTheTime(first.homeDir().resolve(rel));
+    setReadOnly(first.homeDir(), true);
+    writeHome("shared/b", "2");
+
+    try (PreviousHome check = PreviousHome.start(Optional.of(first.backupDir()), 2)) {
+      BackupContext second =
+          new BackupContext("i-20261130-090000", root.resolve("i-20261130-090000"), Optional.of(first.backupDir()), Progress.NONE, UndoLog.NONE, check);
+      CopyResult r = backup(s, second);
+      assertThat(r.details()).as("a full send").doesNotContainKey("parent");
+      assertThat(Digests.sha256(second.homeDir().resolve(rel))).as("the snapshot's bytes").isEqualTo(Digests.sha256(home.resolve(rel)));
+      assertThat(second.homeDir().resolve("shared/b")).hasContent("2");
+      HomeChecksums.write(second.backupDir(), check, 2);
+      assertThat(HomeChecksums.verify(second.backupDir(), 2).ok()).isTrue();
+      assertThat(HomeChecksums.verify(first.backupDir(), 2).mismatched()).containsExactly(rel);
+    }
+  }
+
+  /** BTRFS_IOC_SUBVOL_SETFLAGS, as btrfs-progs before 5.14 called it: the received UUID stays. */
+  private static void setReadOnly(Path subvolume, boolean readOnly) {
+    LibC c = com.sun.jna.Native.load("c", LibC.class);
+    int fd = c.open(subvolume.toString(), 0);
+    assertThat(fd).as("open " + subvolume).isNotNegative();
+    try {
+      com.sun.jna.ptr.LongByReference flags = new com.sun.jna.ptr.LongByReference(readOnly ? 2 : 0); // BTRFS_SUBVOL_RDONLY
+      assertThat(c.ioctl(fd, 0x4008941AL, flags.getPointer())).as("SUBVOL_SETFLAGS on " + subvolume).isZero();
+    } finally {
+      c.close(fd);
+    }
+  }
+
+  /** The C library calls {@link #setReadOnly} makes. */
+  public interface LibC extends com.sun.jna.Library {
+    int open(String path, int flags);
+
+    int ioctl(int fd, long request, com.sun.jna.Pointer argument);
+
+    int close(int fd);
+  }
+
+  /** What an administrator does to test the tool: one byte flipped, the modification time put back. */
+  private static void flipAByteKeepingTheTime(Path file) throws Exception {
+    java.nio.file.attribute.FileTime mtime = Files.getLastModifiedTime(file);
+    byte[] b = Files.readAllBytes(file);
+    b[b.length / 2] ^= 1;
+    Files.write(file, b);
+    Files.setLastModifiedTime(file, mtime);
   }
 
   @Test

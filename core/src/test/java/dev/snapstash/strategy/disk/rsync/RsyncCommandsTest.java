@@ -33,6 +33,17 @@ class RsyncCommandsTest {
     assertThat(RsyncCommands.listEntries(List.of("a/b"), true)).isEqualTo("a/b\0");
   }
 
+  /** Files whose previous copy is damaged: written whatever their size and time, never deleting anything else. */
+  @Test
+  void copyingAfreshNamesTheFilesAndIgnoresTheirTimes() {
+    var c = RsyncCommands.copyAfresh(Path.of("/h"), Path.of("/b"), Path.of("/w/damaged.list"), List.of("/caches/"));
+    assertThat(c.argv())
+        .containsExactly(
+            "rsync", "-aHAX", "--from0", "--files-from=/w/damaged.list", "--ignore-missing-args", "--ignore-times",
+            "--numeric-ids", "--stats", "--exclude=/caches/", "/h/", "/b/");
+    assertThat(RsyncCommands.listFiles(List.of("a/p.pack", "b"))).isEqualTo("a/p.pack\0b\0");
+  }
+
   @Test
   void repositoryMetadataLivesInRepositoriesOutsideTheirObjectStores() {
     assertThat(RsyncCommands.holdsRepositoryMetadata("shared/data/repositories/1/refs/heads")).isTrue();
