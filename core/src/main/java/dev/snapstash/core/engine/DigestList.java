@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * A backup's {@code home.sha256} in path order (String order, as {@link HomeChecksums#write} sorts it). The next
@@ -44,47 +43,8 @@ final class DigestList {
    * none. A path listed twice has its last digest.
    */
   static DigestList read(Path backupDir) {
-    Path f = backupDir.resolve(HomeChecksums.FILE);
-    Prefetched p = PREFETCHED.remove(f);
-    if (p != null && p.stamp().matches(f)) {
-      try {
-        return p.list().join();
-      } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
-        // read it again here, and report what is wrong with it from this thread
-      }
-    }
-    return readFile(f);
+    return readFile(backupDir.resolve(HomeChecksums.FILE));
   }
-
-  /**
-   * Starts reading {@code backupDir}'s list in a thread of its own, for a {@link #read} of it later in this run:
-   * the checksums after the unlock need the previous backup's list (100,000 lines, 14 MB), and reading it beside
-   * the pre-copy takes it off the end of the run. What is read is used only while the file is unchanged.
-   */
-  static void prefetch(Path backupDir) {
-    Path f = backupDir.resolve(HomeChecksums.FILE);
-    Optional<FileStamp> stamp = FileStamp.of(f);
-    if (stamp.isEmpty()) {
-      return;
-    }
-    java.util.concurrent.CompletableFuture<DigestList> list = new java.util.concurrent.CompletableFuture<>();
-    // One list at a time: a process that runs many backups (the tests) must not keep every one.
-    PREFETCHED.clear();
-    PREFETCHED.put(f, new Prefetched(stamp.get(), list));
-    Thread reader = new Thread(() -> {
-      try {
-        list.complete(readFile(f));
-      } catch (RuntimeException | Error e) {
-        list.completeExceptionally(e);
-      }
-    }, "checksum-list-reader");
-    reader.setDaemon(true);
-    reader.start();
-  }
-
-  private record Prefetched(FileStamp stamp, java.util.concurrent.CompletableFuture<DigestList> list) {}
-
-  private static final java.util.Map<Path, Prefetched> PREFETCHED = new java.util.concurrent.ConcurrentHashMap<>();
 
   private static DigestList readFile(Path f) {
     if (!Files.isRegularFile(f)) {

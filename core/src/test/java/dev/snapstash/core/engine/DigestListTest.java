@@ -28,25 +28,4 @@ class DigestListTest {
     }
     return out;
   }
-
-  @Test
-  void aPrefetchedListIsTheListAsRead() throws Exception {
-    list("a/HEAD", "1", "a/objects/ab/cd", "2", "b/odd\nname", "3");
-    List<String> direct = entries(DigestList.read(backup));
-    DigestList.prefetch(backup);
-    assertThat(entries(DigestList.read(backup))).isEqualTo(direct).containsExactly("a/HEAD=1", "a/objects/ab/cd=2", "b/odd\nname=3");
-  }
-
-  /** What was read ahead is used only while the file is the one read. */
-  @Test
-  void aListChangedAfterItsPrefetchIsReadAgain() throws Exception {
-    list("a/HEAD", "1");
-    DigestList.prefetch(backup);
-    Thread.sleep(50);
-    list("a/HEAD", "4", "c/new", "5");
-    assertThat(entries(DigestList.read(backup))).containsExactly("a/HEAD=4", "c/new=5");
-    Files.delete(backup.resolve(HomeChecksums.FILE));
-    DigestList.prefetch(backup);
-    assertThat(DigestList.read(backup).size()).isZero();
-  }
 }
