@@ -267,9 +267,14 @@ public final class BackupEngine {
     Manifest m =
         new Manifest(
             Manifest.FORMAT, tag, Manifest.State.IN_PROGRESS, settings.instanceName(), quiescer.applicationVersion(),
-            settings.version(), strategies, Map.of(), startedAt, null, Map.of(), null, null, null, null, null, null, null, null);
+            settings.version(), strategies, Map.of(), startedAt, null, Map.of(), null, null, null, null, null, null, null, null,
+            nodesOrNull(quiescer.applicationNodes()));
     settings.store().write(m);
     return m;
+  }
+
+  private static List<dev.snapstash.core.spi.ApplicationNode> nodesOrNull(List<dev.snapstash.core.spi.ApplicationNode> n) {
+    return n == null || n.isEmpty() ? null : List.copyOf(n);
   }
 
   private long millisSince(long t) {
@@ -501,7 +506,8 @@ public final class BackupEngine {
               homePart,
               dbPart,
               null,
-              null);
+              null,
+              started.nodes());
       settings.store().write(m);
       return m;
     }

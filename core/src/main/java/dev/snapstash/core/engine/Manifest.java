@@ -30,6 +30,7 @@ import java.util.Map;
  * @param database what the database strategy copied
  * @param error the error's one-sentence message, for failed backups
  * @param verification the last {@code snapstash verify} of this backup, or null
+ * @param nodes the application's nodes when the backup started (a Data Center cluster's), or null when unknown
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -52,7 +53,8 @@ public record Manifest(
     Part home,
     Part database,
     String error,
-    Verification verification) {
+    Verification verification,
+    List<dev.snapstash.core.spi.ApplicationNode> nodes) {
 
   public static final int FORMAT = 1;
   public static final String FILE = "manifest.json";
@@ -92,7 +94,7 @@ public record Manifest(
   public Manifest withVerification(Verification v) {
     return new Manifest(
         formatVersion, tag, state, instance, bitbucketVersion, snapstashVersion, strategies, tools, startedAt,
-        finishedAt, phases, lockedAt, unlockedAt, lockWindowMillis, bytesUnderLock, home, database, error, v);
+        finishedAt, phases, lockedAt, unlockedAt, lockWindowMillis, bytesUnderLock, home, database, error, v, nodes);
   }
 
   /** Total size of the backup. */
@@ -107,6 +109,6 @@ public record Manifest(
   public Manifest withState(State s, Instant finished, String err) {
     return new Manifest(
         formatVersion, tag, s, instance, bitbucketVersion, snapstashVersion, strategies, tools, startedAt, finished,
-        phases, lockedAt, unlockedAt, lockWindowMillis, bytesUnderLock, home, database, err, verification);
+        phases, lockedAt, unlockedAt, lockWindowMillis, bytesUnderLock, home, database, err, verification, nodes);
   }
 }
