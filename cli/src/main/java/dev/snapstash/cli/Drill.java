@@ -78,7 +78,8 @@ final class Drill {
     for (SandboxDatabase.Repository r : instance.database().allRepositories()) {
       String path = r.path();
       String url = instance.baseUrl() + "/scm/" + path.toLowerCase(Locale.ROOT) + ".git";
-      runner.run(LoadGenerator.command(into, "admin", instance.adminPassword(), "clone", "-q", "--mirror", url, path.replace('/', '_')));
+      runner.run(LoadGenerator.command(
+          into, "admin", instance.adminPassword(), instance.caFile(), "clone", "-q", "--mirror", url, path.replace('/', '_')));
       cloned.add(path);
     }
     return cloned;
