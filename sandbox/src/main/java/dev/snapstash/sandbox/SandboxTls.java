@@ -46,6 +46,8 @@ final class SandboxTls {
   static Command generate(Path keystore, String password) {
     return keytool("-genkeypair", "-alias", ALIAS, "-keyalg", "EC", "-groupname", "secp256r1",
         "-dname", "CN=localhost, OU=snapstash sandbox", "-ext", "SAN=dns:localhost,ip:127.0.0.1",
+        // Marked as a CA: some TLS stacks take a self-signed certificate as a trust anchor only then.
+        "-ext", "BC:c=ca:true",
         "-validity", "3650", "-storetype", "PKCS12", "-keystore", keystore.toString(),
         "-storepass:env", PASSWORD_VARIABLE)
         .withSecretEnv(PASSWORD_VARIABLE, password);
