@@ -57,8 +57,9 @@ public final class SandboxKnobs {
   }
 
   /**
-   * The answer to a token that is not the lock's (or the task's): 409 by default (UI, for unlock); 403 and 401 are
-   * the other plausible answers.
+   * The answer to a token that is not the lock's (or the task's): 409 by default (UI, for unlock); 403 is the other
+   * plausible answer. (A 401 would be indistinguishable from refused credentials, which recover must never take
+   * for a released lock.)
    */
   public SandboxKnobs wrongTokenStatus(int status) {
     this.wrongTokenStatus = status;

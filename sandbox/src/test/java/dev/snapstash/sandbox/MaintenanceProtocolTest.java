@@ -218,7 +218,7 @@ class MaintenanceProtocolTest {
   /** No lock: 404 (UI) by default; a wrong token while locked: 409 (UI); both knobs' other answers too. */
   @Test
   void tokensAreChecked() {
-    for (int[] knob : new int[][] {{404, 409}, {409, 403}, {403, 401}}) {
+    for (int[] knob : new int[][] {{404, 409}, {409, 403}, {403, 403}}) {
       int noLock = knob[0];
       int wrongToken = knob[1];
       sandbox.knobs().noSuchLockStatus(noLock).wrongTokenStatus(wrongToken);

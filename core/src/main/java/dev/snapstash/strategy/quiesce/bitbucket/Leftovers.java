@@ -11,10 +11,11 @@ import dev.snapstash.core.error.SnapstashException;
  *
  * <p>The answers for "no such lock or task" are not documented: a real instance most likely answers 404 (its own
  * maintenance page polls the lock "until it returns a 404"), and 409 for a token that is not the lock's (UI); 403
- * is plausible too. So 404, 409 and 403 count as "not held with this token", with two guards: a 403 may also mean
- * that the configured user lacks SYSADMIN, which the cluster resource (OAS: SYS_ADMIN) tells; and for the unlock,
- * the token-bearing status call must then refuse the token too: if it still answers for it, the lock is held and
- * the refusal was something else.
+ * is plausible too. 401 never counts: it is what Bitbucket's REST API answers for refused credentials and for a
+ * missing permission alike (OAS). For the unlock, the token-bearing status call decides: an answer for the token
+ * means the lock is still held with it, so the refusal was something else (a permission); a refusal means the
+ * token holds nothing. Only when both are refused with 403, which may mean "not yours" or "not permitted", is the
+ * SYSADMIN permission checked on the cluster resource, which needs the instance out of maintenance.
  */
 public final class Leftovers {
   private Leftovers() {}
@@ -24,10 +25,23 @@ public final class Leftovers {
     try {
       client.unlock(unlockToken);
     } catch (BitbucketClient.Refused e) {
-      if (!noLongerHeld(client, e)) {
+      if (!possiblyGone(e)) {
         throw e;
       }
-      confirmReleased(client, unlockToken, e);
+      BitbucketClient.Refused gone;
+      try {
+        client.drainStatus(unlockToken);
+        throw new SnapstashException(
+            ErrorKind.LOCK,
+            "Bitbucket at " + client.baseUrl() + " refused the unlock (HTTP " + e.status() + ") yet still answers"
+                + " the maintenance status for the journal's unlock token, so it is still locked with it; the"
+                + " journal keeps the token: " + e.getMessage());
+      } catch (BitbucketClient.Refused refused) {
+        gone = refused;
+      }
+      if (e.status() == 403 && gone.status() == 403) {
+        requireSysadmin(client, "the unlock and the token-bearing status were both refused with HTTP 403");
+      }
     }
   }
 
@@ -36,38 +50,36 @@ public final class Leftovers {
     try {
       client.cancel(cancelToken);
     } catch (BitbucketClient.Refused e) {
-      if (!noLongerHeld(client, e)) {
+      if (!possiblyGone(e)) {
         throw e;
+      }
+      if (e.status() == 403) {
+        requireSysadmin(client, "the cancel was refused with HTTP 403");
       }
     }
   }
 
-  private static boolean noLongerHeld(BitbucketClient client, BitbucketClient.Refused e) {
-    int s = e.status();
-    if (s != 404 && s != 409 && s != 403) {
-      return false;
-    }
-    if (s == 403) {
-      // Throws AUTHENTICATION when the user lacks SYSADMIN: then the token may well still hold the lock.
-      client.cluster();
-    }
-    return true;
+  private static boolean possiblyGone(BitbucketClient.Refused e) {
+    return e.status() == 404 || e.status() == 409 || e.status() == 403;
   }
 
   /**
-   * The token-bearing status call answers for the lock's holder only: a refusal says the token holds nothing. An
-   * answer says the lock is still ours, and the unlock's refusal must not discard the token.
+   * A 403 may mean "no such lock" or "not permitted": the cluster resource (OAS: SYS_ADMIN) tells, but only once
+   * the instance is out of maintenance; until then the journal keeps the token.
    */
-  private static void confirmReleased(BitbucketClient client, String unlockToken, BitbucketClient.Refused refusal) {
+  private static void requireSysadmin(BitbucketClient client, String why) {
     try {
-      client.drainStatus(unlockToken);
-    } catch (BitbucketClient.Refused gone) {
-      return;
+      client.cluster();
+    } catch (SnapstashException e) {
+      if (e.kind() == ErrorKind.AUTHENTICATION || e.kind() == ErrorKind.INTERRUPTED) {
+        throw e;
+      }
+      throw new SnapstashException(
+          ErrorKind.LOCK,
+          why + ", which means either that it no longer exists or that instance.username lacks the SYSADMIN"
+              + " permission, and the permission cannot be checked now (" + e.getMessage() + "); the journal keeps"
+              + " the token: run recover again once the instance answers",
+          e);
     }
-    throw new SnapstashException(
-        ErrorKind.LOCK,
-        "Bitbucket at " + client.baseUrl() + " refused the unlock (HTTP " + refusal.status() + ") yet still answers"
-            + " the maintenance status for the journal's unlock token, so it is most likely still locked; the"
-            + " journal keeps the token: " + refusal.getMessage());
   }
 }

@@ -65,10 +65,32 @@ class LeftoversTest {
   @ValueSource(ints = {401, 403})
   void a403FromAUserWithoutSysadminIsNotAReleasedLock(int permissionStatus) {
     bb.on(UNLOCK, Answer.error(403, "com.atlassian.bitbucket.AuthorisationException", "You are not permitted"));
+    bb.on(STATUS, Answer.error(403, "com.atlassian.bitbucket.AuthorisationException", "You are not permitted"));
     bb.on(CLUSTER, Answer.error(permissionStatus, "com.atlassian.bitbucket.AuthorisationException", "You are not permitted"));
     assertThatThrownBy(() -> Leftovers.unlock(client(), "u1"))
         .hasMessageContaining("SYSADMIN")
         .extracting(e -> ((SnapstashException) e).kind()).isEqualTo(ErrorKind.AUTHENTICATION);
+  }
+
+  @Test
+  void aRefusedUnlockWhileTheStatusStillAnswersForTheTokenIsNotReleased() {
+    bb.on(UNLOCK, Answer.error(403, "com.atlassian.bitbucket.AuthorisationException", "You are not permitted"));
+    bb.on(STATUS, Answer.json(200, "{\"task\":{\"state\":\"RUNNING\"},\"db-state\":\"DRAINED\",\"scm-state\":\"DRAINED\"}"));
+    assertThatThrownBy(() -> Leftovers.unlock(client(), "u1")).hasMessageContaining("still locked with it");
+  }
+
+  /** While the instance is in maintenance its REST API answers 503, so "not yours" and "not permitted" stay apart. */
+  @Test
+  void anAmbiguous403WhileTheInstanceIsInMaintenanceKeepsTheJournal() {
+    bb.on(UNLOCK, Answer.error(403, "com.atlassian.bitbucket.X", "no"));
+    bb.on(STATUS, Answer.error(403, "com.atlassian.bitbucket.X", "no"));
+    bb.on(CLUSTER, Answer.error(503, "com.atlassian.bitbucket.maintenance.MaintenanceModeException", "in maintenance"));
+    bb.on("GET /bitbucket/status", Answer.json(503, "{\"state\":\"MAINTENANCE\"}"));
+    assertThatThrownBy(() -> Leftovers.unlock(client(), "u1"))
+        .hasMessageContaining("SYSADMIN").hasMessageContaining("journal keeps the token")
+        .extracting(e -> ((SnapstashException) e).kind()).isEqualTo(ErrorKind.LOCK);
+    bb.on(CANCEL, Answer.error(403, "com.atlassian.bitbucket.X", "no"));
+    assertThatThrownBy(() -> Leftovers.cancel(client(), "c1")).hasMessageContaining("journal keeps the token");
   }
 
   @Test
