@@ -47,7 +47,7 @@ final class Drill {
       for (VerifyEngine.Check c : restored.verification().checks()) {
         checks.add(new VerifyEngine.Check("drill-" + c.name(), c.ok(), c.detail()));
       }
-      SandboxOptions o = SandboxOptions.defaults(home.getParent()).withPort(0);
+      SandboxOptions o = likeTheInstance(SandboxOptions.defaults(home.getParent()).withPort(0), config);
       if (db != null) {
         var a = db.access();
         o = o.withDatabase(kind(config), config.database().type().equals("h2") ? null : a.jdbcUrl(), a.user(), a.passwordFile());
@@ -83,6 +83,20 @@ final class Drill {
       cloned.add(path);
     }
     return cloned;
+  }
+
+  /**
+   * The drill's instance serves the configured base URL's shape: its context path, and TLS when it is https, so
+   * the clone URLs the drill uses are built as they are against the real instance.
+   */
+  static SandboxOptions likeTheInstance(SandboxOptions o, SnapstashConfig config) {
+    java.net.URI base = config.instance().baseUrl();
+    if (base == null) {
+      return o;
+    }
+    String path = base.getPath();
+    return o.withTls("https".equalsIgnoreCase(base.getScheme()))
+        .withContextPath(path == null || path.isEmpty() || path.equals("/") ? null : path);
   }
 
   private static DbKind kind(SnapstashConfig config) {

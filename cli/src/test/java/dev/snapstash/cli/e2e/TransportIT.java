@@ -59,7 +59,21 @@ class TransportIT {
           tmp.resolve("restored").toString());
       assertThat(restore.exit()).as(restore.err()).isZero();
       assertThat(tmp.resolve("restored/shared/data/repositories")).isDirectory();
+      // The drill serves the copy as the instance is served (https, /bitbucket) and clones every repository.
+      Scenario.Run drill = snapstash("-c", s.config().toString(), "--json", "verify", "--drill");
+      assertThat(drill.exit()).as(drill.out() + drill.err()).isZero();
+      assertThat(drill.out()).contains("drill-clone").contains("3 repositories cloned over HTTP");
     }
+  }
+
+  @Test
+  void theQuickstartRunsOverTlsUnderAContextPath() {
+    Path dir = tmp.resolve("qs");
+    Scenario.Run q = snapstash("--json", "quickstart", "--dir", dir.toString(), "--tls", "--context-path", "/bitbucket");
+    assertThat(q.exit()).as(q.err()).isZero();
+    assertThat(q.json().path("restoredInstanceUrl").asText()).startsWith("https://").endsWith("/bitbucket");
+    assertThat(q.json().path("repositoriesCloned").asInt()).isEqualTo(4);
+    assertThat(dir).doesNotExist();
   }
 
   @Test
