@@ -47,7 +47,7 @@ final class Drill {
       for (VerifyEngine.Check c : restored.verification().checks()) {
         checks.add(new VerifyEngine.Check("drill-" + c.name(), c.ok(), c.detail()));
       }
-      SandboxOptions o = SandboxOptions.defaults(home.getParent()).withPort(0);
+      SandboxOptions o = likeTheInstance(SandboxOptions.defaults(home.getParent()).withPort(0), config);
       if (db != null && kind(config) == DbKind.H2) {
         var a = db.access();
         o = o.withDatabase(DbKind.H2, null, a.user(), a.passwordFile());
@@ -105,10 +105,25 @@ final class Drill {
     for (SandboxDatabase.Repository r : instance.database().allRepositories()) {
       String path = r.path();
       String url = instance.baseUrl() + "/scm/" + path.toLowerCase(Locale.ROOT) + ".git";
-      runner.run(LoadGenerator.command(into, "admin", instance.adminPassword(), "clone", "-q", "--mirror", url, path.replace('/', '_')));
+      runner.run(LoadGenerator.command(
+          into, "admin", instance.adminPassword(), instance.caFile(), "clone", "-q", "--mirror", url, path.replace('/', '_')));
       cloned.add(path);
     }
     return cloned;
+  }
+
+  /**
+   * The drill's instance serves the configured base URL's shape: its context path, and TLS when it is https, so
+   * the clone URLs the drill uses are built as they are against the real instance.
+   */
+  static SandboxOptions likeTheInstance(SandboxOptions o, SnapstashConfig config) {
+    java.net.URI base = config.instance().baseUrl();
+    if (base == null) {
+      return o;
+    }
+    String path = base.getPath();
+    return o.withTls("https".equalsIgnoreCase(base.getScheme()))
+        .withContextPath(path == null || path.isEmpty() || path.equals("/") ? null : path);
   }
 
   private static DbKind kind(SnapstashConfig config) {

@@ -54,6 +54,14 @@ final class QuickstartCommand extends Verb {
   @Option(names = "--keep", description = "Keep the instances' files (both are stopped) for a look afterwards.")
   boolean keep;
 
+  @Option(names = "--tls", description = "Serve both instances over https with a self-signed certificate, trusted"
+      + " through instance.ca-file.")
+  boolean tls;
+
+  @Option(names = "--context-path", paramLabel = "PATH",
+      description = "Serve both instances under this path, like /bitbucket.")
+  String contextPath;
+
   @Override
   public Integer call() throws Exception {
     Path work = dir != null ? dir.toAbsolutePath() : Files.createTempDirectory("snapstash-quickstart-");
@@ -67,11 +75,15 @@ final class QuickstartCommand extends Verb {
     RunningSandbox restoredInstance = null;
     try {
       step("starting a sandbox Bitbucket (H2) in " + work.resolve("production"));
-      production =
-          RunningSandbox.start(SandboxOptions.defaults(work.resolve("production")).withPort(0).withContent(4, 8, 10, 8), runner);
+      production = RunningSandbox.start(
+          SandboxOptions.defaults(work.resolve("production")).withPort(0).withContent(4, 8, 10, 8).withTls(tls)
+              .withContextPath(contextPath),
+          runner);
       SandboxOptions restoredOptions =
           SandboxOptions.defaults(work.resolve("restored"))
               .withPort(0)
+              .withTls(tls)
+              .withContextPath(contextPath)
               .withDatabase(DbKind.H2, null, "sa", work.resolve("production").resolve("db-password"));
 
       step("pushing from 3 git clients while the backup runs");
@@ -84,7 +96,7 @@ final class QuickstartCommand extends Verb {
                       .run(
                           new LoadGenerator.Options(
                               prod.baseUrl(), "admin", prod.adminPassword(), 3, Duration.ofSeconds(8), 10_000, ledger,
-                              work.resolve("load"))),
+                              work.resolve("load"), prod.caFile())),
               "load");
       load.start();
       waitForPushes(ledger, load);

@@ -180,7 +180,7 @@ final class RestoreCommand extends Verb {
     if (into.isEmpty()) {
       return InstanceProbe.none();
     }
-    InstanceProbe http = InstanceProbe.http(c.instance().baseUrl(), Duration.ofSeconds(5));
+    InstanceProbe http = InstanceProbe.http(c.instance().baseUrl(), configured.transport(), Duration.ofSeconds(5));
     String where = String.join(" and ", into);
     return () -> http.answer().map(a -> new InstanceProbe.Answer(
         a.what() + " (instance.base-url), and this restore would write into " + where, a.certain()));

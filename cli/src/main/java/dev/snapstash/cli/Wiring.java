@@ -41,12 +41,23 @@ public class Wiring {
   public static final Set<String> DATABASES = Set.of("postgresql", "mysql", "h2", "collocated", "none");
   public static final Set<String> NOTIFIERS = Set.of("webhook", "hipchat");
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Wiring.class);
+
   private final SnapstashConfig config;
   private final ProcessRunner runner;
+  private final java.util.function.Function<String, String> env;
+  /** One client per instance: a login refused once is then never sent again, by any undo of a recover. */
+  private final java.util.Map<java.net.URI, BitbucketClient> clients = new java.util.concurrent.ConcurrentHashMap<>();
 
   public Wiring(SnapstashConfig config, ProcessRunner runner) {
+    this(config, runner, System::getenv);
+  }
+
+  /** @param env where proxy variables are read (the process environment, or a test's) */
+  public Wiring(SnapstashConfig config, ProcessRunner runner, java.util.function.Function<String, String> env) {
     this.config = config;
     this.runner = runner;
+    this.env = env;
   }
 
   public SnapstashConfig config() {
@@ -83,11 +94,37 @@ public class Wiring {
     if (i.baseUrl() == null) {
       throw SnapstashException.config("instance.base-url is required when quiesce.type is bitbucket");
     }
-    if (i.username() == null || i.password() == null) {
-      throw SnapstashException.config(
-          "instance.username and instance.password are required when quiesce.type is bitbucket");
+    return clientFor(i.baseUrl(), "when quiesce.type is bitbucket");
+  }
+
+  /**
+   * TLS trust and proxies for instance.base-url, as configured. instance.insecure is warned about every time: a
+   * setting that lets anyone on the path read the credentials must not go quiet in a cron job's log.
+   */
+  public dev.snapstash.core.http.HttpTransport transport() {
+    var i = config.instance();
+    var proxies = dev.snapstash.core.http.ProxyRules.of(i.proxy(), env);
+    for (String ignored : proxies.ignored()) {
+      log.warn("ignoring {}", ignored);
     }
-    return new BitbucketClient(i.baseUrl(), i.username(), () -> revealed("instance.password", i.password()), config.backup().requestTimeout());
+    if (i.insecure()) {
+      log.warn("instance.insecure is on: the certificate of {} is not checked, so anyone on the path can read the"
+          + " credentials; set instance.ca-file to its CA's PEM file instead", i.baseUrl());
+    }
+    java.util.function.Supplier<String> storePassword =
+        i.truststorePassword() == null ? null : () -> revealed("instance.truststore-password", i.truststorePassword());
+    return new dev.snapstash.core.http.HttpTransport(i.caFile(), i.truststore(), storePassword, i.insecure(), proxies);
+  }
+
+  private BitbucketClient.Credentials credentials(String why) {
+    var i = config.instance();
+    if (i.token() != null) {
+      return new BitbucketClient.Credentials.Bearer(() -> revealed("instance.token", i.token()));
+    }
+    if (i.username() == null || i.password() == null) {
+      throw SnapstashException.config("instance.username and instance.password are required " + why);
+    }
+    return new BitbucketClient.Credentials.Basic(i.username(), () -> revealed("instance.password", i.password()));
   }
 
   /** A secret's value, or a configuration error that names its key (the reference alone does not say which). */
@@ -193,17 +230,15 @@ public class Wiring {
   }
 
   /**
-   * How each recorded side effect is undone. A refusal that says the token is no longer valid (HTTP 403 or 409:
-   * not locked, or locked by someone else) means it was already released: done, not an error.
+   * How each recorded side effect is undone. A lock or task the instance no longer has counts as released (see
+   * {@code Leftovers}), but never on a refusal that could hide a lock still held.
    */
   RecoverEngine.Undoer undoer(Undo undo) {
     return u -> {
       if (u instanceof Undo.Unlock l) {
-        BitbucketClient client = clientFor(l.baseUrl());
-        releasing(client, () -> client.unlock(l.unlockToken()));
+        dev.snapstash.strategy.quiesce.bitbucket.Leftovers.unlock(clientFor(l.baseUrl(), "to unlock " + l.baseUrl()), l.unlockToken());
       } else if (u instanceof Undo.CancelTask c) {
-        BitbucketClient client = clientFor(c.baseUrl());
-        releasing(client, () -> client.cancel(c.cancelToken()));
+        dev.snapstash.strategy.quiesce.bitbucket.Leftovers.cancel(clientFor(c.baseUrl(), "to cancel the task on " + c.baseUrl()), c.cancelToken());
       } else if (u instanceof Undo.RunCommand r) {
         runner.run(dev.snapstash.core.process.Command.of(r.argv()).withTimeout(java.time.Duration.ofMinutes(5)));
       } else if (u instanceof Undo.Thaw t) {
@@ -222,31 +257,11 @@ public class Wiring {
     };
   }
 
-  /**
-   * Runs an unlock or cancel of a journal's token; a refusal of the token itself (403 or 409: the lock is gone,
-   * released by someone or by a restart) counts as already released. But 403 also means the configured user lacks
-   * SYSADMIN, and then the instance may still be locked with the only copy of the token in the journal: a
-   * token-less call that needs the same permission tells which, and a refusal there keeps the journal.
-   */
-  private static void releasing(BitbucketClient client, Runnable call) {
-    try {
-      call.run();
-    } catch (BitbucketClient.Refused e) {
-      if (e.status() != 403 && e.status() != 409) {
-        throw e;
-      }
-      if (e.status() == 403) {
-        client.maintenanceStatus();
-      }
-    }
-  }
-
-  private BitbucketClient clientFor(java.net.URI baseUrl) {
-    var i = config.instance();
-    if (i.username() == null || i.password() == null) {
-      throw SnapstashException.config("instance.username and instance.password are needed to unlock " + baseUrl);
-    }
-    return new BitbucketClient(baseUrl, i.username(), () -> revealed("instance.password", i.password()), config.backup().requestTimeout());
+  private BitbucketClient clientFor(java.net.URI baseUrl, String why) {
+    var credentials = credentials(why);
+    return clients.computeIfAbsent(baseUrl, b -> new BitbucketClient(new BitbucketClient.Settings(
+        b, credentials, transport(), config.backup().requestTimeout(), config.backup().rateLimitWait(),
+        Sleeper.REAL, Clock.systemUTC())));
   }
 
   private static String known(String key, String value, Set<String> names) {

@@ -27,7 +27,19 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.stream.Stream;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.ConnectionFactory;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.SecureRequestCustomizer;
 import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.server.handler.ContextHandler;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
@@ -151,13 +163,25 @@ public final class RunningSandbox implements AutoCloseable {
     QueuedThreadPool threads = new QueuedThreadPool(64, 4);
     threads.setName("sandbox-http");
     Server server = new Server(threads);
-    ServerConnector connector = new ServerConnector(server, 1, 1);
+    ServerConnector connector = o.tls()
+        ? new ServerConnector(server, 1, 1, tls(layout, runner))
+        : new ServerConnector(server, 1, 1);
     connector.setHost("127.0.0.1");
     connector.setPort(port);
     server.addConnector(connector);
+    ServerConnector plain = null;
+    if (o.tls()) {
+      plain = new ServerConnector(server, 1, 1);
+      plain.setHost("127.0.0.1");
+      plain.setPort(0);
+      server.addConnector(plain);
+    }
     server.setStopTimeout(30_000);
     try {
       connector.open();
+      if (plain != null) {
+        plain.open();
+      }
     } catch (IOException e) {
       throw new SnapstashException(
           ErrorKind.PRECONDITION,
@@ -165,7 +189,9 @@ public final class RunningSandbox implements AutoCloseable {
               + ": choose another with --port",
           e);
     }
-    String baseUrl = "http://127.0.0.1:" + connector.getLocalPort();
+    String context = o.contextPath() == null ? "" : o.contextPath();
+    String baseUrl = (o.tls() ? "https" : "http") + "://127.0.0.1:" + connector.getLocalPort() + context;
+    String redirectUrl = plain == null ? null : "http://127.0.0.1:" + plain.getLocalPort() + context;
     SandboxDatabase db = null;
     LocalDatabaseServer localServer = null;
     try {
@@ -183,6 +209,7 @@ public final class RunningSandbox implements AutoCloseable {
         adminPassword = Secrets.readOrCreate(layout.adminPassword());
       }
       String userPassword = Secrets.readOrCreate(layout.userPassword());
+      String adminToken = Secrets.readOrCreate(layout.adminToken());
       DbSettings dbs = DbSettings.resolve(o, previous, layout);
       if (dbs.local()) {
         Integer lastPort = previous != null && previous.dbLocal() && previous.db() == dbs.kind() ? previous.dbPort()
@@ -212,15 +239,20 @@ public final class RunningSandbox implements AutoCloseable {
       Maintenance maintenance = new Maintenance(Clock.systemUTC(), knobs);
       db.tracker(maintenance);
       BitbucketHandler handler = new BitbucketHandler(db, maintenance, knobs, new GitHttpBackend(), runner,
-          layout.repositories(), hooks, baseUrl);
-      server.setHandler(new GracefulHandler(handler));
+          layout.repositories(), hooks, baseUrl, Map.of(adminToken, "admin"));
+      Handler served = o.contextPath() == null ? handler : new ContextHandler(handler, o.contextPath());
+      if (plain != null) {
+        served = new ToHttps(served, plain, connector.getLocalPort());
+      }
+      server.setHandler(new GracefulHandler(served));
       server.start();
 
       long pid = ProcessHandle.current().pid();
       Files.writeString(layout.lock(), pid + "\n", StandardCharsets.UTF_8);
       SandboxState state = new SandboxState(baseUrl, connector.getLocalPort(), pid, "admin", adminPasswordFile,
           "user", layout.userPassword().toString(), dbs.kind(), dbs.url(), dbs.user(), dbs.passwordFile(),
-          dbs.local(), dbs.local() ? dbs.localDataDir().toString() : null, dbs.host(), dbs.port(), dbs.database());
+          dbs.local(), dbs.local() ? dbs.localDataDir().toString() : null, dbs.host(), dbs.port(), dbs.database(),
+          o.tls() ? layout.caFile().toString() : null, layout.adminToken().toString(), redirectUrl);
       state.write(layout.dir());
       Files.writeString(layout.config(), SnapstashYml.render(layout.dir(), state), StandardCharsets.UTF_8);
       log.info("sandbox serving {} from {} ({})", baseUrl, layout.home(), dbs.kind().optionValue());
@@ -234,6 +266,46 @@ public final class RunningSandbox implements AutoCloseable {
     } catch (Exception e) {
       stopQuietly(server, db, localServer);
       throw SnapstashException.internal("the sandbox failed to start: " + e, e);
+    }
+  }
+
+  /** HTTP/1.1 over TLS with the directory's self-signed certificate, made on first use. */
+  private static ConnectionFactory[] tls(SandboxLayout layout, ProcessRunner runner) {
+    String password = SandboxTls.ensure(layout, runner);
+    SslContextFactory.Server ssl = new SslContextFactory.Server();
+    ssl.setKeyStorePath(layout.keystore().toString());
+    ssl.setKeyStorePassword(password);
+    ssl.setKeyStoreType("PKCS12");
+    HttpConfiguration http = new HttpConfiguration();
+    // Clients reach the sandbox by address, which carries no SNI name to check.
+    http.addCustomizer(new SecureRequestCustomizer(false, false, -1, false));
+    return new ConnectionFactory[] {new SslConnectionFactory(ssl, "http/1.1"), new HttpConnectionFactory(http)};
+  }
+
+  /**
+   * The plain-http port of a TLS sandbox answers everything with a permanent redirect to the same path over https,
+   * as administrators commonly set up a Bitbucket's http port.
+   */
+  private static final class ToHttps extends Handler.Wrapper {
+    private final ServerConnector plain;
+    private final int httpsPort;
+
+    ToHttps(Handler next, ServerConnector plain, int httpsPort) {
+      super(next);
+      this.plain = plain;
+      this.httpsPort = httpsPort;
+    }
+
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) throws Exception {
+      if (request.getConnectionMetaData().getConnector() != plain) {
+        return super.handle(request, response, callback);
+      }
+      response.setStatus(301);
+      response.getHeaders().put(HttpHeader.LOCATION,
+          "https://127.0.0.1:" + httpsPort + request.getHttpURI().getPathQuery());
+      response.write(true, null, callback);
+      return true;
     }
   }
 
@@ -336,6 +408,26 @@ public final class RunningSandbox implements AutoCloseable {
 
   public Maintenance maintenance() {
     return maintenance;
+  }
+
+  /** Requests answered 429 by the rate-limit knob so far. */
+  public int rateLimitedRequests() {
+    return handler.rateLimitedRequests();
+  }
+
+  /** Logins of this user the sandbox refused so far (wrong password, or while demanding a CAPTCHA). */
+  public int failedLogins(String user) {
+    return handler.failedLogins(user);
+  }
+
+  /** Lifts a CAPTCHA demand on this user, as an administrator would. */
+  public void clearCaptcha(String user) {
+    handler.clearCaptcha(user);
+  }
+
+  /** With TLS, the certificate to trust; else null. */
+  public java.nio.file.Path caFile() {
+    return state.caFile() == null ? null : java.nio.file.Path.of(state.caFile());
   }
 
   /** Pushes being served right now; a test holding one in flight waits for this. */

@@ -129,7 +129,7 @@ public final class Sandbox {
     long pid = runner.spawnDetached(Command.of(argv).inDirectory(l.dir()), l.logFile());
     log.info("sandbox starting in the background (pid {}), log in {}", pid, l.logFile());
     long deadline = System.nanoTime() + o.startTimeout().toNanos();
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    HttpClient http = null;
     while (System.nanoTime() < deadline) {
       if (Files.exists(l.startError())) {
         waitForExit(pid, Duration.ofSeconds(10));
@@ -144,6 +144,9 @@ public final class Sandbox {
             ErrorKind.EXTERNAL_COMMAND, "the sandbox process exited during start: see " + l.logFile());
       }
       Optional<SandboxState> s = SandboxState.read(l.dir()).filter(x -> x.pid() != null && x.pid() == pid);
+      if (s.isPresent() && http == null) {
+        http = client(s.get());
+      }
       if (s.isPresent() && answers(http, s.get().baseUrl())) {
         return s.get();
       }
@@ -164,6 +167,14 @@ public final class Sandbox {
       return new SnapstashException(
           ErrorKind.EXTERNAL_COMMAND, "the sandbox failed to start: see " + l.logFile(), e);
     }
+  }
+
+  /** A client that trusts the sandbox's own certificate when it serves TLS; no proxy (it is on loopback). */
+  static HttpClient client(SandboxState s) {
+    dev.snapstash.core.http.HttpTransport t = s.caFile() == null
+        ? dev.snapstash.core.http.HttpTransport.direct()
+        : dev.snapstash.core.http.HttpTransport.trusting(Path.of(s.caFile()), name -> null);
+    return t.client(Duration.ofSeconds(2));
   }
 
   static boolean answers(HttpClient http, String baseUrl) {

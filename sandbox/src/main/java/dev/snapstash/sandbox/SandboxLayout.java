@@ -74,6 +74,25 @@ public record SandboxLayout(Path dir) {
     return dir.resolve("db-password");
   }
 
+  /** An access token of the admin user (HTTP Bearer; like every token, without SYSADMIN). */
+  public Path adminToken() {
+    return dir.resolve("admin-token");
+  }
+
+  /** With {@code --tls}: the server's key and self-signed certificate (PKCS12). */
+  public Path keystore() {
+    return dir.resolve("tls").resolve("sandbox.p12");
+  }
+
+  public Path keystorePassword() {
+    return dir.resolve("tls").resolve("keystore-password");
+  }
+
+  /** With {@code --tls}: the certificate clients trust ({@code instance.ca-file}, {@code GIT_SSL_CAINFO}). */
+  public Path caFile() {
+    return dir.resolve("tls").resolve("ca.pem");
+  }
+
   public Path config() {
     return dir.resolve("snapstash.yml");
   }

@@ -22,6 +22,9 @@ import java.util.Objects;
  * @param adminPasswordFile file holding the admin password, or {@code null} to generate one
  * @param proxyName public host name behind a TLS proxy, or {@code null}
  * @param startTimeout how long a detached start waits for the instance to answer
+ * @param tls serve https with a self-signed certificate written into the directory (and a plain-http port that
+ *     redirects to it)
+ * @param contextPath serve under this path, like {@code /bitbucket}, or {@code null} for the root
  */
 public record SandboxOptions(
     Path dir,
@@ -36,13 +39,46 @@ public record SandboxOptions(
     int blobKb,
     Path adminPasswordFile,
     String proxyName,
-    Duration startTimeout) {
+    Duration startTimeout,
+    boolean tls,
+    String contextPath) {
 
   public static final int DEFAULT_PORT = 7990;
 
   public SandboxOptions {
     dir = Objects.requireNonNull(dir, "dir").toAbsolutePath().normalize();
     startTimeout = startTimeout == null ? Duration.ofSeconds(60) : startTimeout;
+    contextPath = normalContextPath(contextPath);
+  }
+
+  /** Without TLS and context path (the options before they existed). */
+  public SandboxOptions(Path dir, Integer port, DbKind db, String jdbcUrl, String dbUser, Path dbPasswordFile,
+      int repos, int commits, int filesPerCommit, int blobKb, Path adminPasswordFile, String proxyName,
+      Duration startTimeout) {
+    this(dir, port, db, jdbcUrl, dbUser, dbPasswordFile, repos, commits, filesPerCommit, blobKb, adminPasswordFile,
+        proxyName, startTimeout, false, null);
+  }
+
+  /** {@code /bitbucket} from {@code bitbucket}, {@code /bitbucket/} or {@code /bitbucket}; null for the root. */
+  static String normalContextPath(String p) {
+    if (p == null) {
+      return null;
+    }
+    String t = p.strip();
+    while (t.endsWith("/")) {
+      t = t.substring(0, t.length() - 1);
+    }
+    if (t.isEmpty()) {
+      return null;
+    }
+    if (!t.startsWith("/")) {
+      t = "/" + t;
+    }
+    if (!t.matches("(/[A-Za-z0-9._~-]+)+")) {
+      throw new dev.snapstash.core.error.SnapstashException(dev.snapstash.core.error.ErrorKind.USAGE,
+          "--context-path '" + p + "' must be a path like /bitbucket (letters, digits, '.', '_', '~', '-')");
+    }
+    return t;
   }
 
   /** Small defaults so that a plain start takes a couple of seconds. */
@@ -52,32 +88,42 @@ public record SandboxOptions(
 
   public SandboxOptions withPort(Integer p) {
     return new SandboxOptions(dir, p, db, jdbcUrl, dbUser, dbPasswordFile, repos, commits, filesPerCommit, blobKb,
-        adminPasswordFile, proxyName, startTimeout);
+        adminPasswordFile, proxyName, startTimeout, tls, contextPath);
   }
 
   public SandboxOptions withDatabase(DbKind kind, String url, String user, Path passwordFile) {
     return new SandboxOptions(dir, port, kind, url, user, passwordFile, repos, commits, filesPerCommit, blobKb,
-        adminPasswordFile, proxyName, startTimeout);
+        adminPasswordFile, proxyName, startTimeout, tls, contextPath);
   }
 
   public SandboxOptions withContent(int r, int c, int f, int kb) {
     return new SandboxOptions(dir, port, db, jdbcUrl, dbUser, dbPasswordFile, r, c, f, kb, adminPasswordFile,
-        proxyName, startTimeout);
+        proxyName, startTimeout, tls, contextPath);
   }
 
   public SandboxOptions withAdminPasswordFile(Path f) {
     return new SandboxOptions(dir, port, db, jdbcUrl, dbUser, dbPasswordFile, repos, commits, filesPerCommit, blobKb,
-        f, proxyName, startTimeout);
+        f, proxyName, startTimeout, tls, contextPath);
   }
 
   public SandboxOptions withProxyName(String host) {
     return new SandboxOptions(dir, port, db, jdbcUrl, dbUser, dbPasswordFile, repos, commits, filesPerCommit, blobKb,
-        adminPasswordFile, host, startTimeout);
+        adminPasswordFile, host, startTimeout, tls, contextPath);
   }
 
   public SandboxOptions withStartTimeout(Duration t) {
     return new SandboxOptions(dir, port, db, jdbcUrl, dbUser, dbPasswordFile, repos, commits, filesPerCommit, blobKb,
-        adminPasswordFile, proxyName, t);
+        adminPasswordFile, proxyName, t, tls, contextPath);
+  }
+
+  public SandboxOptions withTls(boolean on) {
+    return new SandboxOptions(dir, port, db, jdbcUrl, dbUser, dbPasswordFile, repos, commits, filesPerCommit, blobKb,
+        adminPasswordFile, proxyName, startTimeout, on, contextPath);
+  }
+
+  public SandboxOptions withContextPath(String path) {
+    return new SandboxOptions(dir, port, db, jdbcUrl, dbUser, dbPasswordFile, repos, commits, filesPerCommit, blobKb,
+        adminPasswordFile, proxyName, startTimeout, tls, path);
   }
 
   /** The options as {@code sandbox start} arguments, for the detached child (no secrets: only file paths). */
@@ -105,6 +151,12 @@ public record SandboxOptions(
     }
     if (proxyName != null) {
       a.addAll(List.of("--proxy-name", proxyName));
+    }
+    if (tls) {
+      a.add("--tls");
+    }
+    if (contextPath != null) {
+      a.addAll(List.of("--context-path", contextPath));
     }
     return a;
   }

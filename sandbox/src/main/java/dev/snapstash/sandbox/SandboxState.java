@@ -31,6 +31,9 @@ import java.util.Optional;
  * @param dbHost database host ({@code null} for H2)
  * @param dbPort database port ({@code null} for H2)
  * @param dbName database name ({@code null} for H2)
+ * @param caFile with {@code --tls}, the PEM certificate clients trust; else {@code null}
+ * @param adminTokenFile file holding an access token of the admin user (without SYSADMIN, as every token)
+ * @param httpRedirectUrl with {@code --tls}, a plain-http address that redirects to {@code baseUrl}; else null
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record SandboxState(
@@ -49,17 +52,25 @@ public record SandboxState(
     String dbDataDir,
     String dbHost,
     Integer dbPort,
-    String dbName) {
+    String dbName,
+    String caFile,
+    String adminTokenFile,
+    String httpRedirectUrl) {
 
   static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   public SandboxState withPid(Long p) {
     return new SandboxState(baseUrl, port, p, adminUser, adminPasswordFile, user, userPasswordFile, db, jdbcUrl,
-        dbUser, dbPasswordFile, dbLocal, dbDataDir, dbHost, dbPort, dbName);
+        dbUser, dbPasswordFile, dbLocal, dbDataDir, dbHost, dbPort, dbName, caFile, adminTokenFile, httpRedirectUrl);
   }
 
   public String adminPassword() {
     return Secrets.read(Path.of(adminPasswordFile), "--admin-password-file");
+  }
+
+  /** The admin user's access token. */
+  public String adminToken() {
+    return Secrets.read(Path.of(adminTokenFile), adminTokenFile);
   }
 
   public String userPassword() {

@@ -20,6 +20,10 @@ public final class SnapstashYml {
     y.append("  username: ").append(s.adminUser()).append('\n');
     y.append("  password: ${file:").append(s.adminPasswordFile()).append("}\n");
     y.append("  home: ").append(l.home()).append('\n');
+    if (s.caFile() != null) {
+      y.append("  # The sandbox's self-signed certificate (sandbox start --tls)\n");
+      y.append("  ca-file: ").append(s.caFile()).append('\n');
+    }
     y.append("backup:\n");
     y.append("  root: ").append(l.backups()).append('\n');
     y.append("quiesce:\n");

@@ -14,10 +14,17 @@ final class GitClient {
   private final ProcessRunner runner = new ProcessRunner();
   private final String user;
   private final String password;
+  private final Path caFile;
 
   GitClient(String user, String password) {
+    this(user, password, null);
+  }
+
+  /** Trusting {@code caFile} (a TLS sandbox's certificate) when not null. */
+  GitClient(String user, String password, Path caFile) {
     this.user = user;
     this.password = password;
+    this.caFile = caFile;
   }
 
   Command git(Path dir, String... args) {
@@ -34,6 +41,10 @@ final class GitClient {
         .withEnv("GIT_CONFIG_VALUE_1", "Test User")
         .withEnv("GIT_CONFIG_KEY_2", "user.email")
         .withEnv("GIT_CONFIG_VALUE_2", "test@example.com");
+    if (caFile != null) {
+      // The environment's GIT_SSL_CAINFO, where a host sets one, wins over http.sslCAInfo: set the variable.
+      c = c.withEnv("GIT_SSL_CAINFO", caFile.toString());
+    }
     Command full = Command.of("git").plus(c.argv());
     full = new Command(full.argv(), c.environment(), dir, c.timeout(), Command.Output.CAPTURE, null, null,
         java.util.Set.of(0), c.secrets());

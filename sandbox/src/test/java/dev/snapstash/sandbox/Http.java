@@ -13,9 +13,14 @@ import java.util.Base64;
 /** A tiny JSON-over-HTTP client for tests, speaking as a backup tool would. */
 final class Http {
   static final ObjectMapper JSON = new ObjectMapper();
-  private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
+      .version(HttpClient.Version.HTTP_1_1).build();
 
-  record Answer(int status, String body) {
+  record Answer(int status, String body, java.net.http.HttpHeaders headers) {
+    String header(String name) {
+      return headers.firstValue(name).orElse(null);
+    }
+
     JsonNode json() {
       try {
         return JSON.readTree(body);
@@ -37,11 +42,29 @@ final class Http {
 
   private final String base;
   private final String authorization;
+  private final HttpClient client;
 
   Http(String base, String user, String password) {
+    this(base, user, password, null);
+  }
+
+  /** Trusting {@code caFile} (a TLS sandbox's certificate) when not null; never following redirects. */
+  Http(String base, String user, String password, java.nio.file.Path caFile) {
+    this(base, user == null ? null
+        : "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8)),
+        caFile);
+  }
+
+  private Http(String base, String authorization, java.nio.file.Path caFile) {
     this.base = base;
-    this.authorization = user == null ? null
-        : "Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+    this.authorization = authorization;
+    this.client = caFile == null ? CLIENT
+        : dev.snapstash.core.http.HttpTransport.trusting(caFile, name -> null).client(Duration.ofSeconds(5));
+  }
+
+  /** With an access token (HTTP Bearer). */
+  static Http bearer(String base, String token, java.nio.file.Path caFile) {
+    return new Http(base, "Bearer " + token, caFile);
   }
 
   Answer send(String method, String path, String token) {
@@ -57,8 +80,8 @@ final class Http {
       b.header("X-Atlassian-Maintenance-Token", token);
     }
     try {
-      HttpResponse<String> r = CLIENT.send(b.build(), HttpResponse.BodyHandlers.ofString());
-      return new Answer(r.statusCode(), r.body());
+      HttpResponse<String> r = client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+      return new Answer(r.statusCode(), r.body(), r.headers());
     } catch (Exception e) {
       throw new AssertionError(method + " " + path + " failed", e);
     }
@@ -76,8 +99,8 @@ final class Http {
       b.header("Authorization", authorization);
     }
     try {
-      HttpResponse<String> r = CLIENT.send(b.build(), HttpResponse.BodyHandlers.ofString());
-      return new Answer(r.statusCode(), r.body());
+      HttpResponse<String> r = client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+      return new Answer(r.statusCode(), r.body(), r.headers());
     } catch (Exception e) {
       throw new AssertionError("PUT " + path + " failed", e);
     }

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -20,15 +21,29 @@ import org.junit.jupiter.params.AfterParameterizedClassInvocation;
 import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Every row and error case of the table in bitbucket-protocol.md, over real HTTP, on each database kind: every call
- * authenticates against the users table, paging is SQL, and draining waits for database transactions.
+ * Every row and error case of the protocol table (docs/strategies/quiesce-bitbucket.md), over real HTTP, on each
+ * database kind, served plainly and over TLS under a context path: every call authenticates against the users
+ * table, paging is SQL, and draining waits for database transactions. Evidenced answers are the defaults; the
+ * knobs' other plausible answers are checked too.
  */
-@ParameterizedClass(name = "on {0}")
-@EnumSource(DbKind.class)
+@ParameterizedClass(name = "{0}")
+@MethodSource("setups")
 class MaintenanceProtocolTest {
+  /** A database kind, and whether the sandbox serves TLS under a context path. */
+  record Setup(DbKind kind, boolean tls) {
+    @Override
+    public String toString() {
+      return kind.optionValue() + (tls ? " over TLS under /bitbucket" : " over plain http");
+    }
+  }
+
+  static Stream<Setup> setups() {
+    return Stream.of(DbKind.values()).flatMap(k -> Stream.of(new Setup(k, false), new Setup(k, true)));
+  }
+
   @RegisterExtension static final DatabaseServers servers = new DatabaseServers();
   @TempDir static Path dir;
   static RunningSandbox sandbox;
@@ -36,19 +51,27 @@ class MaintenanceProtocolTest {
   static Http user;
   static Http wrong;
   static Http anonymous;
+  static Http token;
+  static GitClient git;
 
-  @Parameter DbKind kind;
+  @Parameter Setup setup;
 
   @BeforeParameterizedClassInvocation
-  static void start(DbKind kind) {
+  static void start(Setup setup) {
     Tools.requireGit();
-    sandbox = RunningSandbox.start(servers.on(kind,
-        SandboxOptions.defaults(dir.resolve("sb-" + kind.optionValue())).withPort(0).withContent(12, 2, 2, 1)),
-        new ProcessRunner());
-    admin = new Http(sandbox.baseUrl(), "admin", sandbox.adminPassword());
-    user = new Http(sandbox.baseUrl(), "user", sandbox.userPassword());
-    wrong = new Http(sandbox.baseUrl(), "admin", "not-the-password");
-    anonymous = new Http(sandbox.baseUrl(), null, null);
+    SandboxOptions o = SandboxOptions.defaults(dir.resolve("sb-" + setup.kind().optionValue() + (setup.tls() ? "-tls" : "")))
+        .withPort(0).withContent(12, 2, 2, 1);
+    if (setup.tls()) {
+      o = o.withTls(true).withContextPath("/bitbucket");
+    }
+    sandbox = RunningSandbox.start(servers.on(setup.kind(), o), new ProcessRunner());
+    Path ca = sandbox.caFile();
+    admin = new Http(sandbox.baseUrl(), "admin", sandbox.adminPassword(), ca);
+    user = new Http(sandbox.baseUrl(), "user", sandbox.userPassword(), ca);
+    wrong = new Http(sandbox.baseUrl(), "admin", "not-the-password", ca);
+    anonymous = new Http(sandbox.baseUrl(), null, null, ca);
+    token = Http.bearer(sandbox.baseUrl(), sandbox.state().adminToken(), ca);
+    git = new GitClient("admin", sandbox.adminPassword(), ca);
   }
 
   @AfterParameterizedClassInvocation
@@ -61,7 +84,10 @@ class MaintenanceProtocolTest {
 
   @AfterEach
   void leaveUnlocked() {
-    sandbox.knobs().taskOutcome(null);
+    sandbox.knobs().taskOutcome(null).noSuchLockStatus(404).wrongTokenStatus(409).permissionDeniedStatus(401)
+        .secondLockStatus(409).statusCodeInMaintenance(503).captchaAfterFailures(0).unavailable(null)
+        .rateLimit(null).loginRedirect(false);
+    sandbox.clearCaptcha("admin");
     if (sandbox.maintenance().isLocked()) {
       throw new AssertionError("a test left the instance locked");
     }
@@ -88,10 +114,6 @@ class MaintenanceProtocolTest {
     assertThat(unlock).matches("[0-9a-f]{20,}");
     assertThat(lock.json().get("owner").get("name").asText()).isEqualTo("admin");
     try {
-      Http.Answer second = admin.send("POST", "/mvc/maintenance/lock");
-      assertThat(second.status()).isEqualTo(409);
-      assertThat(second.errorMessage()).contains("locked");
-
       Http.Answer start = admin.send("POST", "/mvc/admin/backups?external=true", unlock);
       assertThat(start.status()).isEqualTo(200);
       JsonNode task = start.json();
@@ -127,7 +149,7 @@ class MaintenanceProtocolTest {
       assertThat(bad.status()).isEqualTo(400);
       bad.errorMessage();
       Http.Answer badToken = admin.send("POST", "/mvc/admin/backups/progress/client?token=nope&percentage=10");
-      assertThat(badToken.status()).isIn(401, 403, 409);
+      assertThat(badToken.status()).isEqualTo(409);
       badToken.errorMessage();
     } finally {
       assertThat(admin.send("DELETE", "/mvc/maintenance/lock?token=" + unlock).status()).isIn(202, 204);
@@ -136,110 +158,222 @@ class MaintenanceProtocolTest {
     assertThat(admin.send("GET", "/rest/api/1.0/projects").status()).isEqualTo(200);
   }
 
+  /** A missing permission is 401 with AuthorisationException by default (OAS), or 403 by the knob. */
   @Test
   void credentialsAndPermissionAreChecked() {
-    for (String path : List.of("/mvc/maintenance/lock")) {
-      Http.Answer w = wrong.send("POST", path);
+    for (int denied : new int[] {401, 403}) {
+      sandbox.knobs().permissionDeniedStatus(denied);
+      Http.Answer w = wrong.send("POST", "/mvc/maintenance/lock");
       assertThat(w.status()).isEqualTo(401);
-      w.errorMessage();
-      Http.Answer a = anonymous.send("POST", path);
-      assertThat(a.status()).isEqualTo(401);
-      Http.Answer u = user.send("POST", path);
-      assertThat(u.status()).isEqualTo(403);
+      assertThat(w.json().get("errors").get(0).get("exceptionName").asText()).contains("IncorrectPassword");
+      assertThat(anonymous.send("POST", "/mvc/maintenance/lock").status()).isEqualTo(401);
+      Http.Answer u = user.send("POST", "/mvc/maintenance/lock");
+      assertThat(u.status()).isEqualTo(denied);
       assertThat(u.errorMessage()).contains("permitted");
+      assertThat(u.json().get("errors").get(0).get("exceptionName").asText())
+          .isEqualTo("com.atlassian.bitbucket.AuthorisationException");
+      assertThat(user.send("DELETE", "/mvc/maintenance/lock?token=x").status()).isEqualTo(denied);
+      assertThat(user.send("POST", "/mvc/admin/backups?external=true", "x").status()).isEqualTo(denied);
+      assertThat(user.send("GET", "/rest/api/1.0/admin/cluster").status()).isEqualTo(denied);
+      // An access token authenticates, but never carries SYSADMIN.
+      assertThat(token.send("GET", "/rest/api/1.0/projects").status()).isEqualTo(200);
+      assertThat(token.send("GET", "/rest/api/1.0/admin/cluster").status()).isEqualTo(denied);
+      assertThat(token.send("POST", "/mvc/maintenance/lock").status()).isEqualTo(denied);
     }
-    assertThat(user.send("GET", "/mvc/maintenance", "x").status()).isEqualTo(403);
-    assertThat(user.send("DELETE", "/mvc/maintenance/lock?token=x").status()).isEqualTo(403);
-    assertThat(user.send("POST", "/mvc/admin/backups?external=true", "x").status()).isEqualTo(403);
     assertThat(sandbox.maintenance().isLocked()).isFalse();
   }
 
+  /** {@code GET /rest/api/1.0/admin/cluster}: SYS_ADMIN, the OAS shape; {@code /status} without credentials. */
   @Test
-  void tokensAreChecked() {
-    Http.Answer notLocked = admin.send("POST", "/mvc/admin/backups?external=true", "deadbeef");
-    assertThat(notLocked.status()).isEqualTo(409);
-    notLocked.errorMessage();
-    assertThat(admin.send("DELETE", "/mvc/maintenance/lock?token=deadbeef").status()).isEqualTo(409);
-    assertThat(admin.send("GET", "/mvc/maintenance", "deadbeef").status()).isEqualTo(409);
+  void clusterAndStatus() {
+    Http.Answer c = admin.send("GET", "/rest/api/latest/admin/cluster");
+    assertThat(c.status()).isEqualTo(200);
+    JsonNode node = c.json().get("nodes").get(0);
+    assertThat(node.get("id").asText()).isNotEmpty();
+    assertThat(node.get("address").get("address").asText()).isEqualTo("127.0.0.1");
+    assertThat(node.get("address").get("port").asInt()).isPositive();
+    assertThat(node.get("buildVersion").asText()).isEqualTo("8.19.1");
+    assertThat(node.get("local").asBoolean()).isTrue();
+    assertThat(c.json().get("localNode").get("id").asText()).isEqualTo(node.get("id").asText());
+    assertThat(c.json().get("running").asBoolean()).isTrue();
+    assertThat(wrong.send("GET", "/rest/api/1.0/admin/cluster").status()).isEqualTo(401);
 
+    Http.Answer running = anonymous.send("GET", "/status");
+    assertThat(running.status()).isEqualTo(200);
+    assertThat(running.json().get("state").asText()).isEqualTo("RUNNING");
     String unlock = admin.send("POST", "/mvc/maintenance/lock").json().get("unlockToken").asText();
     try {
-      Http.Answer missing = admin.send("POST", "/mvc/admin/backups?external=true", null);
-      assertThat(missing.status()).isIn(401, 403, 409);
-      missing.errorMessage();
-      Http.Answer wrongToken = admin.send("POST", "/mvc/admin/backups?external=true", "deadbeef");
-      assertThat(wrongToken.status()).isIn(401, 403, 409);
-      wrongToken.errorMessage();
-      // Without a token an administrator only observes (states, no task); a wrong token is refused.
-      assertThat(admin.send("GET", "/mvc/maintenance", null).status()).isEqualTo(200);
-      assertThat(admin.send("GET", "/mvc/maintenance", "deadbeef").status()).isIn(401, 403, 409);
-      Http.Answer badUnlock = admin.send("DELETE", "/mvc/maintenance/lock?token=deadbeef");
-      assertThat(badUnlock.status()).isIn(401, 403, 409);
-      badUnlock.errorMessage();
-      assertThat(admin.send("DELETE", "/mvc/maintenance/lock").status()).isIn(401, 403, 409);
-      assertThat(sandbox.maintenance().isLocked()).isTrue();
-      Http.Answer noTask = admin.send("POST", "/mvc/maintenance?token=deadbeef");
-      assertThat(noTask.status()).isIn(401, 403, 409);
-      noTask.errorMessage();
+      for (int code : new int[] {503, 200}) {
+        sandbox.knobs().statusCodeInMaintenance(code);
+        Http.Answer m = anonymous.send("GET", "/status");
+        assertThat(m.status()).isEqualTo(code);
+        assertThat(m.json().get("state").asText()).isEqualTo("MAINTENANCE");
+      }
+      assertThat(admin.send("GET", "/rest/api/1.0/admin/cluster").status()).isEqualTo(503);
     } finally {
-      assertThat(admin.send("DELETE", "/mvc/maintenance/lock?token=" + unlock).status()).isIn(202, 204);
+      admin.send("DELETE", "/mvc/maintenance/lock?token=" + unlock);
     }
-    assertThat(admin.send("DELETE", "/mvc/maintenance/lock?token=" + unlock).status()).isEqualTo(409);
+  }
+
+  /** No lock: 404 (UI) by default; a wrong token while locked: 409 (UI); both knobs' other answers too. */
+  @Test
+  void tokensAreChecked() {
+    for (int[] knob : new int[][] {{404, 409}, {409, 403}, {403, 403}}) {
+      int noLock = knob[0];
+      int wrongToken = knob[1];
+      sandbox.knobs().noSuchLockStatus(noLock).wrongTokenStatus(wrongToken);
+      Http.Answer notLocked = admin.send("POST", "/mvc/admin/backups?external=true", "deadbeef");
+      assertThat(notLocked.status()).isEqualTo(noLock);
+      notLocked.errorMessage();
+      assertThat(admin.send("DELETE", "/mvc/maintenance/lock?token=deadbeef").status()).isEqualTo(noLock);
+      assertThat(admin.send("GET", "/mvc/maintenance", "deadbeef").status()).isEqualTo(noLock);
+      assertThat(admin.send("POST", "/mvc/maintenance?token=deadbeef").status()).isEqualTo(noLock);
+
+      String unlock = admin.send("POST", "/mvc/maintenance/lock").json().get("unlockToken").asText();
+      try {
+        Http.Answer missing = admin.send("POST", "/mvc/admin/backups?external=true", null);
+        assertThat(missing.status()).isEqualTo(wrongToken);
+        missing.errorMessage();
+        assertThat(admin.send("POST", "/mvc/admin/backups?external=true", "deadbeef").status()).isEqualTo(wrongToken);
+        assertThat(admin.send("GET", "/mvc/maintenance", "deadbeef").status()).isEqualTo(wrongToken);
+        Http.Answer badUnlock = admin.send("DELETE", "/mvc/maintenance/lock?token=deadbeef");
+        assertThat(badUnlock.status()).isEqualTo(wrongToken);
+        badUnlock.errorMessage();
+        assertThat(admin.send("DELETE", "/mvc/maintenance/lock").status()).isEqualTo(wrongToken);
+        assertThat(sandbox.maintenance().isLocked()).isTrue();
+        Http.Answer noTask = admin.send("POST", "/mvc/maintenance?token=deadbeef");
+        assertThat(noTask.status()).isEqualTo(noLock);
+        noTask.errorMessage();
+      } finally {
+        assertThat(admin.send("DELETE", "/mvc/maintenance/lock?token=" + unlock).status()).isIn(202, 204);
+      }
+      assertThat(admin.send("DELETE", "/mvc/maintenance/lock?token=" + unlock).status()).isEqualTo(noLock);
+    }
+  }
+
+  /** A second lock: 409 by default, or 503 (both unverified). */
+  @Test
+  void aSecondLockIsRefused() {
+    String unlock = admin.send("POST", "/mvc/maintenance/lock").json().get("unlockToken").asText();
+    try {
+      for (int code : new int[] {409, 503}) {
+        sandbox.knobs().secondLockStatus(code);
+        Http.Answer second = admin.send("POST", "/mvc/maintenance/lock");
+        assertThat(second.status()).isEqualTo(code);
+        assertThat(second.errorMessage()).contains("locked");
+      }
+    } finally {
+      admin.send("DELETE", "/mvc/maintenance/lock?token=" + unlock);
+    }
   }
 
   /**
-   * {@code GET /mvc/maintenance} as an administrator without the token header observes: 200 with the states and no
-   * task (how a client checks its credentials, or sees someone else's lock, without locking). A wrong token, a
-   * non-administrator and a wrong password are still refused.
+   * {@code GET /mvc/maintenance} without the token header: 404 when there is no lock (Bitbucket's maintenance page
+   * takes that as "no maintenance"); while locked, readable by anyone (that page is served to every user) with the
+   * drain states, no task and no token. A wrong token is still refused.
    */
   @Test
-  void administratorWithoutTokenObservesTheStates() {
-    Http.Answer free = admin.send("GET", "/mvc/maintenance", null);
-    assertThat(free.status()).isEqualTo(200);
-    assertThat(free.json().has("task")).isFalse();
-    assertThat(free.json().get("db-state").asText()).isEqualTo("AVAILABLE");
-    assertThat(free.json().get("scm-state").asText()).isEqualTo("AVAILABLE");
-    assertThat(user.send("GET", "/mvc/maintenance", null).status()).isEqualTo(403);
-    assertThat(wrong.send("GET", "/mvc/maintenance", null).status()).isEqualTo(401);
-    assertThat(anonymous.send("GET", "/mvc/maintenance", null).status()).isEqualTo(401);
-
+  void theStatusWithoutATokenIsReadableByAnyoneWhileLocked() {
+    for (Http who : List.of(admin, user, anonymous)) {
+      assertThat(who.send("GET", "/mvc/maintenance", null).status()).isEqualTo(404);
+    }
     Duration minDrain = sandbox.knobs().minDrain();
-    // Someone else locks: the observer never sees their token.
     String unlock = admin.send("POST", "/mvc/maintenance/lock").json().get("unlockToken").asText();
     try {
       sandbox.knobs().minDrain(Duration.ofMinutes(5));
       String cancel = admin.send("POST", "/mvc/admin/backups?external=true", unlock).json().get("cancelToken")
           .asText();
-      Http.Answer draining = admin.send("GET", "/mvc/maintenance", null);
-      assertThat(draining.status()).isEqualTo(200);
-      assertThat(draining.json().has("task")).isFalse();
-      assertThat(draining.json().get("db-state").asText()).isEqualTo("DRAINING");
-      assertThat(draining.json().get("scm-state").asText()).isEqualTo("DRAINING");
-      assertThat(draining.body()).doesNotContain(unlock).doesNotContain(cancel);
-
+      for (Http who : List.of(admin, user, anonymous)) {
+        Http.Answer draining = who.send("GET", "/mvc/maintenance", null);
+        assertThat(draining.status()).isEqualTo(200);
+        assertThat(draining.json().has("task")).isFalse();
+        assertThat(draining.json().get("db-state").asText()).isEqualTo("DRAINING");
+        assertThat(draining.json().get("scm-state").asText()).isEqualTo("DRAINING");
+        assertThat(draining.body()).doesNotContain(unlock).doesNotContain(cancel);
+      }
       sandbox.knobs().minDrain(Duration.ZERO);
-      Http.Answer drained = admin.send("GET", "/mvc/maintenance", null);
-      assertThat(drained.status()).isEqualTo(200);
-      assertThat(drained.json().has("task")).isFalse();
-      assertThat(drained.json().get("db-state").asText()).isEqualTo("DRAINED");
-      assertThat(drained.json().get("scm-state").asText()).isEqualTo("DRAINED");
-      // The holder sees the same states, with its task.
+      assertThat(anonymous.send("GET", "/mvc/maintenance", null).json().get("db-state").asText()).isEqualTo("DRAINED");
       JsonNode held = admin.send("GET", "/mvc/maintenance", unlock).json();
       assertThat(held.get("task").get("state").asText()).isEqualTo("RUNNING");
       assertThat(held.get("db-state").asText()).isEqualTo("DRAINED");
-
       Http.Answer wrongToken = admin.send("GET", "/mvc/maintenance", "deadbeef");
-      assertThat(wrongToken.status()).isEqualTo(403);
+      assertThat(wrongToken.status()).isEqualTo(409);
       wrongToken.errorMessage();
-      assertThat(user.send("GET", "/mvc/maintenance", null).status()).isEqualTo(403);
-      assertThat(user.send("GET", "/mvc/maintenance", unlock).status()).isEqualTo(403);
-      assertThat(wrong.send("GET", "/mvc/maintenance", null).status()).isEqualTo(401);
-      assertThat(sandbox.maintenance().isLocked()).isTrue();
     } finally {
       sandbox.knobs().minDrain(minDrain);
       assertThat(admin.send("DELETE", "/mvc/maintenance/lock?token=" + unlock).status()).isIn(202, 204);
     }
-    assertThat(admin.send("GET", "/mvc/maintenance", null).json().get("db-state").asText()).isEqualTo("AVAILABLE");
+    assertThat(admin.send("GET", "/mvc/maintenance", null).status()).isEqualTo(404);
+  }
+
+  @Test
+  void rateLimitingAnswers429WithRetryAfterInSecondsOrAsADate() {
+    for (boolean asDate : new boolean[] {false, true}) {
+      admin.put("/rest/sandbox/1.0/knobs", "{\"rateLimit\":{\"capacity\":2,\"perSecond\":0.5,\"retryAfterAsDate\":"
+          + asDate + "}}");
+      assertThat(admin.send("GET", "/rest/api/1.0/projects").status()).isEqualTo(200);
+      assertThat(admin.send("GET", "/rest/api/1.0/projects").status()).isEqualTo(200);
+      Http.Answer limited = admin.send("GET", "/rest/api/1.0/projects");
+      assertThat(limited.status()).isEqualTo(429);
+      String retryAfter = limited.header("Retry-After");
+      if (asDate) {
+        assertThat(java.time.ZonedDateTime.parse(retryAfter, java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME))
+            .isAfter(java.time.ZonedDateTime.now());
+      } else {
+        assertThat(Integer.parseInt(retryAfter)).isBetween(1, 2);
+      }
+      // Only requests with credentials are limited, and the bucket is the user's.
+      assertThat(anonymous.send("GET", "/rest/api/1.0/application-properties").status()).isEqualTo(200);
+      assertThat(user.send("GET", "/rest/api/1.0/projects").status()).isEqualTo(200);
+      sandbox.knobs().rateLimit(null);
+    }
+    assertThat(sandbox.rateLimitedRequests()).isGreaterThanOrEqualTo(2);
+  }
+
+  @Test
+  void aCaptchaIsDemandedAfterRepeatedFailedLoginsEvenForTheRightPassword() {
+    sandbox.knobs().captchaAfterFailures(2);
+    int before = sandbox.failedLogins("admin");
+    sandbox.clearCaptcha("admin");
+    assertThat(wrong.send("GET", "/rest/api/1.0/projects").status()).isEqualTo(401);
+    assertThat(wrong.send("GET", "/rest/api/1.0/projects").status()).isEqualTo(401);
+    Http.Answer captcha = admin.send("GET", "/rest/api/1.0/projects");
+    assertThat(captcha.status()).isEqualTo(401);
+    assertThat(captcha.header("X-Authentication-Denied-Reason")).startsWith("CAPTCHA_CHALLENGE");
+    assertThat(sandbox.failedLogins("admin")).isEqualTo(3);
+    sandbox.clearCaptcha("admin");
+    assertThat(admin.send("GET", "/rest/api/1.0/projects").status()).isEqualTo(200);
+    assertThat(before).isNotNegative();
+  }
+
+  @Test
+  void aStartingNodeAProxyAndALoginGatewayAnswerForTheInstance() {
+    sandbox.knobs().unavailable(SandboxKnobs.Unavailable.STARTING);
+    assertThat(admin.send("GET", "/rest/api/1.0/application-properties").status()).isEqualTo(503);
+    assertThat(anonymous.send("GET", "/status").json().get("state").asText()).isEqualTo("STARTING");
+    sandbox.knobs().unavailable(SandboxKnobs.Unavailable.PROXY);
+    Http.Answer proxy = anonymous.send("GET", "/status");
+    assertThat(proxy.status()).isEqualTo(503);
+    assertThat(proxy.body()).contains("<html>");
+    sandbox.knobs().unavailable(null).loginRedirect(true);
+    Http.Answer login = admin.send("GET", "/rest/api/1.0/admin/cluster");
+    assertThat(login.status()).isEqualTo(302);
+    assertThat(login.header("Location")).contains("samlsso");
+    assertThat(anonymous.send("GET", "/status").status()).isEqualTo(200);
+  }
+
+  /** With TLS, the plain-http port redirects every path to https, as administrators set Bitbucket up. */
+  @Test
+  void thePlainPortOfATlsSandboxRedirectsToHttps() {
+    if (!setup.tls()) {
+      assertThat(sandbox.state().httpRedirectUrl()).isNull();
+      return;
+    }
+    Http plain = new Http(sandbox.state().httpRedirectUrl(), "admin", sandbox.adminPassword(), null);
+    Http.Answer r = plain.send("GET", "/rest/api/1.0/application-properties?x=1");
+    assertThat(r.status()).isEqualTo(301);
+    assertThat(r.header("Location")).isEqualTo(sandbox.baseUrl() + "/rest/api/1.0/application-properties?x=1");
+    assertThat(sandbox.baseUrl()).startsWith("https://").endsWith("/bitbucket");
   }
 
   @Test
@@ -249,7 +383,7 @@ class MaintenanceProtocolTest {
       String cancel = admin.send("POST", "/mvc/admin/backups?external=true", unlock).json().get("cancelToken")
           .asText();
       Http.Answer wrongCancel = admin.send("POST", "/mvc/maintenance?token=" + unlock);
-      assertThat(wrongCancel.status()).isIn(401, 403, 409);
+      assertThat(wrongCancel.status()).isEqualTo(409);
       wrongCancel.errorMessage();
       assertThat(admin.send("POST", "/mvc/maintenance?token=" + cancel).status()).isIn(200, 202, 204);
       JsonNode s = admin.send("GET", "/mvc/maintenance", unlock).json();
@@ -279,13 +413,13 @@ class MaintenanceProtocolTest {
     String unlock = admin.send("POST", "/mvc/maintenance/lock").json().get("unlockToken").asText();
     try {
       for (String path : List.of("/rest/api/1.0/projects", "/rest/api/latest/projects/PRJ/repos",
-          "/rest/api/1.0/application-properties", "/", "/scm/prj/repo-1.git/info/refs?service=git-upload-pack")) {
+          "/rest/api/1.0/application-properties", "/rest/api/1.0/admin/cluster", "/",
+          "/scm/prj/repo-1.git/info/refs?service=git-upload-pack")) {
         Http.Answer a = admin.send("GET", path);
         assertThat(a.status()).as(path).isEqualTo(503);
         assertThat(a.errorMessage()).contains("maintenance");
       }
-      ProcessResult r = new GitClient("admin", sandbox.adminPassword())
-          .tryRun(dir, "ls-remote", sandbox.baseUrl() + "/scm/prj/repo-1.git");
+      ProcessResult r = git.tryRun(dir, "ls-remote", sandbox.baseUrl() + "/scm/prj/repo-1.git");
       assertThat(r.exitCode()).isNotZero();
       assertThat(r.stderrTail()).contains("503");
     } finally {
@@ -295,8 +429,7 @@ class MaintenanceProtocolTest {
 
   @Test
   void pushWhileLockedGets503AndChangesNothing() throws Exception {
-    GitClient git = new GitClient("admin", sandbox.adminPassword());
-    Path work = dir.resolve("push-" + kind.optionValue());
+    Path work = dir.resolve("push-" + setup.kind().optionValue() + (setup.tls() ? "-tls" : ""));
     git.run(dir, "clone", "-q", sandbox.baseUrl() + "/scm/prj/repo-4.git", work.toString());
     Files.writeString(work.resolve("locked.txt"), "locked\n");
     git.run(work, "add", "locked.txt");

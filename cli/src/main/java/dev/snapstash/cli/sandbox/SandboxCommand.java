@@ -139,10 +139,19 @@ public class SandboxCommand implements Runnable {
     @Option(names = "--foreground", description = "Serve in this process until SIGTERM or Ctrl-C.")
     boolean foreground;
 
+    @Option(names = "--tls", description = "Serve https with a self-signed certificate made in DIR/tls (its PEM file"
+        + " goes into snapstash.yml as instance.ca-file), and a plain-http port that redirects to it.")
+    boolean tls;
+
+    @Option(names = "--context-path", paramLabel = "PATH",
+        description = "Serve under this path, like /bitbucket (the base URL then ends with it).")
+    String contextPath;
+
     @Override
     public Integer call() {
       SandboxOptions o = new SandboxOptions(dir, port, db, jdbcUrl, dbUser, dbPasswordFile, repos, commits,
-          filesPerCommit, blobKb, adminPasswordFile, proxyName, startTimeout);
+          filesPerCommit, blobKb, adminPasswordFile, proxyName, startTimeout)
+          .withTls(tls).withContextPath(contextPath);
       ProcessRunner runner = new ProcessRunner();
       if (foreground) {
         RunningSandbox sandbox = RunningSandbox.start(o, runner);

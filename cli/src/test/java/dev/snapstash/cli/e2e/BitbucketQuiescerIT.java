@@ -11,6 +11,7 @@ import dev.snapstash.core.spi.Progress;
 import dev.snapstash.core.spi.QuiesceLock;
 import dev.snapstash.sandbox.DbKind;
 import dev.snapstash.strategy.quiesce.bitbucket.BitbucketQuiescer;
+import dev.snapstash.strategy.quiesce.bitbucket.Leftovers;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,15 +19,25 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.ValueSource;
+import dev.snapstash.core.http.HttpTransport;
 
-/** The protocol client and the quiescer against the sandbox over real HTTP, including every refusal. */
+/**
+ * The protocol client and the quiescer against the sandbox over real HTTP, including every refusal, served plainly
+ * and over TLS under a context path.
+ */
+@ParameterizedClass(name = "tls and /bitbucket: {0}")
+@ValueSource(booleans = {false, true})
 class BitbucketQuiescerIT {
   @TempDir Path tmp;
   Scenario s;
+  @Parameter boolean tls;
 
   @BeforeEach
   void start() {
-    s = Scenario.start(tmp.resolve("sb"), DbKind.H2, null);
+    s = Scenario.start(tmp.resolve("sb"), DbKind.H2, null, o -> tls ? o.withTls(true).withContextPath("/bitbucket") : o);
   }
 
   @AfterEach
@@ -35,7 +46,10 @@ class BitbucketQuiescerIT {
   }
 
   private BitbucketClient client(String user, String password) {
-    return new BitbucketClient(URI.create(s.sandbox.baseUrl()), user, password, Duration.ofSeconds(10));
+    HttpTransport t = s.sandbox.caFile() == null ? HttpTransport.direct()
+        : HttpTransport.trusting(s.sandbox.caFile(), name -> null);
+    return new BitbucketClient(BitbucketClient.Settings.of(URI.create(s.sandbox.baseUrl()),
+        new BitbucketClient.Credentials.Basic(user, () -> password), Duration.ofSeconds(10)).withTransport(t));
   }
 
   private BitbucketQuiescer quiescer(BitbucketClient c, Duration drain) {
@@ -65,16 +79,20 @@ class BitbucketQuiescerIT {
     assertThat(s.sandbox.maintenance().task().orElseThrow().state()).isEqualTo("CANCELED");
   }
 
+  /** A second lock is refused with 409 or 503 (both unverified); either way it is a LOCK problem. */
   @Test
-  void aSecondLockIsRefusedWith409() {
+  void aSecondLockIsRefused() {
     BitbucketClient c = client("admin", s.sandbox.adminPassword());
     String token = c.lock();
     try {
-      assertThatThrownBy(c::lock)
-          .isInstanceOf(SnapstashException.class)
-          .hasMessageContaining("HTTP 409")
-          .extracting(e -> ((SnapstashException) e).kind())
-          .isEqualTo(ErrorKind.LOCK);
+      for (int status : new int[] {409, 503}) {
+        s.sandbox.knobs().secondLockStatus(status);
+        assertThatThrownBy(c::lock)
+            .isInstanceOf(SnapstashException.class)
+            .hasMessageContaining("HTTP " + status)
+            .extracting(e -> ((SnapstashException) e).kind())
+            .isEqualTo(ErrorKind.LOCK);
+      }
     } finally {
       c.unlock(token);
     }
@@ -88,10 +106,16 @@ class BitbucketQuiescerIT {
         .hasMessageNotContaining("wrong")
         .extracting(e -> ((SnapstashException) e).kind())
         .isEqualTo(ErrorKind.AUTHENTICATION);
-    assertThatThrownBy(() -> client("user", s.sandbox.userPassword()).lock())
-        .hasMessageContaining("SYSADMIN")
-        .extracting(e -> ((SnapstashException) e).kind())
-        .isEqualTo(ErrorKind.AUTHENTICATION);
+    for (int denied : new int[] {401, 403}) {
+      s.sandbox.knobs().permissionDeniedStatus(denied);
+      assertThatThrownBy(() -> client("user", s.sandbox.userPassword()).lock())
+          .hasMessageContaining("lacks the SYSADMIN permission").hasMessageContaining("HTTP " + denied)
+          .extracting(e -> ((SnapstashException) e).kind())
+          .isEqualTo(ErrorKind.AUTHENTICATION);
+      Findings f = new Findings();
+      quiescer(client("user", s.sandbox.userPassword()), Duration.ofSeconds(1)).check(f);
+      assertThat(f.problems()).singleElement().satisfies(p -> assertThat(p.message()).contains("lacks the SYSADMIN"));
+    }
     assertThat(s.sandbox.maintenance().isLocked()).isFalse();
   }
 
@@ -120,11 +144,53 @@ class BitbucketQuiescerIT {
 
     String token = c.lock();
     try {
-      Findings locked = new Findings();
-      quiescer(c, Duration.ofSeconds(1)).check(locked);
-      assertThat(locked.problems()).isNotEmpty().allSatisfy(f -> assertThat(f.kind()).isEqualTo(ErrorKind.LOCK));
+      for (int statusCode : new int[] {503, 200}) {
+        s.sandbox.knobs().statusCodeInMaintenance(statusCode);
+        Findings locked = new Findings();
+        quiescer(c, Duration.ofSeconds(1)).check(locked);
+        assertThat(locked.problems()).isNotEmpty().allSatisfy(f -> assertThat(f.kind()).isEqualTo(ErrorKind.LOCK));
+        assertThat(locked.problems().get(0).message()).contains("already in maintenance mode");
+      }
     } finally {
       c.unlock(token);
+    }
+  }
+
+  /**
+   * recover's release of a dead run's lock and task against every plausible "no such lock" and "wrong token"
+   * answer: a lock that is gone, or someone else's, counts as released (the other lock untouched); a lock still
+   * held with the token is released.
+   */
+  @Test
+  void aDeadRunsLockIsReleasedWhateverTheInstanceAnswersForOneThatIsGone() {
+    BitbucketClient c = client("admin", s.sandbox.adminPassword());
+    for (int[] knob : new int[][] {{404, 409}, {409, 403}, {403, 403}}) {
+      s.sandbox.knobs().noSuchLockStatus(knob[0]).wrongTokenStatus(knob[1]);
+      String stale = c.lock();
+      String staleCancel = c.startBackup(stale);
+      c.unlock(stale);
+      Leftovers.cancel(c, staleCancel);
+      Leftovers.unlock(c, stale);
+
+      var other = s.sandbox.maintenance().lock(new dev.snapstash.sandbox.maintenance.Maintenance.Owner("ops", "Ops"));
+      try {
+        if (knob[1] == 403) {
+          // "Not yours" and "not permitted" look alike, and the permission check waits for the other lock's end.
+          assertThatThrownBy(() -> Leftovers.unlock(c, stale)).hasMessageContaining("journal keeps the token");
+        } else {
+          Leftovers.unlock(c, stale);
+        }
+        assertThat(s.sandbox.maintenance().isLocked()).as("someone else's lock is left alone").isTrue();
+      } finally {
+        s.sandbox.maintenance().unlock(other.unlockToken());
+      }
+      Leftovers.unlock(c, stale);
+
+      String held = c.lock();
+      Leftovers.cancel(c, c.startBackup(held));
+      Leftovers.unlock(c, held);
+      assertThat(s.sandbox.maintenance().isLocked()).isFalse();
+      assertThat(s.sandbox.maintenance().task().orElseThrow().state()).isEqualTo("CANCELED");
     }
   }
 }

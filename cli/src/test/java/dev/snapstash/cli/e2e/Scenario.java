@@ -45,7 +45,12 @@ final class Scenario implements AutoCloseable {
 
   /** Starts a sandbox on H2 ({@code db == null}) or on the given external PostgreSQL/MariaDB database. */
   static Scenario start(Path dir, DbKind kind, TestDatabase db) {
-    SandboxOptions o = SandboxOptions.defaults(dir).withPort(0).withContent(3, 3, 5, 2);
+    return start(dir, kind, db, o -> o);
+  }
+
+  /** As {@link #start(Path, DbKind, TestDatabase)}, with the sandbox's options adjusted (TLS, context path). */
+  static Scenario start(Path dir, DbKind kind, TestDatabase db, java.util.function.UnaryOperator<SandboxOptions> adjust) {
+    SandboxOptions o = adjust.apply(SandboxOptions.defaults(dir).withPort(0).withContent(3, 3, 5, 2));
     if (db != null) {
       o = o.withDatabase(kind, db.jdbcUrl(), db.user(), db.passwordFile());
     }
@@ -66,6 +71,17 @@ final class Scenario implements AutoCloseable {
     String extra = String.join("", java.util.Arrays.stream(lines).map(l -> "  " + l + "\n").toList());
     Path p = dir.resolve("variant-" + System.nanoTime() + ".yml");
     Files.writeString(p, yml.replace("backup:\n", "backup:\n" + extra));
+    return p;
+  }
+
+  /** Writes a variant of the sandbox's configuration with {@code from} replaced by {@code to}. */
+  Path configReplacing(String from, String to) throws Exception {
+    String yml = Files.readString(config());
+    if (!yml.contains(from)) {
+      throw new AssertionError("no '" + from + "' in " + yml);
+    }
+    Path p = dir.resolve("variant-" + System.nanoTime() + ".yml");
+    Files.writeString(p, yml.replace(from, to));
     return p;
   }
 

@@ -2,6 +2,7 @@ package dev.snapstash.core.bitbucket;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.snapstash.core.http.HttpTransport;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
@@ -41,13 +42,20 @@ public interface InstanceProbe {
     return Optional::empty;
   }
 
-  /** Asks the version resource, anonymously, as {@link BitbucketClient#version()} does. */
+  /** {@link #http(URI, HttpTransport, Duration)} with the JVM's trust store and the environment's proxies. */
   static InstanceProbe http(URI baseUrl, Duration timeout) {
+    return http(baseUrl, HttpTransport.standard(), timeout);
+  }
+
+  /**
+   * Asks the version resource, anonymously, as {@link BitbucketClient#version()} does, through {@code transport}
+   * (the configured CA, trust store and proxies), so that what the backup reaches is what is asked.
+   */
+  static InstanceProbe http(URI baseUrl, HttpTransport transport, Duration timeout) {
     String base = baseUrl.toString().replaceAll("/+$", "");
     return () -> {
       URI uri = URI.create(base + "/rest/api/1.0/application-properties");
-      HttpClient http =
-          HttpClient.newBuilder().connectTimeout(timeout).version(HttpClient.Version.HTTP_1_1).build();
+      HttpClient http = transport.client(timeout);
       HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeout).header("Accept", "application/json").GET().build();
       try {
         HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());

@@ -63,6 +63,7 @@ public final class ConfigLoader {
       Map.ofEntries(
           Map.entry("instance.name", ConfigLoader::instanceName),
           Map.entry("instance.base-url", v -> stripTrailingSlashes((URI) v)),
+          Map.entry("instance.proxy", ConfigLoader::proxy),
           Map.entry("backup.free-space-margin-mib", v -> atLeast(v, 0)),
           Map.entry("backup.group", ConfigLoader::group),
           Map.entry("database.postgresql.port", ConfigLoader::port),
@@ -595,6 +596,17 @@ public final class ConfigLoader {
       throw new IllegalArgumentException(
           "is not a valid instance name: use 1 to 99 letters, digits, '.', '_' or '-', without spaces, starting"
               + " with a letter, a digit or '_'");
+    }
+    return v;
+  }
+
+  /** The form only: the environment's proxy variables are read (and checked) when a client is built. */
+  private static Object proxy(Object v) {
+    try {
+      dev.snapstash.core.http.ProxyRules.of((String) v, name -> null);
+    } catch (SnapstashException e) {
+      throw new IllegalArgumentException(
+          "is not a proxy: " + e.getMessage().replaceFirst("^instance\\.proxy ", ""));
     }
     return v;
   }

@@ -38,20 +38,76 @@ public record SnapstashConfig(
           String name,
       @Key(
               doc =
-                  "The Bitbucket base URL, for example `https://bitbucket.example.com`; a trailing '/' is removed. No"
-                      + " user or password in it: those are instance.username and instance.password.")
+                  "The Bitbucket base URL, for example `https://bitbucket.example.com` or, behind a context path,"
+                      + " `https://host/bitbucket`; a trailing '/' is removed. No user or password in it: those are"
+                      + " instance.username and instance.password. An http URL that redirects to https on the same"
+                      + " host is followed, with a warning to set the https one.")
           URI baseUrl,
       @Key(doc = "A Bitbucket user with the SYSADMIN permission.") String username,
-      @Key(doc = "That user's password.", secret = true) Secret password,
-      @Key(doc = "The Bitbucket home directory ($BITBUCKET_HOME).", required = true) Path home) {}
+      @Key(doc = "That user's password. Excludes instance.token.", secret = true) Secret password,
+      @Key(
+              doc =
+                  "A personal or HTTP access token sent as HTTP Bearer instead of instance.password. Bitbucket never"
+                      + " gives a token SYSADMIN, so it cannot lock the instance: it serves quiesce types none and"
+                      + " command, where snapstash only reads the instance's version and state.",
+              secret = true)
+          Secret token,
+      @Key(doc = "The Bitbucket home directory ($BITBUCKET_HOME).", required = true) Path home,
+      @Key(
+              doc =
+                  "A PEM file of the CA certificates (or the self-signed certificate) to trust for instance.base-url,"
+                      + " instead of the JVM's trust store, like curl's --cacert.")
+          Path caFile,
+      @Key(doc = "A PKCS12 or JKS trust store to use instead of the JVM's; excludes instance.ca-file.")
+          Path truststore,
+      @Key(doc = "The password of instance.truststore, if it has one.", secret = true) Secret truststorePassword,
+      @Key(
+              doc =
+                  "Trust any certificate for any host name. Only for a first try against a self-signed"
+                      + " certificate: anyone on the path can then read the credentials. Warned about on every run;"
+                      + " set instance.ca-file instead.",
+              def = "false")
+          boolean insecure,
+      @Key(
+              doc =
+                  "The HTTP proxy for instance.base-url, like `http://proxy.example.com:3128`, or `none` for a direct"
+                      + " connection. Empty takes the environment's, as curl does: https_proxy or HTTPS_PROXY,"
+                      + " http_proxy (lower case only), all_proxy; NO_PROXY (or no_proxy) always applies.",
+              def = "")
+          String proxy) {
+    public Instance {
+      if (password != null && token != null) {
+        throw new IllegalArgumentException(
+            "instance.password and instance.token exclude each other: a token is sent instead of the password;"
+                + " set one");
+      }
+      if (caFile != null && truststore != null) {
+        throw new IllegalArgumentException("instance.ca-file and instance.truststore exclude each other; set one");
+      }
+      if (insecure && (caFile != null || truststore != null)) {
+        throw new IllegalArgumentException(
+            "instance.insecure turns certificate checks off, so instance.ca-file and instance.truststore would be"
+                + " ignored; remove instance.insecure");
+      }
+      if (truststorePassword != null && truststore == null) {
+        throw new IllegalArgumentException("instance.truststore-password is set without instance.truststore");
+      }
+    }
+  }
 
   public record Backup(
       @Key(doc = "The directory that holds one sub-directory per backup.", required = true) Path root,
       @Key(doc = "How long to wait for the instance to drain after locking before giving up.", def = "5m")
           Duration drainTimeout,
-      @Key(doc = "First pause between drain polls; it grows by a quarter each poll, to at most 250ms.", def = "25ms")
+      @Key(doc = "First pause between drain polls; it grows by a quarter each poll, to at most 500ms.", def = "25ms")
           Duration pollInterval,
       @Key(doc = "Timeout for each REST call to the instance.", def = "30s") Duration requestTimeout,
+      @Key(
+              doc =
+                  "How long one REST call may wait, in all, while Bitbucket's rate limiting answers HTTP 429; each"
+                      + " wait is as long as its Retry-After says.",
+              def = "2m")
+          Duration rateLimitWait,
       @Key(doc = "Extra free space required beyond the estimated backup size, in MiB; not negative.", def = "256")
           long freeSpaceMarginMib,
       @Key(

@@ -300,9 +300,13 @@ public final class BackupEngine {
         new Manifest(
             Manifest.FORMAT, tag, Manifest.State.IN_PROGRESS, settings.instanceName(), quiescer.applicationVersion(),
             settings.version(), strategies, Map.of(), startedAt, null, Map.of(), null, null, null, null, null, null, null, null,
-            null);
+            null, nodesOrNull(quiescer.applicationNodes()));
     settings.store().write(m);
     return m;
+  }
+
+  private static List<dev.snapstash.core.spi.ApplicationNode> nodesOrNull(List<dev.snapstash.core.spi.ApplicationNode> n) {
+    return n == null || n.isEmpty() ? null : List.copyOf(n);
   }
 
   private long millisSince(long t) {
@@ -541,7 +545,8 @@ public final class BackupEngine {
               dbPart,
               null,
               null,
-              repaired());
+              repaired(),
+              started.nodes());
       settings.store().write(m);
       return m;
     }

@@ -32,6 +32,7 @@ import java.util.Map;
  * @param verification the last {@code snapstash verify} of this backup, or null
  * @param repaired files found damaged in the previous backup, which this one copied afresh instead of sharing;
  *     null when there were none (and in manifests written before this was checked)
+ * @param nodes the application's nodes when the backup started (a Data Center cluster's), or null when unknown
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -55,7 +56,8 @@ public record Manifest(
     Part database,
     String error,
     Verification verification,
-    Repaired repaired) {
+    Repaired repaired,
+    List<dev.snapstash.core.spi.ApplicationNode> nodes) {
 
   public static final int FORMAT = 1;
   public static final String FILE = "manifest.json";
@@ -132,7 +134,8 @@ public record Manifest(
   public Manifest withVerification(Verification v) {
     return new Manifest(
         formatVersion, tag, state, instance, bitbucketVersion, snapstashVersion, strategies, tools, startedAt,
-        finishedAt, phases, lockedAt, unlockedAt, lockWindowMillis, bytesUnderLock, home, database, error, v, repaired);
+        finishedAt, phases, lockedAt, unlockedAt, lockWindowMillis, bytesUnderLock, home, database, error, v, repaired,
+        nodes);
   }
 
   /** Total size of the backup. */
@@ -147,6 +150,7 @@ public record Manifest(
   public Manifest withState(State s, Instant finished, String err) {
     return new Manifest(
         formatVersion, tag, s, instance, bitbucketVersion, snapstashVersion, strategies, tools, startedAt, finished,
-        phases, lockedAt, unlockedAt, lockWindowMillis, bytesUnderLock, home, database, err, verification, repaired);
+        phases, lockedAt, unlockedAt, lockWindowMillis, bytesUnderLock, home, database, err, verification, repaired,
+        nodes);
   }
 }

@@ -23,6 +23,14 @@ public interface Quiescer {
     return null;
   }
 
+  /**
+   * The nodes the application reports (a Data Center cluster's), for the manifest; empty when this quiescer cannot
+   * tell. Never throws.
+   */
+  default java.util.List<ApplicationNode> applicationNodes() {
+    return java.util.List.of();
+  }
+
   /** Whether the application is actually stopped from writing while locked (false for {@code none}). */
   boolean locks();
 }

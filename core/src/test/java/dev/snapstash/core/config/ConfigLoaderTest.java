@@ -513,4 +513,24 @@ class ConfigLoaderTest {
         errors(MINIMAL.replace("  name: prod\n", "  name: prod\n  base-url: https://admin:s3cr3t-Passw0rd@bitbucket.example.com\n"));
     assertThat(message).contains("instance.base-url").doesNotContain("s3cr3t");
   }
+
+  @Test
+  void transportKeysAreReadAndTheirContradictionsRefused() {
+    SnapstashConfig c = parse(MINIMAL.replace("  home: /var/atlassian/bitbucket\n",
+        "  home: /var/atlassian/bitbucket\n  token: ${env:BB_TOKEN}\n  ca-file: certs/ca.pem\n  proxy: proxy.corp:3128\n"));
+    assertThat(c.instance().token().reference()).isEqualTo("${env:BB_TOKEN}");
+    assertThat(c.instance().caFile()).isEqualTo(BASE.resolve("certs/ca.pem"));
+    assertThat(c.instance().proxy()).isEqualTo("proxy.corp:3128");
+    assertThat(c.instance().insecure()).isFalse();
+    assertThat(c.backup().rateLimitWait()).isEqualTo(Duration.ofMinutes(2));
+
+    assertThat(errors(MINIMAL.replace("  name: prod\n", "  name: prod\n  password: ${env:P}\n  token: ${env:T}\n")))
+        .contains("instance.password and instance.token exclude each other");
+    assertThat(errors(MINIMAL.replace("  name: prod\n", "  name: prod\n  ca-file: /a.pem\n  insecure: true\n")))
+        .contains("instance.insecure");
+    assertThat(errors(MINIMAL.replace("  name: prod\n", "  name: prod\n  token: abc123\n")))
+        .contains("instance.token must be a secret reference");
+    assertThat(errors(MINIMAL.replace("  name: prod\n", "  name: prod\n  proxy: 'socks5://p:1080'\n")))
+        .contains("snapstash.yml:3").contains("instance.proxy").contains("HTTP proxies only");
+  }
 }

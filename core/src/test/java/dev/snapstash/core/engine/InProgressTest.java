@@ -20,7 +20,7 @@ class InProgressTest {
     store.write(
         new Manifest(
             Manifest.FORMAT, TAG, Manifest.State.IN_PROGRESS, "bb", null, "test", Map.of(), Map.of(),
-            Instant.parse("2026-01-01T00:00:00Z"), null, Map.of(), null, null, null, null, null, null, null, null, null));
+            Instant.parse("2026-01-01T00:00:00Z"), null, Map.of(), null, null, null, null, null, null, null, null, null, null));
     return store;
   }
 

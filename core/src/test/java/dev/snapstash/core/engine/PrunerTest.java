@@ -22,7 +22,7 @@ class PrunerTest {
     store().write(
         new Manifest(
             Manifest.FORMAT, tag, Manifest.State.COMPLETE, "bb", "8.19.1", "test", Map.of(), Map.of(), at, at.plusSeconds(1),
-            Map.of(), null, null, null, null, null, null, null, null, null));
+            Map.of(), null, null, null, null, null, null, null, null, null, null));
     Files.createDirectories(root.resolve(tag).resolve("home/shared"));
     Files.writeString(root.resolve(tag).resolve("home/shared/bitbucket.properties"), "x");
     return tag;

@@ -51,6 +51,7 @@ public final class BitbucketHandler extends Handler.Abstract {
   public static final String VERSION = "8.19.1";
   public static final String BUILD_NUMBER = "8019001";
   public static final String BUILD_DATE = "1718150400000";
+  public static final String NODE_ID = "5a4d6c1e-8b1f-4c3a-9e2d-0b5a5d1e5a11";
 
   private final SandboxDatabase db;
   private final Maintenance maintenance;
@@ -61,6 +62,7 @@ public final class BitbucketHandler extends Handler.Abstract {
   private final Path repositories;
   private final Path hooks;
   private final String baseUrl;
+  private final RateLimiter rateLimiter = new RateLimiter();
   private final Map<Long, ReentrantLock> pushLocks = new ConcurrentHashMap<>();
   private final java.util.concurrent.atomic.AtomicInteger pushesInFlight = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -72,11 +74,12 @@ public final class BitbucketHandler extends Handler.Abstract {
       ProcessRunner runner,
       Path repositories,
       Path hooks,
-      String baseUrl) {
+      String baseUrl,
+      Map<String, String> tokens) {
     this.db = db;
     this.maintenance = maintenance;
     this.knobs = knobs;
-    this.auth = new Auth(db.users());
+    this.auth = new Auth(db.users(), tokens);
     this.backend = backend;
     this.refs = new Refs(runner);
     this.repositories = repositories;
@@ -89,10 +92,18 @@ public final class BitbucketHandler extends Handler.Abstract {
     String path = Request.getPathInContext(request);
     String method = request.getMethod();
     try {
-      if (path.startsWith("/mvc/")) {
-        maintenanceCall(request, response, callback, path, method);
-      } else if (path.startsWith("/rest/sandbox/1.0/knobs")) {
+      if (path.startsWith("/rest/sandbox/1.0/knobs")) {
         knobsCall(request, response, callback, method);
+        return true;
+      }
+      if (answeredAsUnavailable(path, response, callback) || answeredWithLoginRedirect(request, path, response,
+          callback) || rateLimited(request, response, callback)) {
+        return true;
+      }
+      if (path.equals("/status")) {
+        statusCall(response, callback);
+      } else if (path.startsWith("/mvc/")) {
+        maintenanceCall(request, response, callback, path, method);
       } else {
         Maintenance.Kind kind = path.startsWith("/scm/") ? Maintenance.Kind.GIT : Maintenance.Kind.OTHER;
         Optional<Maintenance.Ticket> ticket = maintenance.tryBegin(kind);
@@ -125,6 +136,96 @@ public final class BitbucketHandler extends Handler.Abstract {
     return true;
   }
 
+  /** The unauthenticated health resource load balancers poll: {@code {"state":"RUNNING"|"MAINTENANCE"}}. */
+  private void statusCall(Response response, Callback callback) {
+    boolean locked = maintenance.isLocked();
+    json(response, callback, locked ? knobs.statusCodeInMaintenance() : 200,
+        map("state", locked ? "MAINTENANCE" : "RUNNING"));
+  }
+
+  private boolean answeredAsUnavailable(String path, Response response, Callback callback) {
+    SandboxKnobs.Unavailable u = knobs.unavailable();
+    if (u == null) {
+      return false;
+    }
+    if (u == SandboxKnobs.Unavailable.STARTING) {
+      if (path.equals("/status")) {
+        json(response, callback, 503, map("state", "STARTING"));
+      } else {
+        html(response, callback, 503, "<html><body><h1>Bitbucket is starting up</h1></body></html>\n");
+      }
+    } else {
+      html(response, callback, 503,
+          "<html><head><title>503 Service Unavailable</title></head><body><center><h1>503 Service Temporarily"
+              + " Unavailable</h1></center><hr><center>nginx</center></body></html>\n");
+    }
+    return true;
+  }
+
+  private boolean answeredWithLoginRedirect(Request request, String path, Response response, Callback callback) {
+    if (!knobs.loginRedirect() || path.equals("/status")) {
+      return false;
+    }
+    response.setStatus(302);
+    response.getHeaders().put(HttpHeader.LOCATION,
+        baseUrl + "/plugins/servlet/samlsso?redirectTo=" + java.net.URLEncoder.encode(path, StandardCharsets.UTF_8));
+    response.write(true, null, callback);
+    return true;
+  }
+
+  /**
+   * Requests with credentials take a token from their user's bucket (the bucket is keyed by the name or token the
+   * header claims: a wrong password is rate limited like a right one). An empty bucket is answered 429 with the
+   * wait until the next token, in seconds or as a date.
+   */
+  private boolean rateLimited(Request request, Response response, Callback callback) {
+    SandboxKnobs.RateLimit limit = knobs.rateLimit();
+    String authorization = request.getHeaders().get(HttpHeader.AUTHORIZATION);
+    if (limit == null || authorization == null) {
+      return false;
+    }
+    long waitMillis = rateLimiter.take(claimedUser(authorization), limit);
+    if (waitMillis == 0) {
+      return false;
+    }
+    long seconds = Math.max(1, (waitMillis + 999) / 1000);
+    response.getHeaders().put("Retry-After", limit.retryAfterAsDate()
+        ? java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME.format(
+            java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC).plusSeconds(seconds + 1))
+        : Long.toString(seconds));
+    error(response, callback, 429, "Too many requests: the rate limit for this user is exceeded.",
+        "com.atlassian.bitbucket.throttle.RateLimitExceededException");
+    return true;
+  }
+
+  private static String claimedUser(String authorization) {
+    if (authorization.regionMatches(true, 0, "Basic ", 0, 6)) {
+      try {
+        String d = new String(java.util.Base64.getDecoder().decode(authorization.substring(6).trim()),
+            StandardCharsets.UTF_8);
+        return "user:" + d.substring(0, Math.max(0, d.indexOf(':')));
+      } catch (IllegalArgumentException e) {
+        return "malformed";
+      }
+    }
+    return "token:" + Integer.toHexString(authorization.hashCode());
+  }
+
+  /** Requests answered 429 so far. */
+  public int rateLimitedRequests() {
+    return rateLimiter.refused();
+  }
+
+  /** Logins of this user refused so far. */
+  public int failedLogins(String user) {
+    return auth.failedLogins(user);
+  }
+
+  /** Lifts a CAPTCHA demand, as an administrator would. */
+  public void clearCaptcha(String user) {
+    auth.clearFailures(user);
+  }
+
   /** Receive-pack requests being served now (for tests that hold a push in flight). */
   public int pushesInFlight() {
     return pushesInFlight.get();
@@ -134,12 +235,18 @@ public final class BitbucketHandler extends Handler.Abstract {
 
   private void maintenanceCall(Request request, Response response, Callback callback, String path, String method)
       throws Exception {
+    Fields query = Request.extractQueryParameters(request);
+    String headerToken = request.getHeaders().get("X-Atlassian-Maintenance-Token");
+    if (method.equals("GET") && path.equals("/mvc/maintenance")) {
+      // Read by Bitbucket's maintenance page, which every user sees while locked (UI): no permission needed; the
+      // token, when sent, is what is checked.
+      maintenanceStatus(response, callback, headerToken);
+      return;
+    }
     Optional<SandboxDatabase.User> user = requireSysadmin(request, response, callback);
     if (user.isEmpty()) {
       return;
     }
-    Fields query = Request.extractQueryParameters(request);
-    String headerToken = request.getHeaders().get("X-Atlassian-Maintenance-Token");
     switch (method + " " + path) {
       case "POST /mvc/maintenance/lock" -> {
         Maintenance.LockGrant g =
@@ -164,16 +271,6 @@ public final class BitbucketHandler extends Handler.Abstract {
         body.putAll(task(t));
         json(response, callback, 200, body);
       }
-      case "GET /mvc/maintenance" -> {
-        Maintenance.Status s = maintenance.status(headerToken);
-        Map<String, Object> body = new LinkedHashMap<>();
-        if (s.task() != null) {
-          body.put("task", task(s.task()));
-        }
-        body.put("db-state", s.dbState());
-        body.put("scm-state", s.scmState());
-        json(response, callback, 200, body);
-      }
       case "POST /mvc/maintenance" -> {
         maintenance.cancel(query.getValue("token"));
         empty(response, callback, 202);
@@ -185,6 +282,17 @@ public final class BitbucketHandler extends Handler.Abstract {
       default -> error(response, callback, 404, "No maintenance resource at " + method + " " + path + ".",
           "com.atlassian.bitbucket.NoSuchResourceException");
     }
+  }
+
+  private void maintenanceStatus(Response response, Callback callback, String headerToken) {
+    Maintenance.Status s = maintenance.status(headerToken);
+    Map<String, Object> body = new LinkedHashMap<>();
+    if (s.task() != null) {
+      body.put("task", task(s.task()));
+    }
+    body.put("db-state", s.dbState());
+    body.put("scm-state", s.scmState());
+    json(response, callback, 200, body);
   }
 
   private static Map<String, Object> task(Maintenance.Task t) {
@@ -214,11 +322,52 @@ public final class BitbucketHandler extends Handler.Abstract {
       if (in.has("taskOutcome")) {
         knobs.taskOutcome(in.get("taskOutcome").isNull() ? null : in.get("taskOutcome").asText());
       }
+      if (in.has("noSuchLockStatus")) {
+        knobs.noSuchLockStatus(in.get("noSuchLockStatus").asInt());
+      }
+      if (in.has("wrongTokenStatus")) {
+        knobs.wrongTokenStatus(in.get("wrongTokenStatus").asInt());
+      }
+      if (in.has("permissionDeniedStatus")) {
+        knobs.permissionDeniedStatus(in.get("permissionDeniedStatus").asInt());
+      }
+      if (in.has("secondLockStatus")) {
+        knobs.secondLockStatus(in.get("secondLockStatus").asInt());
+      }
+      if (in.has("statusCodeInMaintenance")) {
+        knobs.statusCodeInMaintenance(in.get("statusCodeInMaintenance").asInt());
+      }
+      if (in.has("captchaAfterFailures")) {
+        knobs.captchaAfterFailures(in.get("captchaAfterFailures").asInt());
+      }
+      if (in.has("unavailable")) {
+        knobs.unavailable(in.get("unavailable").isNull() ? null
+            : SandboxKnobs.Unavailable.valueOf(in.get("unavailable").asText()));
+      }
+      if (in.has("loginRedirect")) {
+        knobs.loginRedirect(in.get("loginRedirect").asBoolean());
+      }
+      if (in.has("rateLimit")) {
+        JsonNode r = in.get("rateLimit");
+        rateLimiter.reset();
+        knobs.rateLimit(r.isNull() ? null : new SandboxKnobs.RateLimit(
+            r.path("capacity").asInt(60), r.path("perSecond").asDouble(5), r.path("retryAfterAsDate").asBoolean()));
+      }
     }
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("preReceiveDelayMs", knobs.preReceiveDelay().toMillis());
     out.put("minDrainMs", knobs.minDrain().toMillis());
     out.put("taskOutcome", knobs.taskOutcome());
+    out.put("noSuchLockStatus", knobs.noSuchLockStatus());
+    out.put("wrongTokenStatus", knobs.wrongTokenStatus());
+    out.put("permissionDeniedStatus", knobs.permissionDeniedStatus());
+    out.put("secondLockStatus", knobs.secondLockStatus());
+    out.put("statusCodeInMaintenance", knobs.statusCodeInMaintenance());
+    out.put("captchaAfterFailures", knobs.captchaAfterFailures());
+    out.put("unavailable", knobs.unavailable());
+    out.put("loginRedirect", knobs.loginRedirect());
+    out.put("rateLimit", knobs.rateLimit());
+    out.put("rateLimitedRequests", rateLimiter.refused());
     out.put("locked", maintenance.isLocked());
     out.put("inFlight", maintenance.inFlight());
     maintenance.task().ifPresent(t -> {
@@ -254,6 +403,12 @@ public final class BitbucketHandler extends Handler.Abstract {
     if (resource.equals("/application-properties")) {
       json(response, callback, 200,
           map("version", VERSION, "buildNumber", BUILD_NUMBER, "buildDate", BUILD_DATE, "displayName", "Bitbucket"));
+      return;
+    }
+    if (resource.equals("/admin/cluster")) {
+      if (requireSysadmin(request, response, callback).isPresent()) {
+        json(response, callback, 200, cluster());
+      }
       return;
     }
     if (authenticate(request, response, callback).isEmpty()) {
@@ -292,6 +447,18 @@ public final class BitbucketHandler extends Handler.Abstract {
     } else {
       error(response, callback, 404, "Not found: " + path, "com.atlassian.bitbucket.NoSuchResourceException");
     }
+  }
+
+  /** The OAS shape of {@code RestClusterInformation}: one node, this one. */
+  private Map<String, Object> cluster() {
+    String host = java.net.URI.create(baseUrl).getHost();
+    Map<String, Object> node = new LinkedHashMap<>();
+    node.put("address", map("address", host, "port", 5701));
+    node.put("buildVersion", VERSION);
+    node.put("id", NODE_ID);
+    node.put("local", true);
+    node.put("name", "sandbox-node-1");
+    return map("localNode", node, "nodes", List.of(node), "running", true);
   }
 
   private void noSuchProject(Response response, Callback callback, String key) {
@@ -471,24 +638,36 @@ public final class BitbucketHandler extends Handler.Abstract {
   // ------------------------------------------------------------------------------------------------- helpers
 
   private Optional<SandboxDatabase.User> authenticate(Request request, Response response, Callback callback) {
-    Optional<SandboxDatabase.User> u = auth.authenticate(request.getHeaders().get(HttpHeader.AUTHORIZATION));
-    if (u.isEmpty()) {
+    return principal(request, response, callback).map(Auth.Principal::user);
+  }
+
+  private Optional<Auth.Principal> principal(Request request, Response response, Callback callback) {
+    Auth.Outcome o = auth.authenticate(request.getHeaders().get(HttpHeader.AUTHORIZATION), knobs.captchaAfterFailures());
+    if (o.refusal() == Auth.Refusal.CAPTCHA) {
+      response.getHeaders().put("X-Authentication-Denied-Reason", "CAPTCHA_CHALLENGE; login-url=" + baseUrl + "/login");
+      error(response, callback, 401, "CAPTCHA required: log in through the web interface first.",
+          "com.atlassian.bitbucket.auth.CaptchaRequiredAuthenticationException");
+    } else if (o.refusal() != null) {
       response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Basic realm=\"Atlassian Bitbucket\"");
       error(response, callback, 401, "Authentication failed. Please check your credentials and try again.",
           "com.atlassian.bitbucket.auth.IncorrectPasswordAuthenticationException");
     }
-    return u;
+    return o.ok();
   }
 
+  /**
+   * SYSADMIN resources: a user without the permission, or any access token (Bitbucket never grants a token
+   * SYSADMIN), is refused with the permission-denied status (401 by default, as the OAS documents).
+   */
   private Optional<SandboxDatabase.User> requireSysadmin(Request request, Response response, Callback callback) {
-    Optional<SandboxDatabase.User> u = authenticate(request, response, callback);
-    if (u.isPresent() && !u.get().sysadmin()) {
-      error(response, callback, 403,
+    Optional<Auth.Principal> p = principal(request, response, callback);
+    if (p.isPresent() && (!p.get().user().sysadmin() || p.get().viaToken())) {
+      error(response, callback, knobs.permissionDeniedStatus(),
           "You are not permitted to access this resource: it requires the SYS_ADMIN permission.",
           "com.atlassian.bitbucket.AuthorisationException");
       return Optional.empty();
     }
-    return u;
+    return p.map(Auth.Principal::user);
   }
 
   static Map<String, Object> map(Object... kv) {
@@ -510,6 +689,12 @@ public final class BitbucketHandler extends Handler.Abstract {
     response.setStatus(status);
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json;charset=UTF-8");
     response.write(true, java.nio.ByteBuffer.wrap(bytes), callback);
+  }
+
+  private static void html(Response response, Callback callback, int status, String page) {
+    response.setStatus(status);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/html;charset=UTF-8");
+    response.write(true, java.nio.ByteBuffer.wrap(utf8(page)), callback);
   }
 
   private static void empty(Response response, Callback callback, int status) {

@@ -51,9 +51,15 @@ public final class LoadGenerator {
    * @param maxPushes stop after this many acknowledged pushes in all
    * @param ledger JSON-lines file the acknowledged pushes are appended to
    * @param workDir where the clones go (created; removed afterwards)
+   * @param caFile the certificate to trust when the sandbox serves TLS, or null
    */
   public record Options(String baseUrl, String user, String password, int clients, Duration duration,
-      int maxPushes, Path ledger, Path workDir) {}
+      int maxPushes, Path ledger, Path workDir, Path caFile) {
+    public Options(String baseUrl, String user, String password, int clients, Duration duration, int maxPushes,
+        Path ledger, Path workDir) {
+      this(baseUrl, user, password, clients, duration, maxPushes, ledger, workDir, null);
+    }
+  }
 
   /** What happened. */
   public record Result(int pushes, int refused, int failed, Duration elapsed) {}
@@ -251,7 +257,7 @@ public final class LoadGenerator {
     }
 
     private ProcessResult git(Path dir, String... args) {
-      return runner.runAllowingFailure(command(dir, o.user(), o.password(), args), l -> {});
+      return runner.runAllowingFailure(command(dir, o.user(), o.password(), o.caFile(), args), l -> {});
     }
 
     private ProcessResult check(ProcessResult r) {
@@ -265,19 +271,23 @@ public final class LoadGenerator {
 
   /** A git command as a sandbox user; the Authorization header goes through GIT_CONFIG_* variables. */
   public static Command command(Path dir, String user, String password, String... args) {
+    return command(dir, user, password, null, args);
+  }
+
+  /** As {@link #command(Path, String, String, String...)}, trusting {@code caFile} (a TLS sandbox) when not null. */
+  public static Command command(Path dir, String user, String password, Path caFile, String... args) {
     List<String> argv = new ArrayList<>();
     argv.add("git");
     argv.addAll(List.of(args));
     String auth = "Authorization: Basic "
         + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
-    return Command.of(argv)
+    Command c = Command.of(argv)
         .inDirectory(dir)
         .capturingStdout()
         .withTimeout(Duration.ofMinutes(5))
         .withEnv("GIT_TERMINAL_PROMPT", "0")
         .withEnv("GIT_CONFIG_NOSYSTEM", "1")
         .withEnv("GIT_CONFIG_GLOBAL", "/dev/null")
-        .withEnv("GIT_CONFIG_COUNT", "4")
         .withEnv("GIT_CONFIG_KEY_0", "http.extraHeader")
         .withSecretEnv("GIT_CONFIG_VALUE_0", auth)
         .withSecret(password)
@@ -286,11 +296,15 @@ public final class LoadGenerator {
         .withEnv("GIT_CONFIG_KEY_2", "user.email")
         .withEnv("GIT_CONFIG_VALUE_2", "load@corp.example.com")
         .withEnv("GIT_CONFIG_KEY_3", "commit.gpgSign")
-        .withEnv("GIT_CONFIG_VALUE_3", "false");
+        .withEnv("GIT_CONFIG_VALUE_3", "false")
+        .withEnv("GIT_CONFIG_COUNT", "4");
+    // GIT_SSL_CAINFO, not http.sslCAInfo: a host's own GIT_SSL_CAINFO would win over the configuration.
+    return caFile == null ? c : c.withEnv("GIT_SSL_CAINFO", caFile.toAbsolutePath().toString());
   }
 
   private List<String> repositories(Options o) {
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    HttpClient http = (o.caFile() == null ? dev.snapstash.core.http.HttpTransport.direct()
+        : dev.snapstash.core.http.HttpTransport.trusting(o.caFile(), name -> null)).client(Duration.ofSeconds(5));
     String auth = "Basic " + Base64.getEncoder().encodeToString(
         (o.user() + ":" + o.password()).getBytes(StandardCharsets.UTF_8));
     List<String> out = new ArrayList<>();

@@ -130,7 +130,7 @@ public final class Maintenance implements SandboxDatabase.TxTracker {
   public synchronized LockGrant lock(Owner owner) {
     if (lock != null) {
       throw new MaintenanceException(
-          409, "The system is already locked for maintenance by " + lock.owner().name() + ".",
+          knobs.secondLockStatus(), "The system is already locked for maintenance by " + lock.owner().name() + ".",
           "com.atlassian.bitbucket.maintenance.MaintenanceLockedException");
     }
     lock = new LockGrant(Secrets.hex(20), owner);
@@ -160,16 +160,16 @@ public final class Maintenance implements SandboxDatabase.TxTracker {
   }
 
   /**
-   * The maintenance state. Without a token header (an administrator looking, not the lock holder) the answer
-   * carries no task and no token-bound details, only whether the instance is available: that is how a client
-   * checks its credentials and sees a lock held by someone else without locking. With a token header, the token
-   * must be the holder's.
+   * The maintenance state. Without a lock there is none to show: "no such lock" (404 by default: Bitbucket's
+   * maintenance page takes a 404 from this call as "no maintenance"). Without a token header (anyone looking, as
+   * that page does for every user) the answer carries the drain states but no task and nothing token-bound. With
+   * a token header, the token must be the holder's.
    */
   public synchronized Status status(String token) {
+    if (lock == null) {
+      throw MaintenanceException.notLocked(knobs.noSuchLockStatus());
+    }
     if (token == null) {
-      if (lock == null) {
-        return new Status(null, "AVAILABLE", "AVAILABLE");
-      }
       Status held = heldStatus();
       return new Status(null, held.dbState(), held.scmState());
     }
@@ -219,10 +219,10 @@ public final class Maintenance implements SandboxDatabase.TxTracker {
   public synchronized void cancel(String cancelToken) {
     if (task == null) {
       throw new MaintenanceException(
-          409, "No backup is running.", "com.atlassian.bitbucket.backup.NoSuchBackupException");
+          knobs.noSuchLockStatus(), "No backup is running.", "com.atlassian.bitbucket.backup.NoSuchBackupException");
     }
     if (cancelToken == null || !cancelToken.equals(task.cancelToken)) {
-      throw MaintenanceException.badToken("cancel");
+      throw MaintenanceException.badToken("cancel", knobs.wrongTokenStatus());
     }
     if ("RUNNING".equals(task.state)) {
       task.state = "CANCELED";
@@ -258,10 +258,10 @@ public final class Maintenance implements SandboxDatabase.TxTracker {
 
   private void checkUnlockToken(String token) {
     if (lock == null) {
-      throw MaintenanceException.notLocked();
+      throw MaintenanceException.notLocked(knobs.noSuchLockStatus());
     }
     if (token == null || !token.equals(lock.unlockToken())) {
-      throw MaintenanceException.badToken("maintenance");
+      throw MaintenanceException.badToken("maintenance", knobs.wrongTokenStatus());
     }
   }
 }

@@ -19,15 +19,15 @@ public final class MaintenanceException extends RuntimeException {
     return exceptionName;
   }
 
-  static MaintenanceException badToken(String what) {
+  static MaintenanceException badToken(String what, int status) {
     return new MaintenanceException(
-        403, "The " + what + " token is missing or does not match.",
+        status, "The " + what + " token is missing or does not match.",
         "com.atlassian.bitbucket.maintenance.InvalidMaintenanceTokenException");
   }
 
-  static MaintenanceException notLocked() {
+  static MaintenanceException notLocked(int status) {
     return new MaintenanceException(
-        409, "The system is not in maintenance mode.",
+        status, "The system is not in maintenance mode.",
         "com.atlassian.bitbucket.maintenance.MaintenanceNotActiveException");
   }
 }

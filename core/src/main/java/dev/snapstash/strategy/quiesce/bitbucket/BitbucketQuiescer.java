@@ -13,22 +13,26 @@ import dev.snapstash.core.spi.Quiescer;
 import dev.snapstash.core.spi.Undo;
 import dev.snapstash.core.spi.UndoLog;
 import java.time.Duration;
+import java.util.List;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Quiesces Bitbucket with its maintenance protocol: lock, start an external backup, poll until the database and
- * SCM are drained. Unlike the DIY scripts, polling backs off gently (first pause {@code pollInterval}, growing by a quarter each time, to at most 250 ms)
+ * SCM are drained. Unlike the DIY scripts, polling backs off gently (first pause {@code pollInterval}, growing by a quarter each time, to at most 500 ms)
  * and has a deadline, and every failure after the lock cancels the task and unlocks before it is thrown.
  */
 public final class BitbucketQuiescer implements Quiescer {
   private static final Logger log = LoggerFactory.getLogger(BitbucketQuiescer.class);
   /**
    * Long pauses only add to the lock window: a drained instance waits for our next poll. Growing by a quarter
-   * bounds that wait to about a fifth of the time spent draining, and a poll is one cheap GET.
+   * bounds that wait to about a fifth of the time spent draining, and a poll is one cheap GET. The ceiling keeps a
+   * long drain at two polls a second, well under Data Center's rate limiting (a bucket of 60 refilled at 5 a
+   * second per user and node, the settings page's values; see the strategy page): the first two seconds take
+   * about 14 requests, every later second 2.
    */
-  private static final Duration MAX_POLL = Duration.ofMillis(250);
+  static final Duration MAX_POLL = Duration.ofMillis(500);
 
   private final BitbucketClient client;
   private final Duration drainTimeout;
@@ -73,17 +77,38 @@ public final class BitbucketQuiescer implements Quiescer {
   }
 
   @Override
+  public java.util.List<dev.snapstash.core.spi.ApplicationNode> applicationNodes() {
+    try {
+      return client.cluster().nodes().stream()
+          .map(n -> new dev.snapstash.core.spi.ApplicationNode(
+              n.id(), n.name(), n.address(), n.port(), n.buildVersion(), n.local()))
+          .toList();
+    } catch (SnapstashException e) {
+      log.debug("cluster nodes not read for the manifest: {}", e.getMessage());
+      return java.util.List.of();
+    }
+  }
+
+  /**
+   * Reachability (the anonymous version call), then credentials and the SYSADMIN permission through {@code GET
+   * /rest/api/1.0/admin/cluster}, documented as needing SYS_ADMIN, whose answer also names the nodes. No
+   * maintenance call: the token-less status is served to anyone and proves nothing. A refused login ends the
+   * check, and is not tried again.
+   */
+  @Override
   public void check(Findings findings) {
     String subject = "instance " + client.baseUrl();
     boolean credentials = true;
     try {
-      client.credentials(); // a password that cannot be read is a problem of its own, reachable instance or not
+      client.credentials(); // a secret that cannot be read is a problem of its own, reachable instance or not
     } catch (SnapstashException e) {
       findings.problem(subject, e);
       credentials = false;
     }
     try {
-      findings.ok(subject, "Bitbucket " + client.version() + " answers");
+      String version = client.version();
+      findings.ok(subject, "Bitbucket " + version + " answers at " + client.effectiveBaseUrl() + " ("
+          + client.transport().proxies().describe(client.effectiveBaseUrl()) + ")");
     } catch (SnapstashException e) {
       findings.problem(subject, e);
       return;
@@ -92,11 +117,12 @@ public final class BitbucketQuiescer implements Quiescer {
       return;
     }
     try {
-      MaintenanceStatus s = client.maintenanceStatus();
-      findings.ok(subject, "credentials accepted with the SYSADMIN permission");
-      if (s.taskState() != null && s.taskRunning()) {
-        findings.problem(subject, "a backup or maintenance task is already running on the instance");
-      }
+      BitbucketClient.Cluster cluster = client.cluster();
+      List<BitbucketClient.Node> nodes = cluster.nodes();
+      findings.ok(subject, "credentials accepted with the SYSADMIN permission; "
+          + (nodes.isEmpty() ? "no cluster nodes reported"
+              : nodes.size() + (nodes.size() == 1 ? " node: " : " nodes: ")
+                  + String.join(", ", nodes.stream().map(BitbucketClient.Node::describe).toList())));
     } catch (SnapstashException e) {
       findings.problem(subject, e);
     }
@@ -109,7 +135,12 @@ public final class BitbucketQuiescer implements Quiescer {
       Thread.currentThread().interrupt();
       throw new SnapstashException(ErrorKind.INTERRUPTED, "interrupted before locking; nothing was locked");
     }
-    String unlockToken = deferringInterrupt(client::lock);
+    String unlockToken;
+    try {
+      unlockToken = deferringInterrupt(client::lock);
+    } catch (SnapstashException e) {
+      throw lockAnswerLost(e);
+    }
     long lockedAt = nanoTime.getAsLong();
     Held held = new Held(unlockToken, lockedAt, undo);
     // If the journal cannot be written, release at once: a lock we could not record is one a crash would leak.
@@ -135,6 +166,27 @@ public final class BitbucketQuiescer implements Quiescer {
       held.closeQuietly(e);
       throw e;
     }
+  }
+
+  /**
+   * A lock request whose answer never came (connection lost, timeout) may have locked the instance with a token
+   * nobody read. It is not sent again: a second lock would only be refused, and the token would still be unknown.
+   * The instance's /status says whether it is in maintenance now, which the operator must then release by hand.
+   */
+  private SnapstashException lockAnswerLost(SnapstashException e) {
+    if (e.kind() != ErrorKind.UNREACHABLE || e instanceof BitbucketClient.Refused) {
+      return e;
+    }
+    boolean maintenance = client.serverState().filter("MAINTENANCE"::equals).isPresent();
+    if (!maintenance) {
+      return e;
+    }
+    return new SnapstashException(
+        ErrorKind.LOCK,
+        e.getMessage() + "; the instance is now in maintenance mode, most likely locked by this request with an"
+            + " unlock token that never arrived: an administrator must release it (Bitbucket's maintenance page, or"
+            + " a restart of the instance)",
+        e);
   }
 
   /**
