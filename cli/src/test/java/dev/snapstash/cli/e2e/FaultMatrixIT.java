@@ -34,6 +34,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The fault-injection matrix of issue 6: the real jar, stopped at each {@link FaultPoints named point} of a backup
@@ -267,11 +268,56 @@ class FaultMatrixIT {
 
   // ---- the backup process ----------------------------------------------------------------------------------
 
-  /** {@code java -jar snapstash.jar -c CONFIG backup}, told to stop at {@code point} and say so in {@code marker}. */
+  /**
+   * {@code java -jar snapstash.jar -c CONFIG backup}, told to stop at {@code point} and say so in {@code marker}:
+   * armed by the variable and the JVM property together, as only a test does.
+   */
   static Command backupStoppingAt(Path java, Path jar, Path config, String point, Path marker) {
-    return Command.of(java.toString(), "-jar", jar.toString(), "-c", config.toString(), "backup")
+    return Command.of(
+            java.toString(), "-D" + FaultPoints.PROPERTY + "=" + FaultPoints.ARMED, "-jar", jar.toString(), "-c",
+            config.toString(), "backup")
         .withEnv(FaultPoints.ENV, point)
         .withEnv(FaultPoints.MARKER_ENV, marker.toString());
+  }
+
+  /**
+   * A stray {@code SNAPSTASH_FAULT_POINT} in production (or the JVM property without it) must not hold the
+   * instance locked for the hold's ten minutes: {@code check} and {@code backup} refuse before any lock, naming
+   * what to unset.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"variable alone", "property alone", "property not armed"})
+  void faultInjectionHalfArmedIsRefusedBeforeTheLock(String how) throws Exception {
+    List<String> before = completeTags();
+    String lastTask = s.sandbox.maintenance().task().map(t -> t.id()).orElse(null);
+    Path jar = Path.of("target/snapstash.jar");
+    Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+    for (String verb : List.of("check", "backup")) {
+      List<String> argv = new ArrayList<>(List.of(java.toString()));
+      if (!how.equals("variable alone")) {
+        argv.add("-D" + FaultPoints.PROPERTY + "=" + (how.equals("property alone") ? FaultPoints.ARMED : "true"));
+      }
+      argv.addAll(List.of("-jar", jar.toString(), "-c", config.toString(), verb));
+      Command c = Command.of(argv);
+      if (!how.equals("property alone")) {
+        c = c.withEnv(FaultPoints.ENV, FaultPoints.AFTER_LOCK);
+      }
+      Path log = tmp.resolve("half-armed-" + verb + "-" + System.nanoTime() + ".log");
+      Files.createFile(log);
+      Process p = RUNNER.start(c, log);
+      boolean ended = p.waitFor(90, TimeUnit.SECONDS);
+      if (!ended) {
+        p.destroyForcibly().waitFor();
+      }
+      String out = Files.readString(log);
+      assertThat(ended).as("%s %s ended by itself (a held fault point would not):%n%s", how, verb, out).isTrue();
+      assertThat(p.exitValue()).as(out).isEqualTo(7);
+      assertThat(out).contains(FaultPoints.ENV, how.equals("variable alone") ? "unset" : FaultPoints.PROPERTY);
+      assertThat(s.sandbox.maintenance().isLocked()).isFalse();
+    }
+    assertThat(s.sandbox.maintenance().task().map(t -> t.id()).orElse(null)).as("never locked: no new backup task").isEqualTo(lastTask);
+    assertThat(completeTags()).isEqualTo(before);
+    assertNoPartialBackup();
   }
 
   /** A backup process held at a fault point. */
