@@ -82,7 +82,7 @@ public final class Main implements Runnable {
     Thread main = Thread.currentThread();
     Shutdown shutdown = Shutdown.install(main);
     int code = execute(args, debug);
-    if (shutdown.beginExit()) {
+    if (shutdown.beginExit(code)) {
       System.exit(code);
     }
   }

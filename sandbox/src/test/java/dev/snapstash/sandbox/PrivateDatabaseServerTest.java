@@ -18,7 +18,6 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.time.Instant;
 import java.util.List;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -121,7 +120,7 @@ class PrivateDatabaseServerTest {
 
   @Test
   void postgresqlNamesTheDirectoryThePostgresUserCannotEnter(@TempDir Path tmp) throws Exception {
-    Assumptions.assumeTrue(LocalDb.isRoot(), "only root runs PostgreSQL as another user");
+    Tools.require(LocalDb.isRoot(), "only root runs PostgreSQL as another user");
     requireInstalled(DbKind.POSTGRESQL);
     // JUnit's temporary directory is root's, mode 0700: the sandbox did not create it, so it is not opened up.
     Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwx------"));

@@ -51,29 +51,47 @@ class BackupFailuresIT {
     }
   }
 
-  @Test
-  void pgDumpKilledMidwayUnlocksAndLeavesNothing() throws Exception {
+  /**
+   * pg_dump killed while it reads. By default it runs after the unlock, from the snapshot pinned under the lock:
+   * the backup task had already ended with the unlock (SUCCESSFUL, nothing left to cancel). With {@code
+   * dump-after-unlock: false} it runs under the lock, and the failure path cancels the task, then unlocks.
+   */
+  @org.junit.jupiter.params.ParameterizedTest(name = "dump-after-unlock {0}")
+  @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+  void pgDumpKilledMidwayUnlocksAndLeavesNothing(boolean dumpAfterUnlock) throws Exception {
     TestDatabase db = PG.newDatabase();
     try (Scenario s = Scenario.start(tmp.resolve("sb"), DbKind.POSTGRESQL, db);
         Connection blocker = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password())) {
+      Path config = withDumpAfterUnlock(s, dumpAfterUnlock);
       // pg_dump waits for this lock, which keeps it running until the test kills it.
       blocker.setAutoCommit(false);
       try (Statement st = blocker.createStatement()) {
         st.execute("LOCK TABLE push_ledger IN ACCESS EXCLUSIVE MODE");
       }
       AtomicReference<Scenario.Run> result = new AtomicReference<>();
-      Thread backup = new Thread(() -> result.set(snapstash("-c", s.config().toString(), "backup")));
+      Thread backup = new Thread(() -> result.set(snapstash("-c", config.toString(), "backup")));
       backup.start();
       ProcessHandle dump =
           await().atMost(Duration.ofSeconds(30)).until(() -> pgDump(db.database()), h -> h != null);
+      assertThat(s.sandbox.maintenance().isLocked()).as("pg_dump runs under the lock").isEqualTo(!dumpAfterUnlock);
       dump.destroyForcibly();
       backup.join(60_000);
       blocker.rollback();
       assertThat(result.get().exit()).as(result.get().err()).isEqualTo(8);
       assertThat(result.get().err()).contains("pg_dump");
-      // pg_dump runs from the snapshot pinned under the lock, after the unlock: the instance was back up already.
+      assertThat(s.sandbox.maintenance().task().orElseThrow().state())
+          .as("the backup task")
+          .isEqualTo(dumpAfterUnlock ? "SUCCESSFUL" : "CANCELED");
       assertUnlockedAndEmpty(s);
     }
+  }
+
+  /** The sandbox's configuration with {@code database.postgresql.dump-after-unlock} set (its last section). */
+  private static Path withDumpAfterUnlock(Scenario s, boolean dumpAfterUnlock) throws Exception {
+    Path config = s.dir.resolve("dump-" + dumpAfterUnlock + ".yml");
+    String yml = Files.readString(s.config());
+    Files.writeString(config, yml + (yml.endsWith("\n") ? "" : "\n") + "    dump-after-unlock: " + dumpAfterUnlock + "\n");
+    return config;
   }
 
   /**
@@ -96,9 +114,7 @@ class BackupFailuresIT {
       TestDatabase db =
           new TestDatabase("postgresql", server.host(), server.port(), "bitbucket", "bitbucket", password, passwordFile, server.jdbcUrl("bitbucket"));
       try (Scenario s = Scenario.start(tmp.resolve("sb"), DbKind.POSTGRESQL, db)) {
-        Path config = s.dir.resolve("dump-" + dumpAfterUnlock + ".yml");
-        String yml = Files.readString(s.config());
-        Files.writeString(config, yml + (yml.endsWith("\n") ? "" : "\n") + "    dump-after-unlock: " + dumpAfterUnlock + "\n");
+        Path config = withDumpAfterUnlock(s, dumpAfterUnlock);
         Connection blocker = DriverManager.getConnection(db.jdbcUrl(), db.user(), db.password());
         // pg_dump waits for this lock, which keeps it reading until the server goes down.
         blocker.setAutoCommit(false);
@@ -112,7 +128,7 @@ class BackupFailuresIT {
         server.stop();
         backup.join(120_000);
         blocker.close();
-        assertThat(result.get().exit()).as(result.get().err()).isIn(4, 8);
+        assertThat(result.get().exit()).as(result.get().err()).isEqualTo(8);
         assertThat(result.get().err()).contains("pg_dump");
         assertUnlockedAndEmpty(s);
       }
@@ -163,7 +179,10 @@ class BackupFailuresIT {
         RunGuard first = RunGuard.acquire(s.backups(), "backup")) {
       Scenario.Run r = snapstash("-c", s.config().toString(), "backup");
       assertThat(r.exit()).isEqualTo(10);
-      assertThat(r.err()).contains("another snapstash run holds").contains("pid " + ProcessHandle.current().pid());
+      assertThat(r.err())
+          .contains("another snapstash run holds")
+          .contains("pid " + ProcessHandle.current().pid())
+          .containsPattern("started \\d{4}-\\d\\d-\\d\\dT");
       assertThat(s.sandbox.maintenance().task()).isEmpty();
     }
   }
@@ -244,5 +263,6 @@ class BackupFailuresIT {
   private static void assertUnlockedAndEmpty(Scenario s) throws Exception {
     assertThat(s.sandbox.maintenance().isLocked()).as("the instance was unlocked").isFalse();
     assertThat(s.backupDirs()).as("no partial backup").isEmpty();
+    assertThat(dev.snapstash.core.engine.Journal.file(s.backups())).as("nothing left to recover").doesNotExist();
   }
 }

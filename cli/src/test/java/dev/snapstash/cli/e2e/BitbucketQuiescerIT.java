@@ -130,6 +130,42 @@ class BitbucketQuiescerIT {
     assertThat(s.sandbox.maintenance().isLocked()).isFalse();
   }
 
+  /**
+   * The preflight refuses, before any lock, an instance it cannot reach (UNREACHABLE, exit 4) and an account
+   * without SYSADMIN (AUTHENTICATION, exit 5, naming SYSADMIN); a backup against an address nothing answers on
+   * ends with exit 4 and locks nothing.
+   */
+  @Test
+  void anUnreachableInstanceAndAnAccountWithoutSysadminAreRefusedBeforeAnyLock() throws Exception {
+    int closed;
+    try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      closed = probe.getLocalPort();
+    }
+    Findings gone = new Findings();
+    quiescer(new BitbucketClient(URI.create("http://127.0.0.1:" + closed), "admin", "x", Duration.ofSeconds(5)), Duration.ofSeconds(1))
+        .check(gone);
+    assertThat(gone.problems()).singleElement().satisfies(f -> assertThat(f.kind()).isEqualTo(ErrorKind.UNREACHABLE));
+
+    Findings user = new Findings();
+    quiescer(client("user", s.sandbox.userPassword()), Duration.ofSeconds(1)).check(user);
+    assertThat(user.problems()).singleElement().satisfies(f -> {
+      assertThat(f.kind()).isEqualTo(ErrorKind.AUTHENTICATION);
+      assertThat(f.message()).contains("SYSADMIN");
+    });
+
+    java.nio.file.Path config = tmp.resolve("unreachable.yml");
+    java.nio.file.Files.writeString(config, java.nio.file.Files.readString(s.config())
+        .replace("base-url: " + s.sandbox.baseUrl(), "base-url: http://127.0.0.1:" + closed));
+    Scenario.Run r = Scenario.snapstash("-c", config.toString(), "backup");
+    assertThat(r.exit()).as(r.err()).isEqualTo(4);
+    assertThat(r.err()).contains("nothing was locked");
+    assertThat(s.sandbox.maintenance().isLocked()).isFalse();
+    assertThat(s.sandbox.maintenance().task()).as("never locked").isEmpty();
+    // The early walk's barrier directory goes when that walk ends, which is not waited for (BackupEngineTest's
+    // subject): only backups count here.
+    assertThat(s.backupDirs()).filteredOn(d -> !d.getFileName().toString().startsWith(".")).isEmpty();
+  }
+
   @Test
   void checkSeesCredentialsAndSomeoneElsesLockWithoutLocking() {
     BitbucketClient c = client("admin", s.sandbox.adminPassword());

@@ -197,7 +197,7 @@ class BtrfsBackupIT {
       assertThat(dirsIn(backups)).as("and the partial backup").isEmpty();
 
       FaultMatrixIT.Stopped signalled = stopAfterSnapshot(config);
-      signalled.terminate();
+      assertThat(signalled.terminate()).as("exit code after SIGTERM: %s", Files.readString(signalled.log())).isEqualTo(130);
       assertThat(s.sandbox.maintenance().isLocked()).isFalse();
       assertThat(snapshotsIn(snapshots)).as("SIGTERM deleted the snapshot itself").isEmpty();
       assertThat(dirsIn(backups)).isEmpty();

@@ -97,6 +97,8 @@ public final class BackupEngine {
   /** Everything {@code snapstash check} and the backup's preflight look at. Changes nothing. */
   public Findings check() {
     Findings f = new Findings();
+    // First: a stray fault-injection variable is the one problem that must decide the exit code.
+    FaultPoints.check(f);
     try {
       Tags.validateName(settings.instanceName());
       f.ok("instance.name", settings.instanceName());

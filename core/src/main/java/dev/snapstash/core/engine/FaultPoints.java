@@ -1,5 +1,8 @@
 package dev.snapstash.core.engine;
 
+import dev.snapstash.core.error.ErrorKind;
+import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.spi.Findings;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -7,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,18 +21,29 @@ import org.slf4j.LoggerFactory;
  * {@code FaultPoints.hit(NAME)} call at the place it names; the names live here only, so a test matrix can be
  * driven from {@link #ALL}.
  *
- * <p>Off unless the environment variable {@value #ENV} names a point. Then, the first time that point is hit, the
+ * <p>Off unless armed twice: the environment variable {@value #ENV} names a point <em>and</em> the JVM runs with
+ * {@code -D}{@value #PROPERTY}{@code =}{@value #ARMED}, which only the tests that use fault points pass. A stray
+ * variable alone (left in a shell, a unit file, a CI job) would otherwise hold production locked at that point;
+ * so either one without the other, or a name that is no point, is a preflight problem ({@link #check}) that stops
+ * {@code check} and {@code backup} before anything is locked. Armed, the first time that point is hit, the
  * process logs it, writes the point's name to the file named by {@value #MARKER_ENV} (if set) and blocks the
  * calling thread until it is killed. An interrupt (what SIGTERM and Ctrl-C deliver, through the shutdown hook)
  * ends the block with the thread's interrupt flag set, exactly as if the signal had arrived at that line, and the
- * code carries on to its own interrupt handling. Unset, {@link #hit} is a test of a static final field against
- * null, which the JIT removes: no cost and no change in behaviour.
+ * code carries on to its own interrupt handling; a hold nobody ends within its limit fails the run there, so its
+ * clean-up runs. Unarmed, {@link #hit} is a test of a static final field against null, which the JIT removes: no
+ * cost and no change in behaviour.
  */
 public final class FaultPoints {
   private static final Logger log = LoggerFactory.getLogger(FaultPoints.class);
 
   /** Names the one point to stop at. */
   public static final String ENV = "SNAPSTASH_FAULT_POINT";
+
+  /** The JVM property that must be {@value #ARMED} as well as {@value #ENV} set, or no point stops anything. */
+  public static final String PROPERTY = "snapstash.faultInjection";
+
+  /** The one value of {@value #PROPERTY} that arms the points. */
+  public static final String ARMED = "armed";
 
   /** A file the process writes the point's name into when it gets there (atomically), so a test can wait for it. */
   public static final String MARKER_ENV = "SNAPSTASH_FAULT_MARKER";
@@ -75,18 +90,50 @@ public final class FaultPoints {
   /** Long enough for any test to kill us; bounded so a forgotten process does not hold a lock for ever. */
   private static final Duration HOLD_LIMIT = Duration.ofMinutes(10);
 
-  private static final String ACTIVE = System.getenv(ENV);
+  private static final String VARIABLE = System.getenv(ENV);
+  private static final String SWITCH = System.getProperty(PROPERTY);
+  /** The point to stop at, or null: only when both are set and the name is a point. */
+  private static final String ACTIVE = problem(VARIABLE, SWITCH).isEmpty() ? VARIABLE : null;
   private static final AtomicBoolean FIRED = new AtomicBoolean();
-
-  static {
-    if (ACTIVE != null && !ALL.contains(ACTIVE)) {
-      log.error("{}={} names no fault point; known: {}", ENV, ACTIVE, String.join(", ", ALL));
-    }
-  }
 
   private FaultPoints() {}
 
-  /** Stops here if {@value #ENV} names {@code point} and it was not hit before; otherwise returns at once. */
+  /**
+   * Why the fault points, as this process was started, are set up wrongly, or empty: both unset (production), or
+   * both set with a known point (a fault-injection test). Either one alone, or an unknown point, is a problem.
+   */
+  public static Optional<String> problem(String variable, String property) {
+    boolean named = variable != null && !variable.isBlank();
+    boolean armed = ARMED.equals(property);
+    if (!named && property == null) {
+      return Optional.empty();
+    }
+    if (!named) {
+      return Optional.of("the JVM property " + PROPERTY + " is set, but " + ENV + " names no fault point: remove -D"
+          + PROPERTY + " (from SNAPSTASH_JAVA_OPTS or the java command line); it is for snapstash's own tests");
+    }
+    if (!armed) {
+      return Optional.of("the environment variable " + ENV + " is set (to " + variable + "), which only snapstash's"
+          + " fault-injection tests use; unset " + ENV + (property == null ? "" : " and -D" + PROPERTY)
+          + " before running snapstash");
+    }
+    if (!ALL.contains(variable)) {
+      return Optional.of(ENV + "=" + variable + " names no fault point; known: " + String.join(", ", ALL));
+    }
+    return Optional.empty();
+  }
+
+  /** Adds the preflight's verdict on this process's fault points: a problem, or a warning that they are armed. */
+  public static void check(Findings findings) {
+    Optional<String> p = problem(VARIABLE, SWITCH);
+    if (p.isPresent()) {
+      findings.problem(ENV, p.get());
+    } else if (ACTIVE != null) {
+      findings.warning(ENV, "fault injection is armed: this run stops at " + ACTIVE + " until it is killed");
+    }
+  }
+
+  /** Stops here if armed for {@code point} and it was not hit before; otherwise returns at once. */
   public static void hit(String point) {
     if (ACTIVE != null && ACTIVE.equals(point) && FIRED.compareAndSet(false, true)) {
       hold(point);
@@ -108,11 +155,17 @@ public final class FaultPoints {
     }
     try {
       Thread.sleep(HOLD_LIMIT.toMillis());
-      log.error("fault point {} was held for {} and nobody killed the process; carrying on", point, HOLD_LIMIT);
     } catch (InterruptedException e) {
       // The signal "arrives" here: leave the flag set for the code after the point to honour.
       Thread.currentThread().interrupt();
       log.info("fault point {} interrupted", point);
+      return;
     }
+    // Nobody killed us: the test that armed the point is gone. Fail here, so that the run's clean-up unlocks,
+    // rather than carry on as if the run had not been held for ten minutes.
+    throw new SnapstashException(
+        ErrorKind.PRECONDITION,
+        "fault point " + point + " was held for " + HOLD_LIMIT.toMinutes() + " minutes and nobody killed the process; "
+            + "unset " + ENV + " and -D" + PROPERTY + " outside snapstash's tests");
   }
 }

@@ -106,6 +106,56 @@ class BackupEngineTest {
     assertThat(Journal.pending(Journal.read(root))).as("what recover must still do").hasAtLeastOneElementOfType(Undo.Unlock.class);
   }
 
+  /**
+   * A webhook that sends its headers and never finishes its body is given up after the notifier's 10 s, and the
+   * run's own outcome stands: a good backup is returned complete, a failed one keeps its error (and exit code).
+   */
+  @Test
+  void aWebhookThatNeverFinishesChangesNeitherTheResultNorTheError() throws Exception {
+    try (java.net.ServerSocket server = new java.net.ServerSocket(0, 5, java.net.InetAddress.getLoopbackAddress())) {
+      Thread accepting = new Thread(() -> {
+        while (!server.isClosed()) {
+          try {
+            java.net.Socket c = server.accept();
+            Thread t = new Thread(() -> {
+              try (c) {
+                c.getInputStream().read(new byte[8192]);
+                c.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nok".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                c.getOutputStream().flush();
+                Thread.sleep(120_000); // the rest of the body never comes
+              } catch (Exception e) {
+                // the test is over
+              }
+            });
+            t.setDaemon(true);
+            t.start();
+          } catch (java.io.IOException closed) {
+            return;
+          }
+        }
+      });
+      accepting.setDaemon(true);
+      accepting.start();
+      var hook = new dev.snapstash.strategy.notify.webhook.WebhookNotifier(
+          dev.snapstash.strategy.notify.webhook.WebhookNotifier.Shape.WEBHOOK,
+          java.net.URI.create("http://127.0.0.1:" + server.getLocalPort() + "/hook"), null, true, true, false);
+
+      long t = System.nanoTime();
+      Manifest m = engine(new RecordingDatabase(null), List.of(hook)).backup(Progress.NONE);
+      assertThat(m.state()).isEqualTo(Manifest.State.COMPLETE);
+      assertThat(new BackupStore(root).list()).extracting(Manifest::tag).containsExactly(m.tag());
+      assertThat(Duration.ofNanos(System.nanoTime() - t)).as("the notification was waited for, up to its limit").isGreaterThanOrEqualTo(Duration.ofSeconds(10));
+
+      var db = new RecordingDatabase(new SnapstashException(ErrorKind.EXTERNAL_COMMAND, "pg_dump failed with exit code 1"));
+      assertThatThrownBy(() -> engine(db, List.of(hook)).backup(Progress.NONE))
+          .hasMessage("pg_dump failed with exit code 1")
+          .extracting(e -> ((SnapstashException) e).kind())
+          .as("EXTERNAL_COMMAND, exit 8, whatever the webhook did")
+          .isEqualTo(ErrorKind.EXTERNAL_COMMAND);
+      assertThat(new BackupStore(root).list()).extracting(Manifest::tag).containsExactly(m.tag());
+    }
+  }
+
   @Test
   void aPreflightProblemStopsTheRunBeforeAnyLock() {
     quiescer.problem = "cannot reach Bitbucket";
@@ -201,9 +251,10 @@ class BackupEngineTest {
     t.interrupt();
     t.join(30_000);
     assertThat(thrown.get()).isInstanceOf(SnapstashException.class);
-    assertThat(((SnapstashException) thrown.get()).kind()).isEqualTo(ErrorKind.INTERRUPTED);
+    assertThat(((SnapstashException) thrown.get()).kind()).as("INTERRUPTED, exit 130").isEqualTo(ErrorKind.INTERRUPTED);
     assertThat(events).containsSubsequence("lock", "cancel", "unlock");
     assertThat(dirsUnder(root)).isEmpty();
+    assertThat(Journal.file(root)).as("nothing left to recover").doesNotExist();
   }
 
   @Test
@@ -235,10 +286,13 @@ class BackupEngineTest {
       assertThatThrownBy(() -> engine(new RecordingDatabase(null)).backup(Progress.NONE))
           .isInstanceOf(SnapstashException.class)
           .hasMessageContaining("is full")
+          .hasMessageContaining("backup.root")
           .extracting(e -> ((SnapstashException) e).kind())
+          .as("STORAGE, exit 9")
           .isEqualTo(ErrorKind.STORAGE);
       assertThat(events).containsSubsequence("lock", "cancel", "unlock");
       assertThat(dirsUnder(root)).isEmpty();
+      assertThat(Journal.file(root)).as("nothing left to recover").doesNotExist();
     }
   }
 
@@ -465,19 +519,28 @@ class BackupEngineTest {
     return engine(db, false, 0);
   }
 
+  private BackupEngine engine(DatabaseStrategy db, List<dev.snapstash.core.spi.Notifier> notifiers) {
+    return engine(db, false, 0, true, notifiers);
+  }
+
   /** With btrfs clones or not, and keeping the last {@code keepLast} backups after each (0: no retention). */
   private BackupEngine engine(DatabaseStrategy db, boolean clones, int keepLast) {
     return engine(db, clones, keepLast, true);
   }
 
   private BackupEngine engine(DatabaseStrategy db, boolean clones, int keepLast, boolean preCopy) {
+    return engine(db, clones, keepLast, preCopy, List.of());
+  }
+
+  private BackupEngine engine(
+      DatabaseStrategy db, boolean clones, int keepLast, boolean preCopy, List<dev.snapstash.core.spi.Notifier> notifiers) {
     return new BackupEngine(
         new BackupEngine.Settings(
             "bb", home, new BackupStore(root), new Retention.Policy(keepLast, 0, 0, 0), keepLast > 0, 0, "test"),
         quiescer,
         new RsyncDiskStrategy(home, List.of(), true, true, clones, preCopy, true, 1, new ProcessRunner()),
         db,
-        List.of(),
+        notifiers,
         Clock.systemUTC(),
         System::nanoTime);
   }

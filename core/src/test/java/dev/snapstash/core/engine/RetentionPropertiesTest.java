@@ -16,7 +16,7 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.IntRange;
 
-class RetentionProperties {
+class RetentionPropertiesTest {
 
   @Property
   void keptAndRemovedPartitionTheInput(@ForAll("backups") List<Retention.Item> items, @ForAll("policies") Retention.Policy p) {
