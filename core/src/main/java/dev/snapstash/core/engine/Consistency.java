@@ -295,12 +295,18 @@ public final class Consistency {
     Map<Path, List<String>> wanted = new LinkedHashMap<>();
     Map<Path, List<String>> labels = new LinkedHashMap<>();
     int rows = 0;
+    int deletions = 0;
     try (Statement s = c.createStatement();
         ResultSet rs = s.executeQuery("SELECT repository_id, new_sha FROM push_ledger ORDER BY id")) {
       while (rs.next()) {
         rows++;
         Path repo = home.resolve("shared/data/repositories/" + rs.getLong(1));
         String sha = rs.getString(2).strip();
+        // A deleted ref leaves nothing to look for.
+        if (sha.chars().allMatch(ch -> ch == '0')) {
+          deletions++;
+          continue;
+        }
         wanted.computeIfAbsent(repo, k -> new ArrayList<>()).add(sha + "^{commit}");
         labels.computeIfAbsent(repo, k -> new ArrayList<>()).add(rs.getLong(1) + ":" + abbreviated(sha));
       }
@@ -321,7 +327,8 @@ public final class Consistency {
       }
     }
     if (missing.isEmpty() && errors.isEmpty()) {
-      return new Check("pushes-present", true, rows + " pushes in the sandbox's push_ledger, each with its commit");
+      return new Check("pushes-present", true, rows + " pushes in the sandbox's push_ledger, each with its commit"
+          + (deletions > 0 ? " (" + deletions + " of them deleted a ref)" : ""));
     }
     List<String> problems = new ArrayList<>();
     if (!missing.isEmpty()) {

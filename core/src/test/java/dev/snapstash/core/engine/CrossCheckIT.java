@@ -373,11 +373,17 @@ class CrossCheckIT {
       }
       assertThat(bb.check("pushes-present")).isEqualTo(
           new Check("pushes-present", true, "1 pushes in the sandbox's push_ledger, each with its commit"));
+      // A push that deleted a ref records forty zeros: nothing to look for.
+      try (Statement s = bb.c.createStatement()) {
+        s.execute("INSERT INTO push_ledger VALUES (4, 1, '" + ZEROS + "')");
+      }
+      assertThat(bb.check("pushes-present")).isEqualTo(new Check(
+          "pushes-present", true, "2 pushes in the sandbox's push_ledger, each with its commit (1 of them deleted a ref)"));
       try (Statement s = bb.c.createStatement()) {
         s.execute("INSERT INTO push_ledger VALUES (2, 1, '" + ABSENT + "'), (3, 4, '" + a + "')");
       }
       assertThat(bb.check("pushes-present").detail())
-          .isEqualTo("2 of 3 pushes in the sandbox's push_ledger lack their commit: [1:deadbeefdead, 4:" + a.substring(0, 12) + "]");
+          .isEqualTo("2 of 4 pushes in the sandbox's push_ledger lack their commit: [1:deadbeefdead, 4:" + a.substring(0, 12) + "]");
     }
   }
 }
