@@ -1,9 +1,10 @@
 package dev.snapstash.core.engine;
 
 import java.sql.Connection;
-import java.sql.DatabaseMetaData;
 import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
+import java.sql.Savepoint;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
@@ -133,46 +134,46 @@ final class BitbucketTables {
   }
 
   /**
-   * Whether {@code name} is a table of the connection's own database and schema (not of another database on the
-   * same MariaDB server, nor of a schema outside PostgreSQL's search path), in any letter case.
+   * Whether the statements of this class would find {@code name}: asked of the database by a query that reads no
+   * row, so that it resolves the name as they do (PostgreSQL's search path, MariaDB's current database, H2's upper
+   * case), where catalog metadata would also list tables of other schemas or databases.
    */
   static boolean hasTable(Connection c, String name) throws SQLException {
-    DatabaseMetaData md = c.getMetaData();
-    for (String n : List.of(name, name.toUpperCase(Locale.ROOT))) {
-      try (ResultSet rs = md.getTables(c.getCatalog(), schema(c), n, new String[] {"TABLE"})) {
-        if (rs.next()) {
-          return true;
-        }
-      }
-    }
-    return false;
+    return !columns(c, name).isEmpty();
   }
 
-  /** The columns of {@code table}, in lower case; empty if there is no such table. */
+  /**
+   * The columns of {@code table}, in lower case; empty if there is no such table. Any other error (a lost
+   * connection, a permission) is thrown: a check must not quietly skip what it could not read.
+   */
   static Set<String> columns(Connection c, String table) throws SQLException {
-    DatabaseMetaData md = c.getMetaData();
+    Savepoint savepoint = c.getAutoCommit() ? null : c.setSavepoint();
     Set<String> columns = new TreeSet<>();
-    for (String n : List.of(table, table.toUpperCase(Locale.ROOT))) {
-      try (ResultSet rs = md.getColumns(c.getCatalog(), schema(c), n, null)) {
-        while (rs.next()) {
-          columns.add(rs.getString("COLUMN_NAME").toLowerCase(Locale.ROOT));
-        }
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT * FROM " + table + " WHERE 1 = 0")) {
+      ResultSetMetaData md = rs.getMetaData();
+      for (int i = 1; i <= md.getColumnCount(); i++) {
+        columns.add(md.getColumnName(i).toLowerCase(Locale.ROOT));
       }
-      if (!columns.isEmpty()) {
-        break;
+    } catch (SQLException e) {
+      if (savepoint != null) {
+        // PostgreSQL refuses every later statement of a transaction in which one failed.
+        c.rollback(savepoint);
       }
+      if (noSuchTable(e)) {
+        return Set.of();
+      }
+      throw e;
+    }
+    if (savepoint != null) {
+      c.releaseSavepoint(savepoint);
     }
     return columns;
   }
 
-  /** MariaDB has no schemas below the database, and its driver answers null or the database name. */
-  private static String schema(Connection c) {
-    try {
-      String product = c.getMetaData().getDatabaseProductName().toLowerCase(Locale.ROOT);
-      return product.contains("mysql") || product.contains("mariadb") ? null : c.getSchema();
-    } catch (SQLException | AbstractMethodError e) {
-      return null;
-    }
+  /** PostgreSQL's undefined_table (42P01); MySQL, MariaDB and H2 say 42S02 (H2 also 42S03 and 42S04). */
+  private static boolean noSuchTable(SQLException e) {
+    String state = e.getSQLState() == null ? "" : e.getSQLState();
+    return state.equals("42P01") || state.startsWith("42S0");
   }
 
   private static Integer integer(ResultSet rs, int column) throws SQLException {

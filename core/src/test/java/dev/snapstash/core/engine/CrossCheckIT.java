@@ -386,4 +386,24 @@ class CrossCheckIT {
           .isEqualTo("2 of 4 pushes in the sandbox's push_ledger lack their commit: [1:deadbeefdead, 4:" + a.substring(0, 12) + "]");
     }
   }
+
+  /**
+   * A table the checks' statements would not see (in a PostgreSQL schema off the search path) is not taken for
+   * one they would: the check it belongs to does not run, rather than failing on a table it cannot query.
+   */
+  @org.junit.jupiter.api.Test
+  void tablesTheQueriesWouldNotSeeAreNotCounted() throws Exception {
+    try (Bitbucket bb = new Bitbucket("postgresql", Version.V8, tmp.resolve("home"))) {
+      bb.repository(1);
+      bb.row(1);
+      try (Statement s = bb.c.createStatement()) {
+        s.execute("CREATE SCHEMA elsewhere");
+        s.execute("CREATE TABLE elsewhere.push_ledger (id INTEGER PRIMARY KEY, repository_id INTEGER, new_sha CHAR(40))");
+        s.execute("DROP TABLE sta_repo_push_ref");
+        s.execute("CREATE TABLE elsewhere.sta_repo_push_ref (activity_id BIGINT)");
+      }
+      assertThat(bb.check()).extracting(Check::name).containsExactly("repositories-match");
+      assertThat(bb.check()).allSatisfy(c -> assertThat(c.ok()).isTrue());
+    }
+  }
 }
