@@ -72,9 +72,10 @@ final class BitbucketTables {
   /**
    * One ref of the newest recorded push of a repository.
    *
+   * @param at when the push was recorded ({@code created_timestamp} as the database gives it back)
    * @param ref null (and {@code toHash} null) when that push only deleted refs
    */
-  record PushedRef(long repositoryId, long activityId, String ref, String toHash) {}
+  record PushedRef(long repositoryId, long activityId, java.time.LocalDateTime at, String ref, String toHash) {}
 
   /** Every {@code repository} row, with the columns this version has. */
   static List<RepositoryRow> repositories(Connection c) throws SQLException {
@@ -109,8 +110,8 @@ final class BitbucketTables {
   static List<PushedRef> newestPushes(Connection c) throws SQLException {
     String pushes = "EXISTS (SELECT 1 FROM sta_repo_push_ref p WHERE p.activity_id = %s.activity_id)";
     String sql =
-        "SELECT l.repository_id, l.activity_id, pr.ref_id, pr.to_hash"
-            + " FROM (SELECT ra.repository_id, MAX(a.id) AS activity_id"
+        "SELECT l.repository_id, l.activity_id, l.newest, pr.ref_id, pr.to_hash"
+            + " FROM (SELECT ra.repository_id, MAX(a.id) AS activity_id, MAX(a.created_timestamp) AS newest"
             + "   FROM sta_repo_activity ra"
             + "   JOIN sta_activity a ON a.id = ra.activity_id"
             + "   JOIN (SELECT ra2.repository_id, MAX(a2.created_timestamp) AS newest"
@@ -126,8 +127,9 @@ final class BitbucketTables {
     List<PushedRef> refs = new ArrayList<>();
     try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
       while (rs.next()) {
-        String hash = rs.getString(4);
-        refs.add(new PushedRef(rs.getLong(1), rs.getLong(2), rs.getString(3), hash == null ? null : hash.strip()));
+        String hash = rs.getString(5);
+        refs.add(new PushedRef(rs.getLong(1), rs.getLong(2), rs.getTimestamp(3).toLocalDateTime(), rs.getString(4),
+            hash == null ? null : hash.strip()));
       }
     }
     return refs;

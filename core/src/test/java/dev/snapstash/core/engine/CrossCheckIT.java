@@ -265,6 +265,49 @@ class CrossCheckIT {
   }
 
   /**
+   * A branch pushed, then merged by squash and deleted in the UI (no push row), then pruned by git gc: its push
+   * stays the repository's newest and names an object that is gone, honestly. Gone with its ref, and pushed more
+   * than git's two-week prune window before the newest push of the database, it is counted, not failed. Missing
+   * while its ref is still there, or from a push within the window (a database ahead of its repositories), it
+   * fails.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"postgresql", "mariadb", "h2"})
+  void aBranchDeletedOutsideAPushAndPrunedLongAgoIsNotALostPush(String kind) throws Exception {
+    try (Bitbucket bb = new Bitbucket(kind, Version.V8, tmp.resolve("home"))) {
+      Path one = bb.repository(1);
+      Path two = bb.repository(2);
+      Path three = bb.repository(3);
+      bb.row(1).row(2).row(3);
+      String a = commit(one, "a", "refs/heads/main");
+      String b = commit(two, "b", "refs/heads/main");
+      String c = commit(three, "c", "refs/heads/main");
+      bb.push(1, 1, T0, added("refs/heads/squashed", ABSENT));
+      bb.push(2, 2, T0.plusDays(15), updated("refs/heads/main", ZEROS, b));
+      bb.push(3, 3, T0.plusDays(15), updated("refs/heads/main", ZEROS, c));
+
+      Check counted = bb.check("latest-pushes-present");
+      assertThat(counted.ok()).as(counted.detail()).isTrue();
+      assertThat(counted.detail()).isEqualTo("newest recorded push of 3 repositories: 2 of 3 refs with their object"
+          + " present; not failed: 1 objects of refs deleted since outside a push (in the UI, say) and pruned by"
+          + " git gc, pushed over 14 days before the newest push: [1 refs/heads/squashed deadbeefdead]");
+
+      // The ref is still there: its object is lost, whatever the push's age.
+      git(one, "update-ref", "refs/heads/squashed", a);
+      assertThat(bb.check("latest-pushes-present").ok()).isFalse();
+      git(one, "update-ref", "-d", "refs/heads/squashed");
+
+      // Within the window of the newest push: a push the repositories never got.
+      bb.push(4, 3, T0.plusDays(2), added("refs/heads/new", ABSENT));
+      bb.push(5, 3, T0.plusDays(16), added("refs/heads/new", ABSENT));
+      Check lost = bb.check("latest-pushes-present");
+      assertThat(lost.ok()).isFalse();
+      assertThat(lost.detail()).startsWith("newest recorded push of 3 repositories: 1 of 3 objects missing: [3 refs/heads/new deadbeefdead];"
+          + " not failed: 1 objects");
+    }
+  }
+
+  /**
    * Rows whose Git storage is not expected in this home (not AVAILABLE, in a data store, on Mesh) need no
    * directory and are counted with the states seen; an AVAILABLE row without its directory fails, and so does a
    * directory without a row, whatever the other rows.
