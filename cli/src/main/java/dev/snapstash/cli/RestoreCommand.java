@@ -134,7 +134,7 @@ final class RestoreCommand extends Verb {
       sb.append("  verification      skipped (--no-verify)\n");
     } else {
       for (VerifyEngine.Check c : report.verification().checks()) {
-        sb.append(c.ok() ? "  pass  " : "  FAIL  ").append(String.format("%-20s", c.name())).append(c.detail()).append('\n');
+        sb.append(c.ok() ? "  pass  " : "  FAIL  ").append(String.format("%-20s", c.name() + "  ")).append(c.detail()).append('\n');
       }
       sb.append(report.ok() ? "the restored copy passed every check" : "VERIFICATION OF THE RESTORED COPY FAILED").append('\n');
     }

@@ -89,7 +89,7 @@ final class VerifyCommand extends Verb {
     }
     StringBuilder sb = new StringBuilder("verify ").append(report.tag()).append('\n');
     for (VerifyEngine.Check c : report.checks()) {
-      sb.append(c.ok() ? "  pass  " : "  FAIL  ").append(String.format("%-20s", c.name())).append(c.detail()).append('\n');
+      sb.append(c.ok() ? "  pass  " : "  FAIL  ").append(String.format("%-20s", c.name() + "  ")).append(c.detail()).append('\n');
     }
     sb.append(report.ok() ? "all checks passed" : "VERIFICATION FAILED").append(" in ").append(BackupCommand.millis(report.millis()));
     Manifest.Fsck fsck = report.fsck();

@@ -340,7 +340,9 @@ public final class RunningSandbox implements AutoCloseable {
   private static void wipePartial(SandboxDatabase db, SandboxLayout layout) throws IOException {
     db.inTransaction(c -> {
       try (var s = c.createStatement()) {
-        for (String t : new String[] {"push_ledger", "repository", "project", "plugin_setting", "app_property"}) {
+        // Children before parents: the push tables reference each other, the ledger references repository.
+        for (String t : new String[] {"sta_repo_push_ref", "sta_repo_push_activity", "sta_repo_activity",
+            "sta_activity", "push_ledger", "repository", "project", "plugin_setting", "app_property"}) {
           s.executeUpdate("DELETE FROM " + t);
         }
       }

@@ -57,6 +57,7 @@ class RestoreIT {
   void restoresIntoTheDatabaseNamedOnTheCommandLineAndRefusesItOnceItHasTables(DbKind kind) throws Exception {
     TestDatabase source = database(kind);
     try (Scenario s = Scenario.start(tmp.resolve("sb"), kind, source)) {
+      assertThat(s.push(3)).isEqualTo(3);
       assertThat(snapstash("-c", s.config().toString(), "backup").exit()).isZero();
       TestDatabase target = database(kind);
       // Same server, other database and user: the configuration's password is the target user's, the URL names
@@ -73,8 +74,11 @@ class RestoreIT {
       assertThat(r.out())
           .contains("into " + target.database() + " at " + target.host() + ":" + target.port())
           .contains("pass  home-checksums")
-          .contains("pass  repositories-match")
-          .contains("pass  pushes-present")
+          .contains("pass  repositories-match  3 repositories in the database, each with its directory\n")
+          // Bitbucket's own push tables: each repository's generated content as its first push, then the load client's
+          .contains("pass  latest-pushes-present  newest recorded push of 3 repositories: ")
+          // The sandbox's own ledger: the three pushes of the load client.
+          .contains("pass  pushes-present      3 pushes in the sandbox's push_ledger, each with its commit\n")
           .contains("pass  git-fsck")
           .contains("the restored copy passed every check");
       assertThat(r.out() + r.err()).doesNotContain(target.password());

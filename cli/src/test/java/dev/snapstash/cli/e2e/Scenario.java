@@ -125,6 +125,14 @@ final class Scenario implements AutoCloseable {
     return t;
   }
 
+  /** Pushes {@code n} commits from one client and waits for them; returns how many were acknowledged. */
+  int push(int n) {
+    return new LoadGenerator(runner, Clock.systemUTC())
+        .run(new LoadGenerator.Options(sandbox.baseUrl(), "admin", sandbox.adminPassword(), 1, Duration.ofMinutes(2), n,
+            dir.resolve("push-ledger.jsonl"), dir.resolve("push-work")))
+        .pushes();
+  }
+
   /** Directories under the backup root (complete, failed or partial). */
   List<Path> backupDirs() throws Exception {
     if (!Files.isDirectory(backups())) {

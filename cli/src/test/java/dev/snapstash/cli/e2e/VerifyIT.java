@@ -33,13 +33,22 @@ class VerifyIT {
   void aGoodBackupPassesEveryCheck(DbKind kind) throws Exception {
     TestDatabase db = kind == DbKind.POSTGRESQL ? PG.newDatabase() : kind == DbKind.MARIADB ? MARIADB.newDatabase() : null;
     try (Scenario s = Scenario.start(tmp.resolve("sb"), kind, db)) {
+      assertThat(s.push(2)).isEqualTo(2);
       assertThat(snapstash("-c", s.config().toString(), "backup").exit()).isZero();
       Scenario.Run v = snapstash("-c", s.config().toString(), "--json", "verify", "--deep", "--drill");
       assertThat(v.exit()).as(v.out() + v.err()).isZero();
       JsonNode report = v.json();
       assertThat(report.path("checks").findValuesAsText("name"))
-          .contains("checksums", "database-readable", "database-restores", "repositories-match", "git-fsck",
-              "drill-restore", "drill-clone", "drill-rto");
+          .contains("checksums", "database-readable", "database-restores", "repositories-match",
+              "latest-pushes-present", "pushes-present", "git-fsck", "drill-restore", "drill-clone", "drill-rto");
+      // Both push checks, on the scratch copy of the backup's database: Bitbucket's tables (each repository's
+      // generated content and the load client's pushes) and the sandbox's own ledger.
+      for (JsonNode c : report.path("checks")) {
+        assertThat(c.path("ok").asBoolean()).as(c.toString()).isTrue();
+      }
+      assertThat(report.path("checks").findValuesAsText("detail"))
+          .anySatisfy(d -> assertThat(d).startsWith("newest recorded push of 3 repositories: ").endsWith("each object present"))
+          .contains("2 pushes in the sandbox's push_ledger, each with its commit");
       assertThat(v.out()).contains("3 repositories cloned over HTTP from the restored instance");
       if (kind != DbKind.H2) {
         // The drill's instance found its database where Bitbucket finds it: in the restored bitbucket.properties,

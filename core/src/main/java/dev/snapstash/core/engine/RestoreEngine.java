@@ -337,6 +337,8 @@ public final class RestoreEngine {
           new VerifyEngine.Check("repositories-match", false, "cannot open the restored database: " + e.getMessage()));
     }
 
+    consistency.forks(home, repos, Consistency.Home.RESTORED).ifPresent(checks::add);
+
     List<Path> sample = consistency.sample(repos, false);
     progress.report("verify", 0.7, "git fsck of " + sample.size() + " restored repositories");
     checks.add(consistency.fsck(sample, repos.size(), false));

@@ -21,10 +21,11 @@ import java.util.function.LongSupplier;
 
 /**
  * Proves a backup restorable without touching production: checksums, the database dump's own readability, a
- * restore of the dump into a scratch database cross-checked against the repositories (every repository row has
- * its directory and every directory its row; every push recorded in the database has its commit), and {@code git
- * fsck}: connectivity-only on a sample of repositories, or with {@code deep} a full fsck (every object read) of
- * all of them within a time budget.
+ * restore of the dump into a scratch database cross-checked against the repositories (see {@link Consistency}:
+ * every repository row whose storage is in the home has its directory and every directory its row; the objects of
+ * each repository's newest recorded push are in it; on the sandbox, every push of its ledger has its commit),
+ * forks against their origins, and {@code git fsck}: connectivity-only on a sample of repositories, or with {@code
+ * deep} a full fsck (every object read) of all of them within a time budget.
  *
  * <p>A budget that runs out is not a failure: the operator chose how long a verification may take, the checksums
  * have still read every file of the backup, and the report, the {@code --json} output and the manifest all say
@@ -100,6 +101,7 @@ public final class VerifyEngine {
       progress.report("verify", 0.3, "restoring the database into a scratch database");
       checks.addAll(crossCheck(ctx, home, repos));
     }
+    consistency.forks(home, repos, Consistency.Home.BACKUP_COPY).ifPresent(checks::add);
 
     List<Path> fscked;
     Manifest.Fsck coverage;

@@ -95,6 +95,7 @@ public final class HomeGenerator {
       for (SandboxDatabase.Repository r : repos) {
         jobs.add(pool.submit(() -> {
           long[] stats = repository(layout, r, spec);
+          recordFirstPush(db, layout, r);
           files.addAndGet(stats[0]);
           bytes.addAndGet(stats[1]);
           return null;
@@ -119,6 +120,28 @@ public final class HomeGenerator {
         bytes.get() >> 20, took.toSeconds());
     return new Result(spec.repos(), files.get(), bytes.get(), took);
   }
+
+  /**
+   * Records the generated content as the push that would have brought it to Bitbucket: every ref new, in
+   * Bitbucket's push tables only, since no client pushed it (the sandbox's {@code push_ledger} holds what clients
+   * pushed, and tests compare it with their own ledgers).
+   */
+  private void recordFirstPush(SandboxDatabase db, SandboxLayout layout, SandboxDatabase.Repository r) {
+    Path dir = layout.repository(r.id());
+    String refs = runner.run(Command.of("git", "--git-dir=" + dir, "for-each-ref", "--format=%(objectname) %(refname)")
+        .capturingStdout()).stdout();
+    java.time.Instant now = java.time.Instant.now();
+    List<SandboxDatabase.LedgerRow> rows = new ArrayList<>();
+    for (String line : refs.lines().filter(l -> !l.isBlank()).toList()) {
+      String[] f = line.split(" ", 2);
+      rows.add(new SandboxDatabase.LedgerRow(r.id(), f[1], ZEROS, f[0], now));
+    }
+    if (!rows.isEmpty()) {
+      db.recordPushes(rows);
+    }
+  }
+
+  private static final String ZEROS = "0000000000000000000000000000000000000000";
 
   private long[] repository(SandboxLayout layout, SandboxDatabase.Repository r, Spec spec) throws IOException {
     Path dir = layout.repository(r.id());
