@@ -236,7 +236,7 @@ public final class RunningSandbox implements AutoCloseable {
       Files.setPosixFilePermissions(hook, PosixFilePermissions.fromString("rwxr-xr-x"));
 
       SandboxKnobs knobs = new SandboxKnobs();
-      Maintenance maintenance = new Maintenance(Clock.systemUTC(), knobs);
+      Maintenance maintenance = new Maintenance(Clock.systemUTC(), knobs, maintenanceLog(layout));
       db.tracker(maintenance);
       BitbucketHandler handler = new BitbucketHandler(db, maintenance, knobs, new GitHttpBackend(), runner,
           layout.repositories(), hooks, baseUrl, Map.of(adminToken, "admin"));
@@ -307,6 +307,26 @@ public final class RunningSandbox implements AutoCloseable {
       response.write(true, null, callback);
       return true;
     }
+  }
+
+  /** The file name, under the home's {@code log/}, where the instance notes each lock and unlock. */
+  public static final String MAINTENANCE_LOG = "maintenance.log";
+
+  /**
+   * One line per lock and unlock, {@code <ISO instant> LOCKED by <user>} or {@code <ISO instant> UNLOCKED}, in the
+   * home's {@code log/} (disposable, never backed up). Appended and flushed at once: a reader sees each event as
+   * soon as the instance has taken it.
+   */
+  private static Maintenance.Journal maintenanceLog(SandboxLayout layout) {
+    Path file = layout.log().resolve(MAINTENANCE_LOG);
+    return (at, event) -> {
+      try {
+        Files.writeString(file, at + " " + event + "\n", StandardCharsets.UTF_8,
+            java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+      } catch (IOException e) {
+        log.warn("cannot note '{}' in {}: {}", event, file, e.getMessage());
+      }
+    };
   }
 
   private static void stopQuietly(Server server, SandboxDatabase db, LocalDatabaseServer localServer) {

@@ -156,6 +156,19 @@ class MaintenanceProtocolTest {
     }
     assertThat(sandbox.maintenance().task().orElseThrow().state()).isEqualTo("SUCCESSFUL");
     assertThat(admin.send("GET", "/rest/api/1.0/projects").status()).isEqualTo(200);
+    // The instance's own note of the lock and the unlock, which bench/lock-window times every client by.
+    List<String> noted;
+    try {
+      noted = java.nio.file.Files.readAllLines(sandbox.layout().log().resolve(RunningSandbox.MAINTENANCE_LOG));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    assertThat(noted).hasSizeGreaterThanOrEqualTo(2);
+    String[] locked = noted.get(noted.size() - 2).split(" ", 2);
+    String[] unlocked = noted.get(noted.size() - 1).split(" ", 2);
+    assertThat(locked[1]).isEqualTo("LOCKED by admin");
+    assertThat(unlocked[1]).isEqualTo("UNLOCKED");
+    assertThat(java.time.Instant.parse(unlocked[0])).isAfter(java.time.Instant.parse(locked[0]));
   }
 
   /** A missing permission is 401 with AuthorisationException by default (OAS), or 403 by the knob. */

@@ -94,9 +94,27 @@ public final class Maintenance implements SandboxDatabase.TxTracker {
     }
   }
 
+  /**
+   * Where each lock and unlock is noted, with the instant the instance took it, as the instance's own log would:
+   * so a measurement of downtime (bench/lock-window) reads the same clock for every client, and no client's own
+   * report of its lock window is trusted.
+   */
+  public interface Journal {
+    void note(Instant at, String event);
+
+    Journal NONE = (at, event) -> {};
+  }
+
+  private final Journal journal;
+
   public Maintenance(Clock clock, SandboxKnobs knobs) {
+    this(clock, knobs, Journal.NONE);
+  }
+
+  public Maintenance(Clock clock, SandboxKnobs knobs, Journal journal) {
     this.clock = Objects.requireNonNull(clock);
     this.knobs = Objects.requireNonNull(knobs);
+    this.journal = Objects.requireNonNull(journal);
   }
 
   /** A ticket for an ordinary request, or empty while locked (the caller answers 503). */
@@ -134,6 +152,7 @@ public final class Maintenance implements SandboxDatabase.TxTracker {
           "com.atlassian.bitbucket.maintenance.MaintenanceLockedException");
     }
     lock = new LockGrant(Secrets.hex(20), owner);
+    journal.note(clock.instant(), "LOCKED by " + owner.name());
     return lock;
   }
 
@@ -147,6 +166,7 @@ public final class Maintenance implements SandboxDatabase.TxTracker {
     }
     task = null;
     lock = null;
+    journal.note(clock.instant(), "UNLOCKED");
   }
 
   public synchronized Task startBackup(String token) {
