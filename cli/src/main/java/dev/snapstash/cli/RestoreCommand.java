@@ -126,6 +126,10 @@ final class RestoreCommand extends Verb {
         }
       }
     }
+    if (!report.alternatesRepointed().isEmpty()) {
+      sb.append("  forks repointed   ").append(report.alternatesRepointed().size())
+          .append(" (objects/info/alternates named the backed-up home; now the origins in this one)\n");
+    }
     if (report.disasterRecoverySet()) {
       sb.append("  taken without a lock: disaster.recovery=true was set in shared/bitbucket.properties so that\n")
           .append("  Bitbucket checks its integrity at the first start; set it back to false afterwards\n");

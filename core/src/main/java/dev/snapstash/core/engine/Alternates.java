@@ -93,6 +93,54 @@ record Alternates(Path repo, List<Entry> entries, String unreadable) {
     return dirs;
   }
 
+  /**
+   * Points each fork of {@code home} whose alternates name an origin outside it (the home it was backed up from, at
+   * another path) at that origin's copy in {@code home}, as Bitbucket itself writes the file: an absolute path to
+   * {@code <home>/shared/data/repositories/<origin id>/objects}. Only lines whose origin is in {@code home} change;
+   * the file is replaced atomically, its mode and owner kept. Returns the files rewritten, relative to {@code home}.
+   */
+  static List<String> repoint(Path home) {
+    List<String> rewritten = new ArrayList<>();
+    for (Path repo : GitLocks.repositories(home)) {
+      Alternates a = of(repo);
+      if (a.entries().isEmpty() || a.unreadable() != null) {
+        continue;
+      }
+      List<String> lines = new ArrayList<>();
+      boolean changed = false;
+      for (Entry e : a.entries()) {
+        if (e.counterpart() != null && !inside(e.path(), home) && Files.isDirectory(e.counterpart())) {
+          lines.add(e.counterpart().toString());
+          changed = true;
+        } else {
+          lines.add(e.recorded());
+        }
+      }
+      if (!changed) {
+        continue;
+      }
+      Path file = repo.resolve("objects/info/alternates");
+      Path tmp = file.resolveSibling("alternates.snapstash-tmp");
+      try {
+        Files.write(tmp, lines);
+        Files.setPosixFilePermissions(tmp, Files.getPosixFilePermissions(file));
+        var owner = Files.getFileAttributeView(file, java.nio.file.attribute.PosixFileAttributeView.class).readAttributes();
+        var view = Files.getFileAttributeView(tmp, java.nio.file.attribute.PosixFileAttributeView.class);
+        try {
+          view.setOwner(owner.owner());
+          view.setGroup(owner.group());
+        } catch (IOException notPermitted) {
+          // Only root may give a file away; an unprivileged restore owns what it wrote anyway.
+        }
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        rewritten.add(home.toAbsolutePath().normalize().relativize(file.toAbsolutePath().normalize()).toString());
+      } catch (IOException e) {
+        throw dev.snapstash.core.error.SnapstashException.storage("cannot repoint " + file + " at the restored home: " + e.getMessage(), e);
+      }
+    }
+    return rewritten;
+  }
+
   /** Whether {@code path} lies in {@code home}, symbolic links resolved (a home reached through a link is common). */
   static boolean inside(Path path, Path home) {
     try {

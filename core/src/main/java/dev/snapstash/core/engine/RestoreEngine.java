@@ -85,7 +85,8 @@ public final class RestoreEngine {
       List<String> staleLocksRemoved,
       Verification verification,
       boolean disasterRecoverySet,
-      Repoint.Result properties) {
+      Repoint.Result properties,
+      List<String> alternatesRepointed) {
     /** True unless the restored result was verified and failed. */
     public boolean ok() {
       return verification == null || verification.ok();
@@ -177,11 +178,21 @@ public final class RestoreEngine {
     boolean targetExisted = Files.isDirectory(options.homeTarget());
     t = nanoTime.getAsLong();
     Repoint.Result[] repointed = new Repoint.Result[1];
+    List<String> forks = new ArrayList<>();
     // Straight after the home is in place, before the database is (which may fail): a copy left behind must not
     // point at the source database either.
     Runnable home = () -> {
       disk.restore(ctx);
       repointed[0] = repoint(options);
+      // A fork reads its origin's objects through an absolute path to the home it was backed up from: in a home
+      // restored elsewhere that is another instance's origin, or nothing (Atlassian KB, "Migrating forked
+      // repositories to Bitbucket mesh fails").
+      if (Files.isDirectory(options.homeTarget())) {
+        forks.addAll(Alternates.repoint(options.homeTarget()));
+        if (!forks.isEmpty()) {
+          log.info("pointed {} fork(s) at their origins in the restored home (objects/info/alternates)", forks.size());
+        }
+      }
     };
     try {
       List<String> databaseFiles = database.homeFilesRestored(ctx);
@@ -237,6 +248,7 @@ public final class RestoreEngine {
       if (repointed[0] != null && repointed[0].rewritten()) {
         edited.add(BitbucketProperties.RELATIVE_PATH);
       }
+      edited.addAll(forks);
       verification = verifyResult(ctx, backupDir, edited, progress);
       phases.put("verify", millisSince(t));
     }
@@ -257,7 +269,7 @@ public final class RestoreEngine {
     Report report =
         new Report(
             m.tag(), options.homeTarget().toString(), disk.name(), database.name(), startedAt, clock.instant(), phases,
-            m.bytes(), locks, verification, lockFree, repointed[0]);
+            m.bytes(), locks, verification, lockFree, repointed[0], List.copyOf(forks));
     writeReport(report, options.homeTarget());
     return report;
   }

@@ -89,6 +89,68 @@ class ForkAlternatesIT {
     assertThat(fixed.ok()).as(fixed.detail()).isTrue();
   }
 
+  /**
+   * What a restore does to such a home before anything can start on it: the fork is pointed at its origin in the
+   * restored home, as Bitbucket writes the file (an absolute path); the file keeps its mode; a line naming an origin
+   * the home does not hold is left as it is, for the check to report.
+   */
+  @Test
+  void aRestoreRepointsForksAtTheirOriginsInTheRestoredHome() throws Exception {
+    Path fork = first.resolve("shared/data/repositories/2/objects/info/alternates");
+    Files.writeString(fork, Files.readString(fork) + "/elsewhere/shared/data/repositories/9/objects\n");
+    Files.setPosixFilePermissions(fork, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----"));
+    Path restored = copy(first, "restored");
+
+    assertThat(Alternates.repoint(restored)).containsExactly("shared/data/repositories/2/objects/info/alternates");
+
+    Path file = restored.resolve("shared/data/repositories/2/objects/info/alternates");
+    assertThat(Files.readAllLines(file))
+        .containsExactly(restored + "/shared/data/repositories/1/objects", "/elsewhere/shared/data/repositories/9/objects");
+    assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-r-----");
+    Check c = forks(restored, Consistency.Home.RESTORED).orElseThrow();
+    assertThat(c.ok()).isFalse();
+    assertThat(c.detail()).contains("name an origin whose objects are not in this home").doesNotContain("repositories/1/");
+    assertThat(Alternates.repoint(restored)).as("nothing more to do").isEmpty();
+  }
+
+  /** End to end: backed up, restored to another path, the fork works there and every check passes. */
+  @Test
+  void aForkBackedUpAndRestoredElsewhereReadsItsOriginThere() throws Exception {
+    Path origin = first.resolve("shared/data/repositories/1");
+    Path work = tmp.resolve("work");
+    runner.run(Command.of("git", "clone", "-q", origin.toString(), work.toString()));
+    java.nio.file.Files.writeString(work.resolve("a.txt"), "a\n");
+    runner.run(Command.of("git", "-C", work.toString(), "add", "a.txt"));
+    runner.run(Command.of("git", "-C", work.toString(), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "a"));
+    runner.run(Command.of("git", "-C", work.toString(), "push", "-q", "origin", "HEAD:refs/heads/main"));
+    runner.run(Command.of("git", "--git-dir=" + first.resolve("shared/data/repositories/2"), "fetch", "-q", origin.toString(), "main:main"));
+    Path root = tmp.resolve("backups");
+    var rsync = new dev.snapstash.strategy.disk.rsync.RsyncDiskStrategy(first, java.util.List.of(), true, true, false, true, true, 1, runner);
+    var quiescer = new dev.snapstash.strategy.quiesce.command.CommandQuiescer(
+        java.util.List.of("true"), java.util.List.of("true"), java.time.Duration.ofSeconds(10), runner, System::nanoTime);
+    new BackupEngine(
+            new BackupEngine.Settings("bb", first, new BackupStore(root), new Retention.Policy(0, 0, 0, 0), false, 0, "t"),
+            quiescer, rsync, new dev.snapstash.strategy.database.none.NoDatabaseStrategy(), java.util.List.of(),
+            java.time.Clock.systemUTC(), System::nanoTime)
+        .backup(dev.snapstash.core.spi.Progress.NONE);
+    Path target = tmp.resolve("elsewhere/home");
+
+    RestoreEngine.Report r = new RestoreEngine(
+            new BackupStore(root), rsync, new dev.snapstash.strategy.database.none.NoDatabaseStrategy(),
+            dev.snapstash.core.bitbucket.InstanceProbe.none(), java.time.Clock.systemUTC(), System::nanoTime,
+            new Consistency(runner, new Random(1)))
+        .restore(new RestoreEngine.Options("latest", target, false, false, true), dev.snapstash.core.spi.Progress.NONE);
+
+    assertThat(r.alternatesRepointed()).containsExactly("shared/data/repositories/2/objects/info/alternates");
+    assertThat(r.ok()).as(r.verification().toString()).isTrue();
+    assertThat(Files.readString(target.resolve("shared/data/repositories/2/objects/info/alternates")).strip())
+        .isEqualTo(target.toAbsolutePath().normalize() + "/shared/data/repositories/1/objects");
+    runner.run(Command.of("rm", "-rf", first.toString()));
+    assertThat(runner.runAllowingFailure(
+        Command.of("git", "-c", "safe.directory=*", "--git-dir=" + target.resolve("shared/data/repositories/2"), "fsck", "--no-progress"), l -> {})
+        .exitCode()).as("the fork reads its objects in the restored home, the original gone").isZero();
+  }
+
   /** A backup's copy: its forks name the home it came from, as they should; the origin must be in the copy. */
   @Test
   void aBackupCopyNeedsItsForksOriginsCopiedWithThem() throws Exception {
