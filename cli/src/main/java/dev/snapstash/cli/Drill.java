@@ -2,7 +2,7 @@ package dev.snapstash.cli;
 
 import dev.snapstash.core.config.SnapstashConfig;
 import dev.snapstash.core.engine.RestoreEngine;
-import dev.snapstash.core.engine.ScratchDatabase;
+import dev.snapstash.core.spi.ScratchDatabase;
 import dev.snapstash.core.engine.VerifyEngine;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.process.ProcessRunner;
@@ -33,7 +33,7 @@ final class Drill {
   static List<VerifyEngine.Check> run(Wiring wiring, String tag, Path work, ProcessRunner runner) {
     SnapstashConfig config = wiring.config();
     List<VerifyEngine.Check> checks = new ArrayList<>();
-    var factory = ScratchDatabases.forConfig(config, runner, work);
+    var factory = wiring.database().scratch(work);
     Path home = work.resolve("drill").resolve("home");
     long t0 = System.nanoTime();
     ScratchDatabase db = factory.map(f -> f.create(home)).orElse(null);
@@ -48,14 +48,16 @@ final class Drill {
         checks.add(new VerifyEngine.Check("drill-" + c.name(), c.ok(), c.detail()));
       }
       SandboxOptions o = likeTheInstance(SandboxOptions.defaults(home.getParent()).withPort(0), config);
-      if (db != null && kind(config) == DbKind.H2) {
+      // A database in the home (H2) is opened where the restore put it; a server's is named by bitbucket.properties.
+      boolean inHome = database.restoredDatabase().isEmpty();
+      if (db != null && inHome) {
         var a = db.access();
         o = o.withDatabase(DbKind.H2, null, a.user(), a.passwordFile());
       }
       // An external database is found where Bitbucket finds it, in the restored bitbucket.properties, which the
       // restore pointed at the scratch database. Checked before the start: an instance started on a copy that
       // still named the backed-up database would write into it.
-      if (kind(config) != DbKind.H2) {
+      if (!inHome) {
         VerifyEngine.Check named = databaseCheck(home, database);
         checks.add(named);
         if (!named.ok()) {
@@ -124,13 +126,5 @@ final class Drill {
     String path = base.getPath();
     return o.withTls("https".equalsIgnoreCase(base.getScheme()))
         .withContextPath(path == null || path.isEmpty() || path.equals("/") ? null : path);
-  }
-
-  private static DbKind kind(SnapstashConfig config) {
-    return switch (config.database().type()) {
-      case "postgresql" -> DbKind.POSTGRESQL;
-      case "mysql" -> DbKind.MARIADB;
-      default -> DbKind.H2;
-    };
   }
 }

@@ -3,7 +3,7 @@ package dev.snapstash.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.snapstash.core.engine.BackupStore;
 import dev.snapstash.core.engine.InProgress;
-import dev.snapstash.core.engine.Json;
+import dev.snapstash.core.util.Json;
 import dev.snapstash.core.engine.Manifest;
 import dev.snapstash.core.util.Trees;
 import java.util.ArrayList;
@@ -108,7 +108,7 @@ final class ListCommand extends Verb {
     if (m.lockWindowMillis() != null) {
       return BackupCommand.millis(m.lockWindowMillis());
     }
-    return m.state() == Manifest.State.COMPLETE && "none".equals(m.strategies().get("quiesce")) ? "none" : "-";
+    return m.takenWithoutALock() ? "none" : "-";
   }
 
   /** The backup root always; a snapshot strategy's local snapshot too while it is kept (a fast restore source). */

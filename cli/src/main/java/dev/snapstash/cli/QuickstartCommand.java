@@ -123,7 +123,7 @@ final class QuickstartCommand extends Verb {
       summary.put("restoreMillis", restore.phases().get("total"));
 
       step("verifying the backup (checksums, scratch database, repositories, git fsck)");
-      Path scratch = ScratchDatabases.workDir();
+      Path scratch = ScratchSpace.workDir();
       VerifyEngine.Report verify;
       try {
         verify = wiring.verifyEngine(scratch).verify(m.tag(), true, scratch, Progress.NONE);

@@ -109,7 +109,7 @@ final class RestoreCommand extends Verb {
     }
     StringBuilder sb = new StringBuilder();
     sb.append("restored ").append(report.tag()).append(" into ").append(report.homeTarget()).append('\n');
-    sb.append("  database          ").append(wiring.database().name()).append(databaseTarget(config)).append('\n');
+    sb.append("  database          ").append(wiring.database().name()).append(databaseTarget(wiring.database())).append('\n');
     sb.append("  duration          ").append(BackupCommand.millis(report.phases().getOrDefault("total", 0L))).append('\n');
     sb.append("  stale Git locks   ").append(report.staleLocksRemoved().size()).append(" removed\n");
     if (report.properties() != null) {
@@ -153,14 +153,9 @@ final class RestoreCommand extends Verb {
     return ExitCodes.OK;
   }
 
-  /** Where the database went, without credentials. */
-  private static String databaseTarget(dev.snapstash.core.config.SnapstashConfig c) {
-    var d = c.database();
-    return switch (d.type()) {
-      case "postgresql" -> " into " + d.postgresql().database() + " at " + d.postgresql().host() + ":" + d.postgresql().port();
-      case "mysql" -> " into " + d.mysql().database() + " at " + d.mysql().host() + ":" + d.mysql().port();
-      default -> "";
-    };
+  /** Where the database went, without credentials: " into DB at HOST:PORT", or nothing for one in the home. */
+  private static String databaseTarget(dev.snapstash.core.spi.DatabaseStrategy database) {
+    return database.restoredDatabase().map(l -> " into " + l.address()).orElse("");
   }
 
   /**

@@ -2,7 +2,7 @@ package dev.snapstash.cli;
 
 import dev.snapstash.core.config.ConfigLoader;
 import dev.snapstash.core.config.SnapstashConfig;
-import dev.snapstash.core.engine.Json;
+import dev.snapstash.core.util.Json;
 import dev.snapstash.core.error.SnapstashException;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;

@@ -64,13 +64,13 @@ final class VerifyCommand extends Verb {
     var config = config();
     ProcessRunner runner = new ProcessRunner();
     Wiring wiring = new Wiring(config, runner);
-    Path work = ScratchDatabases.workDir();
+    Path work = ScratchSpace.workDir();
     VerifyEngine.Report report;
     try (ConsoleProgress progress = ConsoleProgress.forThisProcess()) {
       Duration budget = fsckBudget != null ? fsckBudget : config.verify().fsckBudget();
       report = wiring.verifyEngine(work, budget).verify(tag, deep, work, progress);
       if (drill) {
-        Path drillWork = ScratchDatabases.workDir();
+        Path drillWork = ScratchSpace.workDir();
         try {
           var checks = new java.util.ArrayList<>(report.checks());
           long t0 = System.nanoTime();

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.snapstash.core.engine.Journal;
-import dev.snapstash.core.engine.Json;
+import dev.snapstash.core.util.Json;
 import dev.snapstash.core.engine.RunGuard;
 import dev.snapstash.core.spi.Undo;
 import java.nio.file.Files;
@@ -87,7 +87,7 @@ class JsonOutputTest {
     Files.createDirectories(partial.resolve("home"));
     // What a run killed after starting its backup directory leaves: its journal, never finished.
     try (Journal j = Journal.begin(backups, "backup", tag)) {
-      j.add(new Undo.RemovePartialBackup(tag, partial));
+      j.add(new dev.snapstash.core.engine.RemovePartialBackup(tag, partial));
     }
     HelpTest.Run r = HelpTest.snapstash("--json", "-c", config.toString(), "recover");
     assertThat(r.exit()).as(r.out() + r.err()).isZero();

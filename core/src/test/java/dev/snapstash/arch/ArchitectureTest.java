@@ -1,6 +1,7 @@
 package dev.snapstash.arch;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
@@ -50,5 +51,47 @@ class ArchitectureTest {
           .allowEmptyShould(true)
           .check(CORE);
     }
+  }
+
+  /** Each strategy is one package; one never reaches into another (shared code lives one level up, per kind). */
+  @Test
+  void strategyPackagesDoNotDependOnEachOther() {
+    slices().matching("dev.snapstash.strategy.(*).(*)..").should().notDependOnEachOther().check(CORE);
+  }
+
+  /** A strategy sees the engine only through the SPI, so the engine can change without touching it. */
+  @Test
+  void strategiesSeeTheEngineOnlyThroughTheSpi() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.snapstash.strategy..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("dev.snapstash.core.engine..")
+        .check(CORE);
+  }
+
+  /** The engine and everything else in core never names a strategy: they are found through the providers. */
+  @Test
+  void coreNamesNoStrategy() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.snapstash.core..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("dev.snapstash.strategy..")
+        .check(CORE);
+  }
+
+  /** The SPI is what strategies build on; it must not pull the engine in behind them. */
+  @Test
+  void theSpiDoesNotDependOnTheEngine() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.snapstash.core.spi..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("dev.snapstash.core.engine..")
+        .check(CORE);
   }
 }

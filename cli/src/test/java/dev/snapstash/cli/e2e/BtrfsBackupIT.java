@@ -211,7 +211,7 @@ class BtrfsBackupIT {
   }
 
   private FaultMatrixIT.Stopped stopAfterSnapshot(Path config) throws Exception {
-    return FaultMatrixIT.stopAt(config, dev.snapstash.core.engine.FaultPoints.AFTER_SNAPSHOT, dir);
+    return FaultMatrixIT.stopAt(config, dev.snapstash.core.util.FaultPoints.AFTER_SNAPSHOT, dir);
   }
 
   private static List<Path> snapshotsIn(Path snapshots) throws Exception {

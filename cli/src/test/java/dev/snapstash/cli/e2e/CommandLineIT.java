@@ -7,7 +7,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.snapstash.cli.ExitCodes;
 import dev.snapstash.core.engine.Journal;
-import dev.snapstash.core.engine.Json;
+import dev.snapstash.core.util.Json;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.sandbox.DbKind;
 import java.nio.file.Files;

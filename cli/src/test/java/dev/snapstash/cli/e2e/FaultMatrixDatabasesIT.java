@@ -4,7 +4,7 @@ import static dev.snapstash.cli.e2e.Scenario.snapstash;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.snapstash.core.engine.FaultPoints;
+import dev.snapstash.core.util.FaultPoints;
 import dev.snapstash.core.engine.Journal;
 import dev.snapstash.sandbox.DbKind;
 import dev.snapstash.strategy.database.h2.H2BackupStrategy;

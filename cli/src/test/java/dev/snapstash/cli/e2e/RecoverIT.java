@@ -186,12 +186,12 @@ class RecoverIT {
       Path mount = fs.mountPoint();
       try {
         FaultMatrixIT.Stopped run =
-            FaultMatrixIT.stopAt(config, dev.snapstash.core.engine.FaultPoints.AFTER_COPY_UNDER_LOCK, tmp);
+            FaultMatrixIT.stopAt(config, dev.snapstash.core.util.FaultPoints.AFTER_COPY_UNDER_LOCK, tmp);
         run.kill();
         assertThat(quiesced).as("SIGKILL runs no release command").exists();
         runner.run(dev.snapstash.core.process.Command.of("fsfreeze", "-f", mount.toString()));
         try (Journal j = Journal.resume(s.backups())) {
-          j.add(new dev.snapstash.core.spi.Undo.Thaw(mount));
+          j.add(new dev.snapstash.core.freeze.Thaw(mount));
         }
         assertThat(backups(s)).as("the killed run's partial backup").hasSize(1);
 
@@ -209,8 +209,8 @@ class RecoverIT {
         // Already undone (by hand, say, before recover ran): a thaw of a mount that is not frozen counts as done.
         // The release command is the operator's own and runs again; ours is rm -f-safe only if written so.
         try (Journal j = Journal.begin(s.backups(), "backup", "sandbox-20240101-000000")) {
-          j.add(new dev.snapstash.core.spi.Undo.Thaw(mount));
-          j.add(new dev.snapstash.core.spi.Undo.RunCommand(List.of("rm", "-f", quiesced.toString())));
+          j.add(new dev.snapstash.core.freeze.Thaw(mount));
+          j.add(new dev.snapstash.strategy.quiesce.command.RunCommand(List.of("rm", "-f", quiesced.toString())));
         }
         Scenario.Run again = snapstash("-c", config.toString(), "recover");
         assertThat(again.exit()).as(again.out() + again.err()).isZero();
@@ -236,8 +236,8 @@ class RecoverIT {
       String unlockToken = admin.lock();
       String cancelToken = admin.startBackup(unlockToken);
       try (Journal j = Journal.begin(s.backups(), "backup", "sandbox-20240101T000000Z")) {
-        j.add(new dev.snapstash.core.spi.Undo.Unlock(admin.baseUrl(), unlockToken));
-        j.add(new dev.snapstash.core.spi.Undo.CancelTask(admin.baseUrl(), cancelToken));
+        j.add(new dev.snapstash.strategy.quiesce.bitbucket.BitbucketUndo.Unlock(admin.baseUrl(), unlockToken));
+        j.add(new dev.snapstash.strategy.quiesce.bitbucket.BitbucketUndo.CancelTask(admin.baseUrl(), cancelToken));
       }
       s.sandbox.maintenance().unlock(unlockToken);
 
@@ -265,8 +265,8 @@ class RecoverIT {
       String unlockToken = admin.lock();
       String cancelToken = admin.startBackup(unlockToken);
       try (Journal j = Journal.begin(s.backups(), "backup", "sandbox-20240101T000000Z")) {
-        j.add(new dev.snapstash.core.spi.Undo.Unlock(admin.baseUrl(), unlockToken));
-        j.add(new dev.snapstash.core.spi.Undo.CancelTask(admin.baseUrl(), cancelToken));
+        j.add(new dev.snapstash.strategy.quiesce.bitbucket.BitbucketUndo.Unlock(admin.baseUrl(), unlockToken));
+        j.add(new dev.snapstash.strategy.quiesce.bitbucket.BitbucketUndo.CancelTask(admin.baseUrl(), cancelToken));
       }
       // The configuration now names an account without SYSADMIN (a rotated service account, a typo'd user).
       String yml = Files.readString(s.config());
@@ -282,7 +282,7 @@ class RecoverIT {
       assertThat(s.sandbox.maintenance().isLocked()).as("the instance is still locked").isTrue();
       assertThat(Journal.pending(Journal.read(s.backups())))
           .as("the journal keeps the unlock token for a recover with the right user")
-          .contains(new dev.snapstash.core.spi.Undo.Unlock(admin.baseUrl(), unlockToken));
+          .contains(new dev.snapstash.strategy.quiesce.bitbucket.BitbucketUndo.Unlock(admin.baseUrl(), unlockToken));
 
       // An administrator's recover, with the same journal, releases it: nothing else holds the token.
       Scenario.Run byAdmin = snapstash("-c", s.config().toString(), "recover");

@@ -221,7 +221,7 @@ class RestoreIT {
       JsonNode report;
       try (Stream<Path> logs = Files.list(home.resolve("log"))) {
         Path p = logs.filter(f -> f.getFileName().toString().startsWith("snapstash-restore-")).findFirst().orElseThrow();
-        report = dev.snapstash.core.engine.Json.MAPPER.readTree(p.toFile());
+        report = dev.snapstash.core.util.Json.MAPPER.readTree(p.toFile());
       }
       assertThat(report.path("verification").path("ok").asBoolean()).isFalse();
     }

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.snapstash.cli.Main;
-import dev.snapstash.core.engine.Json;
+import dev.snapstash.core.util.Json;
 import dev.snapstash.core.process.Command;
 import dev.snapstash.core.process.ProcessRunner;
 import dev.snapstash.sandbox.DbKind;

@@ -2,7 +2,7 @@ package dev.snapstash.core.bitbucket;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.snapstash.core.engine.Sleeper;
+import dev.snapstash.core.util.Sleeper;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.http.HttpTransport;

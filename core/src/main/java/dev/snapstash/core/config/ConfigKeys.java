@@ -12,6 +12,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import dev.snapstash.core.spi.Provider;
+import dev.snapstash.core.spi.Providers;
+import dev.snapstash.core.spi.StrategyKind;
 
 /**
  * The configuration keys as described by the records and their {@link Key} annotations: the one model both the
@@ -31,7 +34,9 @@ final class ConfigKeys {
     SECRET("secret reference"),
     STRING_LIST("list of strings"),
     SECTION("section"),
-    SECTION_LIST("list of sections");
+    SECTION_LIST("list of sections"),
+    CHOICE("section"),
+    CHOICE_LIST("list of sections");
 
     final String label;
 
@@ -49,6 +54,16 @@ final class ConfigKeys {
   record Field(String name, RecordComponent component, Kind kind, Key key, Class<?> section) {
     boolean hasDefault() {
       return !key.def().isEmpty();
+    }
+
+    /** For {@link Kind#CHOICE} and {@link Kind#CHOICE_LIST}: the kind of strategy chosen. */
+    StrategyKind strategyKind() {
+      for (StrategyKind k : StrategyKind.values()) {
+        if (k.key().equals(key.strategies())) {
+          return k;
+        }
+      }
+      throw new IllegalStateException(name + ": @Key(strategies = \"" + key.strategies() + "\") names no strategy kind");
     }
   }
 
@@ -93,6 +108,9 @@ final class ConfigKeys {
         kind = Kind.URL;
       } else if (type == Secret.class) {
         kind = Kind.SECRET;
+      } else if (type == Choice.class) {
+        kind = Kind.CHOICE;
+        section = Choice.class;
       } else if (type.isRecord()) {
         kind = Kind.SECTION;
         section = type;
@@ -100,6 +118,9 @@ final class ConfigKeys {
         Type arg = ((ParameterizedType) rc.getGenericType()).getActualTypeArguments()[0];
         if (arg == String.class) {
           kind = Kind.STRING_LIST;
+        } else if (arg == Choice.class) {
+          kind = Kind.CHOICE_LIST;
+          section = Choice.class;
         } else if (arg instanceof Class<?> c && c.isRecord()) {
           kind = Kind.SECTION_LIST;
           section = c;
@@ -132,6 +153,84 @@ final class ConfigKeys {
     return ENV_PREFIX + path.replace("[]", "_<N>").toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
   }
 
+  /**
+   * The keys of a strategy choice: {@code type}, then, for a section ({@link Kind#CHOICE}), one section per strategy
+   * of its kind, named after it and bound to its provider's settings record; for a list's entries ({@link
+   * Kind#CHOICE_LIST}), the keys of every strategy of its kind (each entry takes its own type's).
+   */
+  static List<Field> choiceFields(Field choice) {
+    StrategyKind kind = choice.strategyKind();
+    List<Provider<?, ?>> providers = Providers.of(kind);
+    StringBuilder types = new StringBuilder("Which strategy; one of:\n");
+    for (Provider<?, ?> p : providers) {
+      types.append("\n- `").append(p.name()).append("`: ").append(p.summary());
+      if (!p.summary().endsWith(".")) {
+        types.append('.');
+      }
+    }
+    List<Field> out = new ArrayList<>();
+    boolean list = choice.kind() == Kind.CHOICE_LIST;
+    out.add(new Field("type", null, Kind.STRING, key(types.toString(), list ? "" : choice.key().def(), list), null));
+    for (Provider<?, ?> p : providers) {
+      if (list) {
+        for (Field f : fields(p.settingsType())) {
+          if (out.stream().noneMatch(o -> o.name().equals(f.name()))) {
+            out.add(f);
+          }
+        }
+      } else if (p.settingsType() != Provider.NoSettings.class) {
+        out.add(new Field(
+            p.name(), null, Kind.SECTION,
+            key("Settings of the `" + p.name() + "` " + kind.key() + " strategy, read when " + choice.name()
+                + ".type is " + p.name() + ".", "", false),
+            p.settingsType()));
+      }
+    }
+    return List.copyOf(out);
+  }
+
+  /** The keys a section or list entry may hold. */
+  static List<String> entryNames(Field f) {
+    return f.kind() == Kind.CHOICE || f.kind() == Kind.CHOICE_LIST
+        ? choiceFields(f).stream().map(Field::name).toList()
+        : names(f.section());
+  }
+
+  /** An annotation value made at run time, for the keys of a choice, which no record component carries. */
+  private static Key key(String doc, String def, boolean required) {
+    return new Key() {
+      @Override
+      public String doc() {
+        return doc;
+      }
+
+      @Override
+      public String def() {
+        return def;
+      }
+
+      @Override
+      public boolean required() {
+        return required;
+      }
+
+      @Override
+      public boolean secret() {
+        return false;
+      }
+
+      @Override
+      public String strategies() {
+        return "";
+      }
+
+      @Override
+      public Class<? extends java.lang.annotation.Annotation> annotationType() {
+        return Key.class;
+      }
+    };
+  }
+
   /** A key reached by walking the records: its full path ({@code notify[].url} inside lists) and field. */
   record Leaf(String path, Field field) {}
 
@@ -150,6 +249,14 @@ final class ConfigKeys {
         walk(f.section(), path + ".", out);
       } else if (f.kind() == Kind.SECTION_LIST) {
         walk(f.section(), path + "[].", out);
+      } else if (f.kind() == Kind.CHOICE || f.kind() == Kind.CHOICE_LIST) {
+        String inner = path + (f.kind() == Kind.CHOICE ? "." : "[].");
+        for (Field c : choiceFields(f)) {
+          out.add(new Leaf(inner + c.name(), c));
+          if (c.kind() == Kind.SECTION) {
+            walk(c.section(), inner + c.name() + ".", out);
+          }
+        }
       }
     }
   }

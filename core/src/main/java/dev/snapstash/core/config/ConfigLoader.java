@@ -1,5 +1,6 @@
 package dev.snapstash.core.config;
 
+import dev.snapstash.core.util.Tags;
 import dev.snapstash.core.config.ConfigKeys.Field;
 import dev.snapstash.core.config.ConfigKeys.Kind;
 import dev.snapstash.core.config.YamlTree.Entry;
@@ -9,6 +10,9 @@ import dev.snapstash.core.config.YamlTree.Node;
 import dev.snapstash.core.config.YamlTree.Origin;
 import dev.snapstash.core.config.YamlTree.Scalar;
 import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.spi.Provider;
+import dev.snapstash.core.spi.Providers;
+import dev.snapstash.core.spi.StrategyKind;
 import java.io.IOException;
 import java.lang.reflect.InvocationTargetException;
 import java.net.URI;
@@ -64,15 +68,32 @@ public final class ConfigLoader {
           Map.entry("instance.name", ConfigLoader::instanceName),
           Map.entry("instance.base-url", v -> stripTrailingSlashes((URI) v)),
           Map.entry("instance.proxy", ConfigLoader::proxy),
-          Map.entry("backup.free-space-margin-mib", v -> atLeast(v, 0)),
+          Map.entry("backup.free-space-margin-mib", Rules.atLeast(0)),
           Map.entry("backup.group", ConfigLoader::group),
-          Map.entry("database.postgresql.port", ConfigLoader::port),
-          Map.entry("database.postgresql.jobs", v -> atLeast(v, 1)),
-          Map.entry("database.mysql.port", ConfigLoader::port),
-          Map.entry("retention.keep-last", v -> atLeast(v, 0)),
-          Map.entry("retention.keep-daily", v -> atLeast(v, 0)),
-          Map.entry("retention.keep-weekly", v -> atLeast(v, 0)),
-          Map.entry("retention.keep-monthly", v -> atLeast(v, 0)));
+          Map.entry("retention.keep-last", Rules.atLeast(0)),
+          Map.entry("retention.keep-daily", Rules.atLeast(0)),
+          Map.entry("retention.keep-weekly", Rules.atLeast(0)),
+          Map.entry("retention.keep-monthly", Rules.atLeast(0)));
+
+  /**
+   * The providers' own rules ({@link Provider#rules}), by key pattern: {@code disk.rsync.parallel} for a section,
+   * {@code notify[].url} for the entries of a list.
+   */
+  private static final Map<String, UnaryOperator<Object>> PROVIDER_RULES = providerRules();
+
+  private static Map<String, UnaryOperator<Object>> providerRules() {
+    Map<String, UnaryOperator<Object>> out = new LinkedHashMap<>();
+    for (ConfigKeys.Field f : ConfigKeys.fields(SnapstashConfig.class)) {
+      if (f.kind() != Kind.CHOICE && f.kind() != Kind.CHOICE_LIST) {
+        continue;
+      }
+      for (Provider<?, ?> p : Providers.of(f.strategyKind())) {
+        String prefix = f.kind() == Kind.CHOICE ? f.name() + "." + p.name() + "." : f.name() + "[].";
+        p.rules().forEach((key, rule) -> out.putIfAbsent(prefix + key, rule));
+      }
+    }
+    return Map.copyOf(out);
+  }
 
   private ConfigLoader() {}
 
@@ -226,6 +247,10 @@ public final class ConfigLoader {
     }
 
     private Object field(Field f, Node node, String path, String pattern, Origin where) {
+      if (node == null && f.kind() == Kind.CHOICE) {
+        // Its default is the default type, not a value: an absent section chooses it with its keys' defaults.
+        node = MapNode.empty(where);
+      }
       if (node == null) {
         if (f.hasDefault()) {
           node = parseDefault(f, where);
@@ -248,6 +273,10 @@ public final class ConfigLoader {
             ? section(f.section(), m, path, pattern, where)
             : wrongShape(node, path, "a section with the keys " + String.join(", ", ConfigKeys.names(f.section())));
         case SECTION_LIST -> sectionList(f, node, path, pattern);
+        case CHOICE -> node instanceof MapNode m
+            ? choice(f, m, path, pattern)
+            : wrongShape(node, path, "a section with the keys " + String.join(", ", ConfigKeys.entryNames(f)));
+        case CHOICE_LIST -> choiceList(f, node, path, pattern);
         case STRING_LIST -> stringList(node, path);
         default -> scalar(f, node, path, pattern);
       };
@@ -271,6 +300,108 @@ public final class ConfigLoader {
         out.add(v);
       }
       return ok ? List.copyOf(out) : null;
+    }
+
+    /**
+     * A strategy chosen by {@code type} (checked against the providers of its kind), and the settings section of
+     * every strategy of that kind the file holds, each bound to its provider's record; the chosen one's is bound
+     * from its keys' defaults when the file leaves it out.
+     */
+    private Object choice(Field f, MapNode map, String path, String pattern) {
+      int before = problems.size();
+      StrategyKind kind = f.strategyKind();
+      List<String> names = ConfigKeys.entryNames(f);
+      Entry typeEntry = map.entries().get("type");
+      for (Map.Entry<String, Entry> e : map.entries().entrySet()) {
+        if (!names.contains(e.getKey())) {
+          String full = join(path, e.getKey());
+          String written = typeEntry != null && typeEntry.value() instanceof Scalar s ? s.text() : f.key().def();
+          problem(e.getValue().keyOrigin(), strategyKey(f, e.getKey(), written)
+              .or(() -> Suggestions.nearest(e.getKey(), names))
+              .map(n -> "unknown key " + full + " (did you mean " + join(path, n) + "?)")
+              .orElse("unknown key " + full + " (valid keys here: " + String.join(", ", names) + ")"));
+        }
+      }
+      Origin typeOrigin = typeEntry == null ? map.origin() : typeEntry.keyOrigin();
+      String type = typeEntry == null || isNull(typeEntry.value()) ? f.key().def() : text(typeEntry.value(), join(path, "type"));
+      Provider<?, ?> chosen = type == null ? null : provider(kind, type, join(path, "type"), typeOrigin);
+      Map<String, Record> sections = new LinkedHashMap<>();
+      for (Provider<?, ?> p : Providers.of(kind)) {
+        Entry e = map.entries().get(p.name());
+        Node node = e == null || isNull(e.value()) ? null : e.value();
+        if (node == null && p != chosen) {
+          continue;
+        }
+        Origin at = e == null ? map.origin() : e.keyOrigin();
+        String sub = join(path, p.name());
+        Object bound = node == null
+            ? section(p.settingsType(), MapNode.empty(at), sub, join(pattern, p.name()), at)
+            : node instanceof MapNode m
+                ? section(p.settingsType(), m, sub, join(pattern, p.name()), at)
+                : wrongShape(node, sub, "a section with the keys " + String.join(", ", ConfigKeys.names(p.settingsType())));
+        if (bound != null) {
+          sections.put(p.name(), (Record) bound);
+        }
+      }
+      return problems.size() > before || chosen == null ? null : new Choice(type, sections);
+    }
+
+    /** Entries that each choose a strategy by {@code type} and hold that strategy's keys beside it. */
+    private Object choiceList(Field f, Node node, String path, String pattern) {
+      if (!(node instanceof ListNode list)) {
+        return wrongShape(node, path, "a list of entries (each starting with '- type: …')");
+      }
+      StrategyKind kind = f.strategyKind();
+      List<Object> out = new ArrayList<>();
+      boolean ok = true;
+      for (int i = 0; i < list.items().size(); i++) {
+        Node item = list.items().get(i);
+        String itemPath = path + "[" + i + "]";
+        if (!(item instanceof MapNode m)) {
+          wrongShape(item, itemPath, "an entry with the keys " + String.join(", ", ConfigKeys.entryNames(f)));
+          ok = false;
+          continue;
+        }
+        Entry typeEntry = m.entries().get("type");
+        if (typeEntry == null || isNull(typeEntry.value())) {
+          problem(m.origin(), "missing required key " + itemPath + ".type");
+          ok = false;
+          continue;
+        }
+        String type = text(typeEntry.value(), itemPath + ".type");
+        Provider<?, ?> p = type == null ? null : provider(kind, type, itemPath + ".type", typeEntry.keyOrigin());
+        if (p == null) {
+          ok = false;
+          continue;
+        }
+        Map<String, Entry> rest = new LinkedHashMap<>(m.entries());
+        rest.remove("type");
+        Object bound = section(p.settingsType(), new MapNode(m.origin(), rest), itemPath, pattern + "[]", m.origin());
+        ok &= bound != null;
+        out.add(bound == null ? null : new Choice(type, Map.of(type, (Record) bound)));
+      }
+      return ok ? List.copyOf(out) : null;
+    }
+
+    /** The provider a {@code type} names, or null after reporting that it names none. */
+    private Provider<?, ?> provider(StrategyKind kind, String type, String path, Origin at) {
+      Optional<Provider<?, ?>> p = Providers.find(kind, type);
+      if (p.isEmpty()) {
+        List<String> known = Providers.of(kind).stream().map(Provider::name).toList();
+        problem(at, path + ": " + quote(type) + " is not one of " + String.join(", ", known)
+            + Suggestions.nearest(type, known).map(n -> " (did you mean " + n + "?)").orElse(""));
+        return null;
+      }
+      return p.get();
+    }
+
+    /** A scalar's text, or null after reporting that the node is not one. */
+    private String text(Node node, String path) {
+      if (node instanceof Scalar sc && sc.text() != null) {
+        return sc.text().strip();
+      }
+      wrongShape(node, path, "a single value");
+      return null;
     }
 
     private Object stringList(Node node, String path) {
@@ -311,7 +442,7 @@ public final class ConfigLoader {
       }
       try {
         Object value = convert(f, text, at);
-        UnaryOperator<Object> rule = RULES.get(pattern);
+        UnaryOperator<Object> rule = RULES.getOrDefault(pattern, PROVIDER_RULES.get(pattern));
         return rule == null ? value : rule.apply(value);
       } catch (IllegalArgumentException e) {
         problem(at, path + ": " + quote(text) + " " + e.getMessage());
@@ -385,7 +516,7 @@ public final class ConfigLoader {
         return 0L;
       } else if (type == boolean.class) {
         return false;
-      } else if (f.kind() == Kind.SECTION_LIST) {
+      } else if (f.kind() == Kind.SECTION_LIST || f.kind() == Kind.CHOICE_LIST) {
         return List.of();
       }
       return null;
@@ -413,11 +544,12 @@ public final class ConfigLoader {
       Map<String, String> byVariable = new LinkedHashMap<>();
       Map<String, Field> lists = new LinkedHashMap<>();
       for (ConfigKeys.Leaf leaf : ConfigKeys.walk(SnapstashConfig.class)) {
-        if (leaf.path().contains("[]") || leaf.field().kind() == Kind.SECTION) {
+        Kind kind = leaf.field().kind();
+        if (leaf.path().contains("[]") || kind == Kind.SECTION || kind == Kind.CHOICE) {
           continue;
         }
         byVariable.put(ConfigKeys.envName(leaf.path()), leaf.path());
-        if (leaf.field().kind() == Kind.SECTION_LIST) {
+        if (kind == Kind.SECTION_LIST || kind == Kind.CHOICE_LIST) {
           lists.put(ConfigKeys.envName(leaf.path()), leaf.field());
         }
       }
@@ -442,10 +574,8 @@ public final class ConfigLoader {
           Matcher m = Pattern.compile(Pattern.quote(list.getKey()) + "_(\\d+)_(.+)").matcher(var);
           if (m.matches()) {
             Map<String, String> keys = new LinkedHashMap<>();
-            for (Field f : ConfigKeys.fields(list.getValue().section())) {
-              if (f.kind() != Kind.SECTION && f.kind() != Kind.SECTION_LIST) {
-                keys.put(ConfigKeys.envName(f.name()).substring(ConfigKeys.ENV_PREFIX.length()), f.name());
-              }
+            for (String name : ConfigKeys.entryNames(list.getValue())) {
+              keys.put(ConfigKeys.envName(name).substring(ConfigKeys.ENV_PREFIX.length()), name);
             }
             String key = keys.get(m.group(2));
             String listPath = byVariable.get(list.getKey());
@@ -467,7 +597,7 @@ public final class ConfigLoader {
           List<String> candidates = new ArrayList<>(byVariable.keySet());
           lists.forEach(
               (prefix, f) ->
-                  ConfigKeys.names(f.section())
+                  ConfigKeys.entryNames(f)
                       .forEach(n -> candidates.add(prefix + "_0_" + ConfigKeys.envName(n).substring(ConfigKeys.ENV_PREFIX.length()))));
           suggestion = Suggestions.nearest(var, candidates).orElse(null);
         }
@@ -562,6 +692,22 @@ public final class ConfigLoader {
           .orElse("unknown key " + full + " (valid keys here: " + String.join(", ", names) + ")");
     }
 
+    /**
+     * For a key written directly under a strategy choice ({@code disk: {link-dest: false}}): the strategy section
+     * that has it ({@code rsync.link-dest}), the one of the type written there first.
+     */
+    private static Optional<String> strategyKey(Field choice, String key, String written) {
+      if (choice.kind() != Kind.CHOICE) {
+        return Optional.empty();
+      }
+      List<Field> sections = ConfigKeys.choiceFields(choice).stream().filter(c -> c.kind() == Kind.SECTION).toList();
+      return java.util.stream.Stream.concat(
+              sections.stream().filter(c -> c.name().equals(written)), sections.stream())
+          .filter(c -> ConfigKeys.names(c.section()).contains(key))
+          .map(c -> c.name() + "." + key)
+          .findFirst();
+    }
+
     /** A key of that name in a sub-section, for keys written one level too high. */
     private static Optional<String> findDeeper(Class<?> type, String key, String prefix) {
       for (Field f : ConfigKeys.fields(type)) {
@@ -573,6 +719,11 @@ public final class ConfigLoader {
           Optional<String> deeper = findDeeper(f.section(), key, p);
           if (deeper.isPresent()) {
             return deeper;
+          }
+        } else if (f.kind() == Kind.CHOICE) {
+          Optional<String> inStrategy = strategyKey(f, key, f.key().def());
+          if (inStrategy.isPresent()) {
+            return Optional.of(prefix + f.name() + "." + inStrategy.get());
           }
         }
       }
@@ -611,26 +762,10 @@ public final class ConfigLoader {
     return v;
   }
 
-  private static Object port(Object v) {
-    int p = (Integer) v;
-    if (p < 1 || p > 65535) {
-      throw new IllegalArgumentException("is not a port number (1 to 65535)");
-    }
-    return v;
-  }
-
   /** A group that exists on this host (or a numeric gid), checked now rather than at the first chgrp. */
   private static Object group(Object v) {
     dev.snapstash.core.util.FileModes.lookupGroup((String) v);
     return ((String) v).strip();
-  }
-
-  private static Object atLeast(Object v, long min) {
-    long n = ((Number) v).longValue();
-    if (n < min) {
-      throw new IllegalArgumentException(min == 0 ? "must not be negative" : "must be at least " + min);
-    }
-    return v;
   }
 
   private static URI url(String text) {

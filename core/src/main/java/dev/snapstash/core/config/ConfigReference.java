@@ -48,7 +48,9 @@ public final class ConfigReference {
 
     for (Leaf k : keys) {
       Key key = k.field().key();
-      boolean section = k.field().kind() == Kind.SECTION;
+      Kind kind = k.field().kind();
+      boolean section = kind == Kind.SECTION || kind == Kind.CHOICE;
+      boolean list = kind == Kind.SECTION_LIST || kind == Kind.CHOICE_LIST;
       b.append("\n### `").append(k.path()).append("`\n\n");
       b.append(key.doc()).append("\n\n");
       b.append("| Type | Default | Required | Environment variable |\n| --- | --- | --- | --- |\n");
@@ -61,12 +63,12 @@ public final class ConfigReference {
           .append(" | ")
           .append(section ? "none (set its keys)" : "`" + ConfigKeys.envName(k.path()) + "`")
           .append(" |\n");
-      if (section || k.field().kind() == Kind.SECTION_LIST) {
+      if (section || list) {
         b.append("\nKeys: ")
             .append(
                 String.join(
                     ", ",
-                    ConfigKeys.names(k.field().section()).stream()
+                    ConfigKeys.entryNames(k.field()).stream()
                         .map(n -> "`" + k.path() + (section ? "." : "[].") + n + "`")
                         .toList()))
             .append(".\n");
@@ -77,10 +79,12 @@ public final class ConfigReference {
 
   private static String defaultText(Leaf k) {
     String def = k.field().key().def();
-    if (!def.isEmpty()) {
+    // a choice's own default is its type's, shown on its type key
+    if (!def.isEmpty() && k.field().kind() != Kind.CHOICE) {
       return "`" + def + "`";
     }
-    return k.field().kind() == Kind.SECTION && !k.field().key().required() ? "its keys' defaults" : "none";
+    Kind kind = k.field().kind();
+    return (kind == Kind.SECTION || kind == Kind.CHOICE) && !k.field().key().required() ? "its keys' defaults" : "none";
   }
 
   private static String code(java.util.Collection<String> names) {
@@ -133,7 +137,7 @@ public final class ConfigReference {
         Kubernetes secrets, or a file readable only by the backup user).
 
       Do not name the variables that hold secrets `SNAPSTASH_…`: those are configuration overrides (below).
-A literal value is refused. The reference is only checked for its form when the configuration is loaded;
+      A literal value is refused. The reference is only checked for its form when the configuration is loaded;
       the secret itself is read when it is needed (and by `snapstash check`), and never printed or logged.
 
       ## Environment overrides
@@ -157,9 +161,11 @@ A literal value is refused. The reference is only checked for its form when the 
 
       ## Strategy sections
 
-      `quiesce.type`, `disk.type` and `database.type` choose a strategy. Only the section of the chosen strategy
-      (for example `database.postgresql` when `database.type: postgresql`) is used; the loader checks the types of
-      the values in every section, and the strategy checks its own section, and the `type` names, when it is
-      selected. The sections of strategies that are not selected may be left out.
+      `quiesce.type`, `disk.type` and `database.type` choose a strategy, and each `notify[].type` a notifier. The
+      strategies, and so the `type` names and the sections below, are the providers snapstash finds on its class
+      path. Only the section of the chosen strategy (for example `database.postgresql` when
+      `database.type: postgresql`) is used; every section the file holds is checked, the chosen one's keys take
+      their defaults when it is left out, and the sections of strategies that are not chosen may be left out. A
+      strategy without settings (`none`) has no section.
       """;
 }

@@ -21,47 +21,48 @@ public final class JdbcTarget {
   /** Where a URL points; {@code user} is null when the URL does not name one. */
   public record Target(String host, int port, String database, String user) {}
 
-  /** The configuration with {@code database.<type>} redirected to {@code jdbcUrl}. */
-  public static SnapstashConfig override(SnapstashConfig config, String jdbcUrl) {
-    SnapstashConfig.Database d = config.database();
-    String type = d == null || d.type() == null ? "none" : d.type();
-    return switch (type) {
-      case "postgresql" -> {
-        var p = d.postgresql();
-        if (p == null) {
-          throw SnapstashException.config("database.postgresql is required when database.type is postgresql");
-        }
-        Target t = parse(jdbcUrl, type);
-        var q =
-            new SnapstashConfig.Postgresql(
-                t.host(), t.port(), t.database(), t.user() != null ? t.user() : p.username(), p.password(), p.jobs(),
-                p.binDir(), p.dumpAfterUnlock());
-        yield withDatabase(config, new SnapstashConfig.Database(type, q, d.mysql(), d.h2(), d.collocated()));
-      }
-      case "mysql" -> {
-        var m = d.mysql();
-        if (m == null) {
-          throw SnapstashException.config("database.mysql is required when database.type is mysql");
-        }
-        Target t = parse(jdbcUrl, type);
-        var q = new SnapstashConfig.Mysql(t.host(), t.port(), t.database(), t.user() != null ? t.user() : m.username(), m.password());
-        yield withDatabase(config, new SnapstashConfig.Database(type, d.postgresql(), q, d.h2(), d.collocated()));
-      }
-      default -> throw new SnapstashException(
-          ErrorKind.USAGE,
-          "--jdbc-url needs database.type postgresql or mysql, not " + type
-              + (type.equals("h2") ? " (an H2 database is restored inside the target home; choose it with --home-target)" : ""));
-    };
+  /**
+   * The JDBC URLs a database strategy accepts on {@code --jdbc-url}.
+   *
+   * @param type the strategy's name, for messages ({@code database.<type>.password})
+   * @param schemes the URL schemes after {@code jdbc:} it reads, the first as it is shown
+   * @param defaultPort the port of a URL that names none
+   */
+  public record Shape(String type, java.util.List<String> schemes, int defaultPort) {
+    String shown() {
+      return "jdbc:" + schemes.get(0) + (schemes.size() > 1 ? " (or jdbc:" + String.join(", jdbc:", schemes.subList(1, schemes.size())) + ")" : "")
+          + "://HOST[:PORT]/DATABASE[?user=NAME]";
+    }
   }
 
-  /**
-   * Parses {@code jdbc:postgresql://HOST[:PORT]/DATABASE[?user=NAME]} (database.type postgresql) or {@code
-   * jdbc:mariadb://…} / {@code jdbc:mysql://…} (database.type mysql).
-   */
-  public static Target parse(String jdbcUrl, String type) {
-    boolean postgres = type.equals("postgresql");
-    String shape =
-        (postgres ? "jdbc:postgresql" : "jdbc:mariadb (or jdbc:mysql)") + "://HOST[:PORT]/DATABASE[?user=NAME]";
+  /** The configuration with the chosen database strategy's settings redirected to {@code jdbcUrl}. */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  public static SnapstashConfig override(SnapstashConfig config, String jdbcUrl) {
+    Choice d = config.database();
+    var provider = dev.snapstash.core.spi.Providers.require(dev.snapstash.core.spi.StrategyKind.DATABASE, d.type(), "database.type");
+    var dp = provider instanceof dev.snapstash.core.spi.DatabaseProvider p ? p : null;
+    Shape shape = (dp == null ? java.util.Optional.<Shape>empty() : dp.jdbcUrls()).orElseThrow(() -> new SnapstashException(
+        ErrorKind.USAGE,
+        "--jdbc-url needs database.type " + String.join(" or ", serverTypes()) + ", not " + d.type()
+            + " (an embedded database is restored inside the target home; choose it with --home-target)"));
+    Record settings = (Record) dp.retarget(d.settings(), parse(jdbcUrl, shape));
+    return new SnapstashConfig(
+        config.instance(), config.backup(), config.quiesce(), config.disk(), d.withSettings(settings),
+        config.retention(), config.verify(), config.notifications());
+  }
+
+  /** The database strategies a {@code --jdbc-url} can point somewhere else. */
+  private static java.util.List<String> serverTypes() {
+    return dev.snapstash.core.spi.Providers.of(dev.snapstash.core.spi.StrategyKind.DATABASE).stream()
+        .filter(p -> p instanceof dev.snapstash.core.spi.DatabaseProvider<?> dp && dp.jdbcUrls().isPresent())
+        .map(dev.snapstash.core.spi.Provider::name)
+        .toList();
+  }
+
+  /** Parses {@code jdbc:SCHEME://HOST[:PORT]/DATABASE[?user=NAME]} for a strategy of the given {@code shape}. */
+  public static Target parse(String jdbcUrl, Shape accepted) {
+    String type = accepted.type();
+    String shape = accepted.shown();
     if (jdbcUrl == null || !jdbcUrl.regionMatches(true, 0, "jdbc:", 0, 5)) {
       throw usage("--jdbc-url must look like " + shape);
     }
@@ -72,8 +73,7 @@ public final class JdbcTarget {
       throw usage("--jdbc-url is not a valid URL; it must look like " + shape);
     }
     String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-    boolean schemeOk = postgres ? scheme.equals("postgresql") : scheme.equals("mariadb") || scheme.equals("mysql");
-    if (!schemeOk) {
+    if (!accepted.schemes().contains(scheme)) {
       throw usage(
           "--jdbc-url is a jdbc:" + scheme + " URL but database.type is " + type + "; it must look like " + shape);
     }
@@ -89,7 +89,7 @@ public final class JdbcTarget {
     if (host.startsWith("[") && host.endsWith("]")) {
       host = host.substring(1, host.length() - 1);
     }
-    int port = uri.getPort() == -1 ? (postgres ? 5432 : 3306) : uri.getPort();
+    int port = uri.getPort() == -1 ? accepted.defaultPort() : uri.getPort();
     String path = uri.getPath() == null ? "" : uri.getPath();
     String database = path.startsWith("/") ? path.substring(1) : path;
     if (database.isEmpty() || database.contains("/")) {
@@ -115,11 +115,6 @@ public final class JdbcTarget {
       }
     }
     return new Target(host, port, database, user);
-  }
-
-  private static SnapstashConfig withDatabase(SnapstashConfig c, SnapstashConfig.Database d) {
-    return new SnapstashConfig(
-        c.instance(), c.backup(), c.quiesce(), c.disk(), d, c.retention(), c.verify(), c.notifications());
   }
 
   private static SnapstashException usage(String message) {

@@ -24,4 +24,11 @@ public @interface Key {
 
   /** Whether the value is a secret reference ({@code ${env:NAME}} or {@code ${file:/path}}). */
   boolean secret() default false;
+
+  /**
+   * On a {@link Choice} (or a list of them): the kind of strategy it chooses, by its key ({@code disk}). Its keys
+   * are then {@code type} (defaulting to {@link #def()}) and one section per strategy of that kind, whose keys
+   * are the ones that strategy's provider declares; a list's entries hold {@code type} and that strategy's keys.
+   */
+  String strategies() default "";
 }

@@ -11,19 +11,20 @@ import java.util.List;
  * overrides, and validated before anything runs. Immutable.
  *
  * <p>Every key is documented by its {@link Key} annotation; {@code docs/configuration.md} is generated from them.
- * Strategy sections ({@code database.postgresql}, …) are read only when their strategy is selected by {@code type};
- * the strategy registry validates them.
+ * The strategy sections ({@code quiesce}, {@code disk}, {@code database}, {@code notify}) are {@link Choice}s: their
+ * keys are those the providers of each kind declare ({@link dev.snapstash.core.spi.Provider}), so a strategy added
+ * to the class path brings its own keys and this record does not change.
  */
 public record SnapstashConfig(
     @Key(doc = "The Bitbucket instance being backed up.", required = true) Instance instance,
     @Key(doc = "Where and how backups are taken.") Backup backup,
-    @Key(doc = "How the instance is made quiet for the copy.") Quiesce quiesce,
-    @Key(doc = "How the home directory is copied.") Disk disk,
-    @Key(doc = "How the database is copied.") Database database,
+    @Key(doc = "How the instance is made quiet for the copy.", def = "bitbucket", strategies = "quiesce") Choice quiesce,
+    @Key(doc = "How the home directory is copied.", def = "rsync", strategies = "disk") Choice disk,
+    @Key(doc = "How the database is copied.", def = "none", strategies = "database") Choice database,
     @Key(doc = "Which backups `snapstash prune` (and every backup) keeps.") Retention retention,
     @Key(doc = "How `snapstash verify` checks a backup.") Verify verify,
-    @Key(doc = "Where run reports are sent. A list; each entry has its own type.", def = "[]")
-        @JsonProperty("notify") List<Notify> notifications) {
+    @Key(doc = "Where run reports are sent. A list; each entry has its own type.", def = "[]", strategies = "notify")
+        @JsonProperty("notify") List<Choice> notifications) {
 
   public SnapstashConfig {
     notifications = notifications == null ? List.of() : List.copyOf(notifications);
@@ -121,118 +122,6 @@ public record SnapstashConfig(
                       + " already there these modes too.")
           String group) {}
 
-  public record Quiesce(
-      @Key(doc = "bitbucket (maintenance lock over REST), command (run commands), or none.", def = "bitbucket")
-          String type,
-      @Key(doc = "Settings of the `command` quiescer.") CommandQuiesce command) {}
-
-  public record CommandQuiesce(
-      @Key(doc = "Command run to quiesce the application, as a list of arguments.") List<String> lock,
-      @Key(doc = "Command run to release it, as a list of arguments.") List<String> unlock,
-      @Key(doc = "Time limit for each command.", def = "5m") Duration timeout) {}
-
-  public record Disk(
-      @Key(
-              doc =
-                  "rsync (two-phase copy with hard-linked incrementals), btrfs (read-only snapshot of the home"
-                      + " subvolume under the lock, copied out after the unlock) or none.",
-              def = "rsync")
-          String type,
-      @Key(doc = "Settings of the `rsync` disk strategy.") Rsync rsync,
-      @Key(doc = "Settings of the `btrfs` disk strategy.") Btrfs btrfs) {}
-
-  public record Btrfs(
-      @Key(
-              doc =
-                  "Where the read-only snapshots are made: a directory on the same btrfs filesystem as the home,"
-                      + " outside it. Empty means `.snapstash-snapshots` next to the home.",
-              def = "")
-          String snapshotDirectory,
-      @Key(
-              doc =
-                  "How a snapshot is copied into the backup after the unlock: `send` (btrfs send/receive,"
-                      + " incremental against the previous snapshot; the backup root must be on btrfs), `rsync`"
-                      + " (from the read-only snapshot to any filesystem, hard-linked against the previous backup),"
-                      + " or `auto` (send when the backup root is on btrfs).",
-              def = "auto")
-          String transfer,
-      @Key(
-              doc =
-                  "Local snapshots kept on the home's filesystem after a good backup, newest first; at least 1,"
-                      + " because the newest is the parent of the next incremental send.",
-              def = "1")
-          int keepSnapshots) {}
-
-  public record Rsync(
-      @Key(doc = "Extra exclude patterns (rsync syntax, relative to the home), added to the built-in ones.", def = "[]")
-          List<String> excludes,
-      @Key(doc = "Hard-link unchanged files against the previous complete backup (--link-dest).", def = "true")
-          boolean linkDest,
-      @Key(
-              doc =
-                  "Where `backup.root` is on btrfs (and `link-dest` is on): make each backup's home a btrfs"
-                      + " subvolume, a writable snapshot of the previous backup's, so that the pre-copy only"
-                      + " compares and rewrites what changed instead of creating a hard link per file.",
-              def = "true")
-          boolean btrfsClones,
-      @Key(doc = "Copy the home while the instance is live before locking, so the locked copy is a small delta.", def = "true")
-          boolean preCopy,
-      @Key(
-              doc =
-                  "Watch the home with inotify from before the pre-copy, so the delta under the lock visits only"
-                      + " the directories that changed instead of walking the whole home. Off by itself, with the"
-                      + " reason logged, where it cannot be trusted: a network or cluster filesystem, too few"
-                      + " `fs.inotify.max_user_watches`, an event queue overflow.",
-              def = "true")
-          boolean trackChanges,
-      @Key(
-              doc =
-                  "rsync commands the pre-copy runs at once, each over its share of the repositories, with one"
-                      + " more for the rest of the home; 1 copies with a single rsync. rsync spends most of its"
-                      + " time waiting on metadata calls, so a few at once help even on two cores.",
-              def = "3")
-          int parallel) {}
-
-  public record Database(
-      @Key(doc = "postgresql, mysql, h2, collocated, or none.", def = "none") String type,
-      @Key(doc = "Settings of the `postgresql` database strategy.") Postgresql postgresql,
-      @Key(doc = "Settings of the `mysql` database strategy (MySQL and MariaDB).") Mysql mysql,
-      @Key(doc = "Settings of the `h2` database strategy (the embedded evaluation database).") H2 h2,
-      @Key(doc = "Settings of the `collocated` database strategy.") Collocated collocated) {}
-
-  public record Postgresql(
-      @Key(doc = "Database server host.", def = "127.0.0.1") String host,
-      @Key(doc = "Database server port.", def = "5432") int port,
-      @Key(doc = "Database name.", def = "bitbucket") String database,
-      @Key(doc = "Database user.", def = "bitbucket") String username,
-      @Key(doc = "Database password.", secret = true) Secret password,
-      @Key(doc = "Parallel jobs for pg_dump and pg_restore; at least 1.", def = "2") int jobs,
-      @Key(doc = "Directory holding pg_dump and pg_restore; empty means PATH.", def = "") String binDir,
-      @Key(
-              doc =
-                  "Pin a snapshot of the database under the lock (pg_export_snapshot) and run pg_dump from it after"
-                      + " the unlock, so the lock window does not grow with the database. The dump is as consistent"
-                      + " as one taken under the lock.",
-              def = "true")
-          boolean dumpAfterUnlock) {}
-
-  public record Mysql(
-      @Key(doc = "Database server host.", def = "127.0.0.1") String host,
-      @Key(doc = "Database server port.", def = "3306") int port,
-      @Key(doc = "Database name.", def = "bitbucket") String database,
-      @Key(doc = "Database user.", def = "bitbucket") String username,
-      @Key(doc = "Database password.", secret = true) Secret password) {}
-
-  public record H2(
-      @Key(doc = "JDBC URL of the H2 database (use AUTO_SERVER=TRUE so it can be read while Bitbucket runs).")
-          String url,
-      @Key(doc = "Database user.", def = "sa") String username,
-      @Key(doc = "Database password.", secret = true) Secret password) {}
-
-  public record Collocated(
-      @Key(doc = "The database's data directory, which must lie inside the copied home or volume.")
-          Path dataDirectory) {}
-
   public record Retention(
       @Key(doc = "Keep the newest N complete backups (0 = no rule).", def = "0") int keepLast,
       @Key(doc = "Keep the newest backup of each of the last N days.", def = "0") int keepDaily,
@@ -252,13 +141,4 @@ public record SnapstashConfig(
               def = "1h")
           Duration fsckBudget) {}
 
-  public record Notify(
-      @Key(doc = "webhook (Slack/Mattermost/Teams-compatible JSON) or hipchat (HipChat v2 room notification).", required = true)
-          String type,
-      @Key(doc = "Where to POST the notification.", required = true) URI url,
-      @Key(doc = "Bearer token sent as the Authorization header, if the endpoint needs one.", secret = true)
-          Secret token,
-      @Key(doc = "Send on success.", def = "true") boolean onSuccess,
-      @Key(doc = "Send on failure.", def = "true") boolean onFailure,
-      @Key(doc = "HipChat only: ask HipChat to notify the room's members.", def = "false") boolean notifyRoom) {}
 }

@@ -1,8 +1,12 @@
 package dev.snapstash.core.engine;
 
+import dev.snapstash.core.util.Tags;
+import dev.snapstash.core.spi.RunReport;
+import dev.snapstash.core.util.FaultPoints;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.spi.BackupContext;
+import dev.snapstash.core.spi.Capability;
 import dev.snapstash.core.spi.CopyResult;
 import dev.snapstash.core.spi.DatabaseStrategy;
 import dev.snapstash.core.spi.DiskStrategy;
@@ -105,7 +109,7 @@ public final class BackupEngine {
     } catch (SnapstashException e) {
       f.problem("instance.name", e);
     }
-    if (!quiescer.locks() && !disk.atomic()) {
+    if (!quiescer.capabilities().contains(Capability.LOCKS) && !disk.capabilities().contains(Capability.ATOMIC_CAPTURE)) {
       f.problem(
           "quiesce.type",
           "quiesce.type none (zero-downtime) needs an atomic snapshot disk strategy such as btrfs; disk.type "
@@ -199,7 +203,7 @@ public final class BackupEngine {
       long home = m.home() == null ? 0 : m.home().bytesWritten();
       return db + home;
     }
-    return disk.name().equals("none") ? 0 : Trees.sizeAndCount(settings.home())[0];
+    return disk.capabilities().contains(Capability.COPIES_HOME) ? Trees.sizeAndCount(settings.home())[0] : 0;
   }
 
   /** Runs one backup and returns its final manifest; throws after cleaning up if anything fails. */
@@ -257,7 +261,7 @@ public final class BackupEngine {
     phases.put("preflight", millisSince(t0));
     String tag = freeTag(startedAt);
     Journal journal = Journal.begin(settings.store().root(), "backup", tag);
-    Undo.RemovePartialBackup partial = new Undo.RemovePartialBackup(tag, settings.store().dir(tag));
+    RemovePartialBackup partial = new RemovePartialBackup(tag, settings.store().dir(tag));
     Manifest manifest;
     try {
       journal.add(partial);
@@ -334,7 +338,7 @@ public final class BackupEngine {
     private final long t0;
     private final BackupContext context;
     private final Journal journal;
-    private final Undo.RemovePartialBackup partial;
+    private final RemovePartialBackup partial;
     private final PreviousHome previousHome;
     private Duration lockWindow;
     private Instant unlockedAt;
@@ -347,7 +351,7 @@ public final class BackupEngine {
         Progress progress,
         long t0,
         Journal journal,
-        Undo.RemovePartialBackup partial,
+        RemovePartialBackup partial,
         PreviousHome previousHome) {
       this.journal = journal;
       this.previousHome = previousHome;
@@ -391,7 +395,7 @@ public final class BackupEngine {
         // Only once the unlock is answered: if close() throws, the failure path must try the unlock again, and
         // must keep the journal for recover if that fails too.
         lock = null;
-        lockWindow = quiescer.locks() ? held.heldFor() : null;
+        lockWindow = quiescer.capabilities().contains(Capability.LOCKS) ? held.heldFor() : null;
         unlockedAt = clock.instant();
         phases.put("unlock", millisSince(t));
         if (lockWindow != null) {
@@ -484,7 +488,7 @@ public final class BackupEngine {
         // a push is on disk before the database records it, so repositories from a later instant hold every
         // commit the database mentions. Refs the database does not know yet are what disaster.recovery repairs.
         List<Callable<Void>> tasks =
-            quiescer.locks()
+            quiescer.capabilities().contains(Capability.LOCKS)
                 ? List.of(db, home)
                 : List.of(
                     () -> {
@@ -642,7 +646,7 @@ public final class BackupEngine {
         if (lock != null) {
           try {
             lock.close();
-            lockWindow = quiescer.locks() ? lock.heldFor() : null;
+            lockWindow = quiescer.capabilities().contains(Capability.LOCKS) ? lock.heldFor() : null;
           } catch (RuntimeException e) {
             first.addSuppressed(e);
           }

@@ -1,5 +1,6 @@
 package dev.snapstash.core.engine;
 
+import dev.snapstash.core.util.Json;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.util.FileModes;

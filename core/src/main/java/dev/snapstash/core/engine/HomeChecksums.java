@@ -1,5 +1,6 @@
 package dev.snapstash.core.engine;
 
+import dev.snapstash.core.home.HomeIndex;
 import dev.snapstash.core.util.Digests;
 import dev.snapstash.core.util.FileModes;
 import dev.snapstash.core.util.ListLines;

@@ -1,5 +1,6 @@
 package dev.snapstash.core.engine;
 
+import dev.snapstash.core.home.HomeIndex;
 import dev.snapstash.core.util.Trees;
 import java.io.IOException;
 import java.io.UncheckedIOException;

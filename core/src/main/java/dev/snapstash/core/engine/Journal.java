@@ -2,6 +2,7 @@ package dev.snapstash.core.engine;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.jsontype.NamedType;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.spi.Undo;
@@ -25,7 +26,20 @@ import java.util.Optional;
  */
 public final class Journal implements UndoLog, AutoCloseable {
   public static final String FILE = ".snapstash-journal";
-  private static final ObjectMapper JSON = JsonMapper.builder().addModule(new JavaTimeModule()).build();
+  private static final ObjectMapper JSON = mapper();
+
+  /**
+   * The journal's mapper, knowing every undo step by its journal name: the engine's and the freezer's, and those
+   * the providers on the class path declare (so a strategy added later is recovered like the built-in ones).
+   */
+  private static ObjectMapper mapper() {
+    ObjectMapper m = JsonMapper.builder().addModule(new JavaTimeModule()).build();
+    m.registerSubtypes(
+        new NamedType(RemovePartialBackup.class, RemovePartialBackup.NAME),
+        new NamedType(dev.snapstash.core.freeze.Thaw.class, dev.snapstash.core.freeze.Thaw.NAME));
+    dev.snapstash.core.spi.Providers.undoTypes().forEach((name, type) -> m.registerSubtypes(new NamedType(type, name)));
+    return m;
+  }
 
   /** One line of the journal. */
   public record Entry(String event, Instant at, String tag, Long pid, Undo undo) {}

@@ -60,7 +60,7 @@ public record Manifest(
     List<dev.snapstash.core.spi.ApplicationNode> nodes) {
 
   public static final int FORMAT = 1;
-  public static final String FILE = "manifest.json";
+  public static final String FILE = dev.snapstash.core.spi.PreviousCopy.MANIFEST;
 
   public enum State {
     IN_PROGRESS,
@@ -129,6 +129,16 @@ public record Manifest(
     public static Repaired of(String previous, List<String> damaged) {
       return new Repaired(previous, damaged.size(), List.copyOf(damaged.subList(0, Math.min(LISTED, damaged.size()))));
     }
+  }
+
+  /**
+   * Whether the backup was taken with no lock at all (zero-downtime mode): a complete backup taken under a lock
+   * always records how long the lock was held, so one without that figure had none. A restore of it tells Bitbucket
+   * to check its integrity at the first start.
+   */
+  @com.fasterxml.jackson.annotation.JsonIgnore
+  public boolean takenWithoutALock() {
+    return state == State.COMPLETE && lockWindowMillis == null && lockedAt == null;
   }
 
   public Manifest withVerification(Verification v) {

@@ -1,5 +1,6 @@
 package dev.snapstash.core.engine;
 
+import dev.snapstash.core.util.FaultPoints;
 import dev.snapstash.core.spi.Progress;
 import dev.snapstash.core.util.Trees;
 import java.nio.file.Path;

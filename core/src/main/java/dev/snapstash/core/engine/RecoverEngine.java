@@ -1,8 +1,10 @@
 package dev.snapstash.core.engine;
 
+import dev.snapstash.core.spi.RunReport;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.spi.Notifier;
+import dev.snapstash.core.spi.Services;
 import dev.snapstash.core.spi.Undo;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,7 +14,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,12 +25,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class RecoverEngine {
   private static final Logger log = LoggerFactory.getLogger(RecoverEngine.class);
-
-  /** Undoes one kind of side effect; returns normally when it is undone or was already. */
-  @FunctionalInterface
-  public interface Undoer {
-    void undo(Undo undo);
-  }
 
   /**
    * What recover did. Printed as {@code --json}, so nothing here is an {@code Optional}.
@@ -43,17 +38,17 @@ public final class RecoverEngine {
   }
 
   private final BackupStore store;
-  private final Function<Undo, Undoer> undoers;
+  private final Services services;
   private final List<Notifier> notifiers;
   private final Clock clock;
 
   /**
-   * @param undoers the undoer for each kind of undo (Bitbucket calls, fsfreeze, btrfs); the partial backup
-   *     directory is handled here
+   * @param services what each undo step replays itself with (see {@link Undo#undo}); the partial backup directory is
+   *     handled here
    */
-  public RecoverEngine(BackupStore store, Function<Undo, Undoer> undoers, List<Notifier> notifiers, Clock clock) {
+  public RecoverEngine(BackupStore store, Services services, List<Notifier> notifiers, Clock clock) {
     this.store = store;
-    this.undoers = undoers;
+    this.services = services;
     this.notifiers = List.copyOf(notifiers);
     this.clock = clock;
   }
@@ -73,10 +68,10 @@ public final class RecoverEngine {
       try (Journal journal = Journal.resume(store.root())) {
         for (Undo u : Journal.pending(entries)) {
           try {
-            if (u instanceof Undo.RemovePartialBackup p) {
+            if (u instanceof RemovePartialBackup p) {
               removePartial(p);
             } else {
-              undoers.apply(u).undo(u);
+              u.undo(services);
             }
             journal.done(u);
             undone.add(describe(u));
@@ -113,7 +108,7 @@ public final class RecoverEngine {
   }
 
   /** A backup the dead run never completed is removed; a complete one (it died after finishing) is kept. */
-  private void removePartial(Undo.RemovePartialBackup p) {
+  private void removePartial(RemovePartialBackup p) {
     Optional<Manifest> m = store.find(p.tag());
     if (m.isPresent() && m.get().state() == Manifest.State.COMPLETE) {
       return;
@@ -129,19 +124,6 @@ public final class RecoverEngine {
   }
 
   static String describe(Undo u) {
-    if (u instanceof Undo.Thaw t) {
-      return "thaw " + t.mountPoint();
-    } else if (u instanceof Undo.CancelTask c) {
-      return "cancel the backup task on " + c.baseUrl();
-    } else if (u instanceof Undo.Unlock l) {
-      return "unlock " + l.baseUrl();
-    } else if (u instanceof Undo.RunCommand r) {
-      return "run " + String.join(" ", r.argv());
-    } else if (u instanceof Undo.DeleteSnapshot d) {
-      return "delete " + d.kind() + " " + d.id();
-    } else if (u instanceof Undo.RemovePartialBackup p) {
-      return "remove the partial backup " + p.tag();
-    }
-    return u.toString();
+    return u.describe();
   }
 }

@@ -1,5 +1,6 @@
 package dev.snapstash.core.engine;
 
+import dev.snapstash.core.util.Json;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.process.ProcessRunner;
@@ -154,7 +155,7 @@ public final class RestoreEngine {
 
   /** Zero-downtime mode: no quiescer locked the instance, the disk strategy's snapshot was the only fence. */
   static boolean takenWithoutALock(Manifest m) {
-    return m.lockWindowMillis() == null && "none".equals(m.strategies().get("quiesce"));
+    return m.takenWithoutALock();
   }
 
   public Report restore(Options requested, Progress progress) {
@@ -318,8 +319,8 @@ public final class RestoreEngine {
     Path home = ctx.homeTarget();
     List<VerifyEngine.Check> checks = new ArrayList<>();
     progress.report("verify", 0, "checksums of the restored home");
-    if (disk.name().equals("none")) {
-      log.info("disk.type is none: the home was not restored, so its checksums are not compared");
+    if (!disk.capabilities().contains(dev.snapstash.core.spi.Capability.COPIES_HOME)) {
+      log.info("disk.type {} copies no home: nothing was restored, so no checksums are compared", disk.name());
     } else if (!Files.exists(backupDir.resolve(HomeChecksums.FILE))) {
       checks.add(new VerifyEngine.Check("home-checksums", true, "not compared: the backup has no " + HomeChecksums.FILE));
     } else {

@@ -6,6 +6,7 @@ import dev.snapstash.core.spi.DatabaseStrategy;
 import dev.snapstash.core.spi.Findings;
 import dev.snapstash.core.spi.Progress;
 import dev.snapstash.core.spi.RestoreContext;
+import dev.snapstash.core.spi.ScratchDatabase;
 import dev.snapstash.core.util.Trees;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -97,7 +98,7 @@ public final class VerifyEngine {
             f.hasProblems() ? f.problems().get(0).message() : database.name() + " dump reads back"));
 
     List<Path> repos = Files.isDirectory(home) ? GitLocks.repositories(home) : List.of();
-    if (scratch.isPresent() && !database.name().equals("none") && !database.name().equals("collocated")) {
+    if (scratch.isPresent() && database.capabilities().contains(dev.snapstash.core.spi.Capability.SCRATCH_RESTORE)) {
       progress.report("verify", 0.3, "restoring the database into a scratch database");
       checks.addAll(crossCheck(ctx, home, repos));
     }

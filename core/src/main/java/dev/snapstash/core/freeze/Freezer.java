@@ -1,6 +1,6 @@
 package dev.snapstash.core.freeze;
 
-import dev.snapstash.core.engine.FaultPoints;
+import dev.snapstash.core.util.FaultPoints;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.process.Command;
@@ -51,7 +51,7 @@ public final class Freezer {
       throw SnapstashException.config(
           "refusing to freeze the root filesystem: it would freeze snapstash itself; put the home on its own volume");
     }
-    Undo.Thaw thawUndo = new Undo.Thaw(mount);
+    Thaw thawUndo = new Thaw(mount);
     undo.add(thawUndo);
     long watchdogPid = runner.spawnDetached(watchdog(mount, limit), Path.of("/dev/null"));
     try {
@@ -72,11 +72,11 @@ public final class Freezer {
   public final class FrozenMount implements AutoCloseable {
     private final Path mount;
     private final long watchdogPid;
-    private final Undo.Thaw thawUndo;
+    private final Thaw thawUndo;
     private final UndoLog undo;
     private boolean thawed;
 
-    private FrozenMount(Path mount, long watchdogPid, Undo.Thaw thawUndo, UndoLog undo) {
+    private FrozenMount(Path mount, long watchdogPid, Thaw thawUndo, UndoLog undo) {
       this.mount = mount;
       this.watchdogPid = watchdogPid;
       this.thawUndo = thawUndo;

@@ -11,9 +11,7 @@ package dev.snapstash.core.spi;
  *
  * <p>Secrets (passwords) reach tools only through the environment or files, never through argv.
  */
-public interface DatabaseStrategy {
-  /** The configuration name, e.g. "postgresql". */
-  String name();
+public interface DatabaseStrategy extends Strategy {
 
   /**
    * Checks tools, versions, connectivity and credentials, adding facts and problems; throws nothing for a
@@ -119,6 +117,18 @@ public interface DatabaseStrategy {
    * whose files live in the home and need their own server). The caller closes it. Must not change anything.
    */
   default java.util.Optional<java.sql.Connection> connectRestored(RestoreContext context) throws java.sql.SQLException {
+    return java.util.Optional.empty();
+  }
+
+  /**
+   * Private, throw-away databases of this kind that a backup's copy can be restored into and queried ({@code
+   * verify}, drills): a server of snapstash's own on a free loopback port, never the configured one, or a file under
+   * the scratch home. Empty for a strategy whose copy cannot be restored alone ({@link
+   * Capability#SCRATCH_RESTORE} says whether it can).
+   *
+   * @param workDir scratch space the caller owns and removes
+   */
+  default java.util.Optional<ScratchDatabase.Factory> scratch(java.nio.file.Path workDir) {
     return java.util.Optional.empty();
   }
 

@@ -12,16 +12,8 @@ package dev.snapstash.core.spi;
  * #prepareBackup} start for {@link #backup} (rsync's change tracker); {@link #backup}, {@link #cleanupIncomplete}
  * and {@link #endRun} each release it.
  */
-public interface DiskStrategy {
-  String name();
+public interface DiskStrategy extends Strategy {
 
-  /**
-   * Whether {@link #backup} captures the home at one instant (a block or filesystem snapshot), which is what makes
-   * a backup without a lock (zero-downtime mode) consistent. A strategy that copies nothing counts as atomic.
-   */
-  default boolean atomic() {
-    return false;
-  }
 
   /** Checks tools, versions, paths and free space; must not change anything. */
   void check(Findings findings);

@@ -4,8 +4,7 @@ package dev.snapstash.core.spi;
  * How the application is brought to a consistent, quiet state for the copy, and released afterwards. One
  * implementation per kind ({@code bitbucket}, {@code command}, {@code none}).
  */
-public interface Quiescer {
-  String name();
+public interface Quiescer extends Strategy {
 
   /** Checks reachability, credentials and permission to lock, without locking. */
   void check(Findings findings);
@@ -31,6 +30,4 @@ public interface Quiescer {
     return java.util.List.of();
   }
 
-  /** Whether the application is actually stopped from writing while locked (false for {@code none}). */
-  boolean locks();
 }

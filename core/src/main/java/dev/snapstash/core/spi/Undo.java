@@ -1,84 +1,40 @@
 package dev.snapstash.core.spi;
 
-import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
-import java.net.URI;
-import java.nio.file.Path;
 
 /**
  * A side effect that must be undone if the run dies, and everything needed to undo it with no other state: what a
- * crash journal holds. Tokens are secrets: the journal is private to its owner and never logged.
+ * crash journal holds. Each kind is a record owned by the package that makes the side effect, which replays it
+ * ({@link #undo}); its provider lists it under the name the journal gives it ({@link Provider#undoTypes}). The
+ * journal writes {@code {"undo": "<name>", ...the record's components}}, so a record's name and components are a
+ * file format: keep them. Tokens are secrets: the journal is private to its owner and never logged, so a record
+ * holding one overrides {@code toString}.
  *
  * <p>{@link #order()} is the order of undoing: thaw first (every writer on the mount is blocked), then cancel and
  * unlock (production is down), then remove what the run made.
  */
 @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "undo")
-@JsonSubTypes({
-  @JsonSubTypes.Type(value = Undo.Thaw.class, name = "thaw"),
-  @JsonSubTypes.Type(value = Undo.CancelTask.class, name = "cancel"),
-  @JsonSubTypes.Type(value = Undo.Unlock.class, name = "unlock"),
-  @JsonSubTypes.Type(value = Undo.RunCommand.class, name = "run-command"),
-  @JsonSubTypes.Type(value = Undo.DeleteSnapshot.class, name = "delete-snapshot"),
-  @JsonSubTypes.Type(value = Undo.RemovePartialBackup.class, name = "remove-partial-backup")
-})
-public sealed interface Undo {
+public interface Undo {
+  /** A frozen filesystem: undone first, since every writer on the mount is blocked. */
+  int THAW = 0;
+  /** The application's backup task. */
+  int CANCEL = 1;
+  /** The application's lock, or the release command of whatever stopped it. */
+  int RELEASE = 2;
+  /** Snapshots and other copies the run made outside the backup directory. */
+  int DELETE = 3;
+  /** The backup directory itself. */
+  int REMOVE_BACKUP = 4;
+
   int order();
 
-  /** A filesystem frozen with fsfreeze. */
-  record Thaw(Path mountPoint) implements Undo {
-    @Override
-    public int order() {
-      return 0;
-    }
-  }
+  /** What undoing it does, for a person ("unlock https://bitbucket.example.com"); never a secret. */
+  String describe();
 
-  /** A Bitbucket external backup task. */
-  record CancelTask(URI baseUrl, String cancelToken) implements Undo {
-    @Override
-    public int order() {
-      return 1;
-    }
-
-    @Override
-    public String toString() {
-      return "CancelTask[" + baseUrl + "]";
-    }
-  }
-
-  /** A Bitbucket maintenance lock. */
-  record Unlock(URI baseUrl, String unlockToken) implements Undo {
-    @Override
-    public int order() {
-      return 2;
-    }
-
-    @Override
-    public String toString() {
-      return "Unlock[" + baseUrl + "]";
-    }
-  }
-
-  /** The release command of the {@code command} quiescer (start the application, thaw it). */
-  record RunCommand(java.util.List<String> argv) implements Undo {
-    @Override
-    public int order() {
-      return 2;
-    }
-  }
-
-  /** A snapshot (btrfs subvolume, …) made for a backup that did not complete. */
-  record DeleteSnapshot(String kind, String id) implements Undo {
-    @Override
-    public int order() {
-      return 3;
-    }
-  }
-
-  /** The backup directory of a run that did not complete. */
-  record RemovePartialBackup(String tag, Path dir) implements Undo {
-    @Override
-    public int order() {
-      return 4;
-    }
-  }
+  /**
+   * Undoes it. Returns normally when it is undone, or was already (an instance no longer locked, a mount no longer
+   * frozen, a snapshot already gone): a recover killed midway, or run twice, replays it again. Throws {@link
+   * dev.snapstash.core.error.SnapstashException} when it could not be undone; the journal then keeps it.
+   */
+  void undo(Services services);
 }

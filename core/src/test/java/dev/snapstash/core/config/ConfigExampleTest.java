@@ -23,16 +23,16 @@ class ConfigExampleTest {
     assertThat(c.backup().drainTimeout()).isEqualTo(Duration.ofMinutes(5));
     assertThat(c.quiesce().type()).isEqualTo("bitbucket");
     assertThat(c.disk().type()).isEqualTo("rsync");
-    assertThat(c.disk().rsync().excludes()).containsExactly("export/", "analytics-logs/");
+    assertThat(c.disk().settings(dev.snapstash.strategy.disk.rsync.RsyncSettings.class).excludes()).containsExactly("export/", "analytics-logs/");
     assertThat(c.database().type()).isEqualTo("postgresql");
-    assertThat(c.database().postgresql().jobs()).isEqualTo(4);
-    assertThat(c.database().postgresql().password().reveal()).isEqualTo("pg-secret");
+    assertThat(c.database().settings(dev.snapstash.strategy.database.postgresql.PostgresSettings.class).jobs()).isEqualTo(4);
+    assertThat(c.database().settings(dev.snapstash.strategy.database.postgresql.PostgresSettings.class).password().reveal()).isEqualTo("pg-secret");
     assertThat(c.retention().afterBackup()).isTrue();
     assertThat(c.verify().fsckBudget()).isEqualTo(Duration.ofHours(2));
     assertThat(c.notifications()).singleElement().satisfies(n -> {
       assertThat(n.type()).isEqualTo("webhook");
-      assertThat(n.onSuccess()).isFalse();
-      assertThat(n.token().reference()).isEqualTo("${file:/etc/snapstash/webhook-token}");
+      assertThat(n.settings(dev.snapstash.strategy.notify.webhook.WebhookSettings.class).onSuccess()).isFalse();
+      assertThat(n.settings(dev.snapstash.strategy.notify.webhook.WebhookSettings.class).token().reference()).isEqualTo("${file:/etc/snapstash/webhook-token}");
     });
   }
 }

@@ -61,17 +61,14 @@ class ConfigLoaderTest {
     assertThat(c.backup().requestTimeout()).isEqualTo(Duration.ofSeconds(30));
     assertThat(c.backup().freeSpaceMarginMib()).isEqualTo(256);
     assertThat(c.quiesce().type()).isEqualTo("bitbucket");
-    assertThat(c.quiesce().command().timeout()).isEqualTo(Duration.ofMinutes(5));
+    assertThat(c.quiesce().settings(dev.snapstash.strategy.quiesce.command.CommandSettings.class))
+        .as("a strategy not chosen and not in the file has no section").isNull();
     assertThat(c.disk().type()).isEqualTo("rsync");
-    assertThat(c.disk().rsync().excludes()).isEmpty();
-    assertThat(c.disk().rsync().linkDest()).isTrue();
-    assertThat(c.disk().rsync().preCopy()).isTrue();
+    assertThat(c.disk().settings(dev.snapstash.strategy.disk.rsync.RsyncSettings.class).excludes()).isEmpty();
+    assertThat(c.disk().settings(dev.snapstash.strategy.disk.rsync.RsyncSettings.class).linkDest()).isTrue();
+    assertThat(c.disk().settings(dev.snapstash.strategy.disk.rsync.RsyncSettings.class).preCopy()).isTrue();
     assertThat(c.database().type()).isEqualTo("none");
-    assertThat(c.database().postgresql().port()).isEqualTo(5432);
-    assertThat(c.database().postgresql().jobs()).isEqualTo(2);
-    assertThat(c.database().postgresql().host()).isEqualTo("127.0.0.1");
-    assertThat(c.database().mysql().port()).isEqualTo(3306);
-    assertThat(c.database().h2().username()).isEqualTo("sa");
+    assertThat(c.database().settings(dev.snapstash.strategy.database.postgresql.PostgresSettings.class)).isNull();
     assertThat(c.retention().keepLast()).isZero();
     assertThat(c.retention().afterBackup()).isFalse();
     assertThat(c.notifications()).isEmpty();
@@ -103,14 +100,15 @@ class ConfigLoaderTest {
 
     assertThat(c.backup().drainTimeout()).isEqualTo(Duration.ofSeconds(90));
     assertThat(c.backup().freeSpaceMarginMib()).isEqualTo(1024L);
-    assertThat(c.disk().rsync().excludes()).containsExactly("caches", "tmp");
-    assertThat(c.disk().rsync().linkDest()).isFalse();
-    assertThat(c.database().postgresql().host()).isEqualTo("db.example.com");
-    assertThat(c.database().postgresql().jobs()).isEqualTo(4);
-    assertThat(c.database().postgresql().port()).isEqualTo(5432);
-    assertThat(c.database().postgresql().password().reference()).isEqualTo("${env:PGPASSWORD}");
+    assertThat(c.disk().settings(dev.snapstash.strategy.disk.rsync.RsyncSettings.class).excludes()).containsExactly("caches", "tmp");
+    assertThat(c.disk().settings(dev.snapstash.strategy.disk.rsync.RsyncSettings.class).linkDest()).isFalse();
+    assertThat(c.database().settings(dev.snapstash.strategy.database.postgresql.PostgresSettings.class).host()).isEqualTo("db.example.com");
+    assertThat(c.database().settings(dev.snapstash.strategy.database.postgresql.PostgresSettings.class).jobs()).isEqualTo(4);
+    assertThat(c.database().settings(dev.snapstash.strategy.database.postgresql.PostgresSettings.class).port()).isEqualTo(5432);
+    assertThat(c.database().settings(dev.snapstash.strategy.database.postgresql.PostgresSettings.class).password().reference()).isEqualTo("${env:PGPASSWORD}");
     assertThat(c.notifications()).hasSize(1);
-    SnapstashConfig.Notify n = c.notifications().get(0);
+    assertThat(c.notifications().get(0).type()).isEqualTo("webhook");
+    dev.snapstash.strategy.notify.webhook.WebhookSettings n = c.notifications().get(0).settings(dev.snapstash.strategy.notify.webhook.WebhookSettings.class);
     assertThat(n.url()).isEqualTo(URI.create("https://hooks.example.com/x"));
     assertThat(n.onSuccess()).isFalse();
     assertThat(n.onFailure()).isTrue();
@@ -180,7 +178,7 @@ class ConfigLoaderTest {
                 + " https://host:port/path",
             "snapstash.yml:6: backup.drain-timeout: 'soon' is not a duration like 30s, 5m or 1h",
             "snapstash.yml:7: backup.poll-interval: '0s' must be longer than zero",
-            "snapstash.yml:10: database.postgresql.jobs: '0' must be at least 1",
+            "snapstash.yml:10: database.postgresql.jobs: '0' must be between 1 and 64",
             "snapstash.yml:11: database.postgresql.port: 'five' is not a whole number",
             "snapstash.yml:12: database.postgresql.password must be a secret reference like ${env:NAME} or"
                 + " ${file:/path/to/file}, not a literal value",
@@ -234,7 +232,7 @@ class ConfigLoaderTest {
         .isEqualTo("snapstash.yml:7: quiesce.type: expected a single value, not a list");
     assertThat(errors(MINIMAL + "notify:\n  type: webhook\n"))
         .isEqualTo(
-            "snapstash.yml:7: notify: expected a list of sections (each entry starting with '- '), not a section");
+            "snapstash.yml:7: notify: expected a list of entries (each starting with '- type: …'), not a section");
     assertThat(errors("- a\n- b\n"))
         .isEqualTo("snapstash.yml:1: the file must hold keys like 'instance:' and 'backup:', not a list");
   }
@@ -338,9 +336,9 @@ class ConfigLoaderTest {
             """);
     assertThat(c.instance().home()).isEqualTo(Path.of(home, "bitbucket"));
     assertThat(c.backup().root()).isEqualTo(Path.of("/etc/backups/bb"));
-    assertThat(c.database().collocated()).isNotNull();
+    assertThat(c.database().settings(dev.snapstash.strategy.database.collocated.CollocatedSettings.class)).isNotNull();
     // a bare ~ is YAML's null, so it means "not set"
-    assertThat(c.database().collocated().dataDirectory()).isNull();
+    assertThat(c.database().settings(dev.snapstash.strategy.database.collocated.CollocatedSettings.class).dataDirectory()).isNull();
     assertThat(errors(MINIMAL.replace("/backups", "~bob/backups")))
         .isEqualTo(
             "snapstash.yml:5: backup.root: '~bob/backups' is not supported: only '~' and '~/…' (your own home)"
@@ -390,12 +388,12 @@ class ConfigLoaderTest {
                 "SNAPSTASH_QUIESCE_COMMAND_LOCK", "[systemctl, stop, bitbucket]",
                 "PATH", "/usr/bin"));
     assertThat(c.backup().drainTimeout()).isEqualTo(Duration.ofMinutes(10));
-    assertThat(c.database().postgresql().host()).isEqualTo("pg.internal");
-    assertThat(c.database().postgresql().password().reference()).isEqualTo("${file:/run/secrets/pg}");
-    assertThat(c.disk().rsync().excludes()).containsExactly("a", "b c");
-    assertThat(c.disk().rsync().preCopy()).isFalse();
+    assertThat(c.database().settings(dev.snapstash.strategy.database.postgresql.PostgresSettings.class).host()).isEqualTo("pg.internal");
+    assertThat(c.database().settings(dev.snapstash.strategy.database.postgresql.PostgresSettings.class).password().reference()).isEqualTo("${file:/run/secrets/pg}");
+    assertThat(c.disk().settings(dev.snapstash.strategy.disk.rsync.RsyncSettings.class).excludes()).containsExactly("a", "b c");
+    assertThat(c.disk().settings(dev.snapstash.strategy.disk.rsync.RsyncSettings.class).preCopy()).isFalse();
     assertThat(c.instance().name()).isEqualTo("staging");
-    assertThat(c.quiesce().command().lock()).containsExactly("systemctl", "stop", "bitbucket");
+    assertThat(c.quiesce().settings(dev.snapstash.strategy.quiesce.command.CommandSettings.class).lock()).containsExactly("systemctl", "stop", "bitbucket");
   }
 
   @Test
@@ -461,10 +459,10 @@ class ConfigLoaderTest {
                 "SNAPSTASH_NOTIFY_1_TYPE", "hipchat",
                 "SNAPSTASH_NOTIFY_1_URL", "https://hipchat.example/v2/room/1/notification"));
     assertThat(c.notifications()).hasSize(2);
-    assertThat(c.notifications().get(0).url()).isEqualTo(URI.create("https://b.example/hook"));
-    assertThat(c.notifications().get(0).token().reference()).isEqualTo("${env:HOOK_TOKEN}");
+    assertThat(c.notifications().get(0).settings(dev.snapstash.strategy.notify.webhook.WebhookSettings.class).url()).isEqualTo(URI.create("https://b.example/hook"));
+    assertThat(c.notifications().get(0).settings(dev.snapstash.strategy.notify.webhook.WebhookSettings.class).token().reference()).isEqualTo("${env:HOOK_TOKEN}");
     assertThat(c.notifications().get(1).type()).isEqualTo("hipchat");
-    assertThat(c.notifications().get(1).onFailure()).isTrue();
+    assertThat(c.notifications().get(1).settings(dev.snapstash.strategy.notify.webhook.WebhookSettings.class).onFailure()).isTrue();
 
     assertThat(errors(yaml, Map.of("SNAPSTASH_NOTIFY_3_URL", "https://c.example")))
         .isEqualTo(
@@ -481,7 +479,7 @@ class ConfigLoaderTest {
   void theWholeNotifyListCanBeSetAsFlowYaml() {
     SnapstashConfig c =
         parse(MINIMAL, Map.of("SNAPSTASH_NOTIFY", "[{type: webhook, url: 'https://x.example/h', on-success: false}]"));
-    assertThat(c.notifications()).singleElement().satisfies(n -> assertThat(n.onSuccess()).isFalse());
+    assertThat(c.notifications()).singleElement().satisfies(n -> assertThat(n.settings(dev.snapstash.strategy.notify.webhook.WebhookSettings.class).onSuccess()).isFalse());
   }
 
   @Test

@@ -83,12 +83,12 @@ class ConfigPropertiesTest {
   @Provide
   Arbitrary<Typo> typos() {
     List<List<String>> levels = new ArrayList<>();
-    Set<Class<?>> records = new LinkedHashSet<>();
-    records.add(SnapstashConfig.class);
+    Set<List<String>> within = new LinkedHashSet<>();
+    within.add(ConfigKeys.names(SnapstashConfig.class));
     ConfigKeys.walk(SnapstashConfig.class).stream()
         .filter(l -> l.field().section() != null)
-        .forEach(l -> records.add(l.field().section()));
-    records.forEach(r -> levels.add(ConfigKeys.names(r)));
+        .forEach(l -> within.add(ConfigKeys.entryNames(l.field())));
+    levels.addAll(within);
     // environment variables are suggested the same way, from one flat list
     levels.add(
         ConfigKeys.walk(SnapstashConfig.class).stream()

@@ -55,6 +55,6 @@ class ConfigReferenceTest {
             "instance: {name: x, home: /h}\nbackup: {root: /b}\nnotify: [{type: webhook, url: 'https://h.example'}]\n",
             "test.yml",
             java.util.Map.of());
-    assertThat(c.notifications().get(0).onSuccess()).isTrue();
+    assertThat(c.notifications().get(0).settings(dev.snapstash.strategy.notify.webhook.WebhookSettings.class).onSuccess()).isTrue();
   }
 }

@@ -36,7 +36,7 @@ class JdbcTargetTest {
     "JDBC:PostgreSQL://staging:6000/my%20db,           staging, 6000, my db, ",
   })
   void parsesPostgresqlUrls(String url, String host, int port, String database, String user) {
-    assertThat(JdbcTarget.parse(url, "postgresql")).isEqualTo(new JdbcTarget.Target(host, port, database, user));
+    assertThat(JdbcTarget.parse(url, new JdbcTarget.Shape("postgresql", java.util.List.of("postgresql"), 5432))).isEqualTo(new JdbcTarget.Target(host, port, database, user));
   }
 
   @ParameterizedTest
@@ -45,13 +45,13 @@ class JdbcTargetTest {
     "jdbc:mysql://staging/copy,        3306",
   })
   void parsesMariadbAndMysqlUrls(String url, int port) {
-    assertThat(JdbcTarget.parse(url, "mysql")).isEqualTo(new JdbcTarget.Target("staging", port, "copy", null));
+    assertThat(JdbcTarget.parse(url, new JdbcTarget.Shape("mysql", java.util.List.of("mariadb", "mysql"), 3306))).isEqualTo(new JdbcTarget.Target("staging", port, "copy", null));
   }
 
   @Test
   void keepsThePasswordJobsAndUserOfTheConfiguration() {
     SnapstashConfig c = JdbcTarget.override(config("postgresql"), "jdbc:postgresql://staging:6000/copy");
-    var p = c.database().postgresql();
+    var p = c.database().settings(dev.snapstash.strategy.database.postgresql.PostgresSettings.class);
     assertThat(p.host()).isEqualTo("staging");
     assertThat(p.port()).isEqualTo(6000);
     assertThat(p.database()).isEqualTo("copy");
@@ -60,7 +60,7 @@ class JdbcTargetTest {
     assertThat(p.jobs()).isEqualTo(4);
     assertThat(c.instance()).isEqualTo(config("postgresql").instance());
 
-    var m = JdbcTarget.override(config("mysql"), "jdbc:mariadb://staging:6000/copy?user=other").database().mysql();
+    var m = JdbcTarget.override(config("mysql"), "jdbc:mariadb://staging:6000/copy?user=other").database().settings(dev.snapstash.strategy.database.mysql.MysqlSettings.class);
     assertThat(m.host() + ":" + m.port() + "/" + m.database() + " " + m.username()).isEqualTo("staging:6000/copy other");
     assertThat(m.password().reveal()).isEqualTo("s3cret");
   }

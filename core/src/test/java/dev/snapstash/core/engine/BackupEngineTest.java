@@ -1,5 +1,6 @@
 package dev.snapstash.core.engine;
 
+import dev.snapstash.core.util.Json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -103,7 +104,7 @@ class BackupEngineTest {
         .hasMessage("unlock refused")
         .satisfies(e -> assertThat(e.getSuppressed()).extracting(Throwable::getMessage).contains("clean-up was incomplete; run `snapstash recover` to finish it"));
     assertThat(events.stream().filter("unlock"::equals).count()).as("the failure path tries the unlock again").isEqualTo(2);
-    assertThat(Journal.pending(Journal.read(root))).as("what recover must still do").hasAtLeastOneElementOfType(Undo.Unlock.class);
+    assertThat(Journal.pending(Journal.read(root))).as("what recover must still do").hasAtLeastOneElementOfType(dev.snapstash.strategy.quiesce.bitbucket.BitbucketUndo.Unlock.class);
   }
 
   /**
@@ -567,8 +568,8 @@ class BackupEngineTest {
     }
 
     @Override
-    public boolean locks() {
-      return locks;
+    public java.util.Set<dev.snapstash.core.spi.Capability> capabilities() {
+      return locks ? java.util.Set.of(dev.snapstash.core.spi.Capability.LOCKS) : java.util.Set.of();
     }
 
     @Override
@@ -576,7 +577,7 @@ class BackupEngineTest {
       events.add("lock");
       onLock.run();
       long at = System.nanoTime();
-      Undo.Unlock unlock = new Undo.Unlock(java.net.URI.create("http://bb.invalid"), "token");
+      dev.snapstash.strategy.quiesce.bitbucket.BitbucketUndo.Unlock unlock = new dev.snapstash.strategy.quiesce.bitbucket.BitbucketUndo.Unlock(java.net.URI.create("http://bb.invalid"), "token");
       undo.add(unlock);
       return new QuiesceLock() {
         boolean ok;

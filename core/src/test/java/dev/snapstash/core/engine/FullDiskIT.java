@@ -70,8 +70,8 @@ class FullDiskIT {
     Files.createDirectories(home.resolve("shared/data/repositories/1/objects"));
     Files.writeString(home.resolve("shared/data/repositories/1/HEAD"), "ref: refs/heads/main\n");
     DatabaseStrategy database = pg
-        ? new PostgresDumpStrategy(new SnapstashConfig.Postgresql(db.host(), db.port(), db.database(), db.user(), db.secret(), 2, "", true), runner)
-        : new MysqlDumpStrategy(new SnapstashConfig.Mysql(db.host(), db.port(), db.database(), db.user(), db.secret()), runner);
+        ? new PostgresDumpStrategy(new dev.snapstash.strategy.database.postgresql.PostgresSettings(db.host(), db.port(), db.database(), db.user(), db.secret(), 2, "", true), runner)
+        : new MysqlDumpStrategy(new dev.snapstash.strategy.database.mysql.MysqlSettings(db.host(), db.port(), db.database(), db.user(), db.secret()), runner);
     Quiescer quiescer = new CommandQuiescer(List.of("true"), List.of("true"), Duration.ofSeconds(10), runner, System::nanoTime);
 
     try (LoopFilesystem fs = LoopFilesystem.create(tmp, "ext4", 24)) {

@@ -1,5 +1,6 @@
 package dev.snapstash.core.engine;
 
+import dev.snapstash.core.home.HomeIndex;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.snapstash.core.process.Command;

@@ -1,5 +1,6 @@
 package dev.snapstash.core.engine;
 
+import dev.snapstash.core.util.Json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -81,8 +82,8 @@ class RestoreRefusalsIT {
 
     DatabaseStrategy database(TestDatabase db) {
       return postgres
-          ? new PostgresDumpStrategy(new SnapstashConfig.Postgresql(db.host(), db.port(), db.database(), db.user(), db.secret(), 2, "", true), runner)
-          : new MysqlDumpStrategy(new SnapstashConfig.Mysql(db.host(), db.port(), db.database(), db.user(), db.secret()), runner);
+          ? new PostgresDumpStrategy(new dev.snapstash.strategy.database.postgresql.PostgresSettings(db.host(), db.port(), db.database(), db.user(), db.secret(), 2, "", true), runner)
+          : new MysqlDumpStrategy(new dev.snapstash.strategy.database.mysql.MysqlSettings(db.host(), db.port(), db.database(), db.user(), db.secret()), runner);
     }
 
     RestoreEngine engine(InstanceProbe running) {

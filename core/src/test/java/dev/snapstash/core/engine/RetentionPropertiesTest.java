@@ -1,5 +1,6 @@
 package dev.snapstash.core.engine;
 
+import dev.snapstash.core.util.Tags;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Instant;

@@ -50,8 +50,8 @@ class ForcedRestoreIT {
 
   private DatabaseStrategy strategy(TestDatabase db, String user) {
     return db.kind().equals("postgresql")
-        ? new PostgresDumpStrategy(new SnapstashConfig.Postgresql(db.host(), db.port(), db.database(), user, db.secret(), 2, "", true), runner)
-        : new MysqlDumpStrategy(new SnapstashConfig.Mysql(db.host(), db.port(), db.database(), user, db.secret()), runner);
+        ? new PostgresDumpStrategy(new dev.snapstash.strategy.database.postgresql.PostgresSettings(db.host(), db.port(), db.database(), user, db.secret(), 2, "", true), runner)
+        : new MysqlDumpStrategy(new dev.snapstash.strategy.database.mysql.MysqlSettings(db.host(), db.port(), db.database(), user, db.secret()), runner);
   }
 
   private TestDatabase newDatabase(String kind) {

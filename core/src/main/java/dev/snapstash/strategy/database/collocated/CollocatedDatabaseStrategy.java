@@ -1,6 +1,6 @@
 package dev.snapstash.strategy.database.collocated;
 
-import dev.snapstash.core.config.SnapstashConfig.Collocated;
+import dev.snapstash.strategy.database.collocated.CollocatedSettings;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.spi.BackupContext;
 import dev.snapstash.core.spi.CopyResult;
@@ -31,7 +31,7 @@ public final class CollocatedDatabaseStrategy implements DatabaseStrategy {
    * @param instanceHome the configured {@code instance.home}
    * @throws SnapstashException (CONFIG) when {@code database.collocated.data-directory} is missing
    */
-  public CollocatedDatabaseStrategy(Collocated config, Path instanceHome) {
+  public CollocatedDatabaseStrategy(CollocatedSettings config, Path instanceHome) {
     if (config == null || config.dataDirectory() == null) {
       throw SnapstashException.config(KEY + " is required when database.type is collocated");
     }

@@ -1,6 +1,6 @@
 package dev.snapstash.strategy.database.mysql;
 
-import dev.snapstash.core.config.SnapstashConfig.Mysql;
+import dev.snapstash.strategy.database.mysql.MysqlSettings;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.process.Command;
@@ -56,16 +56,16 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
   public static final String DUMP_FILE = "dump.sql";
   private static final String MAX_PACKET = "--max-allowed-packet=1G";
 
-  private final Mysql config;
+  private final MysqlSettings config;
   private final ProcessRunner runner;
 
   /** @throws SnapstashException (CONFIG) naming the first invalid key of the {@code database.mysql} section */
-  public MysqlDumpStrategy(Mysql config, ProcessRunner runner) {
+  public MysqlDumpStrategy(MysqlSettings config, ProcessRunner runner) {
     this.config = validate(config);
     this.runner = runner;
   }
 
-  public static Mysql validate(Mysql c) {
+  public static MysqlSettings validate(MysqlSettings c) {
     if (c == null || c.password() == null) {
       throw SnapstashException.config(KEY + ".password is required when database.type is mysql");
     }
@@ -89,6 +89,12 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
     return NAME;
   }
 
+  @Override
+  public java.util.Set<dev.snapstash.core.spi.Capability> capabilities() {
+    return java.util.Set.of(
+        dev.snapstash.core.spi.Capability.OWNS_EMBEDDED_DATABASE_FILES, dev.snapstash.core.spi.Capability.SCRATCH_RESTORE);
+  }
+
   // ---------------------------------------------------------------------------------------------------------
   // Pure command builders (table-tested).
 
@@ -98,7 +104,7 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
    * privilege on MySQL 8 and are not the application's), and no {@code CREATE DATABASE}, so the dump restores
    * into a database of any name.
    */
-  public static Command dumpCommand(String program, Mysql c, Path optionsFile, Path dumpFile) {
+  public static Command dumpCommand(String program, MysqlSettings c, Path optionsFile, Path dumpFile) {
     return Command.of(
         program, "--defaults-file=" + optionsFile, "--single-transaction", "--routines", "--triggers", "--hex-blob",
         "--default-character-set=utf8mb4", "--no-tablespaces", MAX_PACKET, "--protocol=TCP",
@@ -106,7 +112,7 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
   }
 
   /** The restore: the client reads the dump on standard input and stops at the first error. */
-  public static Command restoreCommand(String program, Mysql c, Path optionsFile, Path dumpFile) {
+  public static Command restoreCommand(String program, MysqlSettings c, Path optionsFile, Path dumpFile) {
     return Command.of(
             program, "--defaults-file=" + optionsFile, "--default-character-set=utf8mb4", MAX_PACKET, "--protocol=TCP",
             "--host=" + c.host(), "--port=" + c.port(), "--user=" + c.username(), "--batch", c.database())
@@ -243,6 +249,16 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
   @Override
   public Optional<Connection> connectRestored(RestoreContext context) throws SQLException {
     return Optional.of(connect(config.database()));
+  }
+
+  /** A private MariaDB server's database. */
+  @Override
+  public Optional<dev.snapstash.core.spi.ScratchDatabase.Factory> scratch(Path workDir) {
+    return Optional.of(home -> dev.snapstash.strategy.database.ScratchServers.start(
+        workDir.resolve("mariadb"),
+        () -> dev.snapstash.core.localdb.MariaDbServer.start(workDir.resolve("mariadb"), 0, runner, false),
+        login -> new MysqlDumpStrategy(
+            new MysqlSettings(login.host(), login.port(), login.database(), login.user(), login.password()), runner)));
   }
 
   @Override

@@ -1,7 +1,7 @@
 package dev.snapstash.strategy.database.postgresql;
 
-import dev.snapstash.core.config.SnapstashConfig.Postgresql;
-import dev.snapstash.core.engine.FaultPoints;
+import dev.snapstash.strategy.database.postgresql.PostgresSettings;
+import dev.snapstash.core.util.FaultPoints;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.process.Command;
@@ -62,19 +62,19 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
   private static final Pattern TOOL_VERSION = Pattern.compile("\\(PostgreSQL\\)\\s+(\\d+)(?:\\.(\\d+))?");
   private static final Pattern TABLE_DATA = Pattern.compile("^(\\d+);.*\\bTABLE DATA\\b.*");
 
-  private final Postgresql config;
+  private final PostgresSettings config;
   private final ProcessRunner runner;
 
   /**
    * @throws SnapstashException (CONFIG) naming the first invalid key of the {@code database.postgresql} section
    */
-  public PostgresDumpStrategy(Postgresql config, ProcessRunner runner) {
+  public PostgresDumpStrategy(PostgresSettings config, ProcessRunner runner) {
     this.config = validate(config);
     this.runner = runner;
   }
 
   /** Checks the section; returns it unchanged or throws CONFIG naming the key. */
-  public static Postgresql validate(Postgresql c) {
+  public static PostgresSettings validate(PostgresSettings c) {
     if (c == null || c.password() == null) {
       throw SnapstashException.config(KEY + ".password is required when database.type is postgresql");
     }
@@ -107,20 +107,26 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
     return NAME;
   }
 
+  @Override
+  public java.util.Set<dev.snapstash.core.spi.Capability> capabilities() {
+    return java.util.Set.of(
+        dev.snapstash.core.spi.Capability.OWNS_EMBEDDED_DATABASE_FILES, dev.snapstash.core.spi.Capability.SCRATCH_RESTORE);
+  }
+
   // ---------------------------------------------------------------------------------------------------------
   // Pure command builders (table-tested).
 
   /** {@code pg_dump -Fd -j N --no-password -h -p -U -d -f dumpDir}, password through {@code PGPASSFILE}. */
-  public static Command dumpCommand(String pgDump, Postgresql c, Path dumpDir, Path passFile) {
+  public static Command dumpCommand(String pgDump, PostgresSettings c, Path dumpDir, Path passFile) {
     return dumpCommand(pgDump, c, dumpDir, passFile, java.util.Optional.empty());
   }
 
   /**
-   * As {@link #dumpCommand(String, Postgresql, Path, Path)}, dumping the database as of an exported snapshot
+   * As {@link #dumpCommand(String, PostgresSettings, Path, Path)}, dumping the database as of an exported snapshot
    * ({@code --snapshot}) that another session keeps open.
    */
   public static Command dumpCommand(
-      String pgDump, Postgresql c, Path dumpDir, Path passFile, java.util.Optional<String> snapshot) {
+      String pgDump, PostgresSettings c, Path dumpDir, Path passFile, java.util.Optional<String> snapshot) {
     List<String> argv = new ArrayList<>(List.of(
         pgDump, "-Fd", "-j", Integer.toString(c.jobs()), "--no-password",
         "-h", c.host(), "-p", Integer.toString(c.port()), "-U", c.username(), "-d", c.database()));
@@ -134,7 +140,7 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
    * (a forced restore) adds {@code --clean --if-exists} so objects in the dump replace existing ones.
    * {@code --no-privileges}: the dump's GRANTs name roles of the source server that the target may not have.
    */
-  public static Command restoreCommand(String pgRestore, Postgresql c, Path dumpDir, Path passFile, boolean clean) {
+  public static Command restoreCommand(String pgRestore, PostgresSettings c, Path dumpDir, Path passFile, boolean clean) {
     List<String> argv = new ArrayList<>(List.of(
         pgRestore, "-j", Integer.toString(c.jobs()), "--no-owner", "--no-privileges", "--exit-on-error", "--no-password",
         "-h", c.host(), "-p", Integer.toString(c.port()), "-U", c.username(), "-d", c.database()));
@@ -427,6 +433,18 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
   @Override
   public Optional<Connection> connectRestored(RestoreContext context) throws SQLException {
     return Optional.of(connect(config.database()));
+  }
+
+  /** A private PostgreSQL server's database, restored into with this strategy's jobs and tools. */
+  @Override
+  public Optional<dev.snapstash.core.spi.ScratchDatabase.Factory> scratch(Path workDir) {
+    return Optional.of(home -> dev.snapstash.strategy.database.ScratchServers.start(
+        workDir.resolve("postgresql"),
+        () -> dev.snapstash.core.localdb.PostgresServer.start(workDir.resolve("postgresql"), 0, runner, false),
+        login -> new PostgresDumpStrategy(
+            new PostgresSettings(login.host(), login.port(), login.database(), login.user(), login.password(), config.jobs(),
+                config.binDir(), config.dumpAfterUnlock()),
+            runner)));
   }
 
   @Override

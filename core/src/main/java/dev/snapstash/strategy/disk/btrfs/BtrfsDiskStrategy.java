@@ -1,7 +1,8 @@
 package dev.snapstash.strategy.disk.btrfs;
 
+import dev.snapstash.core.util.Tags;
 import dev.snapstash.core.config.SnapstashConfig;
-import dev.snapstash.core.engine.FaultPoints;
+import dev.snapstash.core.util.FaultPoints;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.process.ProcessResult;
@@ -14,9 +15,9 @@ import dev.snapstash.core.spi.Progress;
 import dev.snapstash.core.spi.RestoreContext;
 import dev.snapstash.core.spi.Undo;
 import dev.snapstash.core.util.Trees;
-import dev.snapstash.strategy.disk.rsync.HomeCopy;
-import dev.snapstash.strategy.disk.rsync.RsyncCommands;
-import dev.snapstash.strategy.disk.rsync.RsyncOutput;
+import dev.snapstash.strategy.disk.HomeCopy;
+import dev.snapstash.strategy.disk.RsyncCommands;
+import dev.snapstash.strategy.disk.RsyncOutput;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -69,8 +70,8 @@ public final class BtrfsDiskStrategy implements DiskStrategy {
    * @param excludeEmbeddedDatabase whether a database strategy copies the embedded H2 files itself (rsync transfer)
    */
   public BtrfsDiskStrategy(
-      SnapstashConfig.Btrfs config, Path home, Path backupRoot, boolean excludeEmbeddedDatabase, ProcessRunner runner) {
-    SnapstashConfig.Btrfs c = config == null ? new SnapstashConfig.Btrfs("", "auto", 1) : config;
+      BtrfsSettings config, Path home, Path backupRoot, boolean excludeEmbeddedDatabase, ProcessRunner runner) {
+    BtrfsSettings c = config == null ? new BtrfsSettings("", "auto", 1) : config;
     if (!List.of("auto", "send", "rsync").contains(c.transfer())) {
       throw SnapstashException.config(KEY + ".transfer must be auto, send or rsync, not '" + c.transfer() + "'");
     }
@@ -101,8 +102,8 @@ public final class BtrfsDiskStrategy implements DiskStrategy {
   }
 
   @Override
-  public boolean atomic() {
-    return true;
+  public java.util.Set<dev.snapstash.core.spi.Capability> capabilities() {
+    return java.util.Set.of(dev.snapstash.core.spi.Capability.COPIES_HOME, dev.snapstash.core.spi.Capability.ATOMIC_CAPTURE);
   }
 
   Path snapshotDirectory() {
@@ -245,7 +246,7 @@ public final class BtrfsDiskStrategy implements DiskStrategy {
   public CopyResult backup(BackupContext context) {
     Path snapshot = snapshotOf(context.tag());
     createDirectories(context.modes(), snapshot.getParent());
-    Undo.DeleteSnapshot undo = new Undo.DeleteSnapshot(SNAPSHOT_KIND, snapshot.toString());
+    DeleteSnapshot undo = new DeleteSnapshot(snapshot);
     context.undo().add(undo);
     context.progress().report("home", 0.5, "snapshotting");
     long t = System.nanoTime();
@@ -379,7 +380,7 @@ public final class BtrfsDiskStrategy implements DiskStrategy {
     // A tag is <instance-name>-<yyyyMMdd-HHmmss>: the name is all but the last 16 characters.
     String instance = newestTag.length() > 16 ? newestTag.substring(0, newestTag.length() - 16) : newestTag;
     List<String> tags =
-        localSnapshotTags().stream().filter(t -> dev.snapstash.core.engine.Tags.belongsTo(t, instance)).toList();
+        localSnapshotTags().stream().filter(t -> Tags.belongsTo(t, instance)).toList();
     int kept = 0;
     for (String tag : tags) {
       if (tag.equals(newestTag) || kept < keepSnapshots - 1) {
@@ -434,7 +435,7 @@ public final class BtrfsDiskStrategy implements DiskStrategy {
   @Override
   public void cleanupIncomplete(BackupContext context) {
     deleteSnapshot(context.tag());
-    context.undo().done(new Undo.DeleteSnapshot(SNAPSHOT_KIND, snapshotOf(context.tag()).toString()));
+    context.undo().done(new DeleteSnapshot(snapshotOf(context.tag())));
     Trees.deleteRecursively(context.homeDir());
   }
 

@@ -13,9 +13,10 @@ public final class NoDiskStrategy implements DiskStrategy {
     return "none";
   }
 
+  /** Copying nothing is as good as an instant's snapshot: it never makes a backup without a lock inconsistent. */
   @Override
-  public boolean atomic() {
-    return true;
+  public java.util.Set<dev.snapstash.core.spi.Capability> capabilities() {
+    return java.util.Set.of(dev.snapstash.core.spi.Capability.ATOMIC_CAPTURE);
   }
 
   @Override

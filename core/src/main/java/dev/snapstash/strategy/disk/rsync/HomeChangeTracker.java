@@ -1,6 +1,6 @@
 package dev.snapstash.strategy.disk.rsync;
 
-import dev.snapstash.core.engine.HomeIndex;
+import dev.snapstash.core.home.HomeIndex;
 import dev.snapstash.core.util.Trees;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,7 +1,5 @@
 package dev.snapstash.strategy.disk.rsync;
 
-import dev.snapstash.core.engine.Json;
-import dev.snapstash.core.engine.Manifest;
 import dev.snapstash.core.process.Command;
 import dev.snapstash.core.util.Trees;
 import java.io.IOException;
@@ -59,16 +57,9 @@ final class HomeClones {
 
   /** The excludes the rsync strategy recorded in a backup's manifest; empty when it has none (another strategy). */
   static Optional<String> excludesOf(Path backupDir) {
-    try {
-      var node = Json.MAPPER.readTree(backupDir.resolve(Manifest.FILE).toFile()).path("home");
-      if (!"rsync".equals(node.path("strategy").asText())) {
-        return Optional.empty();
-      }
-      var excludes = node.path("details").path("excludes");
-      return excludes.isTextual() ? Optional.of(excludes.asText()) : Optional.empty();
-    } catch (IOException e) {
-      return Optional.empty();
-    }
+    return dev.snapstash.core.spi.PreviousCopy.of(backupDir, "home")
+        .filter(c -> c.strategy().equals("rsync"))
+        .flatMap(c -> Optional.ofNullable(c.details().get("excludes")));
   }
 
   /** Whether the nearest existing directory of {@code path} is on btrfs. */

@@ -1,7 +1,10 @@
 package dev.snapstash.strategy.disk.rsync;
 
-import dev.snapstash.core.engine.FaultPoints;
-import dev.snapstash.core.engine.HomeIndex;
+import dev.snapstash.strategy.disk.HomeCopy;
+import dev.snapstash.strategy.disk.RsyncCommands;
+import dev.snapstash.strategy.disk.RsyncOutput;
+import dev.snapstash.core.util.FaultPoints;
+import dev.snapstash.core.home.HomeIndex;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.process.Command;
@@ -98,6 +101,11 @@ public final class RsyncDiskStrategy implements DiskStrategy {
   @Override
   public String name() {
     return "rsync";
+  }
+
+  @Override
+  public java.util.Set<dev.snapstash.core.spi.Capability> capabilities() {
+    return java.util.Set.of(dev.snapstash.core.spi.Capability.COPIES_HOME);
   }
 
   public List<String> excludes() {

@@ -2,8 +2,8 @@ package dev.snapstash.strategy.quiesce.bitbucket;
 
 import dev.snapstash.core.bitbucket.BitbucketClient;
 import dev.snapstash.core.bitbucket.MaintenanceStatus;
-import dev.snapstash.core.engine.FaultPoints;
-import dev.snapstash.core.engine.Sleeper;
+import dev.snapstash.core.util.FaultPoints;
+import dev.snapstash.core.util.Sleeper;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.spi.Findings;
@@ -72,8 +72,8 @@ public final class BitbucketQuiescer implements Quiescer {
   }
 
   @Override
-  public boolean locks() {
-    return true;
+  public java.util.Set<dev.snapstash.core.spi.Capability> capabilities() {
+    return java.util.Set.of(dev.snapstash.core.spi.Capability.LOCKS);
   }
 
   @Override
@@ -154,7 +154,7 @@ public final class BitbucketQuiescer implements Quiescer {
     FaultPoints.hit(FaultPoints.AFTER_LOCK);
     try {
       held.cancelToken = deferringInterrupt(() -> client.startBackup(unlockToken));
-      held.cancel = new Undo.CancelTask(client.baseUrl(), held.cancelToken);
+      held.cancel = new BitbucketUndo.CancelTask(client.baseUrl(), held.cancelToken);
       undo.add(held.cancel);
       if (Thread.currentThread().isInterrupted()) {
         throw new SnapstashException(ErrorKind.INTERRUPTED, "interrupted while locking; the instance was unlocked");
@@ -250,9 +250,9 @@ public final class BitbucketQuiescer implements Quiescer {
     private final String unlockToken;
     private final long lockedAt;
     private final UndoLog undo;
-    private final Undo.Unlock unlock;
+    private final BitbucketUndo.Unlock unlock;
     private String cancelToken;
-    private Undo.CancelTask cancel;
+    private BitbucketUndo.CancelTask cancel;
     private boolean succeeded;
     private boolean closed;
     private long unlockedAt;
@@ -261,7 +261,7 @@ public final class BitbucketQuiescer implements Quiescer {
       this.unlockToken = unlockToken;
       this.lockedAt = lockedAt;
       this.undo = undo;
-      this.unlock = new Undo.Unlock(client.baseUrl(), unlockToken);
+      this.unlock = new BitbucketUndo.Unlock(client.baseUrl(), unlockToken);
     }
 
     void closeQuietly(RuntimeException first) {

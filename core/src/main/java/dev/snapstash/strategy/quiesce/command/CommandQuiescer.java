@@ -46,8 +46,8 @@ public final class CommandQuiescer implements Quiescer {
   }
 
   @Override
-  public boolean locks() {
-    return true;
+  public java.util.Set<dev.snapstash.core.spi.Capability> capabilities() {
+    return java.util.Set.of(dev.snapstash.core.spi.Capability.LOCKS);
   }
 
   @Override
@@ -72,7 +72,7 @@ public final class CommandQuiescer implements Quiescer {
   @Override
   public QuiesceLock quiesce(Progress progress, dev.snapstash.core.spi.UndoLog undo) {
     // Recorded first: a lock command that half-worked before failing must still be undone.
-    dev.snapstash.core.spi.Undo release = new dev.snapstash.core.spi.Undo.RunCommand(unlockCommand);
+    dev.snapstash.core.spi.Undo release = new RunCommand(unlockCommand);
     undo.add(release);
     try {
       runner.run(Command.of(lockCommand).withTimeout(timeout));

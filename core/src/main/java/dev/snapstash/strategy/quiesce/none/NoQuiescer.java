@@ -16,10 +16,6 @@ public final class NoQuiescer implements Quiescer {
     return "none";
   }
 
-  @Override
-  public boolean locks() {
-    return false;
-  }
 
   @Override
   public void check(Findings findings) {

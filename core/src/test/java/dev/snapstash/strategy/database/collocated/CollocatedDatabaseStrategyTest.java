@@ -3,7 +3,7 @@ package dev.snapstash.strategy.database.collocated;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.snapstash.core.config.SnapstashConfig.Collocated;
+import dev.snapstash.strategy.database.collocated.CollocatedSettings;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.spi.CopyResult;
@@ -24,7 +24,7 @@ class CollocatedDatabaseStrategyTest extends DatabaseStrategyContract {
   @Override
   protected DatabaseStrategy strategy() throws Exception {
     Path home = home();
-    return new CollocatedDatabaseStrategy(new Collocated(home.resolve("shared/pgdata")), home);
+    return new CollocatedDatabaseStrategy(new CollocatedSettings(home.resolve("shared/pgdata")), home);
   }
 
   @Test
@@ -41,7 +41,7 @@ class CollocatedDatabaseStrategyTest extends DatabaseStrategyContract {
     Path home = home();
     Path outside = Files.createDirectories(tmp.resolve("elsewhere/pgdata"));
     Findings f = new Findings();
-    new CollocatedDatabaseStrategy(new Collocated(outside), home).check(f);
+    new CollocatedDatabaseStrategy(new CollocatedSettings(outside), home).check(f);
     assertThat(f.problems()).singleElement().satisfies(p -> assertThat(p.message()).contains("database.collocated.data-directory", "not inside"));
   }
 
@@ -51,13 +51,13 @@ class CollocatedDatabaseStrategyTest extends DatabaseStrategyContract {
     Path outside = Files.createDirectories(tmp.resolve("elsewhere/pgdata"));
     Files.createSymbolicLink(home.resolve("linked"), outside.getParent());
     Findings f = new Findings();
-    new CollocatedDatabaseStrategy(new Collocated(home.resolve("linked/pgdata")), home).check(f);
+    new CollocatedDatabaseStrategy(new CollocatedSettings(home.resolve("linked/pgdata")), home).check(f);
     assertThat(f.problems()).isNotEmpty();
   }
 
   @Test
   void theDataDirectoryIsRequired() {
-    assertThatThrownBy(() -> new CollocatedDatabaseStrategy(new Collocated(null), tmp))
+    assertThatThrownBy(() -> new CollocatedDatabaseStrategy(new CollocatedSettings(null), tmp))
         .isInstanceOfSatisfying(SnapstashException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.CONFIG))
         .hasMessage("database.collocated.data-directory is required when database.type is collocated");
     assertThatThrownBy(() -> new CollocatedDatabaseStrategy(null, tmp)).hasMessageContaining("database.collocated.data-directory");

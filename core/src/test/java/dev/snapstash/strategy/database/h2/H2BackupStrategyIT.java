@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.snapstash.core.config.Secret;
-import dev.snapstash.core.config.SnapstashConfig.H2;
+import dev.snapstash.strategy.database.h2.H2Settings;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.spi.DatabaseStrategy;
@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class H2BackupStrategyIT extends DumpingDatabaseStrategyContract<H2BackupStrategyIT.H2Db> {
-  /** A Bitbucket-like home with its H2 database in {@code shared/data/db}. */
+  /** A Bitbucket-like home with its H2Settings database in {@code shared/data/db}. */
   record H2Db(Path home, String url, String password) {
     Path file() {
       return home.resolve("shared/data/db.mv.db");
@@ -40,8 +40,8 @@ class H2BackupStrategyIT extends DumpingDatabaseStrategyContract<H2BackupStrateg
     return DriverManager.getConnection(db.url(), "sa", db.password());
   }
 
-  static H2 config(H2Db db, String password) {
-    return new H2(db.url(), "sa", Secret.ofEnv("H2PW", Map.of("H2PW", password)));
+  static H2Settings config(H2Db db, String password) {
+    return new H2Settings(db.url(), "sa", Secret.ofEnv("H2PW", Map.of("H2PW", password)));
   }
 
   @Override

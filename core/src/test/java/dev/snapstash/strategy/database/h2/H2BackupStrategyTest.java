@@ -3,7 +3,7 @@ package dev.snapstash.strategy.database.h2;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.snapstash.core.config.SnapstashConfig.H2;
+import dev.snapstash.strategy.database.h2.H2Settings;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import java.nio.file.Path;
@@ -34,7 +34,7 @@ class H2BackupStrategyTest {
     "jdbc:postgresql://localhost/db",
   })
   void nonFileUrlsAreRefusedNamingTheKey(String url) {
-    assertThatThrownBy(() -> new H2BackupStrategy(new H2(url, "sa", null), Path.of("/var/bb")))
+    assertThatThrownBy(() -> new H2BackupStrategy(new H2Settings(url, "sa", null), Path.of("/var/bb")))
         .isInstanceOfSatisfying(SnapstashException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.CONFIG))
         .hasMessageContaining("database.h2.url");
   }
@@ -43,7 +43,7 @@ class H2BackupStrategyTest {
   void theUrlIsRequired() {
     assertThatThrownBy(() -> new H2BackupStrategy(null, Path.of("/var/bb")))
         .hasMessage("database.h2.url is required when database.type is h2");
-    assertThatThrownBy(() -> new H2BackupStrategy(new H2("jdbc:h2:/x/db", " ", null), Path.of("/var/bb")))
+    assertThatThrownBy(() -> new H2BackupStrategy(new H2Settings("jdbc:h2:/x/db", " ", null), Path.of("/var/bb")))
         .hasMessage("database.h2.username must not be empty");
   }
 

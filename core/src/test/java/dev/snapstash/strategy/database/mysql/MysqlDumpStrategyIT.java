@@ -7,7 +7,7 @@ import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 
 import dev.snapstash.core.config.Secret;
-import dev.snapstash.core.config.SnapstashConfig.Mysql;
+import dev.snapstash.strategy.database.mysql.MysqlSettings;
 import dev.snapstash.core.process.ProcessRunner;
 import dev.snapstash.core.spi.DatabaseStrategy;
 import dev.snapstash.core.spi.Findings;
@@ -34,8 +34,8 @@ class MysqlDumpStrategyIT extends DumpingDatabaseStrategyContract<TestDatabase> 
     Tools.require("mariadb");
   }
 
-  static Mysql config(TestDatabase db, Secret password) {
-    return new Mysql(db.host(), db.port(), db.database(), db.user(), password);
+  static MysqlSettings config(TestDatabase db, Secret password) {
+    return new MysqlSettings(db.host(), db.port(), db.database(), db.user(), password);
   }
 
   @Override
@@ -131,7 +131,7 @@ class MysqlDumpStrategyIT extends DumpingDatabaseStrategyContract<TestDatabase> 
   void unreachableServerIsAProblemNamingHostAndPort() {
     TestDatabase db = mariadb.newDatabase();
     Findings f = new Findings();
-    new MysqlDumpStrategy(new Mysql("127.0.0.1", 1, db.database(), db.user(), db.secret()), runner).check(f);
+    new MysqlDumpStrategy(new MysqlSettings("127.0.0.1", 1, db.database(), db.user(), db.secret()), runner).check(f);
     assertThat(f.problems()).anyMatch(p -> p.message().contains("database.mysql.host") && p.message().contains("127.0.0.1:1"));
   }
 

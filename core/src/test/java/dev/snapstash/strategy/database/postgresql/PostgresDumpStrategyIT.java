@@ -3,7 +3,7 @@ package dev.snapstash.strategy.database.postgresql;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.snapstash.core.config.Secret;
-import dev.snapstash.core.config.SnapstashConfig.Postgresql;
+import dev.snapstash.strategy.database.postgresql.PostgresSettings;
 import dev.snapstash.core.process.ProcessRunner;
 import dev.snapstash.core.spi.DatabaseStrategy;
 import dev.snapstash.core.spi.Findings;
@@ -30,8 +30,8 @@ class PostgresDumpStrategyIT extends DumpingDatabaseStrategyContract<TestDatabas
     Tools.require("pg_restore");
   }
 
-  static Postgresql config(TestDatabase db, Secret password) {
-    return new Postgresql(db.host(), db.port(), db.database(), db.user(), password, 2, "", true);
+  static PostgresSettings config(TestDatabase db, Secret password) {
+    return new PostgresSettings(db.host(), db.port(), db.database(), db.user(), password, 2, "", true);
   }
 
   @Override
@@ -90,7 +90,7 @@ class PostgresDumpStrategyIT extends DumpingDatabaseStrategyContract<TestDatabas
   @Test
   void unreachableServerIsAProblemNamingHostAndPort() {
     TestDatabase db = pg.newDatabase();
-    Postgresql c = new Postgresql("127.0.0.1", 1, db.database(), db.user(), db.secret(), 1, "", true);
+    PostgresSettings c = new PostgresSettings("127.0.0.1", 1, db.database(), db.user(), db.secret(), 1, "", true);
     Findings f = new Findings();
     new PostgresDumpStrategy(c, runner).check(f);
     assertThat(f.problems()).anyMatch(p -> p.message().contains("database.postgresql.host") && p.message().contains("127.0.0.1:1"));

@@ -45,12 +45,12 @@ class BtrfsCommandsTest {
   @Test
   void badSettingsNameTheirKey() {
     ProcessRunner runner = new ProcessRunner();
-    assertThatThrownBy(() -> new BtrfsDiskStrategy(new SnapstashConfig.Btrfs("", "zfs", 1), Path.of("/h"), Path.of("/b"), true, runner))
+    assertThatThrownBy(() -> new BtrfsDiskStrategy(new dev.snapstash.strategy.disk.btrfs.BtrfsSettings("", "zfs", 1), Path.of("/h"), Path.of("/b"), true, runner))
         .isInstanceOf(SnapstashException.class)
         .hasMessageContaining("disk.btrfs.transfer")
         .extracting(e -> ((SnapstashException) e).kind())
         .isEqualTo(ErrorKind.CONFIG);
-    assertThatThrownBy(() -> new BtrfsDiskStrategy(new SnapstashConfig.Btrfs("", "auto", 0), Path.of("/h"), Path.of("/b"), true, runner))
+    assertThatThrownBy(() -> new BtrfsDiskStrategy(new dev.snapstash.strategy.disk.btrfs.BtrfsSettings("", "auto", 0), Path.of("/h"), Path.of("/b"), true, runner))
         .hasMessageContaining("disk.btrfs.keep-snapshots must be at least 1");
   }
 
@@ -59,6 +59,6 @@ class BtrfsCommandsTest {
     var s = new BtrfsDiskStrategy(null, Path.of("/srv/bitbucket/home"), Path.of("/b"), true, new ProcessRunner());
     assertThat(s.snapshotDirectory()).isEqualTo(Path.of("/srv/bitbucket/.snapstash-snapshots"));
     assertThat(s.snapshotOf("x-20261130-080000")).isEqualTo(Path.of("/srv/bitbucket/.snapstash-snapshots/x-20261130-080000/home"));
-    assertThat(s.atomic()).isTrue();
+    assertThat(s.capabilities()).contains(dev.snapstash.core.spi.Capability.ATOMIC_CAPTURE);
   }
 }

@@ -76,7 +76,7 @@ class BtrfsDiskStrategyIT {
   }
 
   private BtrfsDiskStrategy strategy(String transfer, Path backupRoot) {
-    return new BtrfsDiskStrategy(new SnapstashConfig.Btrfs("", transfer, 1), home, backupRoot, true, runner);
+    return new BtrfsDiskStrategy(new dev.snapstash.strategy.disk.btrfs.BtrfsSettings("", transfer, 1), home, backupRoot, true, runner);
   }
 
   private static BackupContext context(Path root, String tag, Optional<Path> previous, UndoLog undo) {
@@ -141,7 +141,7 @@ class BtrfsDiskStrategyIT {
     BackupContext first = context(root, "i-20261130-080000", Optional.empty(), undo);
     CopyResult r1 = backup(s, first);
     assertThat(r1.details()).containsEntry("transfer", "send").doesNotContainKey("parent");
-    assertThat(journal).containsExactly(new Undo.DeleteSnapshot("btrfs-subvolume", s.snapshotOf(first.tag()).toString()));
+    assertThat(journal).containsExactly(new DeleteSnapshot("btrfs-subvolume", s.snapshotOf(first.tag()).toString()));
     assertThat(first.homeDir().resolve("shared/data/repositories/1/refs/heads/main")).hasContent("a".repeat(40));
 
     // Changes after the first snapshot; the second backup sends only them.
@@ -340,11 +340,11 @@ class BtrfsDiskStrategyIT {
     Path plain = source.mountPoint().resolve("plain-home");
     Files.createDirectories(plain);
     Findings notSubvolume = new Findings();
-    new BtrfsDiskStrategy(new SnapstashConfig.Btrfs("", "auto", 1), plain, root, true, runner).check(notSubvolume);
+    new BtrfsDiskStrategy(new dev.snapstash.strategy.disk.btrfs.BtrfsSettings("", "auto", 1), plain, root, true, runner).check(notSubvolume);
     assertThat(notSubvolume.problems()).singleElement().satisfies(p -> assertThat(p.message()).contains("not a btrfs subvolume"));
 
     Findings elsewhere = new Findings();
-    new BtrfsDiskStrategy(new SnapstashConfig.Btrfs(target.mountPoint().resolve("snaps").toString(), "auto", 1), home, root, true, runner)
+    new BtrfsDiskStrategy(new dev.snapstash.strategy.disk.btrfs.BtrfsSettings(target.mountPoint().resolve("snaps").toString(), "auto", 1), home, root, true, runner)
         .check(elsewhere);
     assertThat(elsewhere.problems()).singleElement().satisfies(p -> {
       assertThat(p.subject()).isEqualTo("disk.btrfs.snapshot-directory");
@@ -462,7 +462,7 @@ class BtrfsDiskStrategyIT {
     Path meshRoot = target.mountPoint().resolve("mesh-backups");
     Files.createDirectories(meshRoot);
     BtrfsDiskStrategy meshStrategy =
-        new BtrfsDiskStrategy(new SnapstashConfig.Btrfs("", "send", 1), mesh, meshRoot, true, runner);
+        new BtrfsDiskStrategy(new dev.snapstash.strategy.disk.btrfs.BtrfsSettings("", "send", 1), mesh, meshRoot, true, runner);
     BtrfsDiskStrategy bitbucket = strategy("send", root);
     assertThat(meshStrategy.snapshotDirectory()).isEqualTo(bitbucket.snapshotDirectory());
 

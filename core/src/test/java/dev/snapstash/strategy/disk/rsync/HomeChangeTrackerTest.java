@@ -1,5 +1,8 @@
 package dev.snapstash.strategy.disk.rsync;
 
+import dev.snapstash.strategy.disk.HomeCopy;
+import dev.snapstash.strategy.disk.RsyncCommands;
+import dev.snapstash.strategy.disk.RsyncOutput;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -188,7 +191,7 @@ class HomeChangeTrackerTest {
     }
   }
 
-  private static dev.snapstash.core.engine.HomeIndex.Dir javaDigest(Path home, String relative) throws Exception {
+  private static dev.snapstash.core.home.HomeIndex.Dir javaDigest(Path home, String relative) throws Exception {
     String stat = "unix:mode,nlink,ino,uid,gid,size,lastModifiedTime,ctime";
     java.nio.file.LinkOption nofollow = java.nio.file.LinkOption.NOFOLLOW_LINKS;
     Path dir = relative.isEmpty() ? home : home.resolve(relative);
@@ -210,7 +213,7 @@ class HomeChangeTrackerTest {
       }
     }
     String hex = dev.snapstash.core.util.Digests.sha256(sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-    return new dev.snapstash.core.engine.HomeIndex.Dir(hex, files, bytes);
+    return new dev.snapstash.core.home.HomeIndex.Dir(hex, files, bytes);
   }
 
   private static void javaLine(StringBuilder sb, String name, java.util.Map<String, Object> a) {

@@ -6,8 +6,8 @@ import static dev.snapstash.strategy.disk.rsync.TrackedDeltaTest.write;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.snapstash.core.engine.HomeChecksums;
-import dev.snapstash.core.engine.HomeIndex;
-import dev.snapstash.core.engine.Json;
+import dev.snapstash.core.home.HomeIndex;
+import dev.snapstash.core.util.Json;
 import dev.snapstash.core.engine.Manifest;
 import dev.snapstash.core.process.Command;
 import dev.snapstash.core.process.ProcessRunner;

@@ -1,5 +1,8 @@
 package dev.snapstash.strategy.disk.rsync;
 
+import dev.snapstash.strategy.disk.HomeCopy;
+import dev.snapstash.strategy.disk.RsyncCommands;
+import dev.snapstash.strategy.disk.RsyncOutput;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.snapstash.core.process.Command;

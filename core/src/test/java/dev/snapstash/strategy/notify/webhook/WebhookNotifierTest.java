@@ -3,7 +3,7 @@ package dev.snapstash.strategy.notify.webhook;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
-import dev.snapstash.core.engine.RunReport;
+import dev.snapstash.core.spi.RunReport;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;

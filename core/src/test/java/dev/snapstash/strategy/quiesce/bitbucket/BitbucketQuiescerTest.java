@@ -120,7 +120,7 @@ class BitbucketQuiescerTest {
     assertThat(bb.count(LOCK)).isEqualTo(2);
     assertThat(bb.count(START)).isEqualTo(2);
     assertThat(journal).containsExactly(
-        new Undo.Unlock(bb.baseUrl(), "u1"), new Undo.CancelTask(bb.baseUrl(), "c1"));
+        new BitbucketUndo.Unlock(bb.baseUrl(), "u1"), new BitbucketUndo.CancelTask(bb.baseUrl(), "c1"));
     assertThat(slept).startsWith(Duration.ofSeconds(2), Duration.ofSeconds(1));
   }
 

@@ -1,4 +1,4 @@
-package dev.snapstash.core.engine;
+package dev.snapstash.core.util;
 
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;

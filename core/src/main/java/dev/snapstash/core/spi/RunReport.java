@@ -1,4 +1,4 @@
-package dev.snapstash.core.engine;
+package dev.snapstash.core.spi;
 
 import java.time.Duration;
 import java.time.Instant;

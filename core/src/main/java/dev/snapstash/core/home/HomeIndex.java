@@ -1,5 +1,6 @@
-package dev.snapstash.core.engine;
+package dev.snapstash.core.home;
 
+import dev.snapstash.core.util.FileStamp;
 import dev.snapstash.core.util.FileModes;
 import dev.snapstash.core.util.ListLines;
 import dev.snapstash.core.util.Trees;

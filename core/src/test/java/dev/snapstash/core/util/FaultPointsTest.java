@@ -1,5 +1,6 @@
-package dev.snapstash.core.engine;
+package dev.snapstash.core.util;
 
+import dev.snapstash.core.util.FaultPoints;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.snapstash.core.config.ConfigLoader;

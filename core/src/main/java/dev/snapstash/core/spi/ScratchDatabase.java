@@ -1,6 +1,5 @@
-package dev.snapstash.core.engine;
+package dev.snapstash.core.spi;
 
-import dev.snapstash.core.spi.DatabaseStrategy;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;

@@ -1,4 +1,4 @@
-package dev.snapstash.strategy.disk.rsync;
+package dev.snapstash.strategy.disk;
 
 import dev.snapstash.core.process.Command;
 import java.nio.file.Path;

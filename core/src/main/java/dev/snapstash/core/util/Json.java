@@ -1,4 +1,4 @@
-package dev.snapstash.core.engine;
+package dev.snapstash.core.util;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;

@@ -1,4 +1,4 @@
-package dev.snapstash.core.engine;
+package dev.snapstash.core.util;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -9,11 +9,11 @@ import java.util.Optional;
 
 /**
  * What tells that a file is still the one a process read or wrote: a rewrite changes its inode, its size or its
- * times. For lists kept in memory within one run ({@link HomeIndex}, {@link DigestList}).
+ * times. For lists kept in memory within one run (the home index, the digest list).
  */
-record FileStamp(Object fileKey, long size, FileTime modified, FileTime changed) {
+public record FileStamp(Object fileKey, long size, FileTime modified, FileTime changed) {
   /** The file's stamp; empty when it cannot be read (no such file, say). */
-  static Optional<FileStamp> of(Path f) {
+  public static Optional<FileStamp> of(Path f) {
     try {
       BasicFileAttributes a = Files.readAttributes(f, BasicFileAttributes.class);
       FileTime ctime = (FileTime) Files.getAttribute(f, "unix:ctime");
@@ -24,7 +24,7 @@ record FileStamp(Object fileKey, long size, FileTime modified, FileTime changed)
   }
 
   /** Whether {@code f} still has this stamp. */
-  boolean matches(Path f) {
+  public boolean matches(Path f) {
     return of(f).filter(this::equals).isPresent();
   }
 }

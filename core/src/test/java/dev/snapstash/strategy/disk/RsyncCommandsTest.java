@@ -1,4 +1,4 @@
-package dev.snapstash.strategy.disk.rsync;
+package dev.snapstash.strategy.disk;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,5 +1,6 @@
-package dev.snapstash.core.engine;
+package dev.snapstash.core.home;
 
+import dev.snapstash.core.home.HomeIndex;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.snapstash.core.util.ListLines;

@@ -1,4 +1,4 @@
-package dev.snapstash.strategy.disk.rsync;
+package dev.snapstash.strategy.disk;
 
 import java.util.OptionalDouble;
 import java.util.regex.Matcher;

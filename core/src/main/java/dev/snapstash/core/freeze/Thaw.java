@@ -1,0 +1,32 @@
+package dev.snapstash.core.freeze;
+
+import dev.snapstash.core.error.ErrorKind;
+import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.spi.Services;
+import dev.snapstash.core.spi.Undo;
+import java.nio.file.Path;
+
+/** A filesystem frozen with {@code fsfreeze} by {@link Freezer}: journal name {@value #NAME}. */
+public record Thaw(Path mountPoint) implements Undo {
+  public static final String NAME = "thaw";
+
+  @Override
+  public int order() {
+    return THAW;
+  }
+
+  @Override
+  public String describe() {
+    return "thaw " + mountPoint;
+  }
+
+  /** {@code fsfreeze -u}; on a mount that is not frozen it fails with "Invalid argument": already thawed. */
+  @Override
+  public void undo(Services services) {
+    var result = services.runner().runAllowingFailure(Freezer.thaw(mountPoint), l -> {});
+    if (result.exitCode() != 0 && !result.stderrTail().contains("Invalid argument")) {
+      throw new SnapstashException(
+          ErrorKind.EXTERNAL_COMMAND, "fsfreeze -u " + mountPoint + " failed: " + result.stderrTail());
+    }
+  }
+}
