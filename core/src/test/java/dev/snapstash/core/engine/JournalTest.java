@@ -136,4 +136,32 @@ class JournalTest {
             "thaw /mnt/home", "cancel the backup task on http://bb", "unlock http://bb", "run systemctl start bb",
             "delete btrfs-subvolume /s/bb", "remove the partial backup bb-20261201-000000");
   }
+
+  /**
+   * A journal left by a run of the release before providers (its undo records were one sealed interface in the SPI)
+   * still reads, step for step: a process killed before an upgrade is recovered by the upgraded one. The lines are
+   * as that release wrote them.
+   */
+  @Test
+  void aJournalWrittenBeforeProvidersStillReads() throws Exception {
+    Files.createDirectories(root);
+    Files.writeString(Journal.file(root), String.join("\n",
+        "{\"event\":\"backup\",\"at\":1764583200.000000000,\"tag\":\"bb-20261201-100000\",\"pid\":4242,\"undo\":null}",
+        "{\"event\":\"add\",\"at\":1764583201.5,\"tag\":null,\"pid\":null,\"undo\":{\"undo\":\"remove-partial-backup\",\"tag\":\"bb-20261201-100000\",\"dir\":\"/b/bb-20261201-100000\"}}",
+        "{\"event\":\"add\",\"at\":1764583202.5,\"tag\":null,\"pid\":null,\"undo\":{\"undo\":\"unlock\",\"baseUrl\":\"http://bb:7990\",\"unlockToken\":\"u\"}}",
+        "{\"event\":\"add\",\"at\":1764583202.6,\"tag\":null,\"pid\":null,\"undo\":{\"undo\":\"cancel\",\"baseUrl\":\"http://bb:7990\",\"cancelToken\":\"c\"}}",
+        "{\"event\":\"add\",\"at\":1764583203,\"tag\":null,\"pid\":null,\"undo\":{\"undo\":\"thaw\",\"mountPoint\":\"/mnt/home\"}}",
+        "{\"event\":\"add\",\"at\":1764583204,\"tag\":null,\"pid\":null,\"undo\":{\"undo\":\"run-command\",\"argv\":[\"systemctl\",\"start\",\"bb\"]}}",
+        "{\"event\":\"add\",\"at\":1764583205,\"tag\":null,\"pid\":null,\"undo\":{\"undo\":\"delete-snapshot\",\"kind\":\"btrfs-subvolume\",\"id\":\"/s/bb\"}}",
+        "{\"event\":\"done\",\"at\":1764583206,\"tag\":null,\"pid\":null,\"undo\":{\"undo\":\"thaw\",\"mountPoint\":\"/mnt/home\"}}",
+        ""));
+    List<Journal.Entry> entries = Journal.read(root);
+    assertThat(Journal.tag(entries)).hasValue("bb-20261201-100000");
+    assertThat(Journal.pending(entries)).containsExactly(
+        new BitbucketUndo.CancelTask(URI.create("http://bb:7990"), "c"),
+        new BitbucketUndo.Unlock(URI.create("http://bb:7990"), "u"),
+        new dev.snapstash.strategy.quiesce.command.RunCommand(List.of("systemctl", "start", "bb")),
+        new dev.snapstash.strategy.disk.btrfs.DeleteSnapshot("btrfs-subvolume", "/s/bb"),
+        new RemovePartialBackup("bb-20261201-100000", Path.of("/b/bb-20261201-100000")));
+  }
 }
