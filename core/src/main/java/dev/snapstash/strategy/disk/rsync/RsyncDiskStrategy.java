@@ -104,9 +104,9 @@ public final class RsyncDiskStrategy implements DiskStrategy {
         // Not a problem either way: without tracking the delta walks the whole home, as it always did.
         findings.ok(
             "disk.rsync.track-changes",
-            HomeChangeTracker.untrustedMount(home)
+            MountPolicy.untrustedMount(home)
                 .map(why -> "off for this home (" + why + "); the delta under the lock walks the whole home")
-                .orElseGet(() -> "inotify" + HomeChangeTracker.watchLimit().map(n -> ", up to " + n + " directories (fs.inotify.max_user_watches)").orElse("")));
+                .orElseGet(() -> "inotify" + MountPolicy.watchLimit().map(n -> ", up to " + n + " directories (fs.inotify.max_user_watches)").orElse("")));
       }
     }
   }

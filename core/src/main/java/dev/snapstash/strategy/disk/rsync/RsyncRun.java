@@ -15,26 +15,15 @@ import dev.snapstash.core.spi.DiskStrategy;
 import dev.snapstash.core.spi.Progress;
 import dev.snapstash.core.util.Trees;
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Collection;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
 
 /**
  * One backup by {@link RsyncDiskStrategy}, from {@link RsyncDiskStrategy#begin} to {@link #close}: the change
@@ -55,309 +44,16 @@ final class RsyncRun implements DiskStrategy.Run {
   private final boolean trackChanges;
   private final int parallel;
   private final ProcessRunner runner;
+  private final TrackedDelta trackedDelta;
+  private final PreCopyPlans plans;
   /** From {@link #prepareBackup} to {@link #backup}. */
   private HomeChangeTracker tracker;
 
-  RsyncRun(RsyncDiskStrategy strategy) {
-    this.home = strategy.home;
-    this.excludes = strategy.excludes;
-    this.excludesText = strategy.excludesText;
-    this.linkDest = strategy.linkDest;
-    this.btrfsClones = strategy.btrfsClones;
-    this.preCopy = strategy.preCopy;
-    this.trackChanges = strategy.trackChanges;
-    this.parallel = strategy.parallel;
-    this.runner = strategy.runner;
-  }
+  /** What the pre-copy compared, for the manifest. */
+  private String preCopyKind = "the whole home";
 
-  @Override
-  public void prepareBackup(BackupContext context) {
-    startHome(context);
-    if (linkBasis.isPresent()) {
-      // A hard link moves the change time of the previous copy's inode: the check must have compared it first.
-      context.previousCheck().awaitStamps();
-    }
-    if (!preCopy) {
-      // Found now, before the lock; copied afresh under it, after the copy that links (a few files).
-      unrepaired = context.previousCheck().damaged();
-      return;
-    }
-    // A second early: change times come from the kernel's coarse clock, which may lag this one slightly.
-    trackingSince = Instant.now().minusSeconds(1);
-    if (trackChanges) {
-      startTracking(context);
-    }
-    log.info("pre-copying the home while the instance is live");
-    preCopied =
-        preCopyFromIndex(context)
-            .or(() -> preCopyInShares(context))
-            .orElseGet(() -> copy(context, "pre-copy", true));
-    unrepaired = copyDamagedAfresh(context, context.previousCheck().damaged(), true);
-    if (tracker != null && preCopied.exitCode == RsyncCommands.PARTIAL) {
-      stopTracking("the pre-copy could not copy everything (rsync exit 23)");
-    }
-    if (tracker != null) {
-      catchUp(context);
-    }
-  }
-
-  /**
-   * The pre-copy into a snapshot of the previous backup that has an index: only the directories whose digest, taken
-   * by the tracker's walk a moment ago, differs from the index (see {@link HomeIndex}). Empty when there is no
-   * index to compare with, or a directory to copy cannot be named to rsync.
-   */
-  private Optional<RsyncOutput> preCopyFromIndex(BackupContext context) {
-    Optional<Map<String, HomeIndex.Dir>> index = previousIndex.join();
-    if (tracker == null || !cloned || index.isEmpty()) {
-      return Optional.empty();
-    }
-    Map<String, HomeIndex.Dir> previous = index.get();
-    java.util.SortedSet<String> differ = new java.util.TreeSet<>();
-    tracker.digests().forEach((dir, digest) -> {
-      if (!digest.known() || !digest.equals(previous.get(dir))) {
-        differ.add(dir);
-      }
-    });
-    HomeChangeTracker.Changes changes = new HomeChangeTracker.Changes(differ, new java.util.TreeSet<>());
-    if (!HomeChangeTracker.nameable(changes)) {
-      return Optional.empty();
-    }
-    preCopyKind = differ.size() + " of " + tracker.digests().size() + " directories differ from the previous backup's index";
-    log.info("pre-copy: {}", preCopyKind);
-    RsyncOutput out = trackedDelta(context, changes, true);
-    if (out.exitCode == RsyncCommands.PARTIAL) {
-      // Most often a directory of the list removed while rsync read it (git gc after a push removes emptied
-      // loose-object directories): rsync then reports an error and skips its deletions. The tracker saw the
-      // removal, and a second pass over the same directories, cheap here, finds it gone and deletes what it must.
-      // A directory that cannot be read fails again, and tracking stops as before.
-      log.info("pre-copy: rsync could not copy everything (exit 23); copying the {} directories again", differ.size());
-      out = trackedDelta(context, changes, true);
-    }
-    return Optional.of(out);
-  }
-
-  /**
-   * Copies afresh, from the home, the files whose copy in the previous backup is damaged ({@link
-   * dev.snapstash.core.spi.PreviousHomeCheck}): the copy just made shares them with that backup, hard-linked or kept
-   * from the snapshot, because their size and modification time still match the home's. Returns those still shared
-   * afterwards, which a live pass can leave (a file rsync could not read just then), for the pass under the lock.
-   */
-  private List<String> copyDamagedAfresh(BackupContext context, List<String> damaged, boolean live) {
-    Optional<Path> previous = context.previous().map(p -> p.resolve("home"));
-    if (damaged.isEmpty() || previous.isEmpty() || (linkBasis.isEmpty() && !cloned)) {
-      return List.of();
-    }
-    Path work = workDir(context);
-    Path list = work.resolve("damaged.list");
-    try {
-      Files.createDirectories(work);
-      Files.writeString(list, RsyncCommands.listFiles(damaged));
-    } catch (IOException e) {
-      throw SnapstashException.storage("cannot write " + list + ": " + e.getMessage(), e);
-    }
-    Command command = RsyncCommands.copyAfresh(home, context.homeDir(), list, excludes);
-    if (live) {
-      command = command.alsoOkOn(RsyncCommands.VANISHED, RsyncCommands.PARTIAL);
-    }
-    long t0 = System.nanoTime();
-    run(command, live ? "pre-copy" : "home", Progress.NONE);
-    List<String> shared =
-        damaged.stream().filter(p -> SharedInodes.sameFile(context.homeDir().resolve(p), previous.get().resolve(p))).toList();
-    log.info(
-        "copied {} file(s) afresh from the home rather than share the previous backup's damaged copies ({} ms){}",
-        damaged.size() - shared.size(), (System.nanoTime() - t0) / 1_000_000,
-        shared.isEmpty() ? "" : "; " + shared.size() + " still shared, copied again under the lock");
-    return shared;
-  }
-
-  /** Remembers what a change record named, to keep it out of this backup's index. */
-  private void remember(HomeChangeTracker.Changes changes) {
-    changedDirectories.addAll(changes.directories());
-    newSubtrees.addAll(changes.subtrees());
-  }
-
-  /**
-   * Gives up the tracked delta for this run. A live rsync that exits 23 hit an error other than a vanished file:
-   * a directory removed during the walk, which the tracker has recorded, or one it cannot read, which it has not;
-   * and rsync also skips all deletions after such an error. Only a walk of the whole home under the lock then
-   * makes the copy right, or fails loudly if the error persists.
-   */
-  private void stopTracking(String why) {
-    log.info("{}; the delta under the lock walks the whole home", why);
-    untracked = why;
-    tracker.close();
-    tracker = null;
-  }
-
-  /**
-   * Copies, still live, what changed during the pre-copy: a long pre-copy under push load leaves thousands of
-   * changed directories, and copying them now leaves the lock only what changes during this short pass.
-   */
-  private void catchUp(BackupContext context) {
-    Optional<HomeChangeTracker.Changes> changes =
-        tracker.checkpoint(BARRIER_TIMEOUT).filter(c -> !c.subtrees().contains(""));
-    if (changes.isEmpty()) {
-      stopTracking("the change record was incomplete or overflowed after the pre-copy");
-      return;
-    }
-    remember(changes.get());
-    long t0 = System.nanoTime();
-    RsyncOutput out = trackedDelta(context, changes.get(), true);
-    log.debug("caught up live with {} in {} ms", changes.get(), (System.nanoTime() - t0) / 1_000_000);
-    if (out.exitCode == RsyncCommands.PARTIAL) {
-      // rsync skipped its deletions after the error: the lock copies these directories again, deletions and all,
-      // and fails loudly if one of them cannot be read.
-      log.info("the live catch-up could not copy everything (rsync exit 23); the lock copies its {} again", changes.get());
-      unfinished = changes.get();
-    }
-  }
-
-  /** Where the repositories are, relative to the home: {@code shared/data/repositories} since Bitbucket 4. */
-  private Optional<String> repositoriesDir() {
-    return Stream.of("shared/data/repositories", "data/repositories")
-        .filter(r -> Files.isDirectory(home.resolve(r), LinkOption.NOFOLLOW_LINKS))
-        .findFirst();
-  }
-
-  /**
-   * The pre-copy as several rsync commands at once: the repositories dealt round-robin into {@code parallel}
-   * shares, and everything else beside them. One rsync is a chain of three processes that spend most of their
-   * time waiting for each other and for metadata calls, so on a home of many small files a few at once finish
-   * much sooner even on two cores (docs/performance.md). Empty when there are too few repositories to share out.
-   * Hard links between files of different shares are not seen by {@code -H}: each file is still hard-linked to
-   * its previous copy, a new one is stored once per share.
-   */
-  private Optional<RsyncOutput> preCopyInShares(BackupContext context) {
-    Optional<String> repositories = repositoriesDir();
-    if (parallel < 2 || repositories.isEmpty() || excludedAnywhereAbove(repositories.get())) {
-      return Optional.empty();
-    }
-    List<String> repos = new ArrayList<>();
-    try (DirectoryStream<Path> entries = Files.newDirectoryStream(home.resolve(repositories.get()))) {
-      for (Path e : entries) {
-        if (Files.isDirectory(e, LinkOption.NOFOLLOW_LINKS)) {
-          repos.add(repositories.get() + "/" + e.getFileName());
-        }
-      }
-    } catch (IOException e) {
-      return Optional.empty(); // the single rsync reports what is wrong
-    }
-    if (repos.size() < 2 * parallel) {
-      return Optional.empty();
-    }
-    Collections.sort(repos);
-    Path target = context.homeDir();
-    Path work = workDir(context);
-    Optional<Path> previous = linkBasis;
-    List<Command> commands = new ArrayList<>();
-    try {
-      createHome(context);
-      context.modes().createDirectories(work);
-      if (cloned) {
-        removeGoneRepositories(target.resolve(repositories.get()), repos);
-      }
-      commands.add(RsyncCommands.copyAllButRepositories(home, target, previous, repositories.get(), excludes));
-      for (int i = 0; i < parallel; i++) {
-        List<String> share = new ArrayList<>();
-        for (int j = i; j < repos.size(); j += parallel) {
-          share.add(repos.get(j));
-        }
-        Path list = work.resolve("pre-copy-" + i + ".list");
-        context.modes().writeString(list, RsyncCommands.listEntries(share, true));
-        commands.add(RsyncCommands.copyRepositories(home, target, previous, list, excludes));
-      }
-    } catch (IOException e) {
-      throw SnapstashException.storage("cannot prepare the pre-copy in " + target + ": " + e.getMessage(), e);
-    }
-    log.debug("pre-copying in {} rsync commands at once ({} repositories in {} shares)", commands.size(), repos.size(), parallel);
-    Progress[] slots = Shares.of(context.progress(), "pre-copy", commands.size());
-    ExecutorService pool = Executors.newFixedThreadPool(commands.size());
-    List<Future<RsyncOutput>> futures = new ArrayList<>();
-    try {
-      for (int i = 0; i < commands.size(); i++) {
-        Command c = commands.get(i).alsoOkOn(RsyncCommands.VANISHED, RsyncCommands.PARTIAL);
-        Progress slot = slots[i];
-        futures.add(pool.submit(() -> run(c, "pre-copy", slot)));
-      }
-      RsyncOutput total = RsyncOutput.empty();
-      for (Future<RsyncOutput> f : futures) {
-        total.add(f.get());
-      }
-      return Optional.of(total);
-    } catch (ExecutionException e) {
-      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new SnapstashException(
-          ErrorKind.INTERRUPTED, "interrupted during the pre-copy", e);
-    } finally {
-      // The first failure (or an interrupt) stops the other shares: each kills its rsync when interrupted. Wait for
-      // them: the clean-up that follows a failure must not race a dying copy.
-      futures.forEach(f -> f.cancel(true));
-      dev.snapstash.core.util.Pools.stopAndWait(pool, java.time.Duration.ofSeconds(30));
-    }
-  }
-
-  /**
-   * Deletes from a cloned home the repositories that the live home no longer has. The shares copy only the
-   * repositories listed, and the command for the rest excludes every repository directory, which also keeps rsync
-   * from deleting one: into an empty directory that loses nothing, into a snapshot of the previous backup it would
-   * keep a deleted repository for ever.
-   */
-  private static void removeGoneRepositories(Path repositories, List<String> live) throws IOException {
-    if (!Files.isDirectory(repositories, LinkOption.NOFOLLOW_LINKS)) {
-      return;
-    }
-    java.util.Set<String> names = new java.util.HashSet<>();
-    live.forEach(r -> names.add(r.substring(r.lastIndexOf('/') + 1)));
-    List<Path> gone = new ArrayList<>();
-    try (DirectoryStream<Path> entries = Files.newDirectoryStream(repositories)) {
-      for (Path e : entries) {
-        if (Files.isDirectory(e, LinkOption.NOFOLLOW_LINKS) && !names.contains(e.getFileName().toString())) {
-          gone.add(e);
-        }
-      }
-    }
-    for (Path g : gone) {
-      log.debug("repository {} is gone from the home; removing it from the cloned copy", g.getFileName());
-      Trees.deleteRecursively(g);
-    }
-  }
-
-  /**
-   * Whether an exclude names the repositories directory or one of its parents. rsync applies excludes to the
-   * entries of a {@code --files-from} list and below them, never to their parents, so the shares would copy
-   * repositories that the single command leaves out.
-   */
-  private boolean excludedAnywhereAbove(String repositories) {
-    List<String> asDirectories = new ArrayList<>();
-    for (String e : excludes) {
-      if (e.contains("**") || e.contains("?") || e.contains("[") || e.contains("\\")) {
-        return true; // a pattern this check cannot read might name one of them: one rsync command is always right
-      }
-      asDirectories.add(e.endsWith("/") ? e : e + "/"); // without the slash it names directories too
-    }
-    java.util.function.Predicate<String> excluded = RsyncCommands.excludedDirectories(asDirectories);
-    for (int slash = repositories.indexOf('/'); ; slash = repositories.indexOf('/', slash + 1)) {
-      String dir = slash < 0 ? repositories : repositories.substring(0, slash);
-      if (excluded.test(dir)) {
-        return true;
-      }
-      if (slash < 0) {
-        return false;
-      }
-    }
-  }
-
-  /**
-   * The previous backup's {@link HomeIndex}, when this run's home is a snapshot of that backup's. Read beside the
-   * tracker's walk: 80,000 lines are a quarter of a second idle, and more under load.
-   */
-  private java.util.concurrent.CompletableFuture<Optional<Map<String, HomeIndex.Dir>>> previousIndex =
-      java.util.concurrent.CompletableFuture.completedFuture(Optional.empty());
-
-  /** Whether this run's home is a btrfs subvolume: its index is then worth writing, for the next backup. */
-  private boolean subvolumeHome;
+  /** How this run's new home started out; null until {@link #startHome}. */
+  private NewHome newHome;
 
   /** Every directory a change record of this run named, and every new subtree: left out of its index. */
   private final java.util.Set<String> changedDirectories = new java.util.HashSet<>();
@@ -367,68 +63,6 @@ final class RsyncRun implements DiskStrategy.Run {
   /** Whether the delta under the lock was tracked: the only runs whose index is written. */
   private boolean tracked;
 
-  /** What the pre-copy compared, for the manifest. */
-  private String preCopyKind = "the whole home";
-
-  /** Whether {@link #startHome} ran for this run. */
-  private boolean started;
-
-  /** This run's {@code --link-dest} basis: the previous backup's home, unless the new home is a subvolume. */
-  private Optional<Path> linkBasis = Optional.empty();
-
-  /** Whether the new home is a snapshot of the previous backup's, to be brought up to date in place. */
-  private boolean cloned;
-
-  /** How the new home started out, for the manifest. */
-  private String start = "an empty directory";
-
-  /**
-   * Makes the new backup's home a btrfs subvolume where the backup root is on btrfs (a snapshot of the previous
-   * backup's home when it can), and otherwise leaves it to rsync, hard-linking against the previous backup. A
-   * subvolume that cannot be made (no btrfs-progs, no permission) is logged and the hard links are used instead.
-   */
-  private void startHome(BackupContext context) {
-    started = true;
-    linkBasis = linkDest ? context.previous().map(p -> p.resolve("home")).filter(Files::isDirectory) : Optional.empty();
-    start = linkBasis.isPresent() ? "hard links to the previous backup" : "an empty directory";
-    Path target = context.homeDir();
-    if (!linkDest || !btrfsClones || Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
-      return;
-    }
-    Optional<HomeClones.Plan> plan = HomeClones.plan(target, context.previous(), excludesText);
-    if (plan.isEmpty()) {
-      return;
-    }
-    try {
-      context.modes().createDirectories(target.getParent());
-      var made = runner.runAllowingFailure(plan.get().command(), l -> {});
-      if (made.exitCode() != 0) {
-        log.warn("could not make the new home {}: {}; hard-linking against the previous backup instead",
-            plan.get().description(), made.stderrTail().strip());
-        return;
-      }
-    } catch (IOException | RuntimeException e) {
-      log.warn("could not make the new home {}: {}; hard-linking against the previous backup instead",
-          plan.get().description(), e.getMessage());
-      return;
-    }
-    log.info("the new backup's home is {}", plan.get().description());
-    start = plan.get().description();
-    cloned = plan.get().snapshot();
-    subvolumeHome = true;
-    linkBasis = Optional.empty();
-    if (cloned) {
-      Path previous = context.previous().get();
-      previousIndex = java.util.concurrent.CompletableFuture.supplyAsync(
-          () -> HomeIndex.read(previous, excludesText),
-          task -> {
-            Thread reader = new Thread(task, "home-index-reader");
-            reader.setDaemon(true);
-            reader.start();
-          });
-    }
-  }
-
   /** What the pre-copy found, for the sizes when the delta under the lock visits only part of the home. */
   private RsyncOutput preCopied;
 
@@ -436,7 +70,7 @@ final class RsyncRun implements DiskStrategy.Run {
   private HomeChangeTracker collected;
 
   /** A live catch-up that did not finish, copied again under the lock. */
-  private HomeChangeTracker.Changes unfinished;
+  private Changes unfinished;
 
   /** Files still sharing the previous backup's damaged copy after the pre-copy: copied afresh under the lock. */
   private List<String> unrepaired = List.of();
@@ -461,6 +95,136 @@ final class RsyncRun implements DiskStrategy.Run {
   private Path earlyBarriers;
 
   private static final String EARLY_BARRIERS = ".barrier-";
+
+  /** How long the tracker may take to read the events queued before the lock was drained. */
+  private static final Duration BARRIER_TIMEOUT = Duration.ofSeconds(10);
+
+  RsyncRun(RsyncDiskStrategy strategy) {
+    this.home = strategy.home;
+    this.excludes = strategy.excludes;
+    this.excludesText = strategy.excludesText;
+    this.linkDest = strategy.linkDest;
+    this.btrfsClones = strategy.btrfsClones;
+    this.preCopy = strategy.preCopy;
+    this.trackChanges = strategy.trackChanges;
+    this.parallel = strategy.parallel;
+    this.runner = strategy.runner;
+    this.trackedDelta = new TrackedDelta(home, excludes, runner);
+    this.plans = new PreCopyPlans(home, excludes, parallel, runner);
+  }
+
+  @Override
+  public void prepareBackup(BackupContext context) {
+    startHome(context);
+    if (newHome.linkBasis().isPresent()) {
+      // A hard link moves the change time of the previous copy's inode: the check must have compared it first.
+      context.previousCheck().awaitStamps();
+    }
+    if (!preCopy) {
+      // Found now, before the lock; copied afresh under it, after the copy that links (a few files).
+      unrepaired = context.previousCheck().damaged();
+      return;
+    }
+    // A second early: change times come from the kernel's coarse clock, which may lag this one slightly.
+    trackingSince = Instant.now().minusSeconds(1);
+    if (trackChanges) {
+      startTracking(context);
+    }
+    log.info("pre-copying the home while the instance is live");
+    Optional<PreCopyPlans.PreCopied> planned = plans.fromIndex(context, tracker, newHome, trackedDelta);
+    planned.ifPresent(p -> preCopyKind = p.kind());
+    preCopied =
+        planned.map(PreCopyPlans.PreCopied::out)
+            .or(() -> plans.inShares(context, newHome))
+            .orElseGet(() -> copy(context, "pre-copy", true));
+    unrepaired = copyDamagedAfresh(context, context.previousCheck().damaged(), true);
+    if (tracker != null && preCopied.exitCode == RsyncCommands.PARTIAL) {
+      stopTracking("the pre-copy could not copy everything (rsync exit 23)");
+    }
+    if (tracker != null) {
+      catchUp(context);
+    }
+  }
+
+  /**
+   * Copies afresh, from the home, the files whose copy in the previous backup is damaged ({@link
+   * dev.snapstash.core.spi.PreviousHomeCheck}): the copy just made shares them with that backup, hard-linked or kept
+   * from the snapshot, because their size and modification time still match the home's. Returns those still shared
+   * afterwards, which a live pass can leave (a file rsync could not read just then), for the pass under the lock.
+   */
+  private List<String> copyDamagedAfresh(BackupContext context, List<String> damaged, boolean live) {
+    Optional<Path> previous = context.previous().map(p -> p.resolve("home"));
+    if (damaged.isEmpty() || previous.isEmpty() || (newHome.linkBasis().isEmpty() && !newHome.cloned())) {
+      return List.of();
+    }
+    Path work = TrackedDelta.workDir(context);
+    Path list = work.resolve("damaged.list");
+    try {
+      Files.createDirectories(work);
+      Files.writeString(list, RsyncCommands.listFiles(damaged));
+    } catch (IOException e) {
+      throw SnapstashException.storage("cannot write " + list + ": " + e.getMessage(), e);
+    }
+    Command command = RsyncCommands.copyAfresh(home, context.homeDir(), list, excludes);
+    if (live) {
+      command = command.alsoOkOn(RsyncCommands.VANISHED, RsyncCommands.PARTIAL);
+    }
+    long t0 = System.nanoTime();
+    run(command, live ? "pre-copy" : "home", Progress.NONE);
+    List<String> shared =
+        damaged.stream().filter(p -> SharedInodes.sameFile(context.homeDir().resolve(p), previous.get().resolve(p))).toList();
+    log.info(
+        "copied {} file(s) afresh from the home rather than share the previous backup's damaged copies ({} ms){}",
+        damaged.size() - shared.size(), (System.nanoTime() - t0) / 1_000_000,
+        shared.isEmpty() ? "" : "; " + shared.size() + " still shared, copied again under the lock");
+    return shared;
+  }
+
+  /** Remembers what a change record named, to keep it out of this backup's index. */
+  private void remember(Changes changes) {
+    changedDirectories.addAll(changes.directories());
+    newSubtrees.addAll(changes.subtrees());
+  }
+
+  /**
+   * Gives up the tracked delta for this run. A live rsync that exits 23 hit an error other than a vanished file:
+   * a directory removed during the walk, which the tracker has recorded, or one it cannot read, which it has not;
+   * and rsync also skips all deletions after such an error. Only a walk of the whole home under the lock then
+   * makes the copy right, or fails loudly if the error persists.
+   */
+  private void stopTracking(String why) {
+    log.info("{}; the delta under the lock walks the whole home", why);
+    untracked = why;
+    tracker.close();
+    tracker = null;
+  }
+
+  /**
+   * Copies, still live, what changed during the pre-copy: a long pre-copy under push load leaves thousands of
+   * changed directories, and copying them now leaves the lock only what changes during this short pass.
+   */
+  private void catchUp(BackupContext context) {
+    Optional<Changes> changes =
+        tracker.checkpoint(BARRIER_TIMEOUT).filter(c -> !ChangeAlgebra.coversWholeHome(c));
+    if (changes.isEmpty()) {
+      stopTracking("the change record was incomplete or overflowed after the pre-copy");
+      return;
+    }
+    remember(changes.get());
+    long t0 = System.nanoTime();
+    RsyncOutput out = trackedDelta.copy(context, changes.get(), true, newHome.linkBasis(), preCopied, trackingSince);
+    log.debug("caught up live with {} in {} ms", changes.get(), (System.nanoTime() - t0) / 1_000_000);
+    if (out.exitCode == RsyncCommands.PARTIAL) {
+      // rsync skipped its deletions after the error: the lock copies these directories again, deletions and all,
+      // and fails loudly if one of them cannot be read.
+      log.info("the live catch-up could not copy everything (rsync exit 23); the lock copies its {} again", changes.get());
+      unfinished = changes.get();
+    }
+  }
+
+  private void startHome(BackupContext context) {
+    newHome = NewHome.make(context, linkDest, btrfsClones, excludesText, runner);
+  }
 
   /**
    * Starts the tracker's walk of the home, which only reads it, in a thread of its own: on the benchmark home it
@@ -519,7 +283,7 @@ final class RsyncRun implements DiskStrategy.Run {
   }
 
   private void startTracking(BackupContext context) {
-    Path work = workDir(context);
+    Path work = TrackedDelta.workDir(context);
     try {
       Trees.deleteRecursively(work);
       context.modes().createDirectories(work);
@@ -546,7 +310,7 @@ final class RsyncRun implements DiskStrategy.Run {
       } catch (IOException e) {
         throw SnapstashException.storage("cannot create " + work + ": " + e.getMessage(), e);
       }
-      started = HomeChangeTracker.start(home, RsyncCommands.excludedDirectories(excludes), barriers, subvolumeHome);
+      started = HomeChangeTracker.start(home, RsyncCommands.excludedDirectories(excludes), barriers, newHome.subvolume());
     }
     HomeChangeTracker.Result result = started;
     result.tracker().ifPresentOrElse(
@@ -559,10 +323,10 @@ final class RsyncRun implements DiskStrategy.Run {
 
   @Override
   public CopyResult backup(BackupContext context) {
-    if (!started) {
+    if (newHome == null) {
       startHome(context);
     }
-    Optional<HomeChangeTracker.Changes> changes = Optional.empty();
+    Optional<Changes> changes = Optional.empty();
     if (tracker != null) {
       long t0 = System.nanoTime();
       changes = tracker.collect(BARRIER_TIMEOUT);
@@ -574,7 +338,7 @@ final class RsyncRun implements DiskStrategy.Run {
       }
       if (changes.isEmpty()) {
         untracked = "the change record was incomplete";
-      } else if (changes.get().subtrees().contains("")) {
+      } else if (ChangeAlgebra.coversWholeHome(changes.get())) {
         untracked = "events overflowed for the whole home";
         changes = Optional.empty();
       } else {
@@ -587,10 +351,10 @@ final class RsyncRun implements DiskStrategy.Run {
       if (changes.isPresent()) {
         remember(changes.get());
         tracked = true;
-        out = trackedDelta(context, changes.get(), false);
+        out = trackedDelta.copy(context, changes.get(), false, newHome.linkBasis(), preCopied, trackingSince);
         delta = "tracked: " + changes.get();
       } else {
-        if (trackingSince != null && linkBasis.isPresent()) {
+        if (trackingSince != null && newHome.linkBasis().isPresent()) {
           // The pre-copy linked unchanged files to the previous backup; an attribute change since would be applied
           // by this rsync to the shared inode, and so to the previous backup too.
           long t0 = System.nanoTime();
@@ -599,7 +363,7 @@ final class RsyncRun implements DiskStrategy.Run {
               "{} file(s) hard-linked to the previous backup changed since the pre-copy began; copying them afresh ({} ms)",
               unshared, (System.nanoTime() - t0) / 1_000_000);
         }
-        if (!preCopy && linkBasis.isPresent()) {
+        if (!preCopy && newHome.linkBasis().isPresent()) {
           context.previousCheck().awaitStamps(); // at once when prepareBackup ran, as the engine's runs do
         }
         out = copy(context, "home", false);
@@ -616,7 +380,7 @@ final class RsyncRun implements DiskStrategy.Run {
         }
       }
     } finally {
-      Trees.deleteRecursively(workDir(context));
+      Trees.deleteRecursively(TrackedDelta.workDir(context));
     }
     log.debug("home delta under the lock: {}", delta);
     return new CopyResult(
@@ -628,106 +392,27 @@ final class RsyncRun implements DiskStrategy.Run {
         Map.of(
             "excludes", excludesText,
             "link-dest", String.valueOf(linkDest),
-            "start", start,
+            "start", newHome.description(),
             "pre-copy", preCopy ? preCopyKind : "none",
             "delta", delta));
   }
 
-  /**
-   * The delta for tracked changes: the repository metadata among them compared by content, then the changed
-   * directories' entries, then the new subtrees whole. Sizes are the pre-copy's, plus what moved now.
-   */
-  private RsyncOutput trackedDelta(BackupContext context, HomeChangeTracker.Changes changes, boolean live) {
-    Path work = workDir(context);
-    Path target = context.homeDir();
-    RsyncOutput out = RsyncOutput.empty();
-    out.files = preCopied == null ? 0 : preCopied.files;
-    out.totalBytes = preCopied == null ? 0 : preCopied.totalBytes;
-    List<String> metaDirs = changes.directories().stream().filter(RsyncCommands::holdsRepositoryMetadata).toList();
-    List<String> metaTrees = changes.subtrees().stream().filter(RsyncCommands::mayHoldRepositoryMetadata).toList();
-    long t0 = System.nanoTime();
-    int unshared =
-        linkBasis.isEmpty()
-            ? 0
-            : SharedInodes.unshare(home, target, linkBasis.get(), changes, live ? SharedInodes.EVERY : trackingSince);
-    log.debug(
-        "{} file(s) hard-linked to the previous backup {}; copying them afresh ({} ms)",
-        unshared, live ? "in the changed directories" : "changed since tracking began", (System.nanoTime() - t0) / 1_000_000);
-    Pass pass = new Pass(work, target, live, live ? "pre-copy" : "home", context.modes());
-    // Metadata first: a ref it rewrites changes its directory's time, which the copy passes then set right.
-    runListed(pass, "metadata-directories", metaDirs, false, true, Progress.NONE, out);
-    runListed(pass, "metadata-subtrees", metaTrees, true, true, Progress.NONE, out);
-    if (!live) {
-      FaultPoints.hit(FaultPoints.DURING_HOME_COPY);
-    }
-    runListed(pass, "directories", changes.directories(), false, false, context.progress(), out);
-    runListed(pass, "subtrees", changes.subtrees(), true, false, context.progress(), out);
-    return out;
-  }
-
-  /**
-   * The rsync commands of one tracked delta. Live (the catch-up before the lock), a directory removed meanwhile
-   * is expected (rsync exits 23 or 24) and its parent's change is copied under the lock.
-   */
-  private record Pass(Path work, Path target, boolean live, String phase, dev.snapstash.core.util.FileModes modes) {}
-
-  private void runListed(
-      Pass pass, String name, Collection<String> dirs, boolean recursive, boolean metadata, Progress progress, RsyncOutput total) {
-    if (dirs.isEmpty()) {
-      return;
-    }
-    Path list = pass.work().resolve(name + ".list");
-    try {
-      pass.modes().writeString(list, RsyncCommands.listEntries(dirs, recursive));
-    } catch (IOException e) {
-      throw SnapstashException.storage("cannot write " + list + ": " + e.getMessage(), e);
-    }
-    Command command =
-        metadata
-            ? RsyncCommands.repositoryMetadataListed(home, pass.target(), list, recursive, excludes)
-            : RsyncCommands.copyListed(home, pass.target(), list, recursive, excludes);
-    if (pass.live()) {
-      command = command.alsoOkOn(RsyncCommands.VANISHED, RsyncCommands.PARTIAL);
-    }
-    long t0 = System.nanoTime();
-    total.addTransfer(run(command, pass.phase(), progress));
-    log.debug(
-        "{}delta pass {}: {} entries in {} ms", pass.live() ? "live " : "", name, dirs.size(), (System.nanoTime() - t0) / 1_000_000);
-  }
-
-  /** Our scratch directory inside the new backup (the tracker's barrier, the delta's lists); never in the home. */
-  private static Path workDir(BackupContext context) {
-    return context.backupDir().resolve(".rsync-work");
-  }
-
-  /** How long the tracker may take to read the events queued before the lock was drained. */
-  private static final Duration BARRIER_TIMEOUT = Duration.ofSeconds(10);
-
   private RsyncOutput copy(BackupContext context, String phase, boolean live) {
     Path target = context.homeDir();
     try {
-      createHome(context);
+      NewHome.create(context);
     } catch (IOException e) {
       throw SnapstashException.storage("cannot create " + target + ": " + e.getMessage(), e);
     }
     // Hard links are made by the first pass only: the pre-copy already linked every unchanged file, and linking
     // again under the lock makes rsync compare each file against two trees, doubling the locked walk.
     boolean firstPass = live || !preCopy;
-    Optional<Path> previous = firstPass ? linkBasis : Optional.empty();
+    Optional<Path> previous = firstPass ? newHome.linkBasis() : Optional.empty();
     Command command = RsyncCommands.copy(home, target, previous, excludes);
     if (live) {
       command = command.alsoOkOn(RsyncCommands.VANISHED, RsyncCommands.PARTIAL);
     }
     return run(command, phase, context.progress());
-  }
-
-  /**
-   * The backup's {@code home} directory, for rsync to fill. Not with the backup's modes: rsync gives it the live
-   * home's mode and owner, which a restore gives back; until then the backup directory keeps others out.
-   */
-  private static void createHome(BackupContext context) throws IOException {
-    context.modes().createDirectories(context.backupDir());
-    Files.createDirectories(context.homeDir());
   }
 
   private RsyncOutput run(Command command, String phase, Progress progress) {
@@ -736,10 +421,12 @@ final class RsyncRun implements DiskStrategy.Run {
 
   @Override
   public CopyResult afterUnlock(BackupContext context, CopyResult underLock) {
-    if (tracked && subvolumeHome && collected != null) {
+    if (tracked && newHome.subvolume() && collected != null) {
       try {
         java.util.Set<String> unknown = new java.util.HashSet<>(changedDirectories);
-        unknown.addAll(removedFromCopy(context.homeDir(), collected.digests().keySet()));
+        unknown.addAll(
+            ChangeAlgebra.removedFromCopy(
+                collected.digests().keySet(), changedDirectories, HomeChangeTracker.isDirectoryIn(context.homeDir())));
         int listed =
             HomeIndex.write(context.backupDir(), excludesText, collected.digests(), unknown, newSubtrees, context.modes());
         log.debug("{} lists {} directories for the next backup's pre-copy", HomeIndex.FILE, listed);
@@ -749,26 +436,6 @@ final class RsyncRun implements DiskStrategy.Run {
     }
     closeTrackers();
     return underLock;
-  }
-
-  /**
-   * The directories walked below a changed one that the copy no longer has. The delta's {@code rsync -d --delete}
-   * of a changed directory removes a subdirectory moved away meanwhile, and the move itself raises events only in
-   * the two parents: the subdirectory's own digest, and its descendants', would otherwise still vouch for a copy
-   * that is gone, and a move back before the next backup would match them.
-   */
-  private java.util.Set<String> removedFromCopy(Path copy, java.util.Set<String> walked) {
-    java.util.Set<String> gone = new java.util.HashSet<>();
-    if (changedDirectories.isEmpty()) {
-      return gone;
-    }
-    for (String dir : walked) {
-      boolean belowChanged = !dir.isEmpty() && Trees.insideAny(Trees.parentOf(dir), changedDirectories);
-      if (belowChanged && !Files.isDirectory(copy.resolve(dir), LinkOption.NOFOLLOW_LINKS)) {
-        gone.add(dir);
-      }
-    }
-    return gone;
   }
 
   private void closeTrackers() {
@@ -784,7 +451,7 @@ final class RsyncRun implements DiskStrategy.Run {
   @Override
   public void cleanupIncomplete(BackupContext context) {
     closeTrackers();
-    Trees.deleteRecursively(workDir(context));
+    Trees.deleteRecursively(TrackedDelta.workDir(context));
     Trees.deleteRecursively(context.homeDir());
   }
 }
