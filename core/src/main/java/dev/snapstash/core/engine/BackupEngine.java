@@ -225,12 +225,12 @@ public final class BackupEngine {
         PreviousHome previous =
             PreviousHome.start(
                 settings.store().latestComplete().map(m -> settings.store().dir(m.tag())), CHECK_THREADS);
+        DiskStrategy.Run diskRun = disk.begin(settings.store().root());
         try {
-          disk.startReading(settings.store().root());
-          return checkAndRun(progress, startedAt, t0, phases, previous);
+          return checkAndRun(progress, startedAt, t0, phases, previous, diskRun);
         } finally {
           previous.close();
-          disk.endRun();
+          diskRun.close();
         }
       }
     } catch (SnapstashException e) {
@@ -243,7 +243,8 @@ public final class BackupEngine {
 
   /** The preflight, then the run; the disk strategy's early reading goes on beside the preflight. */
   private Manifest checkAndRun(
-      Progress progress, Instant startedAt, long t0, Map<String, Long> phases, PreviousHome previous) {
+      Progress progress, Instant startedAt, long t0, Map<String, Long> phases, PreviousHome previous,
+      DiskStrategy.Run diskRun) {
     Findings findings = check();
     for (Findings.Finding finding : findings.all()) {
       log.debug("preflight: {}: {}", finding.subject(), finding.message());
@@ -271,7 +272,7 @@ public final class BackupEngine {
       journal.finish();
       throw e;
     }
-    Run run = new Run(tag, manifest, phases, progress, t0, journal, partial, previous);
+    Run run = new Run(tag, manifest, phases, progress, t0, journal, partial, previous, diskRun);
     return run.execute();
   }
 
@@ -340,6 +341,7 @@ public final class BackupEngine {
     private final Journal journal;
     private final RemovePartialBackup partial;
     private final PreviousHome previousHome;
+    private final DiskStrategy.Run diskRun;
     private Duration lockWindow;
     private Instant unlockedAt;
     private long bytesUnderLock;
@@ -352,8 +354,10 @@ public final class BackupEngine {
         long t0,
         Journal journal,
         RemovePartialBackup partial,
-        PreviousHome previousHome) {
+        PreviousHome previousHome,
+        DiskStrategy.Run diskRun) {
       this.journal = journal;
+      this.diskRun = diskRun;
       this.previousHome = previousHome;
       this.partial = partial;
       this.tag = tag;
@@ -373,7 +377,7 @@ public final class BackupEngine {
       DatabaseStrategy.Pending pendingDatabase = null;
       try {
         long t = nanoTime.getAsLong();
-        disk.prepareBackup(context);
+        diskRun.prepareBackup(context);
         database.prepareBackup(context);
         phases.put("pre-copy", millisSince(t));
 
@@ -413,7 +417,7 @@ public final class BackupEngine {
         CopyResult db;
         long checksums;
         try {
-          home = disk.afterUnlock(context, homeUnderLock);
+          home = diskRun.afterUnlock(context, homeUnderLock);
           long tc = nanoTime.getAsLong();
           home = withHomeChecksums(home);
           checksums = millisSince(tc);
@@ -480,7 +484,7 @@ public final class BackupEngine {
             };
         Callable<Void> home =
             () -> {
-              results[1] = disk.backup(underLock);
+              results[1] = diskRun.backup(underLock);
               lp.report("home", 1, "done");
               return null;
             };
@@ -652,7 +656,7 @@ public final class BackupEngine {
           }
         }
         for (Runnable cleanup :
-            List.<Runnable>of(() -> database.cleanupIncomplete(context), () -> disk.cleanupIncomplete(context))) {
+            List.<Runnable>of(() -> database.cleanupIncomplete(context), () -> diskRun.cleanupIncomplete(context))) {
           try {
             cleanup.run();
           } catch (RuntimeException e) {

@@ -227,11 +227,39 @@ public final class BtrfsDiskStrategy implements DiskStrategy {
   }
 
   /**
+   * A backup by this strategy keeps nothing between its steps beyond what the context names (the snapshot's path
+   * comes from the tag), so its run is these methods as they are.
+   */
+  @Override
+  public Run begin(Path backupRoot) {
+    return new Run() {
+      @Override
+      public void prepareBackup(BackupContext context) {
+        BtrfsDiskStrategy.this.prepareBackup(context);
+      }
+
+      @Override
+      public CopyResult backup(BackupContext context) {
+        return BtrfsDiskStrategy.this.backup(context);
+      }
+
+      @Override
+      public CopyResult afterUnlock(BackupContext context, CopyResult underLock) {
+        return BtrfsDiskStrategy.this.afterUnlock(context, underLock);
+      }
+
+      @Override
+      public void cleanupIncomplete(BackupContext context) {
+        BtrfsDiskStrategy.this.cleanupIncomplete(context);
+      }
+    };
+  }
+
+  /**
    * Before the lock: write the filesystem's dirty data out while the instance is live, so that the snapshot under
    * the lock has little left to flush.
    */
-  @Override
-  public void prepareBackup(BackupContext context) {
+  void prepareBackup(BackupContext context) {
     createDirectories(context.modes(), snapshotOf(context.tag()).getParent());
     runner.run(BtrfsCommands.sync(home));
   }
@@ -242,8 +270,7 @@ public final class BtrfsDiskStrategy implements DiskStrategy {
    * before committing (the kernel's create_snapshot), so everything written before the call is in it; a syncfs
    * would only add a second transaction commit to the lock window.
    */
-  @Override
-  public CopyResult backup(BackupContext context) {
+  CopyResult backup(BackupContext context) {
     Path snapshot = snapshotOf(context.tag());
     createDirectories(context.modes(), snapshot.getParent());
     DeleteSnapshot undo = new DeleteSnapshot(snapshot);
@@ -260,8 +287,7 @@ public final class BtrfsDiskStrategy implements DiskStrategy {
   }
 
   /** After the unlock: copy the read-only snapshot into the backup, then drop old local snapshots. */
-  @Override
-  public CopyResult afterUnlock(BackupContext context, CopyResult underLock) {
+  CopyResult afterUnlock(BackupContext context, CopyResult underLock) {
     Path snapshot = snapshotOf(context.tag());
     Map<String, String> details = new LinkedHashMap<>(underLock.details());
     Transfer how = transfer();
@@ -432,8 +458,7 @@ public final class BtrfsDiskStrategy implements DiskStrategy {
     }
   }
 
-  @Override
-  public void cleanupIncomplete(BackupContext context) {
+  void cleanupIncomplete(BackupContext context) {
     deleteSnapshot(context.tag());
     context.undo().done(new DeleteSnapshot(snapshotOf(context.tag())));
     Trees.deleteRecursively(context.homeDir());

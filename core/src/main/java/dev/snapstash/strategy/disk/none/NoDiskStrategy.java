@@ -1,6 +1,5 @@
 package dev.snapstash.strategy.disk.none;
 
-import dev.snapstash.core.spi.BackupContext;
 import dev.snapstash.core.spi.CopyResult;
 import dev.snapstash.core.spi.DiskStrategy;
 import dev.snapstash.core.spi.Findings;
@@ -25,8 +24,8 @@ public final class NoDiskStrategy implements DiskStrategy {
   }
 
   @Override
-  public CopyResult backup(BackupContext context) {
-    return CopyResult.empty(name());
+  public Run begin(java.nio.file.Path backupRoot) {
+    return context -> CopyResult.empty(name());
   }
 
   @Override

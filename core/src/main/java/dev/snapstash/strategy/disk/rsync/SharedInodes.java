@@ -43,7 +43,7 @@ final class SharedInodes {
    * three roots), where {@code previous} (the home of the backup the pre-copy linked against) has them. Returns
    * how many it unlinked.
    */
-  static int unshare(Path home, Path copy, Path previous, HomeChangeTracker.Changes changes, Instant since) {
+  static int unshare(Path home, Path copy, Path previous, Changes changes, Instant since) {
     FileTime threshold = FileTime.from(since);
     int[] count = {0};
     try {

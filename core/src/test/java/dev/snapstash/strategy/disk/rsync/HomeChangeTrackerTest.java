@@ -20,13 +20,13 @@ class HomeChangeTrackerTest {
 
   @Test
   void aHomeOnALocalFilesystemCanBeTracked() {
-    assertThat(HomeChangeTracker.untrustedMount(LOCAL_ROOT, Path.of("/var/atlassian/bitbucket"))).isEmpty();
+    assertThat(MountPolicy.untrustedMount(LOCAL_ROOT, Path.of("/var/atlassian/bitbucket"))).isEmpty();
   }
 
   @Test
   void aHomeOnNfsCannot() {
     String mounts = LOCAL_ROOT + "40 22 0:50 / /mnt/bitbucket rw - nfs4 filer:/export rw,vers=4.2\n";
-    assertThat(HomeChangeTracker.untrustedMount(mounts, Path.of("/mnt/bitbucket/home")))
+    assertThat(MountPolicy.untrustedMount(mounts, Path.of("/mnt/bitbucket/home")))
         .hasValueSatisfying(why -> assertThat(why).contains("nfs4"));
   }
 
@@ -34,11 +34,11 @@ class HomeChangeTrackerTest {
   @Test
   void norOneWithANetworkMountInside() {
     String mounts = LOCAL_ROOT + "41 22 0:51 / /var/bb/home/shared rw - nfs filer:/shared rw\n";
-    assertThat(HomeChangeTracker.untrustedMount(mounts, Path.of("/var/bb/home")))
+    assertThat(MountPolicy.untrustedMount(mounts, Path.of("/var/bb/home")))
         .hasValueSatisfying(why -> assertThat(why).contains("/var/bb/home/shared").contains("nfs"));
     // A mount elsewhere whose name merely starts like the home is not inside it.
     String beside = LOCAL_ROOT + "41 22 0:51 / /var/bb/home-old rw - nfs filer:/old rw\n";
-    assertThat(HomeChangeTracker.untrustedMount(beside, Path.of("/var/bb/home"))).isEmpty();
+    assertThat(MountPolicy.untrustedMount(beside, Path.of("/var/bb/home"))).isEmpty();
   }
 
   @Test
@@ -47,21 +47,21 @@ class HomeChangeTrackerTest {
         LOCAL_ROOT
             + "40 22 0:50 / /srv rw - cifs //nas/srv rw\n"
             + "41 40 254:1 / /srv/bit\\040bucket rw - xfs /dev/vdb rw\n";
-    assertThat(HomeChangeTracker.untrustedMount(mounts, Path.of("/srv/bit bucket/home"))).isEmpty();
-    assertThat(HomeChangeTracker.untrustedMount(mounts, Path.of("/srv/other"))).isPresent();
+    assertThat(MountPolicy.untrustedMount(mounts, Path.of("/srv/bit bucket/home"))).isEmpty();
+    assertThat(MountPolicy.untrustedMount(mounts, Path.of("/srv/other"))).isPresent();
   }
 
   /** A sysctl file reads whole only line by line: Files.readString gave "1" for 192536. */
   @Test
   void theWatchLimitIsReadWhole() throws Exception {
     long expected = Long.parseLong(new String(new java.io.FileInputStream("/proc/sys/fs/inotify/max_user_watches").readAllBytes()).strip());
-    assertThat(HomeChangeTracker.watchLimit()).contains(expected);
+    assertThat(MountPolicy.watchLimit()).contains(expected);
     assertThat(expected).isGreaterThan(1);
   }
 
   @Test
   void theLocalTestDirectoryIsTrackable() {
-    assertThat(HomeChangeTracker.untrustedMount(tmp)).isEmpty();
+    assertThat(MountPolicy.untrustedMount(tmp)).isEmpty();
   }
 
   @Test
@@ -86,7 +86,7 @@ class HomeChangeTrackerTest {
         HomeChangeTracker.start(home, RsyncCommands.excludedDirectories(RsyncCommands.DISPOSABLE), barrier).tracker().orElseThrow();
     Files.writeString(home.resolve("caches/deep/x"), "x");
     Files.writeString(home.resolve("shared/y"), "y");
-    HomeChangeTracker.Changes changes = tracker.collect(Duration.ofSeconds(10)).orElseThrow();
+    Changes changes = tracker.collect(Duration.ofSeconds(10)).orElseThrow();
     tracker.close();
     assertThat(changes.directories()).containsExactly("shared");
     assertThat(changes.subtrees()).isEmpty();
@@ -100,10 +100,10 @@ class HomeChangeTrackerTest {
     Path barrier = Files.createDirectories(tmp.resolve("barrier"));
     HomeChangeTracker tracker = HomeChangeTracker.start(home, d -> false, barrier).tracker().orElseThrow();
     Files.writeString(home.resolve("a/1"), "1");
-    HomeChangeTracker.Changes first = tracker.checkpoint(Duration.ofSeconds(10)).orElseThrow();
+    Changes first = tracker.checkpoint(Duration.ofSeconds(10)).orElseThrow();
     Files.writeString(home.resolve("b/2"), "2");
     Files.createDirectories(home.resolve("b/new/deeper"));
-    HomeChangeTracker.Changes second = tracker.collect(Duration.ofSeconds(10)).orElseThrow();
+    Changes second = tracker.collect(Duration.ofSeconds(10)).orElseThrow();
     tracker.close();
     assertThat(first.directories()).containsExactly("a");
     assertThat(second.directories()).containsExactly("b");
@@ -146,7 +146,7 @@ class HomeChangeTrackerTest {
     Path home = tmp.resolve("home");
     Files.createDirectories(home.resolve("a/b/c"));
     Files.createDirectories(home.resolve("d"));
-    HomeChangeTracker.Changes changes =
+    Changes changes =
         HomeChangeTracker.changes(
             home,
             java.util.Set.of(home.resolve("a/b"), home.resolve("d"), home.resolve("gone")),

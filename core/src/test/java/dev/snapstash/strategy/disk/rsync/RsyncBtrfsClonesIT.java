@@ -113,7 +113,7 @@ class RsyncBtrfsClonesIT {
 
   @Test
   void aPreviousHomeThatIsNotASubvolumeIsCopiedInFullNotLinkedAcrossSubvolumes() throws Exception {
-    RsyncDiskStrategy plain = new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 1, runner);
+    RsyncRun plain = new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 1, runner).beginWithoutEarlyWalk();
     BackupContext first = new BackupContext("1", root.resolve("1"), Optional.empty(), Progress.NONE);
     plain.prepareBackup(first);
     record(first, finish(plain, first));
@@ -127,11 +127,11 @@ class RsyncBtrfsClonesIT {
   @Test
   void offBtrfsTheHomeIsHardLinkedAsBefore() throws Exception {
     BackupContext first = new BackupContext("1", tmp.resolve("ext/1"), Optional.empty(), Progress.NONE);
-    RsyncDiskStrategy one = strategy(List.of(), 1);
+    RsyncRun one = strategy(List.of(), 1);
     one.prepareBackup(first);
     record(first, finish(one, first));
     BackupContext second = new BackupContext("2", tmp.resolve("ext/2"), Optional.of(first.backupDir()), Progress.NONE);
-    RsyncDiskStrategy two = strategy(List.of(), 1);
+    RsyncRun two = strategy(List.of(), 1);
     two.prepareBackup(second);
     assertThat(finish(two, second).details().get("start")).isEqualTo("hard links to the previous backup");
     assertThat(Files.getAttribute(second.homeDir().resolve("shared/bitbucket.properties"), "unix:nlink")).isEqualTo(2);
@@ -269,11 +269,11 @@ class RsyncBtrfsClonesIT {
   void aDirectoryChangedDuringTheBackupIsLeftOutOfItsIndex() throws Exception {
     settle();
     BackupContext ctx = new BackupContext("1", root.resolve("1"), Optional.empty(), Progress.NONE);
-    RsyncDiskStrategy rsync = strategy(List.of(), 1);
+    RsyncRun rsync = strategy(List.of(), 1);
     rsync.prepareBackup(ctx);
     write(home.resolve("shared/data/repositories/4/refs/heads/new"), "n".repeat(40) + "\n");
     record(ctx, finish(rsync, ctx));
-    java.util.Map<String, HomeIndex.Dir> index = HomeIndex.read(ctx.backupDir(), String.join(" ", strategy(List.of(), 1).excludes())).orElseThrow();
+    java.util.Map<String, HomeIndex.Dir> index = HomeIndex.read(ctx.backupDir(), String.join(" ", rsyncStrategy(List.of(), 1).excludes())).orElseThrow();
     assertThat(index.get("shared/data/repositories/4/refs/heads").known()).isFalse();
     for (String vouched : List.of("shared/data/repositories/5/refs/heads", "shared", "")) {
       assertThat(index.get(vouched).known()).as(vouched).isTrue();
@@ -289,7 +289,7 @@ class RsyncBtrfsClonesIT {
     settle();
     write(home.resolve("shared/data/repositories/6/refs/heads/fresh"), "f".repeat(40) + "\n");
     BackupContext ctx = backup("1", Optional.empty(), List.of(), 1);
-    java.util.Map<String, HomeIndex.Dir> index = HomeIndex.read(ctx.backupDir(), String.join(" ", strategy(List.of(), 1).excludes())).orElseThrow();
+    java.util.Map<String, HomeIndex.Dir> index = HomeIndex.read(ctx.backupDir(), String.join(" ", rsyncStrategy(List.of(), 1).excludes())).orElseThrow();
     assertThat(index.get("shared/data/repositories/6/refs/heads").known()).isFalse();
     assertThat(index.get("shared/data/repositories/7/refs/heads").known()).isTrue();
   }
@@ -307,7 +307,7 @@ class RsyncBtrfsClonesIT {
     BackupContext first = backup("1", Optional.empty(), List.of(), 1);
 
     BackupContext ctx = new BackupContext("2", root.resolve("2"), Optional.of(first.backupDir()), Progress.NONE);
-    RsyncDiskStrategy rsync = strategy(List.of(), 1);
+    RsyncRun rsync = strategy(List.of(), 1);
     rsync.prepareBackup(ctx);
     Files.move(home.resolve("shared/p/x"), home.resolve("shared/q/x"));
     CopyResult result = finish(rsync, ctx);
@@ -363,7 +363,11 @@ class RsyncBtrfsClonesIT {
     Thread.sleep(1_100);
   }
 
-  private RsyncDiskStrategy strategy(List<String> excludes, int parallel) {
+  private RsyncRun strategy(List<String> excludes, int parallel) {
+    return rsyncStrategy(excludes, parallel).beginWithoutEarlyWalk();
+  }
+
+  private RsyncDiskStrategy rsyncStrategy(List<String> excludes, int parallel) {
     return new RsyncDiskStrategy(home, excludes, true, true, true, true, true, parallel, runner);
   }
 
@@ -373,7 +377,7 @@ class RsyncBtrfsClonesIT {
   /** One backup into the btrfs root, with its manifest's home part and its checksums as the engine writes them. */
   private BackupContext backup(String tag, Optional<Path> previous, List<String> excludes, int parallel) throws Exception {
     BackupContext ctx = new BackupContext(tag, root.resolve(tag), previous, Progress.NONE);
-    RsyncDiskStrategy rsync = strategy(excludes, parallel);
+    RsyncRun rsync = strategy(excludes, parallel);
     rsync.prepareBackup(ctx);
     CopyResult result = finish(rsync, ctx);
     record(ctx, result);

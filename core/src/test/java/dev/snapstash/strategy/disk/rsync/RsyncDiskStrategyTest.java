@@ -33,7 +33,7 @@ class RsyncDiskStrategyTest {
     Files.writeString(ref, before);
     FileTime stamp = Files.getLastModifiedTime(ref);
 
-    RsyncDiskStrategy rsync = new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 1, new ProcessRunner());
+    RsyncRun rsync = new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 1, new ProcessRunner()).beginWithoutEarlyWalk();
     BackupContext ctx = new BackupContext("t", tmp.resolve("backup"), Optional.empty(), Progress.NONE);
     rsync.prepareBackup(ctx);
 
@@ -49,7 +49,7 @@ class RsyncDiskStrategyTest {
     Path home = tmp.resolve("home");
     Files.createDirectories(home.resolve("shared"));
     Files.writeString(home.resolve("shared/gone"), "x");
-    RsyncDiskStrategy rsync = new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 1, new ProcessRunner());
+    RsyncRun rsync = new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 1, new ProcessRunner()).beginWithoutEarlyWalk();
     BackupContext ctx = new BackupContext("t", tmp.resolve("backup"), Optional.empty(), Progress.NONE);
     rsync.prepareBackup(ctx);
     Files.delete(home.resolve("shared/gone"));

@@ -43,7 +43,7 @@ class TrackedDeltaTest {
     Path home = tmp.resolve("home");
     homeForEveryKindOfChange(home);
 
-    RsyncDiskStrategy rsync = strategy(home);
+    RsyncRun rsync = strategy(home);
     BackupContext ctx = context();
     rsync.prepareBackup(ctx);
     everyKindOfChange(home);
@@ -116,7 +116,7 @@ class TrackedDeltaTest {
     for (int i = 0; i < 60; i++) {
       change(home, random);
     }
-    RsyncDiskStrategy rsync = strategy(home);
+    RsyncRun rsync = strategy(home);
     BackupContext ctx = context();
     rsync.prepareBackup(ctx);
     for (int i = 0; i < 120; i++) {
@@ -144,9 +144,9 @@ class TrackedDeltaTest {
     Path file = home.resolve("shared/data/repositories/1/hooks/pre-receive");
     write(file, "#!/bin/sh\n");
     Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
-    BackupContext first = firstBackup(new RsyncDiskStrategy(home, List.of(), true, true, false, true, tracked, 1, runner));
+    BackupContext first = firstBackup(new RsyncDiskStrategy(home, List.of(), true, true, false, true, tracked, 1, runner).beginWithoutEarlyWalk());
 
-    RsyncDiskStrategy rsync = new RsyncDiskStrategy(home, List.of(), true, true, false, true, tracked, 1, runner);
+    RsyncRun rsync = new RsyncDiskStrategy(home, List.of(), true, true, false, true, tracked, 1, runner).beginWithoutEarlyWalk();
     BackupContext second = after(first);
     rsync.prepareBackup(second);
     Path linked = second.homeDir().resolve("shared/data/repositories/1/hooks/pre-receive");
@@ -180,8 +180,8 @@ class TrackedDeltaTest {
       write(home.resolve("shared/data/repositories/" + r + "/refs/heads/main"), ("" + r).repeat(40) + "\n");
     }
     write(home.resolve("shared/bitbucket.properties"), "a=b\n");
-    RsyncDiskStrategy rsync =
-        new RsyncDiskStrategy(home, List.of("/shared/data/repositories/"), true, true, false, true, true, parallel, runner);
+    RsyncRun rsync =
+        new RsyncDiskStrategy(home, List.of("/shared/data/repositories/"), true, true, false, true, true, parallel, runner).beginWithoutEarlyWalk();
     BackupContext ctx = context();
     rsync.prepareBackup(ctx);
     finish(rsync, ctx);
@@ -203,7 +203,7 @@ class TrackedDeltaTest {
     write(home.resolve("shared/data/attachments/1/a.png"), "png");
     write(home.resolve("caches/x"), "never copied");
     BackupContext first = new BackupContext("1", tmp.resolve("b1"), Optional.empty(), Progress.NONE);
-    RsyncDiskStrategy one = new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 3, runner);
+    RsyncRun one = new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 3, runner).beginWithoutEarlyWalk();
     one.prepareBackup(first);
     assertThat(differences(home, first.homeDir())).isEmpty();
     finish(one, first);
@@ -211,7 +211,7 @@ class TrackedDeltaTest {
     write(home.resolve("shared/data/repositories/9/refs/heads/main"), "9".repeat(40) + "\n");
     Files.writeString(home.resolve("shared/data/repositories/2/refs/heads/main"), "x".repeat(40) + "\n");
     BackupContext second = after(first);
-    RsyncDiskStrategy two = new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 3, runner);
+    RsyncRun two = new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 3, runner).beginWithoutEarlyWalk();
     two.prepareBackup(second);
     finish(two, second);
     assertThat(differences(home, second.homeDir())).isEmpty();
@@ -251,7 +251,7 @@ class TrackedDeltaTest {
                 }
               }
             });
-    RsyncDiskStrategy rsync = new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 3, runner);
+    RsyncRun rsync = new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 3, runner).beginWithoutEarlyWalk();
     BackupContext ctx = context();
     writer.start();
     try {
@@ -301,7 +301,7 @@ class TrackedDeltaTest {
     Path home = tmp.resolve("home");
     write(home.resolve("shared/data/repositories/1/HEAD"), "ref: refs/heads/main\n");
     Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("rwxr-xr-x"));
-    RsyncDiskStrategy rsync = strategy(home);
+    RsyncRun rsync = strategy(home);
     BackupContext ctx = context();
     rsync.prepareBackup(ctx);
 
@@ -321,7 +321,7 @@ class TrackedDeltaTest {
     // The home itself is compared when its change time falls after the tracking began (less a second, for
     // filesystems that keep whole seconds): let that second pass.
     Thread.sleep(1_100);
-    RsyncDiskStrategy rsync = strategy(home);
+    RsyncRun rsync = strategy(home);
     BackupContext ctx = context();
     rsync.prepareBackup(ctx);
     CopyResult result = finish(rsync, ctx);
@@ -334,7 +334,7 @@ class TrackedDeltaTest {
   void aFailedRunStopsWatchingAndLeavesNoScratch() throws Exception {
     Path home = tmp.resolve("home");
     write(home.resolve("shared/a"), "a");
-    RsyncDiskStrategy rsync = strategy(home);
+    RsyncRun rsync = strategy(home);
     BackupContext ctx = context();
     rsync.prepareBackup(ctx);
     rsync.cleanupIncomplete(ctx);
@@ -352,7 +352,7 @@ class TrackedDeltaTest {
     write(home.resolve("shared/a/f"), "before");
     Files.createDirectories(home.resolve("shared/b"));
     Files.createLink(home.resolve("shared/b/g"), home.resolve("shared/a/f"));
-    RsyncDiskStrategy rsync = strategy(home);
+    RsyncRun rsync = strategy(home);
     BackupContext ctx = context();
     rsync.prepareBackup(ctx);
 
@@ -374,7 +374,7 @@ class TrackedDeltaTest {
     Path old = first.homeDir().resolve("shared/config/link");
     FileTime before = Files.getLastModifiedTime(old, LinkOption.NOFOLLOW_LINKS);
 
-    RsyncDiskStrategy rsync = strategy(home);
+    RsyncRun rsync = strategy(home);
     BackupContext second = after(first);
     rsync.prepareBackup(second);
     assertThat(Files.getAttribute(second.homeDir().resolve("shared/config/link"), "unix:nlink", LinkOption.NOFOLLOW_LINKS))
@@ -397,7 +397,7 @@ class TrackedDeltaTest {
     Path home = tmp.resolve("home");
     write(home.resolve("shared/a"), "a");
     sh("mkdir \"$1/shared/$(printf 'caf\\351')\" && echo old > \"$1/shared/$(printf 'caf\\351')/x\"", home);
-    RsyncDiskStrategy rsync = strategy(home);
+    RsyncRun rsync = strategy(home);
     BackupContext ctx = context();
     rsync.prepareBackup(ctx);
 
@@ -415,7 +415,7 @@ class TrackedDeltaTest {
     write(home.resolve("shared/bitbucket.properties"), "a=b\n");
     write(home.resolve("shared/data/repositories/1/objects/ab/cdef"), "object");
     Thread.sleep(1_100); // so that the home's own change time does not make the delta compare the home itself
-    RsyncDiskStrategy rsync = strategy(home);
+    RsyncRun rsync = strategy(home);
     BackupContext ctx = context();
     rsync.prepareBackup(ctx);
 
@@ -459,7 +459,7 @@ class TrackedDeltaTest {
               }
             });
     writer.start();
-    RsyncDiskStrategy rsync = strategy(home);
+    RsyncRun rsync = strategy(home);
     rsync.prepareBackup(second);
     writer.join();
     CopyResult result = finish(rsync, second);
@@ -480,7 +480,7 @@ class TrackedDeltaTest {
     Path home = tmp.resolve("home");
     Files.createDirectories(home.resolve("x/y/z"));
     write(home.resolve("f"), "before");
-    RsyncDiskStrategy rsync = strategy(home);
+    RsyncRun rsync = strategy(home);
     BackupContext ctx = context();
     rsync.prepareBackup(ctx);
 
@@ -507,8 +507,8 @@ class TrackedDeltaTest {
     assertThat(p.waitFor()).as(script).isZero();
   }
 
-  private RsyncDiskStrategy strategy(Path home) {
-    return new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 1, runner);
+  private RsyncRun strategy(Path home) {
+    return new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 1, runner).beginWithoutEarlyWalk();
   }
 
   private BackupContext context() {
@@ -599,7 +599,7 @@ class TrackedDeltaTest {
   }
 
   /** A complete first backup of the home by {@code strategy}: the previous backup of {@link #after}. */
-  private BackupContext firstBackup(RsyncDiskStrategy strategy) {
+  private BackupContext firstBackup(RsyncRun strategy) {
     BackupContext first = new BackupContext("1", tmp.resolve("b1"), Optional.empty(), Progress.NONE);
     strategy.prepareBackup(first);
     finish(strategy, first);
@@ -612,7 +612,7 @@ class TrackedDeltaTest {
   }
 
   /** backup() and then afterUnlock(), as the engine calls them: the tracker is closed after the unlock. */
-  static CopyResult finish(RsyncDiskStrategy strategy, BackupContext context) {
+  static CopyResult finish(dev.snapstash.core.spi.DiskStrategy.Run strategy, BackupContext context) {
     return strategy.afterUnlock(context, strategy.backup(context));
   }
 }
