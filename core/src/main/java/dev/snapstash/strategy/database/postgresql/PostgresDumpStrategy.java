@@ -186,7 +186,6 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
   public void check(Findings findings) {
     String where = config.host() + ":" + config.port();
     Optional<Tool> dump = tool(findings, "pg_dump");
-    dump.ifPresent(t -> foundPgDump = t);
     tool(findings, "pg_restore");
     String secretProblem = config.password().problem();
     if (secretProblem != null) {
@@ -209,7 +208,10 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
 
   @Override
   public CopyResult backup(BackupContext context) {
-    Tool pgDump = pgDump();
+    return backup(context, requireTool("pg_dump"));
+  }
+
+  private CopyResult backup(BackupContext context, Tool pgDump) {
     ServerFacts facts;
     try (Connection c = connect(config.database())) {
       facts = checkedFacts(c, pgDump);
@@ -221,17 +223,14 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
 
   /**
    * Finds pg_dump and its version before the lock: running {@code pg_dump --version} costs tens of milliseconds
-   * that would otherwise be downtime. Kept only as a cache of that fact for this run.
+   * that would otherwise be downtime. With {@code dump-after-unlock}, the session that will pin the snapshot is
+   * opened now too, and the server's facts read: connecting (TCP, SCRAM) takes tens to hundreds of milliseconds.
+   * Its transaction starts, and its snapshot is taken, only under the lock.
    */
   @Override
-  public void prepareBackup(BackupContext context) {
-    Tool pgDump = pgDump();
-    if (config.dumpAfterUnlock()) {
-      // The session that will pin the snapshot is opened now, and the server's facts read: connecting (TCP, SCRAM)
-      // takes tens to hundreds of milliseconds that would otherwise be downtime. Its transaction starts, and its
-      // snapshot is taken, only under the lock.
-      setPrepared(openSession(pgDump));
-    }
+  public Run prepareBackup(BackupContext context) {
+    Tool pgDump = requireTool("pg_dump");
+    return new BackupRun(pgDump, config.dumpAfterUnlock() ? openSession(pgDump) : null);
   }
 
   /**
@@ -253,77 +252,76 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
     }
   }
 
-  /** pg_dump as this run found it, usually by its preflight ({@link #check}) a few seconds before. */
-  private volatile Tool foundPgDump;
-
-  /** pg_dump and its version, found once per run: each {@code --version} costs tens of milliseconds. */
-  private Tool pgDump() {
-    Tool t = foundPgDump;
-    if (t == null) {
-      t = requireTool("pg_dump");
-      foundPgDump = t;
-    }
-    return t;
-  }
-
-  /** A session opened before the lock, owned by {@link #capture} once it takes it. */
+  /** A session opened before the lock, owned by the run's capture once it takes it. */
   private record Session(Connection connection, ServerFacts facts) {}
 
-  private final java.util.concurrent.atomic.AtomicReference<Session> prepared = new java.util.concurrent.atomic.AtomicReference<>();
-
-  private void setPrepared(Session s) {
-    Session old = prepared.getAndSet(s);
-    if (old != null) {
-      closeQuietly(old.connection());
-    }
-  }
-
   /**
-   * Under the lock: a repeatable-read transaction exports its snapshot, which fixes the database as it is now,
-   * drained; {@link Pending#finish()} then runs pg_dump from that snapshot after the unlock while the transaction
-   * stays open, so the dump is exactly what a dump under the lock would have been, at no cost in downtime.
+   * One backup: pg_dump as found before the lock, and the session opened then, until the capture takes it over
+   * (or {@link #close} closes it, when the backup fails before its capture).
    */
-  @Override
-  public Pending capture(BackupContext context) {
-    if (!config.dumpAfterUnlock()) {
-      return Pending.done(backup(context));
-    }
-    Tool pgDump = pgDump();
-    Session prepared = this.prepared.getAndSet(null);
-    Session session = prepared != null ? prepared : openSession(pgDump);
-    Connection c = session.connection();
-    try {
-      ServerFacts facts = session.facts();
-      String snapshot;
-      try (var st = c.createStatement(); var rs = st.executeQuery("SELECT pg_export_snapshot()")) {
-        rs.next();
-        snapshot = rs.getString(1);
-      }
-      context.progress().report("database", 0, "snapshot " + snapshot + " pinned; pg_dump runs after the unlock");
-      FaultPoints.hit(FaultPoints.DURING_DATABASE_COPY);
-      Connection held = c;
-      return new Pending() {
-        @Override
-        public CopyResult finish() {
-          return dump(context, pgDump, facts, java.util.Optional.of(snapshot));
-        }
+  private final class BackupRun implements Run {
+    private final Tool pgDump;
+    private final java.util.concurrent.atomic.AtomicReference<Session> prepared;
 
-        @Override
-        public void close() {
-          try {
-            held.rollback();
-            held.close();
-          } catch (SQLException e) {
-            // the session is gone already; nothing is pinned any more
-          }
+    BackupRun(Tool pgDump, Session prepared) {
+      this.pgDump = pgDump;
+      this.prepared = new java.util.concurrent.atomic.AtomicReference<>(prepared);
+    }
+
+    /**
+     * Under the lock: a repeatable-read transaction exports its snapshot, which fixes the database as it is now,
+     * drained; {@link Pending#finish()} then runs pg_dump from that snapshot after the unlock while the transaction
+     * stays open, so the dump is exactly what a dump under the lock would have been, at no cost in downtime.
+     */
+    @Override
+    public Pending capture(BackupContext context) {
+      if (!config.dumpAfterUnlock()) {
+        return Pending.done(backup(context, pgDump));
+      }
+      Session taken = prepared.getAndSet(null);
+      Session session = taken != null ? taken : openSession(pgDump);
+      Connection c = session.connection();
+      try {
+        ServerFacts facts = session.facts();
+        String snapshot;
+        try (var st = c.createStatement(); var rs = st.executeQuery("SELECT pg_export_snapshot()")) {
+          rs.next();
+          snapshot = rs.getString(1);
         }
-      };
-    } catch (SQLException e) {
-      closeQuietly(c);
-      throw describe(e, config.database());
-    } catch (RuntimeException e) {
-      closeQuietly(c);
-      throw e;
+        context.progress().report("database", 0, "snapshot " + snapshot + " pinned; pg_dump runs after the unlock");
+        FaultPoints.hit(FaultPoints.DURING_DATABASE_COPY);
+        Connection held = c;
+        return new Pending() {
+          @Override
+          public CopyResult finish() {
+            return dump(context, pgDump, facts, java.util.Optional.of(snapshot));
+          }
+
+          @Override
+          public void close() {
+            try {
+              held.rollback();
+              held.close();
+            } catch (SQLException e) {
+              // the session is gone already; nothing is pinned any more
+            }
+          }
+        };
+      } catch (SQLException e) {
+        closeQuietly(c);
+        throw describe(e, config.database());
+      } catch (RuntimeException e) {
+        closeQuietly(c);
+        throw e;
+      }
+    }
+
+    @Override
+    public void close() {
+      Session left = prepared.getAndSet(null);
+      if (left != null) {
+        closeQuietly(left.connection());
+      }
     }
   }
 
@@ -392,7 +390,6 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
 
   @Override
   public void cleanupIncomplete(BackupContext context) {
-    setPrepared(null);
     DumpFiles.deleteRecursively(context.databaseDir());
   }
 
