@@ -43,10 +43,8 @@ import org.slf4j.LoggerFactory;
  * --single-transaction} (one consistent InnoDB snapshot, no table locks) into {@code database/dump.sql}, and
  * restores it by feeding that file to {@code mariadb} (or {@code mysql}).
  *
- * <p>The password reaches the tools in a 0600 {@code --defaults-file} (which must be their first argument; the only
- * option file they read, so a {@code ~/.my.cnf} of the user running snapstash cannot override it)
- * in a private temporary directory deleted afterwards; never through argv or {@code MYSQL_PWD}. Every tool
- * connects with {@code --protocol=TCP}, so "localhost" never silently means the system's socket.
+ * <p>The password reaches the tools in a 0600 {@code --defaults-file} (see {@link MysqlCommands}) in a private
+ * temporary directory deleted afterwards; never through argv or {@code MYSQL_PWD}.
  */
 public final class MysqlDumpStrategy implements DatabaseStrategy {
   private static final Logger log = LoggerFactory.getLogger(MysqlDumpStrategy.class);
@@ -54,7 +52,6 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
   public static final String NAME = "mysql";
   static final String KEY = "database.mysql";
   public static final String DUMP_FILE = "dump.sql";
-  private static final String MAX_PACKET = "--max-allowed-packet=1G";
 
   private final MysqlSettings config;
   private final ProcessRunner runner;
@@ -95,49 +92,8 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
         dev.snapstash.core.spi.Capability.OWNS_EMBEDDED_DATABASE_FILES, dev.snapstash.core.spi.Capability.SCRATCH_RESTORE);
   }
 
-  // ---------------------------------------------------------------------------------------------------------
-  // Pure command builders (table-tested).
-
-  /**
-   * The dump: {@code --single-transaction} for one consistent snapshot without locking, routines and triggers,
-   * binary columns as hex (safe through any character set), utf8mb4, no tablespaces (they need the PROCESS
-   * privilege on MySQL 8 and are not the application's), and no {@code CREATE DATABASE}, so the dump restores
-   * into a database of any name.
-   */
-  public static Command dumpCommand(String program, MysqlSettings c, Path optionsFile, Path dumpFile) {
-    return Command.of(
-        program, "--defaults-file=" + optionsFile, "--single-transaction", "--routines", "--triggers", "--hex-blob",
-        "--default-character-set=utf8mb4", "--no-tablespaces", MAX_PACKET, "--protocol=TCP",
-        "--host=" + c.host(), "--port=" + c.port(), "--user=" + c.username(), "--result-file=" + dumpFile, c.database());
-  }
-
-  /** The restore: the client reads the dump on standard input and stops at the first error. */
-  public static Command restoreCommand(String program, MysqlSettings c, Path optionsFile, Path dumpFile) {
-    return Command.of(
-            program, "--defaults-file=" + optionsFile, "--default-character-set=utf8mb4", MAX_PACKET, "--protocol=TCP",
-            "--host=" + c.host(), "--port=" + c.port(), "--user=" + c.username(), "--batch", c.database())
-        .stdinFrom(dumpFile);
-  }
-
   public static Command versionCommand(String program) {
     return Command.of(program, "--version").capturingStdout().withTimeout(Duration.ofSeconds(30));
-  }
-
-  /** The {@code [client]} option file carrying the password, quoted and escaped as the option-file parser expects. */
-  public static String optionsFile(String password) {
-    StringBuilder b = new StringBuilder();
-    for (char ch : password.toCharArray()) {
-      switch (ch) {
-        case '\\' -> b.append("\\\\");
-        case '"' -> b.append("\\\"");
-        case '\'' -> b.append("\\'");
-        case '\n' -> b.append("\\n");
-        case '\r' -> b.append("\\r");
-        case '\t' -> b.append("\\t");
-        default -> b.append(ch);
-      }
-    }
-    return "[client]\npassword=\"" + b + "\"\n";
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -186,8 +142,8 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
     }
     String password = config.password().reveal();
     try (PrivateFiles secrets = PrivateFiles.create(context.backupRoot(), "snapstash-mysql")) {
-      Path options = secrets.write("client.cnf", optionsFile(password));
-      runner.run(dumpCommand(program.toString(), config, options, dumpFile).withSecret(password));
+      Path options = secrets.write("client.cnf", MysqlCommands.optionsFile(password));
+      runner.run(MysqlCommands.dump(program.toString(), config, options, dumpFile).withSecret(password));
     }
     List<Artifact> artifacts = DumpFiles.artifacts(context.backupDir(), dumpFile, 1);
     DumpFiles.writeChecksums(context.modes(), context.backupDir(), databaseDir, artifacts);
@@ -225,8 +181,8 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
     Path client = require("mariadb", "mysql");
     String password = config.password().reveal();
     try (PrivateFiles secrets = PrivateFiles.create(context.backupRoot(), "snapstash-mysql")) {
-      Path options = secrets.write("client.cnf", optionsFile(password));
-      runner.run(restoreCommand(client.toString(), config, options, dumpFile).withSecret(password));
+      Path options = secrets.write("client.cnf", MysqlCommands.optionsFile(password));
+      runner.run(MysqlCommands.restore(client.toString(), config, options, dumpFile).withSecret(password));
     } catch (CommandFailedException e) {
       if (e.stderrTail().contains("ERROR 1227")) {
         // Triggers, routines and views keep their DEFINER; only that user (or one with SET USER) may recreate them.

@@ -113,71 +113,8 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
         dev.snapstash.core.spi.Capability.OWNS_EMBEDDED_DATABASE_FILES, dev.snapstash.core.spi.Capability.SCRATCH_RESTORE);
   }
 
-  // ---------------------------------------------------------------------------------------------------------
-  // Pure command builders (table-tested).
-
-  /** {@code pg_dump -Fd -j N --no-password -h -p -U -d -f dumpDir}, password through {@code PGPASSFILE}. */
-  public static Command dumpCommand(String pgDump, PostgresSettings c, Path dumpDir, Path passFile) {
-    return dumpCommand(pgDump, c, dumpDir, passFile, java.util.Optional.empty());
-  }
-
-  /**
-   * As {@link #dumpCommand(String, PostgresSettings, Path, Path)}, dumping the database as of an exported snapshot
-   * ({@code --snapshot}) that another session keeps open.
-   */
-  public static Command dumpCommand(
-      String pgDump, PostgresSettings c, Path dumpDir, Path passFile, java.util.Optional<String> snapshot) {
-    List<String> argv = new ArrayList<>(List.of(
-        pgDump, "-Fd", "-j", Integer.toString(c.jobs()), "--no-password",
-        "-h", c.host(), "-p", Integer.toString(c.port()), "-U", c.username(), "-d", c.database()));
-    snapshot.ifPresent(id -> argv.add("--snapshot=" + id));
-    argv.addAll(List.of("-f", dumpDir.toString()));
-    return withConnectionEnv(Command.of(argv), passFile);
-  }
-
-  /**
-   * {@code pg_restore -j N --no-owner --no-privileges --exit-on-error} into the configured database; {@code clean}
-   * (a forced restore) adds {@code --clean --if-exists} so objects in the dump replace existing ones.
-   * {@code --no-privileges}: the dump's GRANTs name roles of the source server that the target may not have.
-   */
-  public static Command restoreCommand(String pgRestore, PostgresSettings c, Path dumpDir, Path passFile, boolean clean) {
-    List<String> argv = new ArrayList<>(List.of(
-        pgRestore, "-j", Integer.toString(c.jobs()), "--no-owner", "--no-privileges", "--exit-on-error", "--no-password",
-        "-h", c.host(), "-p", Integer.toString(c.port()), "-U", c.username(), "-d", c.database()));
-    if (clean) {
-      argv.addAll(List.of("--clean", "--if-exists"));
-    }
-    argv.add(dumpDir.toString());
-    return withConnectionEnv(Command.of(argv), passFile);
-  }
-
-  /** {@code pg_restore --list dumpDir}: reads the table of contents without connecting anywhere. */
-  public static Command listCommand(String pgRestore, Path dumpDir) {
-    return Command.of(pgRestore, "--list", dumpDir.toString()).capturingStdout().withTimeout(Duration.ofMinutes(5));
-  }
-
   public static Command versionCommand(String program) {
     return Command.of(program, "--version").capturingStdout().withTimeout(TOOL_VERSION_TIMEOUT);
-  }
-
-  /** One {@code .pgpass} line matching any host, port and database for this user; ':' and '\' escaped. */
-  public static String pgpassLine(String username, String password) {
-    return "*:*:*:" + pgpassEscape(username) + ":" + pgpassEscape(password) + "\n";
-  }
-
-  private static String pgpassEscape(String s) {
-    return s.replace("\\", "\\\\").replace(":", "\\:");
-  }
-
-  /**
-   * The password file, and an empty {@code PGPASSWORD}: libpq prefers an inherited one to the file, and treats an
-   * empty one as unset.
-   */
-  private static Command withConnectionEnv(Command c, Path passFile) {
-    return c.withEnv("PGPASSFILE", passFile.toString())
-        .withEnv("PGPASSWORD", "")
-        .withEnv("PGCONNECT_TIMEOUT", "30")
-        .withEnv("PGAPPNAME", "snapstash");
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -368,9 +305,9 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
       return t;
     });
     try (PrivateFiles secrets = PrivateFiles.create(context.backupRoot(), "snapstash-pg")) {
-      Path passFile = secrets.write("pgpass", pgpassLine(config.username(), password));
+      Path passFile = secrets.write("pgpass", PostgresCommands.pgpassLine(config.username(), password));
       ticker.scheduleWithFixedDelay(() -> reportFiles(progress, dumpDir, facts.tables()), 500, 500, TimeUnit.MILLISECONDS);
-      runner.run(dumpCommand(pgDump.path(), config, dumpDir, passFile, snapshot).withSecret(password));
+      runner.run(PostgresCommands.dump(pgDump.path(), config, dumpDir, passFile, snapshot).withSecret(password));
     } finally {
       ticker.shutdownNow();
     }
@@ -415,8 +352,8 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
     Tool pgRestore = requireTool("pg_restore");
     String password = config.password().reveal();
     try (PrivateFiles secrets = PrivateFiles.create(context.backupRoot(), "snapstash-pg")) {
-      Path passFile = secrets.write("pgpass", pgpassLine(config.username(), password));
-      runner.run(restoreCommand(pgRestore.path(), config, dumpDir, passFile, exists && context.force()).withSecret(password));
+      Path passFile = secrets.write("pgpass", PostgresCommands.pgpassLine(config.username(), password));
+      runner.run(PostgresCommands.restore(pgRestore.path(), config, dumpDir, passFile, exists && context.force()).withSecret(password));
     }
     progress.report("database", 1.0, "restored " + config.database());
   }
@@ -457,7 +394,7 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
     if (pgRestore.isEmpty()) {
       problems.add("pg_restore is not installed, so the dump's table of contents cannot be read; install postgresql-client or set " + KEY + ".bin-dir");
     } else {
-      ProcessResult r = runner.runAllowingFailure(listCommand(pgRestore.get().toString(), dumpDir), l -> {});
+      ProcessResult r = runner.runAllowingFailure(PostgresCommands.list(pgRestore.get().toString(), dumpDir), l -> {});
       if (r.exitCode() != 0) {
         problems.add("pg_restore cannot read the dump's table of contents: " + lastLine(r.stderrTail()));
       } else {
