@@ -3,9 +3,7 @@ package dev.snapstash.strategy.database.mysql;
 import dev.snapstash.strategy.database.mysql.MysqlSettings;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
-import dev.snapstash.core.process.Command;
 import dev.snapstash.core.process.CommandFailedException;
-import dev.snapstash.core.process.Executables;
 import dev.snapstash.core.process.ProcessRunner;
 import dev.snapstash.core.spi.Artifact;
 import dev.snapstash.core.spi.BackupContext;
@@ -14,6 +12,7 @@ import dev.snapstash.core.spi.DatabaseStrategy;
 import dev.snapstash.core.spi.Findings;
 import dev.snapstash.core.spi.Progress;
 import dev.snapstash.core.spi.RestoreContext;
+import dev.snapstash.strategy.database.ClientTools;
 import dev.snapstash.strategy.database.DumpFiles;
 import dev.snapstash.core.util.PrivateFiles;
 import java.io.BufferedReader;
@@ -28,7 +27,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -55,11 +53,13 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
 
   private final MysqlSettings config;
   private final ProcessRunner runner;
+  private final ClientTools tools;
 
   /** @throws SnapstashException (CONFIG) naming the first invalid key of the {@code database.mysql} section */
   public MysqlDumpStrategy(MysqlSettings config, ProcessRunner runner) {
     this.config = validate(config);
     this.runner = runner;
+    this.tools = ClientTools.onPath(runner, Optional.empty(), "install mariadb-client or mysql-client");
   }
 
   public static MysqlSettings validate(MysqlSettings c) {
@@ -92,21 +92,17 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
         dev.snapstash.core.spi.Capability.OWNS_EMBEDDED_DATABASE_FILES, dev.snapstash.core.spi.Capability.SCRATCH_RESTORE);
   }
 
-  public static Command versionCommand(String program) {
-    return Command.of(program, "--version").capturingStdout().withTimeout(Duration.ofSeconds(30));
-  }
-
   // ---------------------------------------------------------------------------------------------------------
 
   @Override
   public void check(Findings findings) {
     for (String[] names : List.of(new String[] {"mariadb-dump", "mysqldump"}, new String[] {"mariadb", "mysql"})) {
-      Optional<Path> p = Executables.findFirst(names);
+      Optional<Path> p = tools.find(names);
       if (p.isEmpty()) {
-        findings.problem(NAME, names[0] + " (or " + names[1] + ") is not installed; install mariadb-client or mysql-client");
+        findings.problem(NAME, tools.notInstalled(names));
       } else {
         try {
-          findings.ok(NAME, runner.run(versionCommand(p.get().toString())).stdout().strip());
+          findings.ok(NAME, tools.ask(p.get()).version());
         } catch (SnapstashException e) {
           findings.problem(NAME, e);
         }
@@ -132,8 +128,8 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
     Path dumpFile = databaseDir.resolve(DUMP_FILE);
     DumpFiles.createDirectories(context.modes(), databaseDir);
     progress.report("database", 0, "mariadb-dump of " + config.database() + " at " + config.host() + ":" + config.port());
-    Path program = require("mariadb-dump", "mysqldump");
-    String version = runner.run(versionCommand(program.toString())).stdout().strip();
+    Path program = tools.require("mariadb-dump", "mysqldump");
+    String version = tools.ask(program).version();
     String serverVersion;
     try (Connection c = connect(config.database())) {
       serverVersion = serverVersion(c);
@@ -178,7 +174,7 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
     } else if (context.force()) {
       emptyDatabase();
     }
-    Path client = require("mariadb", "mysql");
+    Path client = tools.require("mariadb", "mysql");
     String password = config.password().reveal();
     try (PrivateFiles secrets = PrivateFiles.create(context.backupRoot(), "snapstash-mysql")) {
       Path options = secrets.write("client.cnf", MysqlCommands.optionsFile(password));
@@ -400,11 +396,6 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
           "cannot reach MySQL at " + where + " (" + firstLine(e.getMessage()) + "); check " + KEY + ".host and " + KEY + ".port", e);
     }
     return new SnapstashException(ErrorKind.EXTERNAL_COMMAND, "MySQL at " + where + " failed: " + firstLine(e.getMessage()), e);
-  }
-
-  private static Path require(String name, String alternative) {
-    return Executables.findFirst(name, alternative)
-        .orElseThrow(() -> SnapstashException.precondition(name + " (or " + alternative + ") is not installed; install mariadb-client or mysql-client"));
   }
 
   private static boolean hasHeader(Path dumpFile) throws IOException {

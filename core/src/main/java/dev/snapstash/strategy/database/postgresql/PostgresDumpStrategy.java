@@ -4,8 +4,6 @@ import dev.snapstash.strategy.database.postgresql.PostgresSettings;
 import dev.snapstash.core.util.FaultPoints;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
-import dev.snapstash.core.process.Command;
-import dev.snapstash.core.process.Executables;
 import dev.snapstash.core.process.ProcessResult;
 import dev.snapstash.core.process.ProcessRunner;
 import dev.snapstash.core.spi.Artifact;
@@ -27,7 +25,6 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -58,12 +55,11 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
   public static final String NAME = "postgresql";
   static final String KEY = "database.postgresql";
   static final String DUMP_DIR = "dump";
-  private static final Duration TOOL_VERSION_TIMEOUT = Duration.ofSeconds(30);
-  private static final Pattern TOOL_VERSION = Pattern.compile("\\(PostgreSQL\\)\\s+(\\d+)(?:\\.(\\d+))?");
   private static final Pattern TABLE_DATA = Pattern.compile("^(\\d+);.*\\bTABLE DATA\\b.*");
 
   private final PostgresSettings config;
   private final ProcessRunner runner;
+  private final PostgresTools tools;
 
   /**
    * @throws SnapstashException (CONFIG) naming the first invalid key of the {@code database.postgresql} section
@@ -71,6 +67,7 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
   public PostgresDumpStrategy(PostgresSettings config, ProcessRunner runner) {
     this.config = validate(config);
     this.runner = runner;
+    this.tools = PostgresTools.of(this.config, runner);
   }
 
   /** Checks the section; returns it unchanged or throws CONFIG naming the key. */
@@ -113,17 +110,13 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
         dev.snapstash.core.spi.Capability.OWNS_EMBEDDED_DATABASE_FILES, dev.snapstash.core.spi.Capability.SCRATCH_RESTORE);
   }
 
-  public static Command versionCommand(String program) {
-    return Command.of(program, "--version").capturingStdout().withTimeout(TOOL_VERSION_TIMEOUT);
-  }
-
   // ---------------------------------------------------------------------------------------------------------
 
   @Override
   public void check(Findings findings) {
     String where = config.host() + ":" + config.port();
-    Optional<Tool> dump = tool(findings, "pg_dump");
-    tool(findings, "pg_restore");
+    Optional<PostgresTools.Tool> dump = tools.check(findings, "pg_dump");
+    tools.check(findings, "pg_restore");
     String secretProblem = config.password().problem();
     if (secretProblem != null) {
       findings.problem(KEY + ".password", secretProblem, dev.snapstash.core.error.ErrorKind.CONFIG);
@@ -133,8 +126,8 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
       ServerFacts facts = facts(c);
       findings.ok(NAME, "PostgreSQL " + facts.version() + " at " + where + ", database " + config.database() + " (" + facts.relations() + " relations)");
       dump.ifPresent(t -> {
-        if (facts.versionNum() / 100 > t.comparableMajor()) {
-          findings.problem(KEY + ".bin-dir", versionMismatch(t, facts));
+        if (!t.canDump(facts.versionNum())) {
+          findings.problem(KEY + ".bin-dir", PostgresTools.mismatch(t, facts.version()));
         }
       });
     } catch (SQLException e) {
@@ -145,10 +138,10 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
 
   @Override
   public CopyResult backup(BackupContext context) {
-    return backup(context, requireTool("pg_dump"));
+    return backup(context, tools.require("pg_dump"));
   }
 
-  private CopyResult backup(BackupContext context, Tool pgDump) {
+  private CopyResult backup(BackupContext context, PostgresTools.Tool pgDump) {
     ServerFacts facts;
     try (Connection c = connect(config.database())) {
       facts = checkedFacts(c, pgDump);
@@ -159,14 +152,15 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
   }
 
   /**
-   * Finds pg_dump and its version before the lock: running {@code pg_dump --version} costs tens of milliseconds
+   * Finds pg_dump and its version before the lock (the preflight's answer, see {@link
+   * dev.snapstash.strategy.database.ClientTools}): running {@code pg_dump --version} costs tens of milliseconds
    * that would otherwise be downtime. With {@code dump-after-unlock}, the session that will pin the snapshot is
    * opened now too, and the server's facts read: connecting (TCP, SCRAM) takes tens to hundreds of milliseconds.
    * Its transaction starts, and its snapshot is taken, only under the lock.
    */
   @Override
   public Run prepareBackup(BackupContext context) {
-    Tool pgDump = requireTool("pg_dump");
+    PostgresTools.Tool pgDump = tools.require("pg_dump");
     return new BackupRun(pgDump, config.dumpAfterUnlock() ? openSession(pgDump) : null);
   }
 
@@ -174,7 +168,7 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
    * A session ready to pin a snapshot: the server's facts read first (in autocommit, so no transaction starts),
    * then the transaction settings made; closed again if any of it fails.
    */
-  private Session openSession(Tool pgDump) {
+  private Session openSession(PostgresTools.Tool pgDump) {
     Connection c = null;
     try {
       c = connect(config.database());
@@ -197,10 +191,10 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
    * (or {@link #close} closes it, when the backup fails before its capture).
    */
   private final class BackupRun implements Run {
-    private final Tool pgDump;
+    private final PostgresTools.Tool pgDump;
     private final java.util.concurrent.atomic.AtomicReference<Session> prepared;
 
-    BackupRun(Tool pgDump, Session prepared) {
+    BackupRun(PostgresTools.Tool pgDump, Session prepared) {
       this.pgDump = pgDump;
       this.prepared = new java.util.concurrent.atomic.AtomicReference<>(prepared);
     }
@@ -283,15 +277,15 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
     }
   }
 
-  private ServerFacts checkedFacts(Connection c, Tool pgDump) throws SQLException {
+  private ServerFacts checkedFacts(Connection c, PostgresTools.Tool pgDump) throws SQLException {
     ServerFacts facts = facts(c);
-    if (facts.versionNum() / 100 > pgDump.comparableMajor()) {
-      throw SnapstashException.precondition(versionMismatch(pgDump, facts));
+    if (!pgDump.canDump(facts.versionNum())) {
+      throw SnapstashException.precondition(PostgresTools.mismatch(pgDump, facts.version()));
     }
     return facts;
   }
 
-  private CopyResult dump(BackupContext context, Tool pgDump, ServerFacts facts, java.util.Optional<String> snapshot) {
+  private CopyResult dump(BackupContext context, PostgresTools.Tool pgDump, ServerFacts facts, java.util.Optional<String> snapshot) {
     Progress progress = context.progress();
     Path databaseDir = context.databaseDir();
     Path dumpDir = databaseDir.resolve(DUMP_DIR);
@@ -349,7 +343,7 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
     } else if (context.force()) {
       emptyDatabase();
     }
-    Tool pgRestore = requireTool("pg_restore");
+    PostgresTools.Tool pgRestore = tools.require("pg_restore");
     String password = config.password().reveal();
     try (PrivateFiles secrets = PrivateFiles.create(context.backupRoot(), "snapstash-pg")) {
       Path passFile = secrets.write("pgpass", PostgresCommands.pgpassLine(config.username(), password));
@@ -389,7 +383,7 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
       return;
     }
     List<String> problems = new ArrayList<>(DumpFiles.verifyChecksums(context.databaseDir()));
-    Optional<Path> pgRestore = program("pg_restore");
+    Optional<Path> pgRestore = tools.find("pg_restore");
     int entries = 0;
     if (pgRestore.isEmpty()) {
       problems.add("pg_restore is not installed, so the dump's table of contents cannot be read; install postgresql-client or set " + KEY + ".bin-dir");
@@ -580,59 +574,6 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
       rs.next();
       return new ServerFacts(rs.getString(1), rs.getInt(2), rs.getLong(3), rs.getLong(4));
     }
-  }
-
-  /** A found tool: its path and its {@code --version} line. */
-  private record Tool(String path, String version, int comparableMajor) {}
-
-  private Optional<Path> program(String name) {
-    if (config.binDir() != null && !config.binDir().isBlank()) {
-      return Executables.find(Path.of(config.binDir()).resolve(name).toString());
-    }
-    return Executables.find(name);
-  }
-
-  private Optional<Tool> tool(Findings findings, String name) {
-    Optional<Path> p = program(name);
-    if (p.isEmpty()) {
-      findings.problem(KEY + ".bin-dir", name + " is not installed" + where() + "; install postgresql-client or set " + KEY + ".bin-dir");
-      return Optional.empty();
-    }
-    try {
-      Tool t = toolAt(p.get());
-      findings.ok(NAME, t.version());
-      return Optional.of(t);
-    } catch (SnapstashException e) {
-      findings.problem(KEY + ".bin-dir", e.getMessage());
-      return Optional.empty();
-    }
-  }
-
-  private Tool requireTool(String name) {
-    return toolAt(program(name).orElseThrow(() -> new SnapstashException(ErrorKind.PRECONDITION,
-        name + " is not installed" + where() + "; install postgresql-client or set " + KEY + ".bin-dir")));
-  }
-
-  private String where() {
-    return config.binDir() == null || config.binDir().isBlank() ? " (not on PATH)" : " in " + config.binDir();
-  }
-
-  private Tool toolAt(Path p) {
-    String out = runner.run(versionCommand(p.toString())).stdout().strip();
-    Matcher m = TOOL_VERSION.matcher(out);
-    if (!m.find()) {
-      throw new SnapstashException(ErrorKind.EXTERNAL_COMMAND, p + " --version printed an unexpected line: " + out);
-    }
-    int major = Integer.parseInt(m.group(1));
-    int minor = m.group(2) == null ? 0 : Integer.parseInt(m.group(2));
-    // server_version_num / 100: 1500 for 15.x, 906 for 9.6.x.
-    int comparable = major >= 10 ? major * 100 : major * 100 + minor;
-    return new Tool(p.toString(), out, comparable);
-  }
-
-  private static String versionMismatch(Tool t, ServerFacts facts) {
-    return t.version() + " cannot dump the newer server (PostgreSQL " + facts.version() + "); install a newer postgresql-client or point "
-        + KEY + ".bin-dir at one";
   }
 
   private static void reportFiles(Progress progress, Path dumpDir, long tables) {

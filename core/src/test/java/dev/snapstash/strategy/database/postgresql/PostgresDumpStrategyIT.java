@@ -1,6 +1,7 @@
 package dev.snapstash.strategy.database.postgresql;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.snapstash.core.config.Secret;
@@ -96,6 +97,31 @@ class PostgresDumpStrategyIT extends DumpingDatabaseStrategyContract<TestDatabas
     Findings f = new Findings();
     new PostgresDumpStrategy(c, runner).check(f);
     assertThat(f.problems()).anyMatch(p -> p.message().contains("database.postgresql.host") && p.message().contains("127.0.0.1:1"));
+  }
+
+  /**
+   * A pg_dump older than the server (found in bin-dir here) is named in the preflight with the key that points at
+   * another, and a backup stops at its preparation, before any lock, rather than fail under it.
+   */
+  @Test
+  void aPgDumpOlderThanTheServerIsRefusedBeforeTheLock() throws Exception {
+    TestDatabase db = source();
+    java.nio.file.Path bin = tmp.resolve("old-client");
+    dev.snapstash.strategy.database.ClientToolsTest.fake(bin, "pg_dump", "pg_dump (PostgreSQL) 9.6.24");
+    dev.snapstash.strategy.database.ClientToolsTest.fake(bin, "pg_restore", "pg_restore (PostgreSQL) 9.6.24");
+    PostgresSettings c = new PostgresSettings(db.host(), db.port(), db.database(), db.user(), db.secret(), 2, bin.toString(), true);
+    PostgresDumpStrategy strategy = new PostgresDumpStrategy(c, runner);
+    Findings f = new Findings();
+    strategy.check(f);
+    assertThat(f.problems()).singleElement().satisfies(p -> {
+      assertThat(p.subject()).isEqualTo("database.postgresql.bin-dir");
+      assertThat(p.message()).startsWith("pg_dump (PostgreSQL) 9.6.24 cannot dump the newer server (PostgreSQL ");
+    });
+    var b = backupContext("old-client");
+    assertThatThrownBy(() -> strategy.prepareBackup(b))
+        .isInstanceOfSatisfying(dev.snapstash.core.error.SnapstashException.class,
+            e -> assertThat(e.kind()).isEqualTo(dev.snapstash.core.error.ErrorKind.PRECONDITION))
+        .hasMessageContaining("database.postgresql.bin-dir");
   }
 
   @Test

@@ -18,11 +18,6 @@ class PostgresDumpStrategyTest {
   static final String PASSWORD = "s3cr3t:pa\\ss";
   static final Secret SECRET = Secret.ofEnv("PGPW", Map.of("PGPW", PASSWORD));
 
-  @Test
-  void versionCommand() {
-    assertThat(PostgresDumpStrategy.versionCommand("pg_dump").argv()).containsExactly("pg_dump", "--version");
-  }
-
   static Stream<Arguments> invalid() {
     return Stream.of(
         Arguments.of(null, "database.postgresql.password is required when database.type is postgresql"),
