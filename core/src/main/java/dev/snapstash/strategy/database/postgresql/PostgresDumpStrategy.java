@@ -166,14 +166,14 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
 
   /**
    * A session ready to pin a snapshot: the server's facts read first (in autocommit, so no transaction starts),
-   * then the transaction settings made; closed again if any of it fails.
+   * then readied; closed again if any of it fails.
    */
   private Session openSession(PostgresTools.Tool pgDump) {
     Connection c = null;
     try {
       c = connect(config.database());
       ServerFacts facts = checkedFacts(c, pgDump);
-      return new Session(ready(c), facts);
+      return new Session(PinnedSnapshot.prepare(c), facts);
     } catch (SQLException e) {
       closeQuietly(c);
       throw describe(e, config.database());
@@ -184,7 +184,7 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
   }
 
   /** A session opened before the lock, owned by the run's capture once it takes it. */
-  private record Session(Connection connection, ServerFacts facts) {}
+  private record Session(PinnedSnapshot snapshot, ServerFacts facts) {}
 
   /**
    * One backup: pg_dump as found before the lock, and the session opened then, until the capture takes it over
@@ -200,9 +200,9 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
     }
 
     /**
-     * Under the lock: a repeatable-read transaction exports its snapshot, which fixes the database as it is now,
-     * drained; {@link Pending#finish()} then runs pg_dump from that snapshot after the unlock while the transaction
-     * stays open, so the dump is exactly what a dump under the lock would have been, at no cost in downtime.
+     * Under the lock: pins the snapshot ({@link PinnedSnapshot}); {@link Pending#finish()} then runs pg_dump from it
+     * after the unlock while the session holds it, so the dump is exactly what a dump under the lock would have
+     * been, at no cost in downtime.
      */
     @Override
     public Pending capture(BackupContext context) {
@@ -211,38 +211,27 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
       }
       Session taken = prepared.getAndSet(null);
       Session session = taken != null ? taken : openSession(pgDump);
-      Connection c = session.connection();
+      PinnedSnapshot pinned = session.snapshot();
       try {
-        ServerFacts facts = session.facts();
-        String snapshot;
-        try (var st = c.createStatement(); var rs = st.executeQuery("SELECT pg_export_snapshot()")) {
-          rs.next();
-          snapshot = rs.getString(1);
-        }
+        String snapshot = pinned.pin();
         context.progress().report("database", 0, "snapshot " + snapshot + " pinned; pg_dump runs after the unlock");
         FaultPoints.hit(FaultPoints.DURING_DATABASE_COPY);
-        Connection held = c;
         return new Pending() {
           @Override
           public CopyResult finish() {
-            return dump(context, pgDump, facts, java.util.Optional.of(snapshot));
+            return dump(context, pgDump, session.facts(), java.util.Optional.of(snapshot));
           }
 
           @Override
           public void close() {
-            try {
-              held.rollback();
-              held.close();
-            } catch (SQLException e) {
-              // the session is gone already; nothing is pinned any more
-            }
+            pinned.close();
           }
         };
       } catch (SQLException e) {
-        closeQuietly(c);
+        pinned.close();
         throw describe(e, config.database());
       } catch (RuntimeException e) {
-        closeQuietly(c);
+        pinned.close();
         throw e;
       }
     }
@@ -251,20 +240,9 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
     public void close() {
       Session left = prepared.getAndSet(null);
       if (left != null) {
-        closeQuietly(left.connection());
+        left.snapshot().close();
       }
     }
-  }
-
-  /**
-   * Sets the session up for pinning: the settings cost round trips, so they are made before the lock. The
-   * transaction, and with it the snapshot, begins only with the first statement, pg_export_snapshot().
-   */
-  private static Connection ready(Connection c) throws SQLException {
-    c.setAutoCommit(false);
-    c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
-    c.setReadOnly(true);
-    return c;
   }
 
   private static void closeQuietly(Connection c) {
