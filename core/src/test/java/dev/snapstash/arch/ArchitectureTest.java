@@ -1,5 +1,7 @@
 package dev.snapstash.arch;
 
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.fields;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
@@ -92,6 +94,26 @@ class ArchitectureTest {
         .should()
         .dependOnClassesThat()
         .resideInAPackage("dev.snapstash.core.engine..")
+        .check(CORE);
+  }
+
+  /**
+   * A database strategy is built once and serves every run: what a run needs between its steps lives in its {@code
+   * Run} and {@code Pending}, never in the strategy's fields, which are its configuration and final.
+   */
+  @Test
+  void databaseStrategiesKeepNoRunState() {
+    fields()
+        .that()
+        .areDeclaredInClassesThat()
+        .implement(dev.snapstash.core.spi.DatabaseStrategy.class)
+        .and()
+        .areNotStatic()
+        .should()
+        .beFinal()
+        .andShould()
+        .notHaveRawType(resideInAPackage("java.util.concurrent.atomic.."))
+        .because("run state belongs in a DatabaseStrategy.Run or Pending, which live as long as the run (issue 18)")
         .check(CORE);
   }
 }

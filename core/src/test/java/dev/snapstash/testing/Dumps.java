@@ -17,7 +17,7 @@ public final class Dumps {
       Path pgDump = Tools.require("pg_dump");
       Path pass = db.passwordFile().resolveSibling(db.database() + ".pgpass");
       try {
-        java.nio.file.Files.writeString(pass, dev.snapstash.strategy.database.postgresql.PostgresDumpStrategy.pgpassLine(db.user(), db.password()));
+        java.nio.file.Files.writeString(pass, dev.snapstash.strategy.database.postgresql.PostgresCommands.pgpassLine(db.user(), db.password()));
         java.nio.file.Files.setPosixFilePermissions(pass, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
       } catch (java.io.IOException e) {
         throw new java.io.UncheckedIOException(e);
@@ -37,7 +37,7 @@ public final class Dumps {
     Path dump = Tools.require("mariadb-dump");
     Path cnf = db.passwordFile().resolveSibling(db.database() + ".cnf");
     try {
-      java.nio.file.Files.writeString(cnf, dev.snapstash.strategy.database.mysql.MysqlDumpStrategy.optionsFile(db.password()));
+      java.nio.file.Files.writeString(cnf, dev.snapstash.strategy.database.mysql.MysqlCommands.optionsFile(db.password()));
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e);
     }

@@ -374,11 +374,12 @@ public final class BackupEngine {
 
     Manifest execute() {
       QuiesceLock lock = null;
+      DatabaseStrategy.Run databaseRun = null;
       DatabaseStrategy.Pending pendingDatabase = null;
       try {
         long t = nanoTime.getAsLong();
         diskRun.prepareBackup(context);
-        database.prepareBackup(context);
+        databaseRun = database.prepareBackup(context);
         phases.put("pre-copy", millisSince(t));
 
         t = nanoTime.getAsLong();
@@ -386,7 +387,7 @@ public final class BackupEngine {
         phases.put("lock-and-drain", millisSince(t));
 
         t = nanoTime.getAsLong();
-        Object[] copies = copyUnderLock(lock);
+        Object[] copies = copyUnderLock(lock, databaseRun);
         pendingDatabase = (DatabaseStrategy.Pending) copies[0];
         CopyResult homeUnderLock = (CopyResult) copies[1];
         phases.put("copy", millisSince(t));
@@ -450,6 +451,11 @@ public final class BackupEngine {
           }
         }
         throw fail(e, lock);
+      } finally {
+        // After the failure path's unlock: a session prepared for a capture that never came is released here.
+        if (databaseRun != null) {
+          databaseRun.close();
+        }
       }
     }
 
@@ -467,7 +473,7 @@ public final class BackupEngine {
      * Database and home in parallel; the first failure stops the other before anything is cleaned up. Returns the
      * database's {@link DatabaseStrategy.Pending} and the home's {@link CopyResult}.
      */
-    private Object[] copyUnderLock(QuiesceLock lock) {
+    private Object[] copyUnderLock(QuiesceLock lock, DatabaseStrategy.Run databaseRun) {
       Object[] results = new Object[2];
       boolean ok = false;
       ExecutorService pool = Executors.newFixedThreadPool(2, r -> new Thread(r, "copy"));
@@ -478,7 +484,7 @@ public final class BackupEngine {
         ExecutorCompletionService<Void> ecs = new ExecutorCompletionService<>(pool);
         Callable<Void> db =
             () -> {
-              results[0] = database.capture(underLock);
+              results[0] = databaseRun.capture(underLock);
               lp.report("database", 1, "consistent point fixed");
               return null;
             };

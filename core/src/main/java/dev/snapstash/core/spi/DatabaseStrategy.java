@@ -5,9 +5,11 @@ package dev.snapstash.core.spi;
  * package ({@code dev.snapstash.strategy.database.<name>}); {@code none} is a null object.
  *
  * <p>The engine calls, in order: {@link #check} (before anything, never changes anything), {@link #prepareBackup}
- * (before the lock), {@link #backup} (under the lock, in parallel with the disk copy), and on any failure {@link
- * #cleanupIncomplete}. Implementations keep no state between calls except what they were constructed with:
- * everything a later step needs is in the context or the returned records.
+ * (before the lock), which returns the backup's {@link Run}; {@link Run#capture} (under the lock, in parallel with
+ * the disk copy); {@link Pending#finish} (after the unlock); {@link Pending#close} and {@link Run#close} however the
+ * backup ends; and on any failure {@link #cleanupIncomplete}. An implementation keeps no state of a run: its fields
+ * are its configuration, final, and one instance serves any number of runs, in turn or at once. Whatever a later
+ * step needs is in the context, the {@link Run} or the {@link Pending}.
  *
  * <p>Secrets (passwords) reach tools only through the environment or files, never through argv.
  */
@@ -19,23 +21,42 @@ public interface DatabaseStrategy extends Strategy {
    */
   void check(Findings findings);
 
-  /** Work that can happen before the lock (nothing for most databases). */
-  default void prepareBackup(BackupContext context) {}
+  /**
+   * Starts one backup's copy of the database, before the lock and with the instance live: whatever can be done
+   * ahead (finding the dump tool and its version, opening a session) so that the lock is held as briefly as
+   * possible. The caller closes the returned run however the backup ends. The default prepares nothing and copies
+   * everything under the lock with {@link #backup}.
+   */
+  default Run prepareBackup(BackupContext context) {
+    return underLock -> Pending.done(backup(underLock));
+  }
 
   /**
-   * Takes a consistent copy of the database into {@link BackupContext#databaseDir()}. Runs under the lock, in
-   * parallel with the disk strategy's copy. Interruptible: an interrupt stops the dump promptly and throws.
+   * Takes a consistent copy of the database into {@link BackupContext#databaseDir()}, all at once: what the default
+   * {@link Run} does under the lock, in parallel with the disk strategy's copy. Interruptible: an interrupt stops
+   * the dump promptly and throws.
    */
   CopyResult backup(BackupContext context);
 
   /**
-   * Under the lock: fixes the database's consistent point and returns how to finish the copy, which the engine
-   * calls after the unlock. The default copies everything now, under the lock. A strategy that can pin a snapshot
-   * (PostgreSQL's exported snapshots) returns within milliseconds and dumps from that snapshot after the unlock,
-   * so the lock window no longer grows with the size of the database.
+   * One backup's copy of the database, from {@link #prepareBackup} to {@link #close()}. It owns what preparing
+   * opened until {@link #capture} takes it over, and is used by one thread at a time.
    */
-  default Pending capture(BackupContext context) {
-    return Pending.done(backup(context));
+  interface Run extends AutoCloseable {
+    /**
+     * Under the lock: fixes the database's consistent point and returns how to finish the copy, which the engine
+     * calls after the unlock. Called at most once. A strategy that can pin a snapshot (PostgreSQL's exported
+     * snapshots) returns within milliseconds and dumps from that snapshot after the unlock, so the lock window no
+     * longer grows with the size of the database.
+     */
+    Pending capture(BackupContext context);
+
+    /**
+     * Releases what {@link #prepareBackup} opened and {@link #capture} did not take over (a session that never
+     * pinned anything). Idempotent; throws nothing, as it runs on the failure path.
+     */
+    @Override
+    default void close() {}
   }
 
   /**
@@ -70,8 +91,9 @@ public interface DatabaseStrategy extends Strategy {
   }
 
   /**
-   * Removes whatever {@link #backup} may have left for an incomplete backup. Idempotent; safe when backup never
-   * ran.
+   * Removes whatever {@link #backup} or a {@link Run} may have left for an incomplete backup, in {@link
+   * BackupContext#databaseDir()}. Idempotent; safe when nothing ran. What a run holds open, its {@link Run#close}
+   * releases.
    */
   default void cleanupIncomplete(BackupContext context) {}
 

@@ -120,6 +120,39 @@ public abstract class DatabaseStrategyContract {
     assertThat(f.problems()).isEmpty();
   }
 
+  /** The engine's path: prepared before the lock, captured under it, finished after the unlock, the run closed. */
+  @Test
+  void aRunPreparedCapturedAndFinishedCopiesAsABackupDoes() throws Exception {
+    DatabaseStrategy s = strategy();
+    BackupContext ctx = backupContext("run");
+    CopyResult r;
+    try (DatabaseStrategy.Run run = s.prepareBackup(ctx);
+        DatabaseStrategy.Pending pending = run.capture(ctx)) {
+      r = pending.finish();
+    }
+    assertThat(r.strategy()).isEqualTo(s.name());
+    for (Artifact a : r.artifacts()) {
+      Path f = ctx.backupDir().resolve(a.path());
+      assertThat(f).as(a.path()).isRegularFile();
+      assertThat(dev.snapstash.core.util.Digests.sha256(f)).isEqualTo(a.sha256());
+    }
+    Findings f = new Findings();
+    s.verify(restoreContext(ctx, tmp.resolve("nowhere"), false), f);
+    assertThat(f.problems()).isEmpty();
+  }
+
+  /** A backup that fails between its preparation and the lock: the run's close, twice, and the clean-up leave nothing. */
+  @Test
+  void aRunClosedBeforeItsCaptureLeavesNothing() throws Exception {
+    DatabaseStrategy s = strategy();
+    BackupContext ctx = backupContext("closed-run");
+    DatabaseStrategy.Run run = s.prepareBackup(ctx);
+    run.close();
+    run.close();
+    s.cleanupIncomplete(ctx);
+    assertThat(ctx.databaseDir()).doesNotExist();
+  }
+
   @Test
   void cleanupIncompleteIsSafeWhenBackupNeverRanAndIdempotent() throws Exception {
     DatabaseStrategy s = strategy();

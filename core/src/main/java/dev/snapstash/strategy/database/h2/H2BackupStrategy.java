@@ -40,8 +40,8 @@ import java.util.zip.ZipFile;
 import java.util.zip.ZipInputStream;
 
 /**
- * Backs up Bitbucket's embedded H2Settings database online with {@code BACKUP TO 'database/h2-backup.zip'} over JDBC
- * (with {@code AUTO_SERVER=TRUE} this goes through the running Bitbucket's own H2Settings server, which writes a
+ * Backs up Bitbucket's embedded H2 database online with {@code BACKUP TO 'database/h2-backup.zip'} over JDBC
+ * (with {@code AUTO_SERVER=TRUE} this goes through the running Bitbucket's own H2 server, which writes a
  * consistent copy), and restores by unzipping into the directory of the URL's database file.
  *
  * <p>When that file lies inside the configured instance home, a restore re-bases it onto the restore's home
@@ -90,7 +90,7 @@ public final class H2BackupStrategy implements DatabaseStrategy {
   public static Path databasePath(String url) {
     String u = url.strip();
     if (!u.regionMatches(true, 0, "jdbc:h2:", 0, 8)) {
-      throw SnapstashException.config(KEY + ".url must be an H2Settings JDBC URL like jdbc:h2:file:/path/to/db, not " + u);
+      throw SnapstashException.config(KEY + ".url must be an H2 JDBC URL like jdbc:h2:file:/path/to/db, not " + u);
     }
     String rest = u.substring(8);
     int semi = rest.indexOf(';');
@@ -141,11 +141,11 @@ public final class H2BackupStrategy implements DatabaseStrategy {
     }
     Path file = dataFile(databasePath);
     if (!Files.exists(file)) {
-      findings.problem(KEY + ".url", "there is no H2Settings database at " + file + "; check " + KEY + ".url");
+      findings.problem(KEY + ".url", "there is no H2 database at " + file + "; check " + KEY + ".url");
       return;
     }
     try (Connection c = connect()) {
-      findings.ok(NAME, "H2Settings " + c.getMetaData().getDatabaseProductVersion() + " database " + file
+      findings.ok(NAME, "H2 " + c.getMetaData().getDatabaseProductVersion() + " database " + file
           + (instanceHome != null && databasePath.startsWith(instanceHome) ? " (inside the home: restored with it)" : ""));
     } catch (SQLException e) {
       findings.problem(NAME, describe(e));
@@ -158,7 +158,7 @@ public final class H2BackupStrategy implements DatabaseStrategy {
     Path zip = databaseDir.resolve(BACKUP_FILE);
     DumpFiles.createDirectories(context.modes(), databaseDir);
     DumpFiles.deleteRecursively(zip);
-    context.progress().report("database", 0, "H2Settings BACKUP of " + databasePath);
+    context.progress().report("database", 0, "H2 BACKUP of " + databasePath);
     AtomicReference<Statement> running = new AtomicReference<>();
     ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "h2 backup");
@@ -178,8 +178,8 @@ public final class H2BackupStrategy implements DatabaseStrategy {
       try {
         version = f.get();
       } catch (InterruptedException e) {
-        // BACKUP runs inside H2Settings (perhaps in Bitbucket's JVM): cancel the statement there rather than interrupting
-        // the worker, whose file I/O H2Settings would see closed under it. Then wait for it, so the partial zip is gone.
+        // BACKUP runs inside H2 (perhaps in Bitbucket's JVM): cancel the statement there rather than interrupting
+        // the worker, whose file I/O H2 would see closed under it. Then wait for it, so the partial zip is gone.
         cancel(running.get());
         try {
           f.get(30, TimeUnit.SECONDS);
@@ -188,14 +188,14 @@ public final class H2BackupStrategy implements DatabaseStrategy {
         }
         DumpFiles.deleteRecursively(zip);
         Thread.currentThread().interrupt();
-        throw new SnapstashException(ErrorKind.INTERRUPTED, "the H2Settings backup was interrupted", e);
+        throw new SnapstashException(ErrorKind.INTERRUPTED, "the H2 backup was interrupted", e);
       } catch (ExecutionException | CancellationException e) {
         DumpFiles.deleteRecursively(zip);
         Throwable c = e.getCause();
         if (c instanceof SQLException sql) {
           throw describe(sql);
         }
-        throw SnapstashException.internal("the H2Settings backup failed: " + c, c);
+        throw SnapstashException.internal("the H2 backup failed: " + c, c);
       }
     } finally {
       worker.shutdownNow();
@@ -205,8 +205,8 @@ public final class H2BackupStrategy implements DatabaseStrategy {
     long bytes = DumpFiles.totalBytes(artifacts);
     context.progress().report("database", 1.0, BACKUP_FILE + ", " + bytes + " bytes");
     Map<String, String> details = new LinkedHashMap<>();
-    details.put("tool", "H2Settings " + version);
-    details.put("format", "H2Settings BACKUP (zip)");
+    details.put("tool", "H2 " + version);
+    details.put("format", "H2 BACKUP (zip)");
     details.put("database-file", databasePath.toString());
     return new CopyResult(NAME, bytes, artifacts.size(), bytes, artifacts, details);
   }
@@ -224,15 +224,15 @@ public final class H2BackupStrategy implements DatabaseStrategy {
     if (Files.exists(file)) {
       if (!context.force()) {
         throw SnapstashException.precondition(
-            "the H2Settings database " + file + " already exists; restore into a new home or pass --force to overwrite it");
+            "the H2 database " + file + " already exists; restore into a new home or pass --force to overwrite it");
       }
       if (inUse(file)) {
-        throw SnapstashException.precondition("the H2Settings database " + file + " is in use (is Bitbucket running?); stop it before restoring");
+        throw SnapstashException.precondition("the H2 database " + file + " is in use (is Bitbucket running?); stop it before restoring");
       }
     }
   }
 
-  /** The database's files (every suffix H2Settings uses) below the restored home, which restore replaces or removes. */
+  /** The database's files (every suffix H2 uses) below the restored home, which restore replaces or removes. */
   @Override
   public List<String> homeFilesRestored(RestoreContext context) {
     Path home = context.homeTarget().toAbsolutePath().normalize();
@@ -250,7 +250,7 @@ public final class H2BackupStrategy implements DatabaseStrategy {
     Path zip = requireBackup(context);
     Path target = restorePath(databasePath, instanceHome, context.homeTarget());
     Path dir = target.getParent();
-    context.progress().report("database", 0, "restoring H2Settings database " + target);
+    context.progress().report("database", 0, "restoring H2 database " + target);
     DumpFiles.createDirectories(dir);
     for (String suffix : SUFFIXES) {
       DumpFiles.deleteRecursively(dir.resolve(target.getFileName() + suffix));
@@ -329,7 +329,7 @@ public final class H2BackupStrategy implements DatabaseStrategy {
   public void verify(RestoreContext context, Findings findings) {
     Path zip = context.databaseDir().resolve(BACKUP_FILE);
     if (!Files.isRegularFile(zip)) {
-      findings.problem(NAME, "backup " + context.tag() + " has no H2Settings backup (" + zip + " is missing)");
+      findings.problem(NAME, "backup " + context.tag() + " has no H2 backup (" + zip + " is missing)");
       return;
     }
     List<String> problems = new java.util.ArrayList<>(DumpFiles.verifyChecksums(context.databaseDir()));
@@ -344,13 +344,13 @@ public final class H2BackupStrategy implements DatabaseStrategy {
         in.transferTo(OutputStream.nullOutputStream()); // checks each entry's CRC
       }
       if (!hasDatabase) {
-        problems.add(zip + " holds no H2Settings database file");
+        problems.add(zip + " holds no H2 database file");
       }
     } catch (IOException ex) {
       problems.add(zip + " is not a readable zip (" + ex.getMessage() + "): damaged or truncated");
     }
     if (problems.isEmpty()) {
-      findings.ok(NAME, "H2Settings backup readable (" + entries + " entries, CRCs match), checksums match");
+      findings.ok(NAME, "H2 backup readable (" + entries + " entries, CRCs match), checksums match");
     } else {
       problems.forEach(p -> findings.problem(NAME, p));
     }
@@ -362,7 +362,7 @@ public final class H2BackupStrategy implements DatabaseStrategy {
     Path zip = context.databaseDir().resolve(BACKUP_FILE);
     if (!Files.isRegularFile(zip)) {
       throw SnapstashException.precondition(
-          "backup " + context.tag() + " holds no H2Settings backup (" + zip + " is missing); restore it with the database.type it was taken with");
+          "backup " + context.tag() + " holds no H2 backup (" + zip + " is missing); restore it with the database.type it was taken with");
     }
     return zip;
   }
@@ -382,13 +382,13 @@ public final class H2BackupStrategy implements DatabaseStrategy {
   SnapstashException describe(SQLException e) {
     return switch (e.getErrorCode()) {
       case WRONG_USER_OR_PASSWORD -> new SnapstashException(ErrorKind.AUTHENTICATION,
-          "H2Settings refused user " + config.username() + " for " + databasePath + "; check " + KEY + ".password and " + KEY + ".username", e);
+          "H2 refused user " + config.username() + " for " + databasePath + "; check " + KEY + ".password and " + KEY + ".username", e);
       case DATABASE_NOT_FOUND_WITH_IF_EXISTS -> new SnapstashException(ErrorKind.CONFIG,
-          "there is no H2Settings database at " + dataFile(databasePath) + "; check " + KEY + ".url", e);
+          "there is no H2 database at " + dataFile(databasePath) + "; check " + KEY + ".url", e);
       case DATABASE_ALREADY_OPEN -> new SnapstashException(ErrorKind.PRECONDITION,
-          "the H2Settings database " + databasePath + " is open in another process without AUTO_SERVER=TRUE; add ;AUTO_SERVER=TRUE to " + KEY
+          "the H2 database " + databasePath + " is open in another process without AUTO_SERVER=TRUE; add ;AUTO_SERVER=TRUE to " + KEY
               + ".url (and to Bitbucket's jdbc.url) so it can be read while Bitbucket runs", e);
-      default -> new SnapstashException(ErrorKind.EXTERNAL_COMMAND, "H2Settings " + databasePath + " failed: " + firstLine(e.getMessage()), e);
+      default -> new SnapstashException(ErrorKind.EXTERNAL_COMMAND, "H2 " + databasePath + " failed: " + firstLine(e.getMessage()), e);
     };
   }
 

@@ -3,9 +3,7 @@ package dev.snapstash.strategy.database.mysql;
 import dev.snapstash.strategy.database.mysql.MysqlSettings;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
-import dev.snapstash.core.process.Command;
 import dev.snapstash.core.process.CommandFailedException;
-import dev.snapstash.core.process.Executables;
 import dev.snapstash.core.process.ProcessRunner;
 import dev.snapstash.core.spi.Artifact;
 import dev.snapstash.core.spi.BackupContext;
@@ -14,6 +12,7 @@ import dev.snapstash.core.spi.DatabaseStrategy;
 import dev.snapstash.core.spi.Findings;
 import dev.snapstash.core.spi.Progress;
 import dev.snapstash.core.spi.RestoreContext;
+import dev.snapstash.strategy.database.ClientTools;
 import dev.snapstash.strategy.database.DumpFiles;
 import dev.snapstash.core.util.PrivateFiles;
 import java.io.BufferedReader;
@@ -28,7 +27,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -43,10 +41,8 @@ import org.slf4j.LoggerFactory;
  * --single-transaction} (one consistent InnoDB snapshot, no table locks) into {@code database/dump.sql}, and
  * restores it by feeding that file to {@code mariadb} (or {@code mysql}).
  *
- * <p>The password reaches the tools in a 0600 {@code --defaults-file} (which must be their first argument; the only
- * option file they read, so a {@code ~/.my.cnf} of the user running snapstash cannot override it)
- * in a private temporary directory deleted afterwards; never through argv or {@code MYSQL_PWD}. Every tool
- * connects with {@code --protocol=TCP}, so "localhost" never silently means the system's socket.
+ * <p>The password reaches the tools in a 0600 {@code --defaults-file} (see {@link MysqlCommands}) in a private
+ * temporary directory deleted afterwards; never through argv or {@code MYSQL_PWD}.
  */
 public final class MysqlDumpStrategy implements DatabaseStrategy {
   private static final Logger log = LoggerFactory.getLogger(MysqlDumpStrategy.class);
@@ -54,15 +50,16 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
   public static final String NAME = "mysql";
   static final String KEY = "database.mysql";
   public static final String DUMP_FILE = "dump.sql";
-  private static final String MAX_PACKET = "--max-allowed-packet=1G";
 
   private final MysqlSettings config;
   private final ProcessRunner runner;
+  private final ClientTools tools;
 
   /** @throws SnapstashException (CONFIG) naming the first invalid key of the {@code database.mysql} section */
   public MysqlDumpStrategy(MysqlSettings config, ProcessRunner runner) {
     this.config = validate(config);
     this.runner = runner;
+    this.tools = ClientTools.onPath(runner, Optional.empty(), "install mariadb-client or mysql-client");
   }
 
   public static MysqlSettings validate(MysqlSettings c) {
@@ -96,61 +93,16 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
   }
 
   // ---------------------------------------------------------------------------------------------------------
-  // Pure command builders (table-tested).
-
-  /**
-   * The dump: {@code --single-transaction} for one consistent snapshot without locking, routines and triggers,
-   * binary columns as hex (safe through any character set), utf8mb4, no tablespaces (they need the PROCESS
-   * privilege on MySQL 8 and are not the application's), and no {@code CREATE DATABASE}, so the dump restores
-   * into a database of any name.
-   */
-  public static Command dumpCommand(String program, MysqlSettings c, Path optionsFile, Path dumpFile) {
-    return Command.of(
-        program, "--defaults-file=" + optionsFile, "--single-transaction", "--routines", "--triggers", "--hex-blob",
-        "--default-character-set=utf8mb4", "--no-tablespaces", MAX_PACKET, "--protocol=TCP",
-        "--host=" + c.host(), "--port=" + c.port(), "--user=" + c.username(), "--result-file=" + dumpFile, c.database());
-  }
-
-  /** The restore: the client reads the dump on standard input and stops at the first error. */
-  public static Command restoreCommand(String program, MysqlSettings c, Path optionsFile, Path dumpFile) {
-    return Command.of(
-            program, "--defaults-file=" + optionsFile, "--default-character-set=utf8mb4", MAX_PACKET, "--protocol=TCP",
-            "--host=" + c.host(), "--port=" + c.port(), "--user=" + c.username(), "--batch", c.database())
-        .stdinFrom(dumpFile);
-  }
-
-  public static Command versionCommand(String program) {
-    return Command.of(program, "--version").capturingStdout().withTimeout(Duration.ofSeconds(30));
-  }
-
-  /** The {@code [client]} option file carrying the password, quoted and escaped as the option-file parser expects. */
-  public static String optionsFile(String password) {
-    StringBuilder b = new StringBuilder();
-    for (char ch : password.toCharArray()) {
-      switch (ch) {
-        case '\\' -> b.append("\\\\");
-        case '"' -> b.append("\\\"");
-        case '\'' -> b.append("\\'");
-        case '\n' -> b.append("\\n");
-        case '\r' -> b.append("\\r");
-        case '\t' -> b.append("\\t");
-        default -> b.append(ch);
-      }
-    }
-    return "[client]\npassword=\"" + b + "\"\n";
-  }
-
-  // ---------------------------------------------------------------------------------------------------------
 
   @Override
   public void check(Findings findings) {
     for (String[] names : List.of(new String[] {"mariadb-dump", "mysqldump"}, new String[] {"mariadb", "mysql"})) {
-      Optional<Path> p = Executables.findFirst(names);
+      Optional<Path> p = tools.find(names);
       if (p.isEmpty()) {
-        findings.problem(NAME, names[0] + " (or " + names[1] + ") is not installed; install mariadb-client or mysql-client");
+        findings.problem(NAME, tools.notInstalled(names));
       } else {
         try {
-          findings.ok(NAME, runner.run(versionCommand(p.get().toString())).stdout().strip());
+          findings.ok(NAME, tools.ask(p.get()).version());
         } catch (SnapstashException e) {
           findings.problem(NAME, e);
         }
@@ -176,8 +128,8 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
     Path dumpFile = databaseDir.resolve(DUMP_FILE);
     DumpFiles.createDirectories(context.modes(), databaseDir);
     progress.report("database", 0, "mariadb-dump of " + config.database() + " at " + config.host() + ":" + config.port());
-    Path program = require("mariadb-dump", "mysqldump");
-    String version = runner.run(versionCommand(program.toString())).stdout().strip();
+    Path program = tools.require("mariadb-dump", "mysqldump");
+    String version = tools.ask(program).version();
     String serverVersion;
     try (Connection c = connect(config.database())) {
       serverVersion = serverVersion(c);
@@ -186,8 +138,8 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
     }
     String password = config.password().reveal();
     try (PrivateFiles secrets = PrivateFiles.create(context.backupRoot(), "snapstash-mysql")) {
-      Path options = secrets.write("client.cnf", optionsFile(password));
-      runner.run(dumpCommand(program.toString(), config, options, dumpFile).withSecret(password));
+      Path options = secrets.write("client.cnf", MysqlCommands.optionsFile(password));
+      runner.run(MysqlCommands.dump(program.toString(), config, options, dumpFile).withSecret(password));
     }
     List<Artifact> artifacts = DumpFiles.artifacts(context.backupDir(), dumpFile, 1);
     DumpFiles.writeChecksums(context.modes(), context.backupDir(), databaseDir, artifacts);
@@ -222,11 +174,11 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
     } else if (context.force()) {
       emptyDatabase();
     }
-    Path client = require("mariadb", "mysql");
+    Path client = tools.require("mariadb", "mysql");
     String password = config.password().reveal();
     try (PrivateFiles secrets = PrivateFiles.create(context.backupRoot(), "snapstash-mysql")) {
-      Path options = secrets.write("client.cnf", optionsFile(password));
-      runner.run(restoreCommand(client.toString(), config, options, dumpFile).withSecret(password));
+      Path options = secrets.write("client.cnf", MysqlCommands.optionsFile(password));
+      runner.run(MysqlCommands.restore(client.toString(), config, options, dumpFile).withSecret(password));
     } catch (CommandFailedException e) {
       if (e.stderrTail().contains("ERROR 1227")) {
         // Triggers, routines and views keep their DEFINER; only that user (or one with SET USER) may recreate them.
@@ -444,11 +396,6 @@ public final class MysqlDumpStrategy implements DatabaseStrategy {
           "cannot reach MySQL at " + where + " (" + firstLine(e.getMessage()) + "); check " + KEY + ".host and " + KEY + ".port", e);
     }
     return new SnapstashException(ErrorKind.EXTERNAL_COMMAND, "MySQL at " + where + " failed: " + firstLine(e.getMessage()), e);
-  }
-
-  private static Path require(String name, String alternative) {
-    return Executables.findFirst(name, alternative)
-        .orElseThrow(() -> SnapstashException.precondition(name + " (or " + alternative + ") is not installed; install mariadb-client or mysql-client"));
   }
 
   private static boolean hasHeader(Path dumpFile) throws IOException {

@@ -4,8 +4,6 @@ import dev.snapstash.strategy.database.postgresql.PostgresSettings;
 import dev.snapstash.core.util.FaultPoints;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
-import dev.snapstash.core.process.Command;
-import dev.snapstash.core.process.Executables;
 import dev.snapstash.core.process.ProcessResult;
 import dev.snapstash.core.process.ProcessRunner;
 import dev.snapstash.core.spi.Artifact;
@@ -27,7 +25,6 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -58,12 +55,11 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
   public static final String NAME = "postgresql";
   static final String KEY = "database.postgresql";
   static final String DUMP_DIR = "dump";
-  private static final Duration TOOL_VERSION_TIMEOUT = Duration.ofSeconds(30);
-  private static final Pattern TOOL_VERSION = Pattern.compile("\\(PostgreSQL\\)\\s+(\\d+)(?:\\.(\\d+))?");
   private static final Pattern TABLE_DATA = Pattern.compile("^(\\d+);.*\\bTABLE DATA\\b.*");
 
   private final PostgresSettings config;
   private final ProcessRunner runner;
+  private final PostgresTools tools;
 
   /**
    * @throws SnapstashException (CONFIG) naming the first invalid key of the {@code database.postgresql} section
@@ -71,6 +67,7 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
   public PostgresDumpStrategy(PostgresSettings config, ProcessRunner runner) {
     this.config = validate(config);
     this.runner = runner;
+    this.tools = PostgresTools.of(this.config, runner);
   }
 
   /** Checks the section; returns it unchanged or throws CONFIG naming the key. */
@@ -114,80 +111,12 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
   }
 
   // ---------------------------------------------------------------------------------------------------------
-  // Pure command builders (table-tested).
-
-  /** {@code pg_dump -Fd -j N --no-password -h -p -U -d -f dumpDir}, password through {@code PGPASSFILE}. */
-  public static Command dumpCommand(String pgDump, PostgresSettings c, Path dumpDir, Path passFile) {
-    return dumpCommand(pgDump, c, dumpDir, passFile, java.util.Optional.empty());
-  }
-
-  /**
-   * As {@link #dumpCommand(String, PostgresSettings, Path, Path)}, dumping the database as of an exported snapshot
-   * ({@code --snapshot}) that another session keeps open.
-   */
-  public static Command dumpCommand(
-      String pgDump, PostgresSettings c, Path dumpDir, Path passFile, java.util.Optional<String> snapshot) {
-    List<String> argv = new ArrayList<>(List.of(
-        pgDump, "-Fd", "-j", Integer.toString(c.jobs()), "--no-password",
-        "-h", c.host(), "-p", Integer.toString(c.port()), "-U", c.username(), "-d", c.database()));
-    snapshot.ifPresent(id -> argv.add("--snapshot=" + id));
-    argv.addAll(List.of("-f", dumpDir.toString()));
-    return withConnectionEnv(Command.of(argv), passFile);
-  }
-
-  /**
-   * {@code pg_restore -j N --no-owner --no-privileges --exit-on-error} into the configured database; {@code clean}
-   * (a forced restore) adds {@code --clean --if-exists} so objects in the dump replace existing ones.
-   * {@code --no-privileges}: the dump's GRANTs name roles of the source server that the target may not have.
-   */
-  public static Command restoreCommand(String pgRestore, PostgresSettings c, Path dumpDir, Path passFile, boolean clean) {
-    List<String> argv = new ArrayList<>(List.of(
-        pgRestore, "-j", Integer.toString(c.jobs()), "--no-owner", "--no-privileges", "--exit-on-error", "--no-password",
-        "-h", c.host(), "-p", Integer.toString(c.port()), "-U", c.username(), "-d", c.database()));
-    if (clean) {
-      argv.addAll(List.of("--clean", "--if-exists"));
-    }
-    argv.add(dumpDir.toString());
-    return withConnectionEnv(Command.of(argv), passFile);
-  }
-
-  /** {@code pg_restore --list dumpDir}: reads the table of contents without connecting anywhere. */
-  public static Command listCommand(String pgRestore, Path dumpDir) {
-    return Command.of(pgRestore, "--list", dumpDir.toString()).capturingStdout().withTimeout(Duration.ofMinutes(5));
-  }
-
-  public static Command versionCommand(String program) {
-    return Command.of(program, "--version").capturingStdout().withTimeout(TOOL_VERSION_TIMEOUT);
-  }
-
-  /** One {@code .pgpass} line matching any host, port and database for this user; ':' and '\' escaped. */
-  public static String pgpassLine(String username, String password) {
-    return "*:*:*:" + pgpassEscape(username) + ":" + pgpassEscape(password) + "\n";
-  }
-
-  private static String pgpassEscape(String s) {
-    return s.replace("\\", "\\\\").replace(":", "\\:");
-  }
-
-  /**
-   * The password file, and an empty {@code PGPASSWORD}: libpq prefers an inherited one to the file, and treats an
-   * empty one as unset.
-   */
-  private static Command withConnectionEnv(Command c, Path passFile) {
-    return c.withEnv("PGPASSFILE", passFile.toString())
-        .withEnv("PGPASSWORD", "")
-        .withEnv("PGCONNECT_TIMEOUT", "30")
-        .withEnv("PGAPPNAME", "snapstash");
-  }
-
-  // ---------------------------------------------------------------------------------------------------------
 
   @Override
   public void check(Findings findings) {
     String where = config.host() + ":" + config.port();
-    Optional<Tool> dump = tool(findings, "pg_dump");
-    dump.ifPresent(t -> foundPgDump = t);
-    tool(findings, "pg_restore");
+    Optional<PostgresTools.Tool> dump = tools.check(findings, "pg_dump");
+    tools.check(findings, "pg_restore");
     String secretProblem = config.password().problem();
     if (secretProblem != null) {
       findings.problem(KEY + ".password", secretProblem, dev.snapstash.core.error.ErrorKind.CONFIG);
@@ -197,8 +126,8 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
       ServerFacts facts = facts(c);
       findings.ok(NAME, "PostgreSQL " + facts.version() + " at " + where + ", database " + config.database() + " (" + facts.relations() + " relations)");
       dump.ifPresent(t -> {
-        if (facts.versionNum() / 100 > t.comparableMajor()) {
-          findings.problem(KEY + ".bin-dir", versionMismatch(t, facts));
+        if (!t.canDump(facts.versionNum())) {
+          findings.problem(KEY + ".bin-dir", PostgresTools.mismatch(t, facts.version()));
         }
       });
     } catch (SQLException e) {
@@ -209,7 +138,10 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
 
   @Override
   public CopyResult backup(BackupContext context) {
-    Tool pgDump = pgDump();
+    return backup(context, tools.require("pg_dump"));
+  }
+
+  private CopyResult backup(BackupContext context, PostgresTools.Tool pgDump) {
     ServerFacts facts;
     try (Connection c = connect(config.database())) {
       facts = checkedFacts(c, pgDump);
@@ -220,30 +152,28 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
   }
 
   /**
-   * Finds pg_dump and its version before the lock: running {@code pg_dump --version} costs tens of milliseconds
-   * that would otherwise be downtime. Kept only as a cache of that fact for this run.
+   * Finds pg_dump and its version before the lock (the preflight's answer, see {@link
+   * dev.snapstash.strategy.database.ClientTools}): running {@code pg_dump --version} costs tens of milliseconds
+   * that would otherwise be downtime. With {@code dump-after-unlock}, the session that will pin the snapshot is
+   * opened now too, and the server's facts read: connecting (TCP, SCRAM) takes tens to hundreds of milliseconds.
+   * Its transaction starts, and its snapshot is taken, only under the lock.
    */
   @Override
-  public void prepareBackup(BackupContext context) {
-    Tool pgDump = pgDump();
-    if (config.dumpAfterUnlock()) {
-      // The session that will pin the snapshot is opened now, and the server's facts read: connecting (TCP, SCRAM)
-      // takes tens to hundreds of milliseconds that would otherwise be downtime. Its transaction starts, and its
-      // snapshot is taken, only under the lock.
-      setPrepared(openSession(pgDump));
-    }
+  public Run prepareBackup(BackupContext context) {
+    PostgresTools.Tool pgDump = tools.require("pg_dump");
+    return new BackupRun(pgDump, config.dumpAfterUnlock() ? openSession(pgDump) : null);
   }
 
   /**
    * A session ready to pin a snapshot: the server's facts read first (in autocommit, so no transaction starts),
-   * then the transaction settings made; closed again if any of it fails.
+   * then readied; closed again if any of it fails.
    */
-  private Session openSession(Tool pgDump) {
+  private Session openSession(PostgresTools.Tool pgDump) {
     Connection c = null;
     try {
       c = connect(config.database());
       ServerFacts facts = checkedFacts(c, pgDump);
-      return new Session(ready(c), facts);
+      return new Session(PinnedSnapshot.prepare(c), facts);
     } catch (SQLException e) {
       closeQuietly(c);
       throw describe(e, config.database());
@@ -253,89 +183,66 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
     }
   }
 
-  /** pg_dump as this run found it, usually by its preflight ({@link #check}) a few seconds before. */
-  private volatile Tool foundPgDump;
-
-  /** pg_dump and its version, found once per run: each {@code --version} costs tens of milliseconds. */
-  private Tool pgDump() {
-    Tool t = foundPgDump;
-    if (t == null) {
-      t = requireTool("pg_dump");
-      foundPgDump = t;
-    }
-    return t;
-  }
-
-  /** A session opened before the lock, owned by {@link #capture} once it takes it. */
-  private record Session(Connection connection, ServerFacts facts) {}
-
-  private final java.util.concurrent.atomic.AtomicReference<Session> prepared = new java.util.concurrent.atomic.AtomicReference<>();
-
-  private void setPrepared(Session s) {
-    Session old = prepared.getAndSet(s);
-    if (old != null) {
-      closeQuietly(old.connection());
-    }
-  }
+  /** A session opened before the lock, owned by the run's capture once it takes it. */
+  private record Session(PinnedSnapshot snapshot, ServerFacts facts) {}
 
   /**
-   * Under the lock: a repeatable-read transaction exports its snapshot, which fixes the database as it is now,
-   * drained; {@link Pending#finish()} then runs pg_dump from that snapshot after the unlock while the transaction
-   * stays open, so the dump is exactly what a dump under the lock would have been, at no cost in downtime.
+   * One backup: pg_dump as found before the lock, and the session opened then, until the capture takes it over
+   * (or {@link #close} closes it, when the backup fails before its capture).
    */
-  @Override
-  public Pending capture(BackupContext context) {
-    if (!config.dumpAfterUnlock()) {
-      return Pending.done(backup(context));
+  private final class BackupRun implements Run {
+    private final PostgresTools.Tool pgDump;
+    private final java.util.concurrent.atomic.AtomicReference<Session> prepared;
+
+    BackupRun(PostgresTools.Tool pgDump, Session prepared) {
+      this.pgDump = pgDump;
+      this.prepared = new java.util.concurrent.atomic.AtomicReference<>(prepared);
     }
-    Tool pgDump = pgDump();
-    Session prepared = this.prepared.getAndSet(null);
-    Session session = prepared != null ? prepared : openSession(pgDump);
-    Connection c = session.connection();
-    try {
-      ServerFacts facts = session.facts();
-      String snapshot;
-      try (var st = c.createStatement(); var rs = st.executeQuery("SELECT pg_export_snapshot()")) {
-        rs.next();
-        snapshot = rs.getString(1);
+
+    /**
+     * Under the lock: pins the snapshot ({@link PinnedSnapshot}); {@link Pending#finish()} then runs pg_dump from it
+     * after the unlock while the session holds it, so the dump is exactly what a dump under the lock would have
+     * been, at no cost in downtime.
+     */
+    @Override
+    public Pending capture(BackupContext context) {
+      if (!config.dumpAfterUnlock()) {
+        return Pending.done(backup(context, pgDump));
       }
-      context.progress().report("database", 0, "snapshot " + snapshot + " pinned; pg_dump runs after the unlock");
-      FaultPoints.hit(FaultPoints.DURING_DATABASE_COPY);
-      Connection held = c;
-      return new Pending() {
-        @Override
-        public CopyResult finish() {
-          return dump(context, pgDump, facts, java.util.Optional.of(snapshot));
-        }
-
-        @Override
-        public void close() {
-          try {
-            held.rollback();
-            held.close();
-          } catch (SQLException e) {
-            // the session is gone already; nothing is pinned any more
+      Session taken = prepared.getAndSet(null);
+      Session session = taken != null ? taken : openSession(pgDump);
+      PinnedSnapshot pinned = session.snapshot();
+      try {
+        String snapshot = pinned.pin();
+        context.progress().report("database", 0, "snapshot " + snapshot + " pinned; pg_dump runs after the unlock");
+        FaultPoints.hit(FaultPoints.DURING_DATABASE_COPY);
+        return new Pending() {
+          @Override
+          public CopyResult finish() {
+            return dump(context, pgDump, session.facts(), java.util.Optional.of(snapshot));
           }
-        }
-      };
-    } catch (SQLException e) {
-      closeQuietly(c);
-      throw describe(e, config.database());
-    } catch (RuntimeException e) {
-      closeQuietly(c);
-      throw e;
-    }
-  }
 
-  /**
-   * Sets the session up for pinning: the settings cost round trips, so they are made before the lock. The
-   * transaction, and with it the snapshot, begins only with the first statement, pg_export_snapshot().
-   */
-  private static Connection ready(Connection c) throws SQLException {
-    c.setAutoCommit(false);
-    c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
-    c.setReadOnly(true);
-    return c;
+          @Override
+          public void close() {
+            pinned.close();
+          }
+        };
+      } catch (SQLException e) {
+        pinned.close();
+        throw describe(e, config.database());
+      } catch (RuntimeException e) {
+        pinned.close();
+        throw e;
+      }
+    }
+
+    @Override
+    public void close() {
+      Session left = prepared.getAndSet(null);
+      if (left != null) {
+        left.snapshot().close();
+      }
+    }
   }
 
   private static void closeQuietly(Connection c) {
@@ -348,15 +255,15 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
     }
   }
 
-  private ServerFacts checkedFacts(Connection c, Tool pgDump) throws SQLException {
+  private ServerFacts checkedFacts(Connection c, PostgresTools.Tool pgDump) throws SQLException {
     ServerFacts facts = facts(c);
-    if (facts.versionNum() / 100 > pgDump.comparableMajor()) {
-      throw SnapstashException.precondition(versionMismatch(pgDump, facts));
+    if (!pgDump.canDump(facts.versionNum())) {
+      throw SnapstashException.precondition(PostgresTools.mismatch(pgDump, facts.version()));
     }
     return facts;
   }
 
-  private CopyResult dump(BackupContext context, Tool pgDump, ServerFacts facts, java.util.Optional<String> snapshot) {
+  private CopyResult dump(BackupContext context, PostgresTools.Tool pgDump, ServerFacts facts, java.util.Optional<String> snapshot) {
     Progress progress = context.progress();
     Path databaseDir = context.databaseDir();
     Path dumpDir = databaseDir.resolve(DUMP_DIR);
@@ -370,9 +277,9 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
       return t;
     });
     try (PrivateFiles secrets = PrivateFiles.create(context.backupRoot(), "snapstash-pg")) {
-      Path passFile = secrets.write("pgpass", pgpassLine(config.username(), password));
+      Path passFile = secrets.write("pgpass", PostgresCommands.pgpassLine(config.username(), password));
       ticker.scheduleWithFixedDelay(() -> reportFiles(progress, dumpDir, facts.tables()), 500, 500, TimeUnit.MILLISECONDS);
-      runner.run(dumpCommand(pgDump.path(), config, dumpDir, passFile, snapshot).withSecret(password));
+      runner.run(PostgresCommands.dump(pgDump.path(), config, dumpDir, passFile, snapshot).withSecret(password));
     } finally {
       ticker.shutdownNow();
     }
@@ -392,7 +299,6 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
 
   @Override
   public void cleanupIncomplete(BackupContext context) {
-    setPrepared(null);
     DumpFiles.deleteRecursively(context.databaseDir());
   }
 
@@ -415,11 +321,11 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
     } else if (context.force()) {
       emptyDatabase();
     }
-    Tool pgRestore = requireTool("pg_restore");
+    PostgresTools.Tool pgRestore = tools.require("pg_restore");
     String password = config.password().reveal();
     try (PrivateFiles secrets = PrivateFiles.create(context.backupRoot(), "snapstash-pg")) {
-      Path passFile = secrets.write("pgpass", pgpassLine(config.username(), password));
-      runner.run(restoreCommand(pgRestore.path(), config, dumpDir, passFile, exists && context.force()).withSecret(password));
+      Path passFile = secrets.write("pgpass", PostgresCommands.pgpassLine(config.username(), password));
+      runner.run(PostgresCommands.restore(pgRestore.path(), config, dumpDir, passFile, exists && context.force()).withSecret(password));
     }
     progress.report("database", 1.0, "restored " + config.database());
   }
@@ -455,12 +361,12 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
       return;
     }
     List<String> problems = new ArrayList<>(DumpFiles.verifyChecksums(context.databaseDir()));
-    Optional<Path> pgRestore = program("pg_restore");
+    Optional<Path> pgRestore = tools.find("pg_restore");
     int entries = 0;
     if (pgRestore.isEmpty()) {
       problems.add("pg_restore is not installed, so the dump's table of contents cannot be read; install postgresql-client or set " + KEY + ".bin-dir");
     } else {
-      ProcessResult r = runner.runAllowingFailure(listCommand(pgRestore.get().toString(), dumpDir), l -> {});
+      ProcessResult r = runner.runAllowingFailure(PostgresCommands.list(pgRestore.get().toString(), dumpDir), l -> {});
       if (r.exitCode() != 0) {
         problems.add("pg_restore cannot read the dump's table of contents: " + lastLine(r.stderrTail()));
       } else {
@@ -646,59 +552,6 @@ public final class PostgresDumpStrategy implements DatabaseStrategy {
       rs.next();
       return new ServerFacts(rs.getString(1), rs.getInt(2), rs.getLong(3), rs.getLong(4));
     }
-  }
-
-  /** A found tool: its path and its {@code --version} line. */
-  private record Tool(String path, String version, int comparableMajor) {}
-
-  private Optional<Path> program(String name) {
-    if (config.binDir() != null && !config.binDir().isBlank()) {
-      return Executables.find(Path.of(config.binDir()).resolve(name).toString());
-    }
-    return Executables.find(name);
-  }
-
-  private Optional<Tool> tool(Findings findings, String name) {
-    Optional<Path> p = program(name);
-    if (p.isEmpty()) {
-      findings.problem(KEY + ".bin-dir", name + " is not installed" + where() + "; install postgresql-client or set " + KEY + ".bin-dir");
-      return Optional.empty();
-    }
-    try {
-      Tool t = toolAt(p.get());
-      findings.ok(NAME, t.version());
-      return Optional.of(t);
-    } catch (SnapstashException e) {
-      findings.problem(KEY + ".bin-dir", e.getMessage());
-      return Optional.empty();
-    }
-  }
-
-  private Tool requireTool(String name) {
-    return toolAt(program(name).orElseThrow(() -> new SnapstashException(ErrorKind.PRECONDITION,
-        name + " is not installed" + where() + "; install postgresql-client or set " + KEY + ".bin-dir")));
-  }
-
-  private String where() {
-    return config.binDir() == null || config.binDir().isBlank() ? " (not on PATH)" : " in " + config.binDir();
-  }
-
-  private Tool toolAt(Path p) {
-    String out = runner.run(versionCommand(p.toString())).stdout().strip();
-    Matcher m = TOOL_VERSION.matcher(out);
-    if (!m.find()) {
-      throw new SnapstashException(ErrorKind.EXTERNAL_COMMAND, p + " --version printed an unexpected line: " + out);
-    }
-    int major = Integer.parseInt(m.group(1));
-    int minor = m.group(2) == null ? 0 : Integer.parseInt(m.group(2));
-    // server_version_num / 100: 1500 for 15.x, 906 for 9.6.x.
-    int comparable = major >= 10 ? major * 100 : major * 100 + minor;
-    return new Tool(p.toString(), out, comparable);
-  }
-
-  private static String versionMismatch(Tool t, ServerFacts facts) {
-    return t.version() + " cannot dump the newer server (PostgreSQL " + facts.version() + "); install a newer postgresql-client or point "
-        + KEY + ".bin-dir at one";
   }
 
   private static void reportFiles(Progress progress, Path dumpDir, long tables) {

@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class H2BackupStrategyIT extends DumpingDatabaseStrategyContract<H2BackupStrategyIT.H2Db> {
-  /** A Bitbucket-like home with its H2Settings database in {@code shared/data/db}. */
+  /** A Bitbucket-like home with its H2 database in {@code shared/data/db}. */
   record H2Db(Path home, String url, String password) {
     Path file() {
       return home.resolve("shared/data/db.mv.db");
@@ -105,6 +105,18 @@ class H2BackupStrategyIT extends DumpingDatabaseStrategyContract<H2BackupStrateg
           .isInstanceOfSatisfying(SnapstashException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.PRECONDITION))
           .hasMessageContaining("in use");
     }
+  }
+
+  /** The manifest and the preflight name the database H2 and its version, as an administrator reads them. */
+  @Test
+  void theCopyAndTheCheckNameTheDatabaseH2() throws Exception {
+    DatabaseStrategy s = strategyFor(source());
+    var r = s.backup(backupContext("named"));
+    assertThat(r.details().get("tool")).matches("H2 \\d.*");
+    assertThat(r.details().get("format")).isEqualTo("H2 BACKUP (zip)");
+    Findings f = new Findings();
+    s.check(f);
+    assertThat(f.all()).anyMatch(x -> x.message().matches("H2 \\d.* database .*"));
   }
 
   @Test

@@ -39,6 +39,13 @@ class H2BackupStrategyTest {
         .hasMessageContaining("database.h2.url");
   }
 
+  /** The database is H2, whatever the settings record is called: the sentence names the database, not a Java type. */
+  @Test
+  void aUrlOfAnotherDatabaseIsRefusedAsNotAnH2Url() {
+    assertThatThrownBy(() -> new H2BackupStrategy(new H2Settings("jdbc:postgresql://localhost/db", "sa", null), Path.of("/var/bb")))
+        .hasMessage("database.h2.url must be an H2 JDBC URL like jdbc:h2:file:/path/to/db, not jdbc:postgresql://localhost/db");
+  }
+
   @Test
   void theUrlIsRequired() {
     assertThatThrownBy(() -> new H2BackupStrategy(null, Path.of("/var/bb")))

@@ -1,6 +1,8 @@
 package dev.snapstash.strategy.database.postgresql;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import dev.snapstash.core.config.Secret;
 import dev.snapstash.strategy.database.postgresql.PostgresSettings;
@@ -14,6 +16,7 @@ import dev.snapstash.testing.Tools;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
@@ -96,6 +99,31 @@ class PostgresDumpStrategyIT extends DumpingDatabaseStrategyContract<TestDatabas
     assertThat(f.problems()).anyMatch(p -> p.message().contains("database.postgresql.host") && p.message().contains("127.0.0.1:1"));
   }
 
+  /**
+   * A pg_dump older than the server (found in bin-dir here) is named in the preflight with the key that points at
+   * another, and a backup stops at its preparation, before any lock, rather than fail under it.
+   */
+  @Test
+  void aPgDumpOlderThanTheServerIsRefusedBeforeTheLock() throws Exception {
+    TestDatabase db = source();
+    java.nio.file.Path bin = tmp.resolve("old-client");
+    dev.snapstash.strategy.database.ClientToolsTest.fake(bin, "pg_dump", "pg_dump (PostgreSQL) 9.6.24");
+    dev.snapstash.strategy.database.ClientToolsTest.fake(bin, "pg_restore", "pg_restore (PostgreSQL) 9.6.24");
+    PostgresSettings c = new PostgresSettings(db.host(), db.port(), db.database(), db.user(), db.secret(), 2, bin.toString(), true);
+    PostgresDumpStrategy strategy = new PostgresDumpStrategy(c, runner);
+    Findings f = new Findings();
+    strategy.check(f);
+    assertThat(f.problems()).singleElement().satisfies(p -> {
+      assertThat(p.subject()).isEqualTo("database.postgresql.bin-dir");
+      assertThat(p.message()).startsWith("pg_dump (PostgreSQL) 9.6.24 cannot dump the newer server (PostgreSQL ");
+    });
+    var b = backupContext("old-client");
+    assertThatThrownBy(() -> strategy.prepareBackup(b))
+        .isInstanceOfSatisfying(dev.snapstash.core.error.SnapstashException.class,
+            e -> assertThat(e.kind()).isEqualTo(dev.snapstash.core.error.ErrorKind.PRECONDITION))
+        .hasMessageContaining("database.postgresql.bin-dir");
+  }
+
   @Test
   void restoreCreatesAMissingDatabaseWhenTheUserMay() throws Exception {
     TestDatabase src = source();
@@ -123,7 +151,8 @@ class PostgresDumpStrategyIT extends DumpingDatabaseStrategyContract<TestDatabas
     TestDatabase src = source();
     var b = backupContext("snapshot");
     Map<String, List<String>> atCapture = contents(src);
-    try (DatabaseStrategy.Pending pending = strategyFor(src).capture(b)) {
+    try (DatabaseStrategy.Run run = strategyFor(src).prepareBackup(b);
+        DatabaseStrategy.Pending pending = run.capture(b)) {
       assertThat(pending.done()).as("nothing dumped under the lock").isFalse();
       try (Connection c = connect(src); Statement st = c.createStatement()) {
         st.execute("INSERT INTO push_ledger (id, repository_id, ref_name, pushed_at) VALUES (100000, 1, 'refs/heads/after', 1)");
@@ -149,16 +178,18 @@ class PostgresDumpStrategyIT extends DumpingDatabaseStrategyContract<TestDatabas
     TestDatabase src = source();
     var b = backupContext("prepared");
     DatabaseStrategy strategy = strategyFor(src);
-    strategy.prepareBackup(b);
-    try (Connection c = connect(src); Statement st = c.createStatement()) {
-      st.execute("INSERT INTO push_ledger (id, repository_id, ref_name, pushed_at) VALUES (200000, 1, 'refs/heads/before-lock', 1)");
-    }
-    Map<String, List<String>> atCapture = contents(src);
-    try (DatabaseStrategy.Pending pending = strategy.capture(b)) {
+    Map<String, List<String>> atCapture;
+    try (DatabaseStrategy.Run run = strategy.prepareBackup(b)) {
       try (Connection c = connect(src); Statement st = c.createStatement()) {
-        st.execute("INSERT INTO push_ledger (id, repository_id, ref_name, pushed_at) VALUES (200001, 1, 'refs/heads/after-lock', 1)");
+        st.execute("INSERT INTO push_ledger (id, repository_id, ref_name, pushed_at) VALUES (200000, 1, 'refs/heads/before-lock', 1)");
       }
-      pending.finish();
+      atCapture = contents(src);
+      try (DatabaseStrategy.Pending pending = run.capture(b)) {
+        try (Connection c = connect(src); Statement st = c.createStatement()) {
+          st.execute("INSERT INTO push_ledger (id, repository_id, ref_name, pushed_at) VALUES (200001, 1, 'refs/heads/after-lock', 1)");
+        }
+        pending.finish();
+      }
     }
     TestDatabase target = pg.newDatabase();
     var rc = restoreContext(b, tmp, false);
@@ -166,6 +197,47 @@ class PostgresDumpStrategyIT extends DumpingDatabaseStrategyContract<TestDatabas
     into.prepareRestore(rc);
     into.restore(rc);
     assertThat(contents(target)).isEqualTo(atCapture);
+  }
+
+  /**
+   * The strategy keeps no run of its own: two backups prepared side by side each hold their own session (the
+   * second's preparation does not close or take the first's), and a run closed before its capture leaves no
+   * session behind, as a backup that fails before the lock must.
+   */
+  @Test
+  void eachRunOwnsTheSessionItPreparedAndClosingItReleasesIt() throws Exception {
+    TestDatabase src = source();
+    DatabaseStrategy strategy = strategyFor(src);
+    var first = backupContext("first-run");
+    var second = backupContext("second-run");
+    try (Connection watch = connect(src)) {
+      try (DatabaseStrategy.Run one = strategy.prepareBackup(first)) {
+        try (DatabaseStrategy.Run two = strategy.prepareBackup(second)) {
+          assertThat(snapstashSessions(watch)).as("one session per prepared run").isEqualTo(2);
+          try (DatabaseStrategy.Pending pending = one.capture(first)) {
+            assertThat(snapstashSessions(watch)).as("the capture pinned its own run's session").isEqualTo(2);
+            pending.finish();
+          }
+          // A backend leaves pg_stat_activity a moment after its client hangs up (pg_dump's workers too).
+          await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+              assertThat(snapstashSessions(watch)).as("the pending closed the pinned session").isEqualTo(1));
+        }
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+            assertThat(snapstashSessions(watch)).as("closing the second run released its session").isZero());
+      }
+    }
+    assertThat(first.databaseDir().resolve("dump").resolve("toc.dat")).exists();
+    assertThat(second.databaseDir()).doesNotExist();
+  }
+
+  private static int snapstashSessions(Connection watch) throws SQLException {
+    try (Statement st = watch.createStatement();
+        var rs = st.executeQuery(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'snapstash'"
+                + " AND pid <> pg_backend_pid()")) {
+      rs.next();
+      return rs.getInt(1);
+    }
   }
 
   /**

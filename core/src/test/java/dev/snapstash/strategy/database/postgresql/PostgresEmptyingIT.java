@@ -164,7 +164,7 @@ class PostgresEmptyingIT {
     Path dir = Files.createTempDirectory("pg-emptying");
     try {
       Path pass = dir.resolve("pgpass");
-      Files.writeString(pass, PostgresDumpStrategy.pgpassLine(from.user(), from.password()) + PostgresDumpStrategy.pgpassLine(to.user(), to.password()));
+      Files.writeString(pass, PostgresCommands.pgpassLine(from.user(), from.password()) + PostgresCommands.pgpassLine(to.user(), to.password()));
       Files.setPosixFilePermissions(pass, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
       RUNNER.run(connection(Command.of(Tools.require("pg_dump").toString(), "-Fd", "-f", dir.resolve("dump").toString()), from, pass));
       RUNNER.run(connection(Command.of(Tools.require("pg_restore").toString(), "--no-owner", "--exit-on-error", dir.resolve("dump").toString()), to, pass));
