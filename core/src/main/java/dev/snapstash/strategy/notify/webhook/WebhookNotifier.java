@@ -103,11 +103,29 @@ public final class WebhookNotifier implements Notifier {
       pending.cancel(true);
       log.warn("notification to {} did not finish within {}; given up", url.getHost(), limit());
     } catch (java.util.concurrent.ExecutionException e) {
-      log.warn("notification to {} failed: {}", url.getHost(), e.getCause().getMessage());
+      log.warn("notification to {} failed: {}", url.getHost(), reason(e.getCause()));
     } catch (InterruptedException e) {
       pending.cancel(true);
       Thread.currentThread().interrupt();
     }
+  }
+
+  /**
+   * The first message down the cause chain. The HTTP client's own exceptions often carry none: a refused
+   * connection is a bare ConnectException, which would log as "null".
+   */
+  private static String reason(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c.getMessage() != null && !c.getMessage().isBlank()) {
+        return c.getMessage();
+      }
+    }
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof java.net.ConnectException) {
+        return "could not connect (connection refused, or no route to the host)";
+      }
+    }
+    return t.getClass().getSimpleName();
   }
 
   /** The limit as configured ("10s", "1500ms"), for the log. */
