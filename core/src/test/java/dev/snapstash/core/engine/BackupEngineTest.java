@@ -104,7 +104,7 @@ class BackupEngineTest {
         .hasMessage("unlock refused")
         .satisfies(e -> assertThat(e.getSuppressed()).extracting(Throwable::getMessage).contains("clean-up was incomplete; run `snapstash recover` to finish it"));
     assertThat(events.stream().filter("unlock"::equals).count()).as("the failure path tries the unlock again").isEqualTo(2);
-    assertThat(Journal.pending(Journal.read(root))).as("what recover must still do").hasAtLeastOneElementOfType(dev.snapstash.strategy.quiesce.bitbucket.BitbucketUndo.Unlock.class);
+    assertThat(Journal.pending(Journal.read(root))).as("what recover must still do").hasAtLeastOneElementOfType(dev.snapstash.strategy.quiesce.command.RunCommand.class);
   }
 
   /**
@@ -514,7 +514,7 @@ class BackupEngineTest {
     }
   }
 
-  final RecordingQuiescer quiescer = new RecordingQuiescer();
+  final RecordingQuiescer quiescer = new RecordingQuiescer(events, () -> tmp.resolve("instance-locked"));
 
   private BackupEngine engine(DatabaseStrategy db) {
     return engine(db, false, 0);
@@ -544,71 +544,6 @@ class BackupEngineTest {
         notifiers,
         Clock.systemUTC(),
         System::nanoTime);
-  }
-
-  final class RecordingQuiescer implements Quiescer {
-    String problem;
-    boolean failUnlock;
-    boolean locks = true;
-    Runnable onLock = () -> {};
-    Runnable onCheck = () -> {};
-
-    @Override
-    public String name() {
-      return "recording";
-    }
-
-    @Override
-    public void check(Findings findings) {
-      events.add("check");
-      onCheck.run();
-      if (problem != null) {
-        findings.problem("instance", problem, ErrorKind.UNREACHABLE);
-      }
-    }
-
-    @Override
-    public java.util.Set<dev.snapstash.core.spi.Capability> capabilities() {
-      return locks ? java.util.Set.of(dev.snapstash.core.spi.Capability.LOCKS) : java.util.Set.of();
-    }
-
-    @Override
-    public QuiesceLock quiesce(Progress progress, dev.snapstash.core.spi.UndoLog undo) {
-      events.add("lock");
-      onLock.run();
-      long at = System.nanoTime();
-      dev.snapstash.strategy.quiesce.bitbucket.BitbucketUndo.Unlock unlock = new dev.snapstash.strategy.quiesce.bitbucket.BitbucketUndo.Unlock(java.net.URI.create("http://bb.invalid"), "token");
-      undo.add(unlock);
-      return new QuiesceLock() {
-        boolean ok;
-
-        @Override
-        public void progress(int percentage) {}
-
-        @Override
-        public void succeeded() {
-          ok = true;
-          events.add("succeeded");
-        }
-
-        @Override
-        public Duration heldFor() {
-          return Duration.ofNanos(System.nanoTime() - at);
-        }
-
-        @Override
-        public void close() {
-          if (!ok) {
-            events.add("cancel");
-          }
-          events.add("unlock");
-          if (failUnlock) {
-            throw new SnapstashException(ErrorKind.LOCK, "unlock refused");
-          }
-          undo.done(unlock);
-        }
-      };
-    }
   }
 
   final class RecordingDatabase implements DatabaseStrategy {

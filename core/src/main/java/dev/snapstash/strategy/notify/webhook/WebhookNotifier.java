@@ -40,9 +40,15 @@ public final class WebhookNotifier implements Notifier {
   private final boolean onFailure;
   private final boolean notifyRoom;
   private final HttpClient http;
-  private final Duration timeout = Duration.ofSeconds(10);
+  private final Duration timeout;
 
+  /** With the default limit of 10 s on each notification. */
   public WebhookNotifier(Shape shape, URI url, Secret token, boolean onSuccess, boolean onFailure, boolean notifyRoom) {
+    this(shape, url, token, onSuccess, onFailure, notifyRoom, Duration.ofSeconds(10));
+  }
+
+  public WebhookNotifier(
+      Shape shape, URI url, Secret token, boolean onSuccess, boolean onFailure, boolean notifyRoom, Duration timeout) {
     if (url == null) {
       throw SnapstashException.config("notify[].url is required for a " + shape.name().toLowerCase() + " notification");
     }
@@ -52,6 +58,7 @@ public final class WebhookNotifier implements Notifier {
     this.onSuccess = onSuccess;
     this.onFailure = onFailure;
     this.notifyRoom = notifyRoom;
+    this.timeout = timeout;
     this.http = HttpClient.newBuilder().connectTimeout(timeout).build();
   }
 
@@ -94,13 +101,36 @@ public final class WebhookNotifier implements Notifier {
       }
     } catch (java.util.concurrent.TimeoutException e) {
       pending.cancel(true);
-      log.warn("notification to {} did not finish within {} s; given up", url.getHost(), timeout.toSeconds());
+      log.warn("notification to {} did not finish within {}; given up", url.getHost(), limit());
     } catch (java.util.concurrent.ExecutionException e) {
-      log.warn("notification to {} failed: {}", url.getHost(), e.getCause().getMessage());
+      log.warn("notification to {} failed: {}", url.getHost(), reason(e.getCause()));
     } catch (InterruptedException e) {
       pending.cancel(true);
       Thread.currentThread().interrupt();
     }
+  }
+
+  /**
+   * The first message down the cause chain. The HTTP client's own exceptions often carry none: a refused
+   * connection is a bare ConnectException, which would log as "null".
+   */
+  private static String reason(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c.getMessage() != null && !c.getMessage().isBlank()) {
+        return c.getMessage();
+      }
+    }
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof java.net.ConnectException) {
+        return "could not connect (connection refused, or no route to the host)";
+      }
+    }
+    return t.getClass().getSimpleName();
+  }
+
+  /** The limit as configured ("10s", "1500ms"), for the log. */
+  private String limit() {
+    return timeout.toMillis() % 1000 == 0 ? timeout.toSeconds() + "s" : timeout.toMillis() + "ms";
   }
 
   /** The JSON body; public so tests can assert it holds no secret. */

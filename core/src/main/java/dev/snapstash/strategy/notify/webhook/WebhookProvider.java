@@ -41,7 +41,7 @@ public class WebhookProvider implements Provider<WebhookSettings, Notifier> {
 
   @Override
   public Notifier create(WebhookSettings s, Services services) {
-    return new WebhookNotifier(shape, s.url(), s.token(), s.onSuccess(), s.onFailure(), s.notifyRoom());
+    return new WebhookNotifier(shape, s.url(), s.token(), s.onSuccess(), s.onFailure(), s.notifyRoom(), s.timeout());
   }
 
   /** {@code notify[].type: hipchat}. */

@@ -3,6 +3,7 @@ package dev.snapstash.strategy.notify.webhook;
 import dev.snapstash.core.config.Key;
 import dev.snapstash.core.config.Secret;
 import java.net.URI;
+import java.time.Duration;
 
 /** The keys of a {@code webhook} or {@code hipchat} entry of {@code notify}. */
 public record WebhookSettings(
@@ -11,5 +12,11 @@ public record WebhookSettings(
         Secret token,
     @Key(doc = "Send on success.", def = "true") boolean onSuccess,
     @Key(doc = "Send on failure.", def = "true") boolean onFailure,
-    @Key(doc = "HipChat only: ask HipChat to notify the room's members.", def = "false") boolean notifyRoom) {}
+    @Key(doc = "HipChat only: ask HipChat to notify the room's members.", def = "false") boolean notifyRoom,
+    @Key(
+            doc =
+                "How long one notification may take in all: connecting, sending and the whole answer. A receiver"
+                    + " that takes longer is given up on with a warning; the run's result stands.",
+            def = "10s")
+        Duration timeout) {}
 

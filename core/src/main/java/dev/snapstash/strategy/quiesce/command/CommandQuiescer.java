@@ -77,11 +77,18 @@ public final class CommandQuiescer implements Quiescer {
     try {
       runner.run(Command.of(lockCommand).withTimeout(timeout));
     } catch (RuntimeException e) {
+      // An interrupt (Ctrl-C, SIGTERM) that stopped the lock command must not stop the unlock command too: the
+      // runner would kill it as it starts and leave the application stopped. The caller still sees the interrupt.
+      boolean interrupted = Thread.interrupted();
       try {
         runner.run(Command.of(unlockCommand).withTimeout(timeout));
         undo.done(release);
       } catch (RuntimeException cleanup) {
         e.addSuppressed(cleanup);
+      } finally {
+        if (interrupted) {
+          Thread.currentThread().interrupt();
+        }
       }
       throw e;
     }
