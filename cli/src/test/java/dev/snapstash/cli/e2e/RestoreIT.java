@@ -48,6 +48,28 @@ class RestoreIT {
   }
 
   /**
+   * Waits until no session but the asker's own is left on the database: a stopped instance's connections end
+   * a moment after its process does (the server's backends exit on their own time), and the restore rightly
+   * refuses a database that still has them.
+   */
+  private static void awaitNoOtherSessions(TestDatabase db) throws Exception {
+    String sql = db.kind().contains("postgres")
+        ? "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        : "SELECT COUNT(*) FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()";
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      try (Connection c = db.connect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+        rs.next();
+        if (rs.getLong(1) == 0) {
+          return;
+        }
+      }
+      assertThat(System.nanoTime()).as("sessions of the stopped instance still open after 30 s").isLessThan(deadline);
+      Thread.sleep(100);
+    }
+  }
+
+  /**
    * The configuration keeps pointing at the source database; --jdbc-url sends the restore to another database of
    * the same server, keeping the configured password. Each fixture database has its own user, so the URL names the
    * target's user and the configuration carries that user's password.
@@ -105,6 +127,7 @@ class RestoreIT {
         assertThat(dev.snapstash.core.spi.DatabaseAddress.parse(copy.state().jdbcUrl()).orElseThrow().database()).isEqualTo(target.database());
         assertThat(copy.database().allRepositories()).isNotEmpty();
       }
+      awaitNoOtherSessions(target);
 
       // Again into the same database, now holding tables, and a fresh home: refused, nothing written to either.
       Path second = tmp.resolve("second/home");
