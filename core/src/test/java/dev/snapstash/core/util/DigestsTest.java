@@ -34,6 +34,25 @@ class DigestsTest {
     }
   }
 
+  /** With the switch off, libcrypto is not even looked for: the JDK's digest, and the switch named as the reason. */
+  @Test
+  void withTheSwitchOffTheJdkDigestIsTakenWithoutLookingForLibcrypto() {
+    java.util.function.Supplier<String> never = () -> {
+      throw new AssertionError("libcrypto looked for although the switch is off");
+    };
+    Natives.Choice off = Digests.choose(java.util.Optional.of("SNAPSTASH_NATIVE=off"), never, never);
+    assertThat(off.nativePath()).isFalse();
+    assertThat(off.describe()).isEqualTo("JDK MessageDigest (SNAPSTASH_NATIVE=off)");
+
+    Natives.Choice missing = Digests.choose(java.util.Optional.empty(), () -> "libcrypto is not installed", never);
+    assertThat(missing.nativePath()).isFalse();
+    assertThat(missing.describe()).isEqualTo("JDK MessageDigest (libcrypto did not load: libcrypto is not installed)");
+
+    Natives.Choice loaded = Digests.choose(java.util.Optional.empty(), () -> null, () -> "libcrypto.so.3");
+    assertThat(loaded.nativePath()).isTrue();
+    assertThat(loaded.describe()).isEqualTo("native (libcrypto.so.3 through JNA)");
+  }
+
   @Test
   void knownAnswers() {
     assertThat(Digests.sha256(new byte[0])).isEqualTo("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");

@@ -1,6 +1,7 @@
 package dev.snapstash.strategy.disk.rsync;
 
 import dev.snapstash.core.home.HomeIndex;
+import dev.snapstash.core.util.Natives;
 import dev.snapstash.core.util.Trees;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -37,7 +38,7 @@ import org.slf4j.LoggerFactory;
  * copy under the lock visits only those instead of walking the whole home (on a home of 100,000 files the walk
  * alone is most of the lock window; docs/performance.md).
  *
- * <p>It watches every directory with inotify (one instance, called directly: {@link Inotify}), each one
+ * <p>It watches every directory with inotify (one instance, called directly where it can: {@link Inotify}), each one
  * <em>before</em> its entries are listed, and all of them before the pre-copy starts; so every change made after
  * the pre-copy read a file is reported on the watch of the directory it was made in. Two sets come out:
  *
@@ -99,6 +100,9 @@ final class HomeChangeTracker implements AutoCloseable {
   private final Predicate<String> skip;
   private final Path barrierDir;
   private final Inotify inotify;
+  private final Listing listing;
+  /** Which inotify and which listing this tracker took, and why. */
+  private final List<Natives.Choice> paths;
   private final int barrierWatch;
   /** Each watched directory by its watch descriptor: the name it was watched under. */
   private final Map<Integer, Path> watches = new ConcurrentHashMap<>();
@@ -115,6 +119,8 @@ final class HomeChangeTracker implements AutoCloseable {
   /** The consumer's record since the last barrier, by watch descriptor: they are resolved to paths at a barrier. */
   private final Set<Integer> changedWatches = new HashSet<>();
   private final List<Created> created = new ArrayList<>();
+  /** Barrier events read in the current {@link Inotify#read}, handed over once it returns. */
+  private int barriersRead;
   /** Never cleared: see {@link #handOver}. */
   private final Set<Path> subtrees = new HashSet<>();
   private int barriers;
@@ -129,13 +135,16 @@ final class HomeChangeTracker implements AutoCloseable {
   /** A directory made or renamed into a watched one, named by the watch's descriptor. */
   private record Created(int watch, String name) {}
 
-  private HomeChangeTracker(Path home, Predicate<String> skip, Path barrierDir, boolean digest, Inotify inotify)
+  private HomeChangeTracker(
+      Path home, Predicate<String> skip, Path barrierDir, boolean digest, Inotify inotify, Listing.Chosen listing)
       throws IOException {
     this.home = home;
     this.skip = skip;
     this.barrierDir = barrierDir;
     this.digest = digest;
     this.inotify = inotify;
+    this.listing = listing.listing();
+    this.paths = List.of(inotify.choice(), Natives.took(listing.choice()));
     // The barrier directory is watched by the same instance as the home, so a barrier file's event reaches the
     // queue behind every event raised before it.
     this.barrierWatch = inotify.watch(barrierDir, Inotify.IN_CREATE | Inotify.IN_ONLYDIR);
@@ -161,6 +170,14 @@ final class HomeChangeTracker implements AutoCloseable {
    * Starts watching, and with {@code digest} also takes the {@link #digests()} of every directory watched.
    */
   static Result start(Path home, Predicate<String> skip, Path barrierDir, boolean digest) {
+    return start(home, skip, barrierDir, digest, Natives.forcedOff());
+  }
+
+  /**
+   * Starts watching with the native inotify and listing, or, when {@code nativeOff} says why not (see {@link
+   * Natives}), with their Java fallbacks.
+   */
+  static Result start(Path home, Predicate<String> skip, Path barrierDir, boolean digest, Optional<String> nativeOff) {
     Optional<String> mount = untrustedMount(home);
     if (mount.isPresent()) {
       return Result.off(mount.get());
@@ -168,9 +185,9 @@ final class HomeChangeTracker implements AutoCloseable {
     long t0 = System.nanoTime();
     HomeChangeTracker tracker;
     try {
-      Inotify inotify = Inotify.open();
+      Inotify inotify = Inotify.open(nativeOff);
       try {
-        tracker = new HomeChangeTracker(home, skip, barrierDir, digest, inotify);
+        tracker = new HomeChangeTracker(home, skip, barrierDir, digest, inotify, Listing.choose(nativeOff));
       } catch (IOException e) {
         inotify.close();
         throw e;
@@ -180,12 +197,11 @@ final class HomeChangeTracker implements AutoCloseable {
     }
     try {
       tracker.consumer.start();
-      NativeListing.load();
       String shown = home.toString();
       byte[] path = Inotify.pathBytes(shown);
       ForkJoinPool pool = new ForkJoinPool(WALKERS);
       try {
-        pool.invoke(tracker.new Register(home, path, "", NativeListing.lstat(path, shown)));
+        pool.invoke(tracker.new Register(home, path, "", tracker.listing.lstat(path, shown)));
       } finally {
         pool.shutdown();
       }
@@ -206,6 +222,11 @@ final class HomeChangeTracker implements AutoCloseable {
         "watching {} directories of {} for changes, {} of them with hard-linked files ({} ms)",
         tracker.watched.get(), home, tracker.linked.size(), (System.nanoTime() - t0) / 1_000_000);
     return new Result(Optional.of(tracker), "");
+  }
+
+  /** Which inotify and which listing this tracker took, and why. */
+  List<Natives.Choice> paths() {
+    return paths;
   }
 
   /** A started tracker, or the reason there is none (logged by the caller). */
@@ -328,9 +349,9 @@ final class HomeChangeTracker implements AutoCloseable {
     private final byte[] path;
     private final String relative;
     /** The directory's own attributes, as its parent's listing read them. */
-    private final NativeListing.Stat own;
+    private final Listing.Stat own;
 
-    Register(Path dir, byte[] path, String relative, NativeListing.Stat own) {
+    Register(Path dir, byte[] path, String relative, Listing.Stat own) {
       this.dir = dir;
       this.path = path;
       this.relative = relative;
@@ -339,13 +360,13 @@ final class HomeChangeTracker implements AutoCloseable {
 
     @Override
     protected void compute() {
-      List<NativeListing.Entry> entries;
+      List<Listing.Entry> entries;
       try {
         String shown = dir.toString();
         Inotify.requireNameable(shown);
         watches.put(inotify.watch(path, shown, EVENTS), dir);
         watched.incrementAndGet();
-        entries = NativeListing.list(path, shown);
+        entries = listing.list(path, shown);
       } catch (NoSuchFileException | NotDirectoryException gone) {
         return; // removed while we walked: its parent's watch saw it go
       } catch (IOException e) {
@@ -355,15 +376,15 @@ final class HomeChangeTracker implements AutoCloseable {
         return; // the same, found by the listing
       }
       List<Register> children = new ArrayList<>();
-      for (NativeListing.Entry entry : entries) {
+      for (Listing.Entry entry : entries) {
         int type = entry.stat().type();
-        if (type == NativeListing.S_IFDIR) {
+        if (type == Listing.S_IFDIR) {
           String name = decode(entry.name());
           String rel = relative.isEmpty() ? name : relative + "/" + name;
           if (!skip.test(rel)) {
             children.add(new Register(dir.resolve(name), childBytes(path, entry.name()), rel, entry.stat()));
           }
-        } else if (type == NativeListing.S_IFREG && entry.stat().nlink() > 1) {
+        } else if (type == Listing.S_IFREG && entry.stat().nlink() > 1) {
           linked.add(dir);
         }
       }
@@ -386,7 +407,7 @@ final class HomeChangeTracker implements AutoCloseable {
     return digests;
   }
 
-  private HomeIndex.Dir digestOf(String relative, NativeListing.Stat own, List<NativeListing.Entry> entries) {
+  private HomeIndex.Dir digestOf(String relative, Listing.Stat own, List<Listing.Entry> entries) {
     if (relative.indexOf('\uFFFD') >= 0) {
       return HomeIndex.UNKNOWN;
     }
@@ -398,12 +419,12 @@ final class HomeChangeTracker implements AutoCloseable {
     }
     long files = 0;
     long bytes = 0;
-    for (NativeListing.Entry e : entries) {
+    for (Listing.Entry e : entries) {
       byte[] name = digestName(e.name());
       if (name == null || !in.line(name, e.stat(), racyFrom)) {
         return HomeIndex.UNKNOWN;
       }
-      if (e.stat().type() == NativeListing.S_IFREG) {
+      if (e.stat().type() == Listing.S_IFREG) {
         files++;
         bytes += e.stat().size();
       }
@@ -441,7 +462,7 @@ final class HomeChangeTracker implements AutoCloseable {
     }
 
     /** Appends an entry's line; false when its change time is too recent to vouch for. */
-    boolean line(byte[] name, NativeListing.Stat a, long racyFrom) {
+    boolean line(byte[] name, Listing.Stat a, long racyFrom) {
       if (a.ctimeNanos() >= racyFrom) {
         return false;
       }
@@ -504,6 +525,11 @@ final class HomeChangeTracker implements AutoCloseable {
     try {
       while (!stopping) {
         inotify.read(100, this::record);
+        // After the read, not at the barrier's own event: only the native instance hands a read's events over in
+        // the kernel's order, and an event of this read that followed the barrier is merely recorded early.
+        for (; barriersRead > 0; barriersRead--) {
+          handOver();
+        }
       }
     } catch (IOException | RuntimeException e) {
       if (lost == null) {
@@ -524,7 +550,7 @@ final class HomeChangeTracker implements AutoCloseable {
       // A watch gone with its directory, which its parent's watch saw go.
     } else if (watch == barrierWatch) {
       if ((mask & Inotify.IN_CREATE) != 0) {
-        handOver();
+        barriersRead++;
       }
     } else {
       changedWatches.add(watch);

@@ -9,9 +9,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class HomeChangeTrackerTest {
   @TempDir Path tmp;
@@ -139,6 +142,82 @@ class HomeChangeTrackerTest {
     HomeChangeTracker.Result result = HomeChangeTracker.start(home, d -> false, barrier);
     assertThat(result.tracker()).isEmpty();
     assertThat(result.whyNot()).isEqualTo("2001 directories hold hard-linked files, and each delta would compare them all");
+  }
+
+  /** The native paths (whatever the switch of this JVM says), and the fallbacks as the switch forces them. */
+  private static final Optional<String> NATIVE = Optional.empty();
+  private static final Optional<String> OFF = Optional.of("SNAPSTASH_NATIVE=off");
+
+  /**
+   * With the switch off, the tracker watches through the JDK's WatchService and lists through java.nio, and
+   * records the same changes as the native paths: a file made, written, chmod'ed, deleted; a directory made with one
+   * inside it, a directory renamed; and a change in a directory made before the first checkpoint.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(booleans = {true, false})
+  void theFallbacksRecordTheSameChangesAsTheNativePaths(boolean nativePaths) throws Exception {
+    Path home = tmp.resolve("home");
+    for (String d : List.of("a", "b", "c", "e", "g", "m/old/inner")) {
+      Files.createDirectories(home.resolve(d));
+    }
+    Files.writeString(home.resolve("b/x"), "x");
+    Files.writeString(home.resolve("e/f"), "f");
+    Files.writeString(home.resolve("g/h"), "h");
+    Path barrier = Files.createDirectories(tmp.resolve("barrier"));
+    HomeChangeTracker tracker =
+        HomeChangeTracker.start(home, d -> false, barrier, false, nativePaths ? NATIVE : OFF).tracker().orElseThrow();
+    try {
+      assertThat(tracker.paths()).extracting(p -> p.part() + " " + p.nativePath())
+          .containsExactly("inotify " + nativePaths, "listing " + nativePaths);
+      if (!nativePaths) {
+        assertThat(tracker.paths()).extracting(p -> p.describe())
+            .containsExactly("JDK WatchService (SNAPSTASH_NATIVE=off)", "java.nio (SNAPSTASH_NATIVE=off)");
+      }
+      Files.writeString(home.resolve("a/1"), "1");
+      Files.writeString(home.resolve("e/f"), "written");
+      Files.setPosixFilePermissions(home.resolve("b/x"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+      Files.delete(home.resolve("g/h"));
+      Files.createDirectories(home.resolve("c/new/deeper"));
+      Files.move(home.resolve("m/old"), home.resolve("m/renamed"));
+      HomeChangeTracker.Changes first = tracker.checkpoint(Duration.ofSeconds(10)).orElseThrow();
+      Files.writeString(home.resolve("c/new/deeper/later"), "in a new subtree");
+      Files.writeString(home.resolve("a/2"), "2");
+      HomeChangeTracker.Changes second = tracker.collect(Duration.ofSeconds(10)).orElseThrow();
+
+      assertThat(first.directories()).containsExactly("a", "b", "c", "e", "g", "m");
+      assertThat(first.subtrees()).containsExactly("c/new", "m/renamed");
+      assertThat(second.directories()).containsExactly("a");
+      assertThat(second.subtrees()).containsExactly("c/new", "m/renamed");
+    } finally {
+      tracker.close();
+    }
+  }
+
+  /** The digests a walk takes through java.nio are those it takes through the C library, directory by directory. */
+  @Test
+  void theFallbackListingTakesTheSameDigests() throws Exception {
+    Path home = tmp.resolve("home");
+    Files.createDirectories(home.resolve("repo/objects/ab"));
+    Files.writeString(home.resolve("repo/HEAD"), "ref: refs/heads/main\n");
+    Files.write(home.resolve("repo/objects/ab/cdef"), new byte[4096]);
+    Files.createLink(home.resolve("repo/linked"), home.resolve("repo/HEAD"));
+    Files.createSymbolicLink(home.resolve("repo/link"), Path.of("objects"));
+    Thread.sleep(1_100); // change times within the last second are too recent for a digest to vouch for
+    java.util.Map<String, dev.snapstash.core.home.HomeIndex.Dir> nativeDigests = digests(home, NATIVE);
+    assertThat(nativeDigests).containsKeys("", "repo", "repo/objects", "repo/objects/ab");
+    assertThat(nativeDigests.values()).allMatch(dev.snapstash.core.home.HomeIndex.Dir::known);
+    assertThat(digests(home, OFF)).isEqualTo(nativeDigests);
+  }
+
+  private java.util.Map<String, dev.snapstash.core.home.HomeIndex.Dir> digests(Path home, Optional<String> off)
+      throws Exception {
+    Path barrier = Files.createDirectories(tmp.resolve("barrier-" + off.isPresent()));
+    HomeChangeTracker tracker = HomeChangeTracker.start(home, d -> false, barrier, true, off).tracker().orElseThrow();
+    try {
+      return java.util.Map.copyOf(tracker.digests());
+    } finally {
+      tracker.close();
+    }
   }
 
   @Test
