@@ -80,6 +80,23 @@ public final class Digests {
     return CHOICE;
   }
 
+  /**
+   * For {@code check}: which SHA-256 a backup will use, after one known answer through it, so that a libcrypto
+   * that loads but hashes wrong stops a run instead of writing checksums no other tool agrees with.
+   */
+  public static void check(dev.snapstash.core.spi.Findings findings) {
+    byte[] abc = {'a', 'b', 'c'};
+    String expected = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    if (!sha256(abc).equals(expected)) {
+      findings.problem(
+          "sha256",
+          CHOICE.describe() + " gives a wrong digest of \"abc\"; run with " + Natives.VARIABLE
+              + "=off to use the JDK's, and report it");
+      return;
+    }
+    findings.ok("sha256", CHOICE.describe());
+  }
+
   private static Natives.Choice choose() {
     Optional<String> off;
     try {

@@ -15,6 +15,7 @@ import dev.snapstash.core.spi.DiskStrategy;
 import dev.snapstash.core.spi.Findings;
 import dev.snapstash.core.spi.Progress;
 import dev.snapstash.core.spi.RestoreContext;
+import dev.snapstash.core.util.Natives;
 import dev.snapstash.core.util.Trees;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -128,11 +129,19 @@ public final class RsyncDiskStrategy implements DiskStrategy {
       findings.ok("instance.home", home.toString());
       if (preCopy && trackChanges) {
         // Not a problem either way: without tracking the delta walks the whole home, as it always did.
+        Optional<String> untrusted = HomeChangeTracker.untrustedMount(home);
         findings.ok(
             "disk.rsync.track-changes",
-            HomeChangeTracker.untrustedMount(home)
+            untrusted
                 .map(why -> "off for this home (" + why + "); the delta under the lock walks the whole home")
-                .orElseGet(() -> "inotify" + HomeChangeTracker.watchLimit().map(n -> ", up to " + n + " directories (fs.inotify.max_user_watches)").orElse("")));
+                .orElse("on: the delta under the lock visits the directories that changed"));
+        if (untrusted.isEmpty()) {
+          TrackerCheck.check(home, RsyncCommands.excludedDirectories(excludes), Natives.forcedOff(), findings);
+        }
+      } else {
+        String off = preCopy ? "disk.rsync.track-changes is false" : "disk.rsync.pre-copy is false";
+        findings.ok("inotify", "not used (" + off + ")");
+        findings.ok("listing", "not used (" + off + ")");
       }
     }
   }

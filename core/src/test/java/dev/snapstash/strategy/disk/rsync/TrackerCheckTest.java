@@ -1,0 +1,78 @@
+package dev.snapstash.strategy.disk.rsync;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.snapstash.core.process.ProcessRunner;
+import dev.snapstash.core.spi.Findings;
+import dev.snapstash.strategy.disk.RsyncCommands;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What {@code check} says of the tracker's inotify and listing, each tried on a real home. */
+class TrackerCheckTest {
+  @TempDir Path tmp;
+
+  private Path home() throws Exception {
+    Path home = tmp.resolve("home");
+    Files.createDirectories(home.resolve("shared/data/repositories/1/objects"));
+    Files.createDirectories(home.resolve("caches/deep/er")); // excluded: never watched, so not counted
+    Files.writeString(home.resolve("shared/bitbucket.properties"), "a=b\n");
+    return home;
+  }
+
+  @Test
+  void nativeByDefaultWithTheWatchLimitAndTheDirectoriesToWatch() throws Exception {
+    Map<String, Findings.Finding> f = check(home(), Optional.empty(), Optional.of(65536L));
+    assertThat(f.get("inotify").message())
+        .isEqualTo("native (inotify_init1 and inotify_add_watch through JNA; fs.inotify.max_user_watches 65536, the"
+            + " home has 6 directories)");
+    assertThat(f.get("listing").message()).isEqualTo("native (open, readdir and statx through JNA)");
+    assertThat(f.values()).noneMatch(x -> x.problem() || x.warning());
+  }
+
+  @Test
+  void theFallbacksWithTheSwitchOffNamingIt() throws Exception {
+    Map<String, Findings.Finding> f = check(home(), Optional.of("SNAPSTASH_NATIVE=off"), Optional.of(65536L));
+    assertThat(f.get("inotify").message())
+        .isEqualTo("JDK WatchService (SNAPSTASH_NATIVE=off; fs.inotify.max_user_watches 65536, the home has 6 directories)");
+    assertThat(f.get("listing").message()).isEqualTo("java.nio (SNAPSTASH_NATIVE=off)");
+    assertThat(f.values()).noneMatch(x -> x.problem() || x.warning());
+  }
+
+  /** More directories than watches: tracking would switch itself off at the start of every backup. */
+  @Test
+  void aWarningWhenTheHomeHasMoreDirectoriesThanTheWatchLimit() throws Exception {
+    Map<String, Findings.Finding> f = check(home(), Optional.empty(), Optional.of(3L));
+    assertThat(f.get("inotify").warning()).isTrue();
+    assertThat(f.get("inotify").message())
+        .contains("the home has more than 4 directories")
+        .contains("raise the sysctl fs.inotify.max_user_watches");
+  }
+
+  /** The check a backup's preflight and {@code snapstash check} run, through the strategy. */
+  @Test
+  void theStrategysCheckReportsBothPathsOrWhyTheyAreNotUsed() throws Exception {
+    Path home = home();
+    Findings tracked = new Findings();
+    new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 1, new ProcessRunner()).check(tracked);
+    assertThat(tracked.all()).extracting(Findings.Finding::subject).contains("disk.rsync.track-changes", "inotify", "listing");
+    Findings untracked = new Findings();
+    new RsyncDiskStrategy(home, List.of(), true, true, false, true, false, 1, new ProcessRunner()).check(untracked);
+    assertThat(untracked.all())
+        .filteredOn(x -> x.subject().equals("inotify") || x.subject().equals("listing"))
+        .extracting(Findings.Finding::message)
+        .containsExactly("not used (disk.rsync.track-changes is false)", "not used (disk.rsync.track-changes is false)");
+  }
+
+  private static Map<String, Findings.Finding> check(Path home, Optional<String> off, Optional<Long> limit) {
+    Findings findings = new Findings();
+    TrackerCheck.check(home, RsyncCommands.excludedDirectories(RsyncCommands.DISPOSABLE), off, limit, findings);
+    return findings.all().stream().collect(Collectors.toMap(Findings.Finding::subject, x -> x));
+  }
+}
