@@ -135,7 +135,9 @@ public final class RsyncDiskStrategy implements DiskStrategy {
             untrusted
                 .map(why -> "off for this home (" + why + "); the delta under the lock walks the whole home")
                 .orElse("on: the delta under the lock visits the directories that changed"));
-        if (untrusted.isEmpty()) {
+        // In a backup's preflight the run's own walk, started beside it, opens inotify and lists the home anyway
+        // (and logs which path each took): a second walk to count the directories would only compete with it.
+        if (untrusted.isEmpty() && early == null) {
           TrackerCheck.check(home, RsyncCommands.excludedDirectories(excludes), Natives.forcedOff(), findings);
         }
       } else {
