@@ -163,6 +163,7 @@ public final class ConfigReference {
         WatchService, the change tracker's listing through `java.nio`, SHA-256 through the JDK; the same results,
         slower, and no native library loaded. `auto`, the default, takes each native path where it loads; any
         other value is a configuration error. `snapstash check` says which path each takes, and why.
+        `SNAPSTASH_LIB` is the directory holding `snapstash.jar` for the run script `bin/snapstash`.
 
       ## Strategy sections
 

@@ -44,7 +44,7 @@ class ConfigReferenceTest {
         .contains("| URL | none | yes | `SNAPSTASH_NOTIFY_<N>_URL` |")
         .contains("| list of sections | `[]` | no | `SNAPSTASH_NOTIFY` |")
         .contains("`SNAPSTASH_CONFIG`, `SNAPSTASH_FAULT_MARKER`, `SNAPSTASH_FAULT_POINT`, `SNAPSTASH_HOME`, `SNAPSTASH_JAVA_OPTS`,"
-            + " `SNAPSTASH_NATIVE`");
+            + " `SNAPSTASH_LIB`, `SNAPSTASH_NATIVE`");
   }
 
   @Test
