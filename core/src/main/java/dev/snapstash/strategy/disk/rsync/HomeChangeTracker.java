@@ -182,17 +182,24 @@ final class HomeChangeTracker implements AutoCloseable {
     if (mount.isPresent()) {
       return Result.off(mount.get());
     }
+    Inotify inotify;
+    try {
+      inotify = Inotify.open(nativeOff);
+    } catch (IOException e) {
+      return Result.off("inotify is not available (" + e.getMessage() + ")");
+    }
+    return start(home, skip, barrierDir, digest, inotify, Listing.choose(nativeOff));
+  }
+
+  /** Starts watching through {@code inotify}, which the tracker then owns, and lists through {@code listing}. */
+  static Result start(
+      Path home, Predicate<String> skip, Path barrierDir, boolean digest, Inotify inotify, Listing.Chosen listing) {
     long t0 = System.nanoTime();
     HomeChangeTracker tracker;
     try {
-      Inotify inotify = Inotify.open(nativeOff);
-      try {
-        tracker = new HomeChangeTracker(home, skip, barrierDir, digest, inotify, Listing.choose(nativeOff));
-      } catch (IOException e) {
-        inotify.close();
-        throw e;
-      }
+      tracker = new HomeChangeTracker(home, skip, barrierDir, digest, inotify, listing);
     } catch (IOException e) {
+      inotify.close();
       return Result.off("inotify is not available (" + e.getMessage() + ")");
     }
     try {
