@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.snapstash.cli.sandbox.SandboxCommand;
 import dev.snapstash.core.util.Json;
+import dev.snapstash.core.util.Natives;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import java.io.PrintWriter;
@@ -128,6 +129,21 @@ public final class Main implements Runnable {
   static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new Main());
     cl.setCaseInsensitiveEnumValuesAllowed(true);
+    cl.setExecutionStrategy(
+        parseResult -> {
+          Integer help = CommandLine.executeHelpRequest(parseResult);
+          if (help != null) {
+            return help;
+          }
+          // Before any verb, so that a mistyped switch is one configuration error, not a fast path taken or not
+          // depending on which class asks first.
+          try {
+            Natives.forcedOff();
+          } catch (SnapstashException e) {
+            throw new CommandLine.ExecutionException(parseResult.commandSpec().commandLine(), e.getMessage(), e);
+          }
+          return new CommandLine.RunLast().execute(parseResult);
+        });
     cl.setParameterExceptionHandler(
         (ex, args) -> {
           PrintWriter err = ex.getCommandLine().getErr();

@@ -284,9 +284,10 @@ class FaultMatrixIT {
    * armed by the variable and the JVM property together, as only a test does.
    */
   static Command backupStoppingAt(Path java, Path jar, Path config, String point, Path marker) {
-    return Command.of(
-            java.toString(), "-D" + FaultPoints.PROPERTY + "=" + FaultPoints.ARMED, "-jar", jar.toString(), "-c",
-            config.toString(), "backup")
+    List<String> argv = new ArrayList<>(List.of(java.toString(), "-D" + FaultPoints.PROPERTY + "=" + FaultPoints.ARMED));
+    argv.addAll(Scenario.nativeSwitch());
+    argv.addAll(List.of("-jar", jar.toString(), "-c", config.toString(), "backup"));
+    return Command.of(argv)
         .withEnv(FaultPoints.ENV, point)
         .withEnv(FaultPoints.MARKER_ENV, marker.toString());
   }
@@ -305,6 +306,7 @@ class FaultMatrixIT {
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
     for (String verb : List.of("check", "backup")) {
       List<String> argv = new ArrayList<>(List.of(java.toString()));
+      argv.addAll(Scenario.nativeSwitch());
       if (!how.equals("variable alone")) {
         argv.add("-D" + FaultPoints.PROPERTY + "=" + (how.equals("property alone") ? FaultPoints.ARMED : "true"));
       }

@@ -49,6 +49,67 @@ class LauncherIT {
     assertThat(out).doesNotContain("source: shared objects file");
   }
 
+  /**
+   * What an installed copy runs: the JVM with the same options, on the jar in {@code SNAPSTASH_LIB}, and never a
+   * build, however old that jar is (a Maven on the PATH that would be called records it).
+   */
+  @Test
+  void theRunScriptOfAnInstalledCopyNeverBuildsAndBuildsItsArchiveBesideTheJar() throws Exception {
+    requireFreshJar();
+    Path lib = Files.createDirectories(tmp.resolve("lib"));
+    Files.copy(JAR, lib.resolve("snapstash.jar"));
+    Files.copy(Path.of("src", "cds", "backup.classlist"), lib.resolve("backup.classlist"));
+    Files.setLastModifiedTime(lib.resolve("snapstash.jar"), FileTime.fromMillis(0));
+    Files.setLastModifiedTime(lib.resolve("backup.classlist"), FileTime.fromMillis(0));
+    Path bin = Files.createDirectories(tmp.resolve("fake-bin"));
+    Path called = tmp.resolve("mvn-called");
+    Files.writeString(bin.resolve("mvn"), "#!/bin/sh\ntouch " + called + "\nexit 1\n");
+    Files.setPosixFilePermissions(bin.resolve("mvn"), java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+
+    Run run = run(RUN_SCRIPT, java.util.Map.of(
+        "SNAPSTASH_LIB", lib.toString(),
+        "PATH", bin + ":" + System.getenv("PATH"),
+        "SNAPSTASH_JAVA_OPTS", "-Xshare:on -Xlog:class+load=info -XX:+PrintFlagsFinal"), "--version");
+    assertThat(run.exit()).as(run.out()).isZero();
+    assertThat(run.out()).contains("snapstash ").containsPattern("TieredStopAtLevel\\s+= 1\\s");
+    assertThat(run.out()).contains("dev.snapstash.cli.Main source: shared objects file");
+    assertThat(lib.resolve("snapstash.jsa")).exists();
+    assertThat(called).as("Maven called by the run script").doesNotExist();
+
+    Run none = run(RUN_SCRIPT, java.util.Map.of("SNAPSTASH_LIB", tmp.resolve("empty").toString()), "--version");
+    assertThat(none.exit()).isEqualTo(7);
+    assertThat(none.out()).contains("no snapstash.jar in " + tmp.resolve("empty")).contains("SNAPSTASH_LIB");
+  }
+
+  /**
+   * The development launcher hands the run script the jar's directory in SNAPSTASH_LIB, which the JVM then sees
+   * too: a verb that reads the configuration must not take it for an override of no key.
+   */
+  @Test
+  void aVerbStartedThroughTheLauncherReadsItsConfigurationUndisturbed() throws Exception {
+    requireFreshJar();
+    Path config = tmp.resolve("snapstash.yml");
+    Files.writeString(config, "instance:\n  name: bb\n  home: " + tmp.resolve("home") + "\nbackup:\n  root: "
+        + tmp.resolve("backups") + "\n");
+    Files.createDirectories(tmp.resolve("home"));
+    Run list = run(LAUNCHER, java.util.Map.of(), "-c", config.toString(), "list");
+    assertThat(list.exit()).as(list.out()).isZero();
+    assertThat(list.out()).doesNotContain("SNAPSTASH_LIB").doesNotContain("building the jar");
+  }
+
+  private static final Path RUN_SCRIPT = Path.of("src", "main", "dist", "bin", "snapstash").toAbsolutePath();
+
+  private record Run(int exit, String out) {}
+
+  private Run run(Path script, java.util.Map<String, String> env, String... args) throws IOException, InterruptedException {
+    Path log = tmp.resolve("run-" + System.nanoTime() + ".txt");
+    ProcessBuilder pb = new ProcessBuilder(Stream.concat(Stream.of(script.toString()), Stream.of(args)).toList());
+    pb.environment().putAll(env);
+    Process p = pb.redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("%s finished", script).isTrue();
+    return new Run(p.exitValue(), Files.readString(log));
+  }
+
   private String launch(String javaOpts, String... args) throws IOException, InterruptedException {
     Path log = tmp.resolve("launch.txt");
     ProcessBuilder pb = new ProcessBuilder(Stream.concat(Stream.of(LAUNCHER.toString()), Stream.of(args)).toList());

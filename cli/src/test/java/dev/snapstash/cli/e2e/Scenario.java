@@ -103,6 +103,17 @@ final class Scenario implements AutoCloseable {
     }
   }
 
+  /**
+   * The native switch this test JVM was given ({@code -Dsnapstash.native}, see util.Natives), as the option that
+   * passes it on to a jar a test starts: so that .ci/run's second pass with natives off reaches those processes too.
+   */
+  static List<String> nativeSwitch() {
+    String value = System.getProperty(dev.snapstash.core.util.Natives.PROPERTY);
+    return value == null || value.isBlank()
+        ? List.of()
+        : List.of("-D" + dev.snapstash.core.util.Natives.PROPERTY + "=" + value);
+  }
+
   static Run snapstash(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();

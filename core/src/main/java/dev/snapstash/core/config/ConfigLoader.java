@@ -50,11 +50,13 @@ public final class ConfigLoader {
   public static final Path DEFAULT_FILE = Path.of("snapstash.yml");
 
   /**
-   * {@code SNAPSTASH_*} variables the launcher (or a fault-injection test, see {@code engine.FaultPoints}) uses
-   * itself; they are not configuration overrides.
+   * {@code SNAPSTASH_*} variables the launcher (or a fault-injection test, see {@code engine.FaultPoints}, or the
+   * native switch, see {@code util.Natives}) uses itself; they are not configuration overrides.
    */
   public static final Set<String> LAUNCHER_VARIABLES =
-      Set.of("SNAPSTASH_CONFIG", "SNAPSTASH_HOME", "SNAPSTASH_JAVA_OPTS", "SNAPSTASH_FAULT_POINT", "SNAPSTASH_FAULT_MARKER");
+      Set.of(
+          "SNAPSTASH_CONFIG", "SNAPSTASH_HOME", "SNAPSTASH_JAVA_OPTS", "SNAPSTASH_LIB", "SNAPSTASH_FAULT_POINT",
+          "SNAPSTASH_FAULT_MARKER", dev.snapstash.core.util.Natives.VARIABLE);
 
   /** As {@code Tags}: not starting with '.' (the store's own directories) nor '-' (a tag would read as an option). */
   private static final Pattern INSTANCE_NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,98}");

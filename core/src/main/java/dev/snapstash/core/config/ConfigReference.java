@@ -158,6 +158,12 @@ public final class ConfigReference {
       - A `SNAPSTASH_*` variable that matches no key is an error, with the nearest valid variable suggested, so a
         typo cannot silently leave the file's value in place. The launcher's own variables are not configuration
         and are ignored: @LAUNCHER@.
+      - `SNAPSTASH_NATIVE=off` (or the JVM option `-Dsnapstash.native=off` in `SNAPSTASH_JAVA_OPTS`, which wins
+        over the variable) makes the native fast paths take their Java fallbacks: inotify through the JDK's
+        WatchService, the change tracker's listing through `java.nio`, SHA-256 through the JDK; the same results,
+        slower, and no native library loaded. `auto`, the default, takes each native path where it loads; any
+        other value is a configuration error. `snapstash check` says which path each takes, and why.
+        `SNAPSTASH_LIB` is the directory holding `snapstash.jar` for the run script `bin/snapstash`.
 
       ## Strategy sections
 

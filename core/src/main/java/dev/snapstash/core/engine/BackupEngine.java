@@ -2,6 +2,7 @@ package dev.snapstash.core.engine;
 
 import dev.snapstash.core.util.Tags;
 import dev.snapstash.core.spi.RunReport;
+import dev.snapstash.core.util.Digests;
 import dev.snapstash.core.util.FaultPoints;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
@@ -103,6 +104,8 @@ public final class BackupEngine {
     Findings f = new Findings();
     // First: a stray fault-injection variable is the one problem that must decide the exit code.
     FaultPoints.check(f);
+    // Which SHA-256 the checksums of this run take; the disk strategy says the same of its own fast paths.
+    Digests.check(f);
     try {
       Tags.validateName(settings.instanceName());
       f.ok("instance.name", settings.instanceName());

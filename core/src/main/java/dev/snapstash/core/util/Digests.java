@@ -7,16 +7,21 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import org.slf4j.LoggerFactory;
+import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * The one SHA-256 of a file that manifests, home checksums and dump checksums all use: OpenSSL's libcrypto where it
- * loads ({@link NativeSha256} says why), else the JDK's. Both give the same digest; only the speed differs.
+ * loads ({@link NativeSha256} says why), else the JDK's, and always the JDK's when {@link Natives} says off. Both
+ * give the same digest; only the speed differs.
  */
 public final class Digests {
   private Digests() {}
 
-  private static final boolean NATIVE = nativeAvailable();
+  /** Decided once: every digest of a process goes the same way, and libcrypto is loaded at most once. */
+  private static final Natives.Choice CHOICE = Natives.took(choose());
+
+  private static final boolean NATIVE = CHOICE.nativePath();
 
   /**
    * One digest and one buffer per thread: a home holds 100,000 files of a few KiB, and a fresh 64 KiB buffer for
@@ -70,11 +75,53 @@ public final class Digests {
     return md.digest();
   }
 
-  private static boolean nativeAvailable() {
-    if (NativeSha256.available()) {
-      return true;
-    }
-    LoggerFactory.getLogger(Digests.class).debug("SHA-256 in Java: {}", NativeSha256.UNAVAILABLE);
-    return false;
+  /** Which SHA-256 this process uses, and why. */
+  public static Natives.Choice choice() {
+    return CHOICE;
   }
+
+  /**
+   * For {@code check}: which SHA-256 a backup will use, after one known answer through it, so that a libcrypto
+   * that loads but hashes wrong stops a run instead of writing checksums no other tool agrees with.
+   */
+  public static void check(dev.snapstash.core.spi.Findings findings) {
+    byte[] abc = {'a', 'b', 'c'};
+    String expected = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    if (!sha256(abc).equals(expected)) {
+      findings.problem(
+          "sha256",
+          CHOICE.describe() + " gives a wrong digest of \"abc\"; run with " + Natives.VARIABLE
+              + "=off to use the JDK's, and report it");
+      return;
+    }
+    findings.ok("sha256", CHOICE.describe());
+  }
+
+  private static Natives.Choice choose() {
+    Optional<String> off;
+    try {
+      off = Natives.forcedOff();
+    } catch (dev.snapstash.core.error.SnapstashException e) {
+      // The command line refuses such a value before anything runs; a library caller gets the safe path.
+      off = Optional.of(e.getMessage());
+    }
+    return choose(off, () -> NativeSha256.available() ? null : NativeSha256.UNAVAILABLE, () -> NativeSha256.LIBRARY);
+  }
+
+  /**
+   * The choice, from the switch and, only when it allows, whether libcrypto loads (null: it did) and by which
+   * name: with the switch off, libcrypto is never looked for.
+   */
+  static Natives.Choice choose(Optional<String> off, Supplier<String> unavailable, Supplier<String> library) {
+    if (off.isPresent()) {
+      return new Natives.Choice("sha256", false, JDK, off.get());
+    }
+    String why = unavailable.get();
+    if (why != null) {
+      return new Natives.Choice("sha256", false, JDK, "libcrypto did not load: " + why);
+    }
+    return new Natives.Choice("sha256", true, "native", library.get() + " through JNA");
+  }
+
+  private static final String JDK = "JDK MessageDigest";
 }

@@ -28,14 +28,19 @@ final class NativeSha256 {
   /** Why libcrypto did not load, or null when it did. */
   static final String UNAVAILABLE;
 
+  /** The name libcrypto was found by ({@code libcrypto.so.3}), or null. */
+  static final String LIBRARY;
+
   static {
     String why = null;
+    String name = null;
     try {
-      load();
+      name = load();
     } catch (IOException | LinkageError e) {
       why = e.getMessage() == null ? e.toString() : e.getMessage(); // never null: null means loaded
     }
     UNAVAILABLE = why;
+    LIBRARY = name;
   }
 
   /** One context and buffer per thread, freed by JNA and the JDK when the thread's state is collected. */
@@ -107,15 +112,17 @@ final class NativeSha256 {
    * than EVP_Digest*: OpenSSL 3's EVP layer adds provider bookkeeping to every digest, and the change tracker takes
    * 80,000 small ones per backup. Through SHA256_* a 600-byte digest costs about 1 us here, 64 MiB about 60 ms.
    */
-  private static void load() throws IOException {
+  private static String load() throws IOException {
     if (Native.SIZE_T_SIZE != 8) {
       throw new IOException("SHA-256 through libcrypto is mapped for 64-bit platforms only");
     }
     NativeLibrary lib = null;
     LinkageError last = null;
+    String found = null;
     for (String name : List.of("libcrypto.so.3", "libcrypto.so.1.1", "crypto")) {
       try {
         lib = NativeLibrary.getInstance(name);
+        found = name;
         break;
       } catch (LinkageError e) {
         last = e;
@@ -125,6 +132,7 @@ final class NativeSha256 {
       throw new IOException("libcrypto is not installed (" + last.getMessage() + ")");
     }
     Native.register(Crypto.class, lib);
+    return found;
   }
 
   /** The C names, as libcrypto exports them. */

@@ -43,7 +43,8 @@ class ConfigReferenceTest {
         .contains("| secret reference | none | no | `SNAPSTASH_DATABASE_POSTGRESQL_PASSWORD` |")
         .contains("| URL | none | yes | `SNAPSTASH_NOTIFY_<N>_URL` |")
         .contains("| list of sections | `[]` | no | `SNAPSTASH_NOTIFY` |")
-        .contains("`SNAPSTASH_CONFIG`, `SNAPSTASH_FAULT_MARKER`, `SNAPSTASH_FAULT_POINT`, `SNAPSTASH_HOME`, `SNAPSTASH_JAVA_OPTS`");
+        .contains("`SNAPSTASH_CONFIG`, `SNAPSTASH_FAULT_MARKER`, `SNAPSTASH_FAULT_POINT`, `SNAPSTASH_HOME`, `SNAPSTASH_JAVA_OPTS`,"
+            + " `SNAPSTASH_LIB`, `SNAPSTASH_NATIVE`");
   }
 
   @Test

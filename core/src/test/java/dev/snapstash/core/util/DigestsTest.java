@@ -34,6 +34,49 @@ class DigestsTest {
     }
   }
 
+  /** With the switch off, libcrypto is not even looked for: the JDK's digest, and the switch named as the reason. */
+  @Test
+  void withTheSwitchOffTheJdkDigestIsTakenWithoutLookingForLibcrypto() {
+    java.util.function.Supplier<String> never = () -> {
+      throw new AssertionError("libcrypto looked for although the switch is off");
+    };
+    Natives.Choice off = Digests.choose(java.util.Optional.of("SNAPSTASH_NATIVE=off"), never, never);
+    assertThat(off.nativePath()).isFalse();
+    assertThat(off.describe()).isEqualTo("JDK MessageDigest (SNAPSTASH_NATIVE=off)");
+
+    Natives.Choice missing = Digests.choose(java.util.Optional.empty(), () -> "libcrypto is not installed", never);
+    assertThat(missing.nativePath()).isFalse();
+    assertThat(missing.describe()).isEqualTo("JDK MessageDigest (libcrypto did not load: libcrypto is not installed)");
+
+    Natives.Choice loaded = Digests.choose(java.util.Optional.empty(), () -> null, () -> "libcrypto.so.3");
+    assertThat(loaded.nativePath()).isTrue();
+    assertThat(loaded.describe()).isEqualTo("native (libcrypto.so.3 through JNA)");
+  }
+
+  /**
+   * The digest this process takes is the one the switch allows: in .ci/run's second pass, with natives off, the
+   * JDK's, and every other test of this class then checks the JDK's digests.
+   */
+  @Test
+  void thisProcessTakesThePathTheSwitchAllows() {
+    java.util.Optional<String> off = Natives.forcedOff();
+    if (off.isPresent()) {
+      assertThat(Digests.choice().nativePath()).isFalse();
+      assertThat(Digests.choice().why()).isEqualTo(off.get());
+    } else {
+      Tools.requireThat(NativeSha256.available(), "libcrypto did not load: " + NativeSha256.UNAVAILABLE);
+      assertThat(Digests.choice().nativePath()).isTrue();
+      assertThat(Digests.choice().why()).startsWith(NativeSha256.LIBRARY);
+    }
+    var findings = new dev.snapstash.core.spi.Findings();
+    Digests.check(findings);
+    assertThat(findings.all()).singleElement().satisfies(f -> {
+      assertThat(f.subject()).isEqualTo("sha256");
+      assertThat(f.problem()).isFalse();
+      assertThat(f.message()).isEqualTo(Digests.choice().describe());
+    });
+  }
+
   @Test
   void knownAnswers() {
     assertThat(Digests.sha256(new byte[0])).isEqualTo("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");

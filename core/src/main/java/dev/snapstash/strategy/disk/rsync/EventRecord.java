@@ -5,14 +5,13 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.function.Predicate;
 
 /**
- * The record the tracker keeps of inotify's events between two barriers, as pure code: events in, at each barrier
- * the changed directories and the new subtrees out. Used by the one thread that reads the events ({@link
- * InotifyLog}); only {@link #lost} is read by others.
+ * The record the tracker keeps of inotify's events between two barriers, as pure code: events in, read by read,
+ * and after each read that held a barrier the changed directories and the new subtrees out. Used by the one thread
+ * that reads the events ({@link InotifyLog}); only {@link #lost} is read by others.
  */
 final class EventRecord {
   /**
@@ -35,6 +34,8 @@ final class EventRecord {
   private final List<Created> created = new ArrayList<>();
   /** Never cleared: see {@link #handOver}. */
   private final Set<Path> subtrees = new HashSet<>();
+  /** Barrier events taken in the current read, handed over at its {@link #endOfRead}. */
+  private int barriersRead;
   private volatile String lost;
 
   /**
@@ -48,12 +49,12 @@ final class EventRecord {
   }
 
   /**
-   * Takes one event. A barrier file's creation hands the record over, every event raised before it having been
-   * taken: the same queue carries both.
-   *
-   * @param watches each watched directory by its watch descriptor, the name it was watched under
+   * Takes one event of the current read. A barrier file's creation is only counted: the record is handed over at
+   * the read's {@link #endOfRead}, not at the barrier's own event, because only the native instance hands a read's
+   * events over in the kernel's order; the JDK's watch service may hand an event raised before the barrier after
+   * it, in the same read.
    */
-  Optional<Handed> event(int watch, int mask, String name, Map<Integer, Path> watches) {
+  void event(int watch, int mask, String name) {
     if ((mask & Inotify.IN_Q_OVERFLOW) != 0) {
       // The kernel dropped events, of any directory: the record is no longer complete.
       lose("the inotify event queue overflowed (raise the sysctl fs.inotify.max_queued_events)");
@@ -61,7 +62,7 @@ final class EventRecord {
       // A watch gone with its directory, which its parent's watch saw go.
     } else if (watch == barrierWatch) {
       if ((mask & Inotify.IN_CREATE) != 0) {
-        return Optional.of(handOver(watches));
+        barriersRead++;
       }
     } else {
       changedWatches.add(watch);
@@ -69,7 +70,21 @@ final class EventRecord {
         created.add(new Created(watch, name));
       }
     }
-    return Optional.empty();
+  }
+
+  /**
+   * Ends a read: one hand-over per barrier taken in it, every event raised before each barrier having been taken
+   * by now (the same queue carries both). The first holds the whole read's events, including any that followed a
+   * barrier, merely recorded early; the others hold no directory.
+   *
+   * @param watches each watched directory by its watch descriptor, the name it was watched under
+   */
+  List<Handed> endOfRead(Map<Integer, Path> watches) {
+    List<Handed> handed = new ArrayList<>(barriersRead);
+    for (; barriersRead > 0; barriersRead--) {
+      handed.add(handOver(watches));
+    }
+    return handed;
   }
 
   /**

@@ -1,6 +1,7 @@
 package dev.snapstash.strategy.disk.rsync;
 
 import dev.snapstash.core.home.HomeIndex;
+import dev.snapstash.core.util.Natives;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -10,6 +11,7 @@ import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -22,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * copy under the lock visits only those instead of walking the whole home (on a home of 100,000 files the walk
  * alone is most of the lock window; docs/performance.md).
  *
- * <p>It watches every directory with inotify (one instance, called directly: {@link Inotify}), each one
+ * <p>It watches every directory with inotify (one instance, called directly where it can: {@link Inotify}), each one
  * <em>before</em> its entries are listed, and all of them before the pre-copy starts ({@link HomeWalk}); so every
  * change made after the pre-copy read a file is reported on the watch of the directory it was made in. One thread
  * reads the events ({@link InotifyLog}) into a record ({@link EventRecord}), which {@link ChangeAlgebra} folds into
@@ -48,11 +50,14 @@ final class HomeChangeTracker implements AutoCloseable {
   private final Path home;
   private final HomeWalk walk;
   private final InotifyLog events;
+  /** Which inotify and which listing this tracker took, and why. */
+  private final List<Natives.Choice> paths;
 
-  private HomeChangeTracker(Path home, HomeWalk walk, InotifyLog events) {
+  private HomeChangeTracker(Path home, HomeWalk walk, InotifyLog events, List<Natives.Choice> paths) {
     this.home = home;
     this.walk = walk;
     this.events = events;
+    this.paths = paths;
   }
 
   /**
@@ -70,22 +75,41 @@ final class HomeChangeTracker implements AutoCloseable {
    * Starts watching, and with {@code digest} also takes the {@link #digests()} of every directory watched.
    */
   static Result start(Path home, Predicate<String> skip, Path barrierDir, boolean digest) {
+    return start(home, skip, barrierDir, digest, Natives.forcedOff());
+  }
+
+  /**
+   * Starts watching with the native inotify and listing, or, when {@code nativeOff} says why not (see {@link
+   * Natives}), with their Java fallbacks.
+   */
+  static Result start(Path home, Predicate<String> skip, Path barrierDir, boolean digest, Optional<String> nativeOff) {
     Optional<String> mount = MountPolicy.untrustedMount(home);
     if (mount.isPresent()) {
       return Result.off(mount.get());
     }
+    Inotify inotify;
+    try {
+      inotify = Inotify.open(nativeOff);
+    } catch (IOException e) {
+      return Result.off("inotify is not available (" + e.getMessage() + ")");
+    }
+    return start(home, skip, barrierDir, digest, inotify, Listing.choose(nativeOff));
+  }
+
+  /** Starts watching through {@code inotify}, which the tracker then owns, and lists through {@code listing}. */
+  static Result start(
+      Path home, Predicate<String> skip, Path barrierDir, boolean digest, Inotify inotify, Listing.Chosen listing) {
     long t0 = System.nanoTime();
     HomeChangeTracker tracker;
     try {
-      Inotify inotify = Inotify.open();
-      try {
-        HomeWalk walk = new HomeWalk(inotify, skip, digest);
-        tracker = new HomeChangeTracker(home, walk, new InotifyLog(inotify, home, skip, barrierDir, walk.watches()));
-      } catch (IOException e) {
-        inotify.close();
-        throw e;
-      }
+      HomeWalk walk = new HomeWalk(inotify, listing.listing(), skip, digest);
+      tracker = new HomeChangeTracker(
+          home,
+          walk,
+          new InotifyLog(inotify, home, skip, barrierDir, walk.watches()),
+          List.of(inotify.choice(), Natives.took(listing.choice())));
     } catch (IOException e) {
+      inotify.close();
       return Result.off("inotify is not available (" + e.getMessage() + ")");
     }
     try {
@@ -108,6 +132,11 @@ final class HomeChangeTracker implements AutoCloseable {
         "watching {} directories of {} for changes, {} of them with hard-linked files ({} ms)",
         tracker.walk.watched(), home, linked.size(), (System.nanoTime() - t0) / 1_000_000);
     return new Result(Optional.of(tracker), "");
+  }
+
+  /** Which inotify and which listing this tracker took, and why. */
+  List<Natives.Choice> paths() {
+    return paths;
   }
 
   /** A started tracker, or the reason there is none (logged by the caller). */

@@ -21,7 +21,8 @@ import java.util.function.Predicate;
  * The tracker's walk of the home: watches every directory <em>before</em> its entries are listed, so every change
  * made after the listing is reported on the watch of the directory it was made in; notes the directories that hold
  * hard-linked files; and, when asked, takes each directory's {@link #digests}. Several threads, since most of a
- * directory's time is the kernel's (watch, opendir, lstat).
+ * directory's time is the kernel's (watch, opendir, lstat). Lists through the C library or, where that does not
+ * load or the switch is off, through {@code java.nio} ({@link Listing}): the same entries and digests either way.
  */
 final class HomeWalk {
   /**
@@ -36,6 +37,7 @@ final class HomeWalk {
   static final int WALKERS = 4;
 
   private final Inotify inotify;
+  private final Listing listing;
   private final Predicate<String> skip;
   /** Whether the walk also takes each directory's {@link #digests}. */
   private final boolean digest;
@@ -52,8 +54,9 @@ final class HomeWalk {
   /** See {@link #digests()}. */
   private final Map<String, HomeIndex.Dir> digests = new ConcurrentHashMap<>();
 
-  HomeWalk(Inotify inotify, Predicate<String> skip, boolean digest) {
+  HomeWalk(Inotify inotify, Listing listing, Predicate<String> skip, boolean digest) {
     this.inotify = inotify;
+    this.listing = listing;
     this.skip = skip;
     this.digest = digest;
     // The kernel stamps change times from a coarse clock, which may lag this one: a second of margin.
@@ -63,12 +66,11 @@ final class HomeWalk {
 
   /** Watches and lists every directory of {@code home} that {@code skip} does not name; returns when all are. */
   void walk(Path home) throws IOException {
-    NativeListing.load();
     String shown = home.toString();
     byte[] path = Inotify.pathBytes(shown);
     ForkJoinPool pool = new ForkJoinPool(WALKERS);
     try {
-      pool.invoke(new Register(home, path, "", NativeListing.lstat(path, shown)));
+      pool.invoke(new Register(home, path, "", listing.lstat(path, shown)));
     } finally {
       pool.shutdown();
     }
@@ -129,9 +131,9 @@ final class HomeWalk {
     private final byte[] path;
     private final String relative;
     /** The directory's own attributes, as its parent's listing read them. */
-    private final NativeListing.Stat own;
+    private final Listing.Stat own;
 
-    Register(Path dir, byte[] path, String relative, NativeListing.Stat own) {
+    Register(Path dir, byte[] path, String relative, Listing.Stat own) {
       this.dir = dir;
       this.path = path;
       this.relative = relative;
@@ -140,13 +142,13 @@ final class HomeWalk {
 
     @Override
     protected void compute() {
-      List<NativeListing.Entry> entries;
+      List<Listing.Entry> entries;
       try {
         String shown = dir.toString();
         Inotify.requireNameable(shown);
         watches.put(inotify.watch(path, shown, EVENTS), dir);
         watched.incrementAndGet();
-        entries = NativeListing.list(path, shown);
+        entries = listing.list(path, shown);
       } catch (NoSuchFileException | NotDirectoryException gone) {
         return; // removed while we walked: its parent's watch saw it go
       } catch (IOException e) {
@@ -156,15 +158,15 @@ final class HomeWalk {
         return; // the same, found by the listing
       }
       List<Register> children = new ArrayList<>();
-      for (NativeListing.Entry entry : entries) {
+      for (Listing.Entry entry : entries) {
         int type = entry.stat().type();
-        if (type == NativeListing.S_IFDIR) {
+        if (type == Listing.S_IFDIR) {
           String name = decode(entry.name());
           String rel = relative.isEmpty() ? name : relative + "/" + name;
           if (!skip.test(rel)) {
             children.add(new Register(dir.resolve(name), childBytes(path, entry.name()), rel, entry.stat()));
           }
-        } else if (type == NativeListing.S_IFREG && entry.stat().nlink() > 1) {
+        } else if (type == Listing.S_IFREG && entry.stat().nlink() > 1) {
           linked.add(dir);
         }
       }
@@ -175,7 +177,7 @@ final class HomeWalk {
     }
   }
 
-  private HomeIndex.Dir digestOf(String relative, NativeListing.Stat own, List<NativeListing.Entry> entries) {
+  private HomeIndex.Dir digestOf(String relative, Listing.Stat own, List<Listing.Entry> entries) {
     if (relative.indexOf('\uFFFD') >= 0) {
       return HomeIndex.UNKNOWN;
     }
@@ -187,12 +189,12 @@ final class HomeWalk {
     }
     long files = 0;
     long bytes = 0;
-    for (NativeListing.Entry e : entries) {
+    for (Listing.Entry e : entries) {
       byte[] name = digestName(e.name());
       if (name == null || !in.line(name, e.stat(), racyFrom)) {
         return HomeIndex.UNKNOWN;
       }
-      if (e.stat().type() == NativeListing.S_IFREG) {
+      if (e.stat().type() == Listing.S_IFREG) {
         files++;
         bytes += e.stat().size();
       }
@@ -230,7 +232,7 @@ final class HomeWalk {
     }
 
     /** Appends an entry's line; false when its change time is too recent to vouch for. */
-    boolean line(byte[] name, NativeListing.Stat a, long racyFrom) {
+    boolean line(byte[] name, Listing.Stat a, long racyFrom) {
       if (a.ctimeNanos() >= racyFrom) {
         return false;
       }

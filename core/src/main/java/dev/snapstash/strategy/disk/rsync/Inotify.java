@@ -1,29 +1,21 @@
 package dev.snapstash.strategy.disk.rsync;
 
-import com.sun.jna.LastErrorException;
-import com.sun.jna.Memory;
-import com.sun.jna.Native;
-import com.sun.jna.Platform;
-import com.sun.jna.Pointer;
+import dev.snapstash.core.util.Natives;
 import java.io.IOException;
 import java.nio.charset.Charset;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
- * One Linux inotify instance, called directly through JNA.
+ * One Linux inotify instance: the C library's, through JNA ({@link NativeInotify}), where it loads and {@link
+ * Natives} allows it; else the JDK's {@link java.nio.file.WatchService} ({@link WatchServiceInotify}), the same
+ * kernel facility behind a poller thread, slower to place watches but with the same events.
  *
- * <p>Why not the JDK's {@link java.nio.file.WatchService}: it hands every registration to its poller thread and
- * waits for the answer, two context switches per directory. On an idle two-core machine that was 2 of the 3 s it
- * took to watch a home of 80,766 directories, and far more under push load, where each switch waits for a core
- * (docs/performance.md). Here a watch is one {@code inotify_add_watch} system call made by the thread that walks
- * the home, and one queue carries every event in the order the kernel raised it.
- *
- * <p>Linux on a 64-bit (LP64) platform only: {@code size_t} is passed as a Java {@code long}.
+ * <p>What {@link #read} guarantees, on which the change tracker's barrier rests: every event raised before an event
+ * that a call hands over is handed over by the same call or an earlier one. Within one call, only the native
+ * instance keeps the kernel's order.
  */
-final class Inotify implements AutoCloseable {
+abstract class Inotify implements AutoCloseable {
   static final int IN_MODIFY = 0x2;
   static final int IN_ATTRIB = 0x4;
   static final int IN_MOVED_FROM = 0x40;
@@ -36,19 +28,6 @@ final class Inotify implements AutoCloseable {
   static final int IN_DONT_FOLLOW = 0x2000000;
   static final int IN_ISDIR = 0x40000000;
 
-  /** O_NONBLOCK and O_CLOEXEC as x86-64 and arm64 define them. */
-  private static final int IN_NONBLOCK = 04000;
-  private static final int IN_CLOEXEC = 02000000;
-  private static final short POLLIN = 1;
-  private static final int EINTR = 4;
-  private static final int EAGAIN = 11;
-  private static final int EACCES = 13;
-  private static final int ENOENT = 2;
-  private static final int ENOTDIR = 20;
-  private static final int ENOSPC = 28;
-  /** struct inotify_event: int wd, uint32 mask, uint32 cookie, uint32 len, then len bytes of NUL-padded name. */
-  private static final int EVENT_HEADER = 16;
-
   /** The JVM's file-name charset, which Java's own paths are decoded with. */
   static final Charset NAMES = Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8"));
 
@@ -57,29 +36,47 @@ final class Inotify implements AutoCloseable {
     void event(int wd, int mask, String name);
   }
 
-  private final int fd;
-  /** Only the reading thread uses these. */
-  private final Memory buffer = new Memory(64 * 1024);
-  private final Memory pollFd = new Memory(8);
-  private boolean closed;
+  /** Which path this instance took, and why. */
+  private Natives.Choice choice;
 
-  private Inotify(int fd) {
-    this.fd = fd;
+  Natives.Choice choice() {
+    return choice;
   }
 
-  /** A new, non-blocking inotify instance; an {@link IOException} when the platform or JNA cannot give one. */
+  /** A new instance, the native one unless the switch or the platform says no; logs the choice once. */
   static Inotify open() throws IOException {
-    if (!Platform.isLinux() || Native.SIZE_T_SIZE != 8) {
-      throw new IOException("inotify through JNA needs 64-bit Linux");
+    return open(Natives.forcedOff());
+  }
+
+  /**
+   * A new instance: the native one unless {@code off} says why not (the switch), or it cannot be opened; then the
+   * JDK's. An {@link IOException} when neither can be opened.
+   */
+  static Inotify open(Optional<String> off) throws IOException {
+    Inotify inotify;
+    Natives.Choice choice;
+    if (off.isPresent()) {
+      inotify = WatchServiceInotify.open();
+      choice = new Natives.Choice("inotify", false, WatchServiceInotify.NAME, off.get());
+    } else {
+      Optional<Inotify> direct;
+      String why = "";
+      try {
+        direct = Optional.of(NativeInotify.open());
+      } catch (IOException e) {
+        direct = Optional.empty();
+        why = "native inotify did not open: " + e.getMessage();
+      }
+      if (direct.isPresent()) {
+        inotify = direct.get();
+        choice = new Natives.Choice("inotify", true, "native", "inotify_init1 and inotify_add_watch through JNA");
+      } else {
+        inotify = WatchServiceInotify.open();
+        choice = new Natives.Choice("inotify", false, WatchServiceInotify.NAME, why);
+      }
     }
-    try {
-      return new Inotify(LibC.inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
-    } catch (LastErrorException e) {
-      throw new IOException("inotify_init1: " + e.getMessage(), e);
-    } catch (LinkageError e) {
-      // JNA's native part could not be loaded (a temporary directory mounted noexec, say).
-      throw new IOException("cannot call into the C library: " + e.getMessage(), e);
-    }
+    inotify.choice = Natives.took(choice);
+    return inotify;
   }
 
   /**
@@ -90,6 +87,23 @@ final class Inotify implements AutoCloseable {
     String name = dir.toString();
     return watch(pathBytes(name), name, mask);
   }
+
+  /**
+   * {@link #watch(Path, int)} for a path already in bytes, NUL-terminated; {@code name} is the same path as Java
+   * names it. A directory that is gone is a {@link java.nio.file.NoSuchFileException}, one that is no longer a
+   * directory a {@link java.nio.file.NotDirectoryException}.
+   */
+  abstract int watch(byte[] path, String name, int mask) throws IOException;
+
+  /**
+   * Waits up to {@code timeoutMillis} for events, and hands what is queued by then to {@code sink} (see the class
+   * comment for the order). Only one thread may read.
+   */
+  abstract void read(int timeoutMillis, Sink sink) throws IOException;
+
+  /** Closes the instance, which removes every watch. Call it from the reading thread, or once it has stopped. */
+  @Override
+  public abstract void close();
 
   /** A path as the kernel needs it: its bytes in the JVM's file-name encoding, NUL-terminated. */
   static byte[] pathBytes(String path) throws IOException {
@@ -104,85 +118,5 @@ final class Inotify implements AutoCloseable {
       throw new IOException("the name of " + path + " is not valid in the JVM's file-name encoding ("
           + NAMES + "), so it cannot be watched");
     }
-  }
-
-  /** {@link #watch(Path, int)} for a path already in bytes, NUL-terminated; {@code name} is for messages. */
-  int watch(byte[] path, String name, int mask) throws IOException {
-    try {
-      return LibC.inotify_add_watch(fd, path, mask);
-    } catch (LastErrorException e) {
-      throw switch (e.getErrorCode()) {
-        case ENOENT -> new NoSuchFileException(name);
-        case ENOTDIR -> new NotDirectoryException(name);
-        case EACCES -> new AccessDeniedException(name);
-        case ENOSPC -> new IOException("the user limit of inotify watches is reached");
-        default -> new IOException("inotify_add_watch " + name + ": " + e.getMessage(), e);
-      };
-    }
-  }
-
-  /**
-   * Waits up to {@code timeoutMillis} for events, and hands every event queued by then to {@code sink}, in the
-   * kernel's order. Only one thread may read.
-   */
-  void read(int timeoutMillis, Sink sink) throws IOException {
-    pollFd.setInt(0, fd);
-    pollFd.setShort(4, POLLIN);
-    pollFd.setShort(6, (short) 0);
-    try {
-      if (LibC.poll(pollFd, 1, timeoutMillis) <= 0) {
-        return;
-      }
-      long n = LibC.read(fd, buffer, buffer.size());
-      for (long off = 0; off + EVENT_HEADER <= n; ) {
-        int wd = buffer.getInt(off);
-        int mask = buffer.getInt(off + 4);
-        int len = buffer.getInt(off + 12);
-        sink.event(wd, mask, name(off + EVENT_HEADER, len));
-        off += EVENT_HEADER + len;
-      }
-    } catch (LastErrorException e) {
-      if (e.getErrorCode() != EINTR && e.getErrorCode() != EAGAIN) {
-        throw new IOException("reading inotify events: " + e.getMessage(), e);
-      }
-    }
-  }
-
-  private String name(long off, int len) {
-    int end = 0;
-    while (end < len && buffer.getByte(off + end) != 0) {
-      end++;
-    }
-    return end == 0 ? "" : new String(buffer.getByteArray(off, end), NAMES);
-  }
-
-  /** Closes the instance, which removes every watch. Call it from the reading thread, or once it has stopped. */
-  @Override
-  public void close() {
-    if (!closed) {
-      closed = true;
-      try {
-        LibC.close(fd);
-      } catch (LastErrorException e) {
-        // nothing to do: the descriptor is gone either way
-      }
-    }
-  }
-
-  /** The C library's calls, bound once by JNA's direct mapping (no reflection per call). */
-  private static final class LibC {
-    static {
-      Native.register(Platform.C_LIBRARY_NAME);
-    }
-
-    static native int inotify_init1(int flags) throws LastErrorException;
-
-    static native int inotify_add_watch(int fd, byte[] path, int mask) throws LastErrorException;
-
-    static native int poll(Pointer fds, long nfds, int timeout) throws LastErrorException;
-
-    static native long read(int fd, Pointer buf, long count) throws LastErrorException;
-
-    static native int close(int fd) throws LastErrorException;
   }
 }

@@ -15,7 +15,8 @@ import java.util.function.Predicate;
 /**
  * The tracker's reading of inotify: one thread takes every event off the instance's queue into an {@link
  * EventRecord}, and a barrier (a file made in a directory of ours, watched by the same instance) marks the point in
- * that queue behind which every earlier event has been read. Owns the inotify instance, and closes it when it stops.
+ * that queue behind which every earlier event has been read; the record is handed over once the read that held the
+ * barrier returns (see {@link EventRecord#endOfRead}). Owns the inotify instance, and closes it when it stops.
  */
 final class InotifyLog {
   private final Inotify inotify;
@@ -105,7 +106,8 @@ final class InotifyLog {
   private void consume() {
     try {
       while (!stopping) {
-        inotify.read(100, (watch, mask, name) -> record.event(watch, mask, name, watches).ifPresent(handoff::add));
+        inotify.read(100, record::event);
+        handoff.addAll(record.endOfRead(watches));
       }
     } catch (IOException | RuntimeException e) {
       record.lose("change tracker failed: " + e.getMessage());

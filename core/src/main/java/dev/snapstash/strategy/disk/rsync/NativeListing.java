@@ -23,12 +23,10 @@ import java.util.List;
  * <p>Linux on a 64-bit (LP64) platform only, like {@link Inotify}: {@code struct statx} and {@code struct dirent64}
  * have the same layout on every such architecture.
  */
-final class NativeListing {
-  private NativeListing() {}
+final class NativeListing implements Listing {
+  private static final NativeListing INSTANCE = new NativeListing();
 
-  static final int S_IFMT = 0170000;
-  static final int S_IFDIR = 0040000;
-  static final int S_IFREG = 0100000;
+  private NativeListing() {}
 
   private static final int O_RDONLY = 0;
   /** O_RDONLY, O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC, whose values differ between x86-64 and arm64. */
@@ -51,21 +49,8 @@ final class NativeListing {
   /** One buffer per walking thread for statx's answer (struct statx is 256 bytes). */
   private static final ThreadLocal<Memory> STATX = ThreadLocal.withInitial(() -> new Memory(256));
 
-  /**
-   * What a digest covers of an entry, as lstat gives it. The fields hold what Java's {@code unix:} view reads for
-   * the same names (signed where Java's are), so that digests stay comparable with indexes written before.
-   */
-  record Stat(int mode, int nlink, long ino, int uid, int gid, long size, long mtimeNanos, long ctimeNanos) {
-    int type() {
-      return mode & S_IFMT;
-    }
-  }
-
-  /** A directory entry: its name's bytes as the kernel has them, and its attributes. */
-  record Entry(byte[] name, Stat stat) {}
-
-  /** Checks once that the C library has every call used here; an {@link IOException} says why not. */
-  static void load() throws IOException {
+  /** The listing, once the C library is found to have every call used here; an {@link IOException} says why not. */
+  static NativeListing load() throws IOException {
     if (!Platform.isLinux() || Native.SIZE_T_SIZE != 8 || !(Platform.isIntel() || Platform.isARM())) {
       throw new IOException("listing directories through JNA needs Linux on x86-64 or arm64");
     }
@@ -74,10 +59,11 @@ final class NativeListing {
     } catch (LinkageError | ClassNotFoundException e) {
       throw new IOException("cannot call into the C library: " + e.getMessage(), e);
     }
+    return INSTANCE;
   }
 
-  /** lstat of one path ({@code path} NUL-terminated). */
-  static Stat lstat(byte[] path, String shown) throws IOException {
+  @Override
+  public Stat lstat(byte[] path, String shown) throws IOException {
     Memory buf = STATX.get();
     try {
       LibC.statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_WANTED, buf);
@@ -87,12 +73,8 @@ final class NativeListing {
     return stat(buf, shown);
   }
 
-  /**
-   * Every entry of the directory {@code dir} (NUL-terminated) but "." and "..", in the directory's order; null if
-   * the directory is gone, or is no longer a directory (replaced by a file or a symbolic link, which is never
-   * followed). An entry removed between the listing and its lstat is left out.
-   */
-  static List<Entry> list(byte[] dir, String shown) throws IOException {
+  @Override
+  public List<Entry> list(byte[] dir, String shown) throws IOException {
     int fd;
     try {
       fd = LibC.open(dir, OPEN_FLAGS);

@@ -8,10 +8,13 @@ import dev.snapstash.core.process.ProcessRunner;
 import dev.snapstash.core.spi.DiskStrategy;
 import dev.snapstash.core.spi.Findings;
 import dev.snapstash.core.spi.RestoreContext;
+import dev.snapstash.core.util.Natives;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Copies the home with rsync in two phases. Before the lock, with the instance live, a full copy into the new
@@ -37,6 +40,11 @@ public final class RsyncDiskStrategy implements DiskStrategy {
   final boolean trackChanges;
   final int parallel;
   final ProcessRunner runner;
+  /**
+   * Runs whose walk of the home beside the preflight has started and which are not closed yet: while one is, the
+   * preflight's {@link #check} leaves the home to that walk (see {@link RsyncRun#startReading}).
+   */
+  final AtomicInteger earlyWalks = new AtomicInteger();
 
   /**
    * @param home the Bitbucket home
@@ -102,11 +110,21 @@ public final class RsyncDiskStrategy implements DiskStrategy {
       findings.ok("instance.home", home.toString());
       if (preCopy && trackChanges) {
         // Not a problem either way: without tracking the delta walks the whole home, as it always did.
+        Optional<String> untrusted = MountPolicy.untrustedMount(home);
         findings.ok(
             "disk.rsync.track-changes",
-            MountPolicy.untrustedMount(home)
+            untrusted
                 .map(why -> "off for this home (" + why + "); the delta under the lock walks the whole home")
-                .orElseGet(() -> "inotify" + MountPolicy.watchLimit().map(n -> ", up to " + n + " directories (fs.inotify.max_user_watches)").orElse("")));
+                .orElse("on: the delta under the lock visits the directories that changed"));
+        // In a backup's preflight the run's own walk, started beside it, opens inotify and lists the home anyway
+        // (and logs which path each took): a second walk to count the directories would only compete with it.
+        if (untrusted.isEmpty() && earlyWalks.get() == 0) {
+          TrackerCheck.check(home, RsyncCommands.excludedDirectories(excludes), Natives.forcedOff(), findings);
+        }
+      } else {
+        String off = preCopy ? "disk.rsync.track-changes is false" : "disk.rsync.pre-copy is false";
+        findings.ok("inotify", "not used (" + off + ")");
+        findings.ok("listing", "not used (" + off + ")");
       }
     }
   }

@@ -96,6 +96,11 @@ final class RsyncRun implements DiskStrategy.Run {
 
   private static final String EARLY_BARRIERS = ".barrier-";
 
+  /** The strategy's count of open walks beside the preflight, which this run's walk is in until {@link #close}. */
+  private final java.util.concurrent.atomic.AtomicInteger earlyWalks;
+  /** Whether this run's walk is counted in {@link #earlyWalks}: counted once, uncounted once. */
+  private boolean earlyWalkCounted;
+
   /** How long the tracker may take to read the events queued before the lock was drained. */
   private static final Duration BARRIER_TIMEOUT = Duration.ofSeconds(10);
 
@@ -109,6 +114,7 @@ final class RsyncRun implements DiskStrategy.Run {
     this.trackChanges = strategy.trackChanges;
     this.parallel = strategy.parallel;
     this.runner = strategy.runner;
+    this.earlyWalks = strategy.earlyWalks;
     this.trackedDelta = new TrackedDelta(home, excludes, runner);
     this.plans = new PreCopyPlans(home, excludes, parallel, runner);
   }
@@ -260,6 +266,8 @@ final class RsyncRun implements DiskStrategy.Run {
           walker.setDaemon(true);
           walker.start();
         });
+    earlyWalks.incrementAndGet();
+    earlyWalkCounted = true;
   }
 
   @Override
@@ -279,6 +287,10 @@ final class RsyncRun implements DiskStrategy.Run {
       Trees.deleteRecursively(earlyBarriers);
     }
     earlyBarriers = null;
+    if (earlyWalkCounted) {
+      earlyWalkCounted = false;
+      earlyWalks.decrementAndGet();
+    }
     closeTrackers();
   }
 

@@ -9,9 +9,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class HomeChangeTrackerTest {
   @TempDir Path tmp;
@@ -139,6 +142,152 @@ class HomeChangeTrackerTest {
     HomeChangeTracker.Result result = HomeChangeTracker.start(home, d -> false, barrier);
     assertThat(result.tracker()).isEmpty();
     assertThat(result.whyNot()).isEqualTo("2001 directories hold hard-linked files, and each delta would compare them all");
+  }
+
+  /** The native paths (whatever the switch of this JVM says), and the fallbacks as the switch forces them. */
+  private static final Optional<String> NATIVE = Optional.empty();
+  private static final Optional<String> OFF = Optional.of("SNAPSTASH_NATIVE=off");
+
+  /**
+   * With the switch off, the tracker watches through the JDK's WatchService and lists through java.nio, and
+   * records the same changes as the native paths: a file made, written, chmod'ed, deleted; a directory made with one
+   * inside it, a directory renamed; and a change in a directory made before the first checkpoint.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(booleans = {true, false})
+  void theFallbacksRecordTheSameChangesAsTheNativePaths(boolean nativePaths) throws Exception {
+    Path home = tmp.resolve("home");
+    for (String d : List.of("a", "b", "c", "e", "g", "m/old/inner")) {
+      Files.createDirectories(home.resolve(d));
+    }
+    Files.writeString(home.resolve("b/x"), "x");
+    Files.writeString(home.resolve("e/f"), "f");
+    Files.writeString(home.resolve("g/h"), "h");
+    Path barrier = Files.createDirectories(tmp.resolve("barrier"));
+    HomeChangeTracker tracker =
+        HomeChangeTracker.start(home, d -> false, barrier, false, nativePaths ? NATIVE : OFF).tracker().orElseThrow();
+    try {
+      assertThat(tracker.paths()).extracting(p -> p.part() + " " + p.nativePath())
+          .containsExactly("inotify " + nativePaths, "listing " + nativePaths);
+      if (!nativePaths) {
+        assertThat(tracker.paths()).extracting(p -> p.describe())
+            .containsExactly("JDK WatchService (SNAPSTASH_NATIVE=off)", "java.nio (SNAPSTASH_NATIVE=off)");
+      }
+      Files.writeString(home.resolve("a/1"), "1");
+      Files.writeString(home.resolve("e/f"), "written");
+      Files.setPosixFilePermissions(home.resolve("b/x"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+      Files.delete(home.resolve("g/h"));
+      Files.createDirectories(home.resolve("c/new/deeper"));
+      Files.move(home.resolve("m/old"), home.resolve("m/renamed"));
+      Changes first = tracker.checkpoint(Duration.ofSeconds(10)).orElseThrow();
+      Files.writeString(home.resolve("c/new/deeper/later"), "in a new subtree");
+      Files.writeString(home.resolve("a/2"), "2");
+      Changes second = tracker.collect(Duration.ofSeconds(10)).orElseThrow();
+
+      assertThat(first.directories()).containsExactly("a", "b", "c", "e", "g", "m");
+      assertThat(first.subtrees()).containsExactly("c/new", "m/renamed");
+      assertThat(second.directories()).containsExactly("a");
+      assertThat(second.subtrees()).containsExactly("c/new", "m/renamed");
+    } finally {
+      tracker.close();
+    }
+  }
+
+  /**
+   * The JDK's watch service may hand a barrier's event over before an event raised earlier, within one read: the
+   * record is handed over after the read, so such an event is in the checkpoint it belongs to. Shown with an
+   * inotify that does exactly that, every time: it holds events until a barrier's, then hands that one first.
+   */
+  @Test
+  void anEventReadAfterItsBarrierInTheSameReadIsStillInThatCheckpoint() throws Exception {
+    Path home = tmp.resolve("home");
+    Files.createDirectories(home.resolve("a"));
+    Files.createDirectories(home.resolve("b"));
+    Path barrier = Files.createDirectories(tmp.resolve("barrier"));
+    HomeChangeTracker tracker =
+        HomeChangeTracker.start(home, d -> false, barrier, false, new BarrierFirst(Inotify.open(OFF)), Listing.choose(OFF))
+            .tracker().orElseThrow();
+    try {
+      Files.writeString(home.resolve("a/1"), "1");
+      assertThat(tracker.checkpoint(Duration.ofSeconds(10)).orElseThrow().directories()).containsExactly("a");
+      Files.writeString(home.resolve("b/2"), "2");
+      assertThat(tracker.collect(Duration.ofSeconds(10)).orElseThrow().directories()).containsExactly("b");
+    } finally {
+      tracker.close();
+    }
+  }
+
+  /**
+   * An inotify at the loosest its contract allows: each event is handed over in the call that hands over the
+   * barrier event raised after it (the barrier directory is the first one watched), but after that one.
+   */
+  private static final class BarrierFirst extends Inotify {
+    private record Event(int wd, int mask, String name) {}
+
+    private final Inotify delegate;
+    private int barrierWd = -1;
+    private final List<Event> held = new java.util.ArrayList<>();
+
+    BarrierFirst(Inotify delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override
+    dev.snapstash.core.util.Natives.Choice choice() {
+      return delegate.choice();
+    }
+
+    @Override
+    int watch(byte[] path, String name, int mask) throws java.io.IOException {
+      int wd = delegate.watch(path, name, mask);
+      if (barrierWd < 0) {
+        barrierWd = wd;
+      }
+      return wd;
+    }
+
+    @Override
+    void read(int timeoutMillis, Sink sink) throws java.io.IOException {
+      List<Event> barriers = new java.util.ArrayList<>();
+      delegate.read(timeoutMillis, (wd, mask, name) -> (wd == barrierWd ? barriers : held).add(new Event(wd, mask, name)));
+      if (!barriers.isEmpty()) {
+        barriers.forEach(e -> sink.event(e.wd(), e.mask(), e.name()));
+        held.forEach(e -> sink.event(e.wd(), e.mask(), e.name()));
+        held.clear();
+      }
+    }
+
+    @Override
+    public void close() {
+      delegate.close();
+    }
+  }
+
+  /** The digests a walk takes through java.nio are those it takes through the C library, directory by directory. */
+  @Test
+  void theFallbackListingTakesTheSameDigests() throws Exception {
+    Path home = tmp.resolve("home");
+    Files.createDirectories(home.resolve("repo/objects/ab"));
+    Files.writeString(home.resolve("repo/HEAD"), "ref: refs/heads/main\n");
+    Files.write(home.resolve("repo/objects/ab/cdef"), new byte[4096]);
+    Files.createLink(home.resolve("repo/linked"), home.resolve("repo/HEAD"));
+    Files.createSymbolicLink(home.resolve("repo/link"), Path.of("objects"));
+    Thread.sleep(1_100); // change times within the last second are too recent for a digest to vouch for
+    java.util.Map<String, dev.snapstash.core.home.HomeIndex.Dir> nativeDigests = digests(home, NATIVE);
+    assertThat(nativeDigests).containsKeys("", "repo", "repo/objects", "repo/objects/ab");
+    assertThat(nativeDigests.values()).allMatch(dev.snapstash.core.home.HomeIndex.Dir::known);
+    assertThat(digests(home, OFF)).isEqualTo(nativeDigests);
+  }
+
+  private java.util.Map<String, dev.snapstash.core.home.HomeIndex.Dir> digests(Path home, Optional<String> off)
+      throws Exception {
+    Path barrier = Files.createDirectories(tmp.resolve("barrier-" + off.isPresent()));
+    HomeChangeTracker tracker = HomeChangeTracker.start(home, d -> false, barrier, true, off).tracker().orElseThrow();
+    try {
+      return java.util.Map.copyOf(tracker.digests());
+    } finally {
+      tracker.close();
+    }
   }
 
   @Test
