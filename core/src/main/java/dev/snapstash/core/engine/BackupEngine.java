@@ -145,7 +145,7 @@ public final class BackupEngine {
       journal.finish();
       throw e;
     }
-    return new BackupRun(setup, tag, manifest, phases, progress, t0, journal, partial, previous).execute();
+    return new BackupRun(setup, setup.disk(), tag, manifest, phases, progress, t0, journal, partial, previous).execute();
   }
 
   private String freeTag(Instant at) {

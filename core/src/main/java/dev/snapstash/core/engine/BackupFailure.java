@@ -3,6 +3,7 @@ package dev.snapstash.core.engine;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.spi.BackupContext;
+import dev.snapstash.core.spi.DiskStrategy;
 import dev.snapstash.core.spi.QuiesceLock;
 import dev.snapstash.core.spi.Undo;
 import dev.snapstash.core.util.Trees;
@@ -20,13 +21,17 @@ final class BackupFailure {
   private static final Logger log = LoggerFactory.getLogger(BackupFailure.class);
 
   private final BackupSetup setup;
+  private final DiskStrategy disk;
   private final BackupContext context;
   private final Journal journal;
   private final RemovePartialBackup partial;
   private final Manifest started;
 
-  BackupFailure(BackupSetup setup, BackupContext context, Journal journal, RemovePartialBackup partial, Manifest started) {
+  BackupFailure(
+      BackupSetup setup, DiskStrategy disk, BackupContext context, Journal journal, RemovePartialBackup partial,
+      Manifest started) {
     this.setup = setup;
+    this.disk = disk;
     this.context = context;
     this.journal = journal;
     this.partial = partial;
@@ -59,7 +64,7 @@ final class BackupFailure {
         }
       }
       for (Runnable cleanup :
-          List.<Runnable>of(() -> setup.database().cleanupIncomplete(context), () -> setup.disk().cleanupIncomplete(context))) {
+          List.<Runnable>of(() -> setup.database().cleanupIncomplete(context), () -> disk.cleanupIncomplete(context))) {
         try {
           cleanup.run();
         } catch (RuntimeException e) {

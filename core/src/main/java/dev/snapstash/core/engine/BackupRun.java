@@ -6,6 +6,7 @@ import dev.snapstash.core.spi.Artifact;
 import dev.snapstash.core.spi.BackupContext;
 import dev.snapstash.core.spi.CopyResult;
 import dev.snapstash.core.spi.DatabaseStrategy;
+import dev.snapstash.core.spi.DiskStrategy;
 import dev.snapstash.core.spi.Progress;
 import dev.snapstash.core.spi.QuiesceLock;
 import dev.snapstash.core.spi.RunReport;
@@ -50,6 +51,7 @@ final class BackupRun {
   record UnderLock(DatabaseStrategy.Pending database, CopyResult home) {}
 
   private final BackupSetup setup;
+  private final DiskStrategy disk;
   private final String tag;
   private final Manifest started;
   private final Map<String, Long> phases;
@@ -64,8 +66,10 @@ final class BackupRun {
   private Instant unlockedAt;
   private long bytesUnderLock;
 
+  /** @param disk what copies the home in this run (the configured disk strategy) */
   BackupRun(
       BackupSetup setup,
+      DiskStrategy disk,
       String tag,
       Manifest started,
       Map<String, Long> phases,
@@ -75,6 +79,7 @@ final class BackupRun {
       RemovePartialBackup partial,
       PreviousHome previousHome) {
     this.setup = setup;
+    this.disk = disk;
     this.journal = journal;
     this.previousHome = previousHome;
     this.partial = partial;
@@ -88,7 +93,7 @@ final class BackupRun {
         new BackupContext(
             tag, setup.settings().store().dir(tag), previousHome.backupDir(), progress, journal,
             setup.settings().store().modes(), previousHome);
-    this.failure = new BackupFailure(setup, context, journal, partial, started);
+    this.failure = new BackupFailure(setup, disk, context, journal, partial, started);
   }
 
   Manifest execute() {
@@ -96,7 +101,7 @@ final class BackupRun {
     DatabaseStrategy.Pending pendingDatabase = null;
     try {
       long t = setup.nanoTime().getAsLong();
-      setup.disk().prepareBackup(context);
+      disk.prepareBackup(context);
       setup.database().prepareBackup(context);
       phases.put("pre-copy", setup.millisSince(t));
 
@@ -135,7 +140,7 @@ final class BackupRun {
       CopyResult db;
       long checksums;
       try {
-        home = setup.disk().afterUnlock(context, copies.home());
+        home = disk.afterUnlock(context, copies.home());
         long tc = setup.nanoTime().getAsLong();
         home = withHomeChecksums(home);
         checksums = setup.millisSince(tc);
@@ -206,7 +211,7 @@ final class BackupRun {
           };
       Callable<Void> home =
           () -> {
-            homeCopy.set(setup.disk().backup(underLock));
+            homeCopy.set(disk.backup(underLock));
             lp.report("home", 1, "done");
             return null;
           };
