@@ -1,7 +1,7 @@
 package dev.snapstash.cli;
 
+import dev.snapstash.core.api.Snapstash;
 import dev.snapstash.core.engine.Manifest;
-import dev.snapstash.core.process.ProcessRunner;
 import dev.snapstash.core.util.Trees;
 import java.util.Locale;
 import picocli.CommandLine.Command;
@@ -25,14 +25,14 @@ final class BackupCommand extends Verb {
 
   @Override
   public Integer call() {
-    Wiring wiring = new Wiring(config(), new ProcessRunner());
-    if (autoRecover && java.nio.file.Files.exists(dev.snapstash.core.engine.Journal.file(wiring.store().root()))) {
-      var r = wiring.recoverEngine().recover();
-      spec.commandLine().getErr().println("recovered the previous run: " + String.join("; ", r.undone()));
+    Snapstash snapstash = snapstash();
+    if (autoRecover) {
+      snapstash.recoverLeftover().ifPresent(
+          r -> spec.commandLine().getErr().println("recovered the previous run: " + String.join("; ", r.undone())));
     }
     Manifest m;
     try (ConsoleProgress progress = ConsoleProgress.forThisProcess()) {
-      m = wiring.engine().backup(progress);
+      m = snapstash.backup(progress);
     }
     print(m, summary(m));
     return ExitCodes.OK;

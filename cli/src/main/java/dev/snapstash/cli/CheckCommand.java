@@ -1,8 +1,6 @@
 package dev.snapstash.cli;
 
-import dev.snapstash.core.error.ErrorKind;
-import dev.snapstash.core.error.SnapstashException;
-import dev.snapstash.core.process.ProcessRunner;
+import dev.snapstash.core.api.Snapstash;
 import dev.snapstash.core.spi.Findings;
 import picocli.CommandLine.Command;
 
@@ -21,18 +19,15 @@ import picocli.CommandLine.Command;
 final class CheckCommand extends Verb {
   @Override
   public Integer call() {
-    Findings findings = new Wiring(config(), new ProcessRunner()).engine().check();
+    Findings findings = snapstash().check();
     StringBuilder sb = new StringBuilder();
     for (Findings.Finding f : findings.all()) {
       sb.append(f.problem() ? "FAIL  " : f.warning() ? "WARN  " : "ok    ").append(f.subject()).append(": ").append(f.message()).append('\n');
     }
     print(findings.all(), sb.toString());
-    if (findings.hasProblems()) {
-      Findings.Finding first = findings.problems().get(0);
-      throw new SnapstashException(
-          first.kind() == null ? ErrorKind.PRECONDITION : first.kind(),
-          findings.problems().size() + " problem(s) found; the first: " + first.subject() + ": " + first.message());
-    }
+    Snapstash.failure(findings).ifPresent(e -> {
+      throw e;
+    });
     return ExitCodes.OK;
   }
 }

@@ -1,7 +1,7 @@
 package dev.snapstash.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.snapstash.core.engine.BackupStore;
+import dev.snapstash.core.api.Snapstash;
 import dev.snapstash.core.engine.InProgress;
 import dev.snapstash.core.util.Json;
 import dev.snapstash.core.engine.Manifest;
@@ -27,15 +27,11 @@ import picocli.CommandLine.Command;
       "  snapstash --json list | jq -r '.[] | select(.state == \"COMPLETE\") | .tag'"
     })
 final class ListCommand extends Verb {
-  /** One backup as listed: its manifest as written, and for one in progress what became of its run. */
-  record Entry(Manifest manifest, InProgress.Status run) {}
-
   @Override
   public Integer call() {
-    BackupStore store = new BackupStore(config().backup().root());
-    List<Entry> all = entries(store);
+    Snapstash.Listing listing = snapstash().list();
     List<ObjectNode> json = new ArrayList<>();
-    for (Entry e : all) {
+    for (Snapstash.Entry e : listing.entries()) {
       ObjectNode n = Json.MAPPER.valueToTree(e.manifest());
       if (e.run() != null && e.run().state() != InProgress.State.UNKNOWN) {
         ObjectNode run = n.putObject("run");
@@ -47,34 +43,18 @@ final class ListCommand extends Verb {
       }
       json.add(n);
     }
-    print(json, table(all, store));
+    print(json, table(listing));
     return ExitCodes.OK;
   }
 
-  static List<Entry> entries(BackupStore store) {
-    List<Entry> out = new ArrayList<>();
-    for (Manifest m : store.list()) {
-      if (m.state() != Manifest.State.IN_PROGRESS) {
-        out.add(new Entry(m, null));
-        continue;
-      }
-      InProgress.Status s = InProgress.of(store, m);
-      if (s.manifest() == null) {
-        continue; // its run failed and removed it meanwhile
-      }
-      out.add(new Entry(s.manifest(), s.state() == InProgress.State.ENDED ? null : s));
-    }
-    return out;
-  }
-
-  static String table(List<Entry> all, BackupStore store) {
-    if (all.isEmpty()) {
-      return "no backups under " + store.root();
+  static String table(Snapstash.Listing listing) {
+    if (listing.entries().isEmpty()) {
+      return "no backups under " + listing.root();
     }
     StringBuilder sb = new StringBuilder();
     StringBuilder notes = new StringBuilder();
     sb.append(String.format(Locale.ROOT, "%-40s %-11s %10s %12s %10s  %s%n", "TAG", "STATE", "SIZE", "LOCK WINDOW", "DURATION", "STORED"));
-    for (Entry e : all) {
+    for (Snapstash.Entry e : listing.entries()) {
       Manifest m = e.manifest();
       boolean died = e.run() != null && e.run().state() == InProgress.State.DIED;
       sb.append(
@@ -88,20 +68,21 @@ final class ListCommand extends Verb {
               m.finishedAt() == null ? "-" : BackupCommand.millis(m.totalMillis()),
               stored(m)));
       if (died) {
-        notes.append(m.tag()).append(": ").append(diedNote(e.run(), store)).append('\n');
+        notes.append(m.tag()).append(": ").append(diedNote(e)).append('\n');
       }
     }
-    sb.append("stored under ").append(store.root()).append('\n');
+    sb.append("stored under ").append(listing.root()).append('\n');
     return sb.append(notes).toString();
   }
 
   /** What to do about a backup whose run died: recover finishes it from the journal, if the journal is left. */
-  private static String diedNote(InProgress.Status run, BackupStore store) {
+  private static String diedNote(Snapstash.Entry e) {
+    InProgress.Status run = e.run();
     String who = run.pid() == null ? "the run that wrote it" : "its run (pid " + run.pid() + ")";
     return run.recoverable()
         ? "died; run `snapstash recover` (" + who + " is gone, and may have left the instance locked)"
         : "died; " + who + " is gone and left no crash journal, so `snapstash recover` cannot clean it up: remove "
-            + store.dir(run.manifest().tag()) + " by hand";
+            + e.dir() + " by hand";
   }
 
   private static String lockWindow(Manifest m) {

@@ -1,12 +1,10 @@
 package dev.snapstash.cli;
 
-import dev.snapstash.core.engine.BackupStore;
+import dev.snapstash.core.api.Snapstash;
 import dev.snapstash.core.engine.Pruner;
 import dev.snapstash.core.engine.Retention;
-import dev.snapstash.core.engine.RunGuard;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
-import dev.snapstash.core.process.ProcessRunner;
 import dev.snapstash.core.util.Trees;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -44,29 +42,18 @@ final class PruneCommand extends Verb {
 
   @Override
   public Integer call() {
-    var config = config();
-    var r = config.retention();
+    Snapstash snapstash = snapstash();
     boolean anyOption = keepLast != null || keepDaily != null || keepWeekly != null || keepMonthly != null;
     Retention.Policy policy;
     try {
       policy =
           anyOption
               ? new Retention.Policy(or(keepLast), or(keepDaily), or(keepWeekly), or(keepMonthly))
-              : new Retention.Policy(r.keepLast(), r.keepDaily(), r.keepWeekly(), r.keepMonthly());
+              : snapstash.configuredRetention();
     } catch (IllegalArgumentException e) {
       throw new SnapstashException(ErrorKind.USAGE, "--keep-* values cannot be negative");
     }
-    if (policy.isEmpty()) {
-      throw new SnapstashException(
-          ErrorKind.USAGE,
-          "no retention rule: give --keep-last/--keep-daily/--keep-weekly/--keep-monthly, or set retention.* in the"
-              + " configuration");
-    }
-    BackupStore store = new Wiring(config, new ProcessRunner()).store();
-    Pruner.Result result;
-    try (RunGuard guard = RunGuard.acquire(store, "prune")) {
-      result = new Pruner(store).prune(policy, dryRun, (p, f, d) -> {});
-    }
+    Pruner.Result result = snapstash.prune(policy, dryRun);
     StringBuilder sb = new StringBuilder();
     result.kept().forEach((tag, why) -> sb.append("keep    ").append(tag).append("  (").append(String.join(", ", why)).append(")\n"));
     for (String tag : result.removed()) {

@@ -1,5 +1,6 @@
 package dev.snapstash.cli;
 
+import dev.snapstash.core.api.Snapstash;
 import dev.snapstash.core.config.ConfigLoader;
 import dev.snapstash.core.config.SnapstashConfig;
 import dev.snapstash.core.engine.Manifest;
@@ -102,11 +103,12 @@ final class QuickstartCommand extends Verb {
       waitForPushes(ledger, load);
 
       SnapstashConfig config = ConfigLoader.load(production.layout().config(), Map.of());
-      Wiring wiring = new Wiring(config, runner);
+      Snapstash snapstash =
+          Snapstash.configure(config).runner(runner).version(Version.get()).build();
       step("backing up under load (lock, drain, database and home in parallel, unlock)");
       Manifest m;
       try (ConsoleProgress progress = ConsoleProgress.forThisProcess()) {
-        m = wiring.engine().backup(progress);
+        m = snapstash.backup(progress);
       }
       load.join();
       summary.put("backup", m.tag());
@@ -114,22 +116,16 @@ final class QuickstartCommand extends Verb {
       summary.put("backupMillis", m.totalMillis());
       summary.put("backupBytes", m.bytes());
       summary.put("pushesAcknowledged", LoadGenerator.readLedger(ledger).size());
-      summary.put("backups", wiring.store().list().size());
+      summary.put("backups", snapstash.list().entries().size());
 
       step("restoring " + m.tag() + " into " + work.resolve("restored"));
       RestoreEngine.Report restore =
-          new RestoreEngine(wiring.store(), wiring.disk(), wiring.database(), dev.snapstash.core.bitbucket.InstanceProbe.none(), Clock.systemUTC(), System::nanoTime)
-              .restore(new RestoreEngine.Options(m.tag(), work.resolve("restored").resolve("home"), false, false), Progress.NONE);
+          snapstash.restore(Snapstash.RestoreRequest.into(m.tag(), work.resolve("restored").resolve("home")), Progress.NONE)
+              .report();
       summary.put("restoreMillis", restore.phases().get("total"));
 
       step("verifying the backup (checksums, scratch database, repositories, git fsck)");
-      Path scratch = ScratchSpace.workDir();
-      VerifyEngine.Report verify;
-      try {
-        verify = wiring.verifyEngine(scratch).verify(m.tag(), true, scratch, Progress.NONE);
-      } finally {
-        VerifyEngine.cleanup(scratch);
-      }
+      VerifyEngine.Report verify = snapstash.verify(new Snapstash.VerifyRequest(m.tag(), true, null, false), Progress.NONE);
       // The restore's checks of its own result count too: they are what an operator relies on after a restore.
       List<VerifyEngine.Check> all = new java.util.ArrayList<>(verify.checks());
       all.addAll(restore.verification().checks());
@@ -138,7 +134,7 @@ final class QuickstartCommand extends Verb {
       step("starting a second instance on the restored copy and cloning every repository from it");
       long tStart = System.nanoTime();
       restoredInstance = RunningSandbox.start(restoredOptions, runner);
-      List<String> cloned = Drill.cloneAll(restoredInstance, work.resolve("clones"), runner);
+      List<String> cloned = SandboxDrillInstance.cloneAll(restoredInstance, work.resolve("clones"), runner);
       summary.put("restoredInstanceUrl", restoredInstance.baseUrl());
       summary.put("repositoriesCloned", cloned.size());
       summary.put("pushesBeforeLockPresent", pushesPresent(ledger, m.lockedAt(), work.resolve("clones")));

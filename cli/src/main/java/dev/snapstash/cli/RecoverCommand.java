@@ -1,7 +1,6 @@
 package dev.snapstash.cli;
 
 import dev.snapstash.core.engine.RecoverEngine;
-import dev.snapstash.core.process.ProcessRunner;
 import picocli.CommandLine.Command;
 
 @Command(
@@ -22,7 +21,7 @@ import picocli.CommandLine.Command;
 final class RecoverCommand extends Verb {
   @Override
   public Integer call() {
-    RecoverEngine.Report r = new Wiring(config(), new ProcessRunner()).recoverEngine().recover();
+    RecoverEngine.Report r = snapstash().recover();
     String text =
         r.undone().isEmpty()
             ? "nothing to recover\n"

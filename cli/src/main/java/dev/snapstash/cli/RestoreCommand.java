@@ -1,26 +1,15 @@
 package dev.snapstash.cli;
 
-import dev.snapstash.core.bitbucket.InstanceProbe;
-import dev.snapstash.core.config.JdbcTarget;
-import dev.snapstash.core.engine.BitbucketProperties;
-import dev.snapstash.core.engine.Consistency;
+import dev.snapstash.core.api.Snapstash;
 import dev.snapstash.core.engine.RestoreEngine;
 import dev.snapstash.core.engine.VerifyEngine;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
-import dev.snapstash.core.process.ProcessRunner;
-import dev.snapstash.core.spi.DatabaseAddress;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
-import java.time.Clock;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -90,26 +79,22 @@ final class RestoreCommand extends Verb {
 
   @Override
   public Integer call() {
-    var configured = config();
-    var config = jdbcUrl != null ? JdbcTarget.override(configured, jdbcUrl) : configured;
-    Wiring wiring = new Wiring(config, new ProcessRunner());
-    Path target = homeTarget != null ? homeTarget : config.instance().home();
+    Snapstash snapstash = snapstash();
+    Snapstash.RestorePlan plan =
+        snapstash.planRestore(
+            new Snapstash.RestoreRequest(tag, homeTarget, jdbcUrl, force, allowIncomplete, !noVerify, keepProperties));
     if (force && !yes) {
-      confirm(wiring.store().resolve(tag).tag(), target);
+      confirm(snapstash.resolveTag(tag), plan.homeTarget());
     }
-    RestoreEngine engine =
-        new RestoreEngine(
-            wiring.store(), wiring.disk(), wiring.database(),
-            instanceProbe(new Wiring(configured, wiring.runner()), wiring, target), Clock.systemUTC(),
-            System::nanoTime, new Consistency(wiring.runner(), new SecureRandom()));
-    RestoreEngine.Report report;
+    Snapstash.Restored restored;
     try (ConsoleProgress progress = ConsoleProgress.forThisProcess()) {
-      report = engine.restore(
-          new RestoreEngine.Options(tag, target, force, allowIncomplete, !noVerify, keepProperties), progress);
+      restored = snapstash.restore(plan, progress);
     }
+    RestoreEngine.Report report = restored.report();
     StringBuilder sb = new StringBuilder();
     sb.append("restored ").append(report.tag()).append(" into ").append(report.homeTarget()).append('\n');
-    sb.append("  database          ").append(wiring.database().name()).append(databaseTarget(wiring.database())).append('\n');
+    sb.append("  database          ").append(report.databaseStrategy())
+        .append(restored.databaseAddress() == null ? "" : " into " + restored.databaseAddress()).append('\n');
     sb.append("  duration          ").append(BackupCommand.millis(report.phases().getOrDefault("total", 0L))).append('\n');
     sb.append("  stale Git locks   ").append(report.staleLocksRemoved().size()).append(" removed\n");
     if (report.properties() != null) {
@@ -143,76 +128,10 @@ final class RestoreCommand extends Verb {
       sb.append(report.ok() ? "the restored copy passed every check" : "VERIFICATION OF THE RESTORED COPY FAILED").append('\n');
     }
     print(report, sb.toString());
-    if (!report.ok()) {
-      VerifyEngine.Check first = report.verification().checks().stream().filter(c -> !c.ok()).findFirst().orElseThrow();
-      throw new SnapstashException(
-          ErrorKind.VERIFICATION,
-          "the restored copy of " + report.tag() + " failed verification (" + first.name() + ": " + first.detail()
-              + "); it is left in place at " + report.homeTarget() + " and in the target database for inspection");
-    }
+    Snapstash.failure(restored).ifPresent(e -> {
+      throw e;
+    });
     return ExitCodes.OK;
-  }
-
-  /** Where the database went, without credentials: " into DB at HOST:PORT", or nothing for one in the home. */
-  private static String databaseTarget(dev.snapstash.core.spi.DatabaseStrategy database) {
-    return database.restoredDatabase().map(l -> " into " + l.address()).orElse("");
-  }
-
-  /**
-   * What answers at the configured instance's base URL, asked only when this restore writes into that instance's
-   * home or its database: restored elsewhere, into another database, the copy may well be made while it runs.
-   */
-  private static InstanceProbe instanceProbe(Wiring configured, Wiring restoring, Path target) {
-    var c = configured.config();
-    if (c.instance().baseUrl() == null) {
-      return InstanceProbe.none();
-    }
-    List<String> into = new ArrayList<>();
-    if (samePath(target, c.instance().home())) {
-      into.add("its home " + c.instance().home());
-    }
-    var own = liveDatabase(configured);
-    var restored = restoring.database().restoredDatabase();
-    if (own.isPresent() && restored.isPresent() && own.get().sameDatabaseAs(restored.get().address())) {
-      into.add("its database " + own.get());
-    }
-    if (into.isEmpty()) {
-      return InstanceProbe.none();
-    }
-    InstanceProbe http = InstanceProbe.http(c.instance().baseUrl(), configured.transport(), Duration.ofSeconds(5));
-    String where = String.join(" and ", into);
-    return () -> http.answer().map(a -> new InstanceProbe.Answer(
-        a.what() + " (instance.base-url), and this restore would write into " + where, a.certain()));
-  }
-
-  /**
-   * The database the configured instance works in: the one its home's {@code bitbucket.properties} names, which is
-   * what Bitbucket connects to, when that file can be read here; the configured one otherwise. Empty when its
-   * database lives in its home (H2), which the home check covers.
-   */
-  private static java.util.Optional<DatabaseAddress> liveDatabase(Wiring configured) {
-    Path home = configured.config().instance().home();
-    try {
-      if (home != null && Files.isReadable(home.resolve(BitbucketProperties.RELATIVE_PATH))) {
-        String url = BitbucketProperties.get(home, "jdbc.url");
-        return url == null ? java.util.Optional.empty() : DatabaseAddress.parse(url);
-      }
-    } catch (SnapstashException e) {
-      // Unreadable: fall back to what the configuration says.
-    }
-    return configured.database().restoredDatabase().map(dev.snapstash.core.spi.JdbcLogin::address);
-  }
-
-  private static boolean samePath(Path a, Path b) {
-    Path ra = a.toAbsolutePath().normalize();
-    Path rb = b.toAbsolutePath().normalize();
-    try {
-      ra = ra.toRealPath();
-      rb = rb.toRealPath();
-    } catch (java.io.IOException e) {
-      // One does not exist yet: compare as written.
-    }
-    return ra.equals(rb);
   }
 
   private void confirm(String resolvedTag, Path target) {

@@ -1,9 +1,11 @@
 package dev.snapstash.cli;
 
+import dev.snapstash.core.api.Snapstash;
 import dev.snapstash.core.config.ConfigLoader;
 import dev.snapstash.core.config.SnapstashConfig;
 import dev.snapstash.core.util.Json;
 import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.process.ProcessRunner;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -22,6 +24,12 @@ public abstract class Verb implements Callable<Integer> {
 
   protected SnapstashConfig config() {
     return ConfigLoader.load(root().config, System.getenv());
+  }
+
+  /** The facade for the configuration, with the sandbox as the instance a drill starts on a restored copy. */
+  protected Snapstash snapstash() {
+    ProcessRunner runner = new ProcessRunner();
+    return Snapstash.configure(config()).runner(runner).version(Version.get()).drillInstance(new SandboxDrillInstance(runner)).build();
   }
 
   protected PrintWriter out() {

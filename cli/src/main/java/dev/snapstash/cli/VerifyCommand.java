@@ -1,12 +1,11 @@
 package dev.snapstash.cli;
 
+import dev.snapstash.core.api.Snapstash;
 import dev.snapstash.core.config.Durations;
 import dev.snapstash.core.engine.Manifest;
 import dev.snapstash.core.engine.VerifyEngine;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
-import dev.snapstash.core.process.ProcessRunner;
-import java.nio.file.Path;
 import java.time.Duration;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
@@ -61,31 +60,10 @@ final class VerifyCommand extends Verb {
     if (fsckBudget != null && !deep) {
       throw new SnapstashException(ErrorKind.USAGE, "--fsck-budget bounds the full fsck of --deep; add --deep");
     }
-    var config = config();
-    ProcessRunner runner = new ProcessRunner();
-    Wiring wiring = new Wiring(config, runner);
-    Path work = ScratchSpace.workDir();
+    Snapstash snapstash = snapstash();
     VerifyEngine.Report report;
     try (ConsoleProgress progress = ConsoleProgress.forThisProcess()) {
-      Duration budget = fsckBudget != null ? fsckBudget : config.verify().fsckBudget();
-      report = wiring.verifyEngine(work, budget).verify(tag, deep, work, progress);
-      if (drill) {
-        Path drillWork = ScratchSpace.workDir();
-        try {
-          var checks = new java.util.ArrayList<>(report.checks());
-          long t0 = System.nanoTime();
-          checks.addAll(Drill.run(wiring, report.tag(), drillWork, runner));
-          long drillMillis = (System.nanoTime() - t0) / 1_000_000;
-          report =
-              new VerifyEngine.Report(
-                  report.tag(), checks.stream().allMatch(VerifyEngine.Check::ok), checks, report.fsckRepositories(),
-                  report.deep(), report.fsck(), report.millis() + drillMillis);
-        } finally {
-          VerifyEngine.cleanup(drillWork);
-        }
-      }
-    } finally {
-      VerifyEngine.cleanup(work);
+      report = snapstash.verify(new Snapstash.VerifyRequest(tag, deep, fsckBudget, drill), progress);
     }
     StringBuilder sb = new StringBuilder("verify ").append(report.tag()).append('\n');
     for (VerifyEngine.Check c : report.checks()) {
@@ -100,11 +78,9 @@ final class VerifyCommand extends Verb {
     }
     sb.append('\n');
     print(report, sb.toString());
-    if (!report.ok()) {
-      VerifyEngine.Check first = report.checks().stream().filter(c -> !c.ok()).findFirst().orElseThrow();
-      throw new SnapstashException(
-          ErrorKind.VERIFICATION, "backup " + report.tag() + " failed verification: " + first.name() + ": " + first.detail());
-    }
+    Snapstash.failure(report).ifPresent(e -> {
+      throw e;
+    });
     return ExitCodes.OK;
   }
 

@@ -116,4 +116,22 @@ class ArchitectureTest {
         .because("run state belongs in a DatabaseStrategy.Run or Pending, which live as long as the run (issue 18)")
         .check(CORE);
   }
+
+  /** One place builds a restore engine (the facade), so a restore, a drill and the quickstart restore alike. */
+  @Test
+  void onlyTheFacadeBuildsARestoreEngine() {
+    String engine = dev.snapstash.core.engine.RestoreEngine.class.getName();
+    noClasses()
+        .that()
+        .resideOutsideOfPackage("dev.snapstash.core.api..")
+        .and()
+        .doNotHaveFullyQualifiedName(engine)
+        .should()
+        .callConstructorWhere(
+            com.tngtech.archunit.base.DescribedPredicate.describe(
+                "the restore engine's",
+                (com.tngtech.archunit.core.domain.JavaConstructorCall call) ->
+                    call.getTargetOwner().getName().equals(engine)))
+        .check(CORE);
+  }
 }

@@ -3,7 +3,7 @@ package dev.snapstash.cli.e2e;
 import static dev.snapstash.cli.e2e.Scenario.snapstash;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.snapstash.cli.Wiring;
+import dev.snapstash.core.api.Composition;
 import dev.snapstash.core.config.ConfigLoader;
 import dev.snapstash.core.process.ProcessRunner;
 import dev.snapstash.core.spi.Findings;
@@ -125,13 +125,13 @@ class TransportIT {
       int before = proxy.requests().size();
       var config = ConfigLoader.load(s.config(), Map.of());
       Findings through = new Findings();
-      new Wiring(config, new ProcessRunner(), Map.of("https_proxy", proxy.url())::get).quiescer().check(through);
+      new Composition(config, new ProcessRunner(), Map.of("https_proxy", proxy.url())::get, "test").quiescer().check(through);
       assertThat(through.hasProblems()).as(through.all().toString()).isFalse();
       assertThat(through.all().toString()).contains("through proxy " + proxy.url());
       assertThat(proxy.requests().size()).isGreaterThan(before);
       int afterThrough = proxy.requests().size();
       Findings direct = new Findings();
-      new Wiring(config, new ProcessRunner(), Map.of("https_proxy", proxy.url(), "NO_PROXY", "localhost,127.0.0.1")::get)
+      new Composition(config, new ProcessRunner(), Map.of("https_proxy", proxy.url(), "NO_PROXY", "localhost,127.0.0.1")::get, "test")
           .quiescer().check(direct);
       assertThat(direct.hasProblems()).as(direct.all().toString()).isFalse();
       assertThat(proxy.requests()).hasSize(afterThrough);

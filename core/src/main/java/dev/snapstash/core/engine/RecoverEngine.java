@@ -39,7 +39,7 @@ public final class RecoverEngine {
 
   private final BackupStore store;
   private final Services services;
-  private final List<Notifier> notifiers;
+  private final Notifications notifications;
   private final Clock clock;
 
   /**
@@ -49,7 +49,7 @@ public final class RecoverEngine {
   public RecoverEngine(BackupStore store, Services services, List<Notifier> notifiers, Clock clock) {
     this.store = store;
     this.services = services;
-    this.notifiers = List.copyOf(notifiers);
+    this.notifications = new Notifications(notifiers);
     this.clock = clock;
   }
 
@@ -90,13 +90,7 @@ public final class RecoverEngine {
               "recover", tag.map(t -> t.substring(0, Math.max(0, t.length() - 16))).orElse("?"), tag.orElse(null),
               failed.isEmpty(), started, Duration.between(started, clock.instant()), null, 0,
               failed.isEmpty() ? null : failed.get(0));
-      for (Notifier n : notifiers) {
-        try {
-          n.send(report);
-        } catch (RuntimeException e) {
-          log.warn("notification via {} failed: {}", n.name(), e.getMessage());
-        }
-      }
+      notifications.send(report);
       if (!failed.isEmpty()) {
         throw new SnapstashException(
             ErrorKind.PRECONDITION,

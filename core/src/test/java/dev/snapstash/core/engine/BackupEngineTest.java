@@ -88,6 +88,23 @@ class BackupEngineTest {
     assertThat(dirsUnder(root)).isEmpty();
   }
 
+  /**
+   * What a database run opened before the lock (a PostgreSQL session) is released however the run ends: after a
+   * capture that failed, only once the failure path has unlocked and cleaned up; after a good backup, too.
+   */
+  @Test
+  void theDatabaseRunIsClosedAfterTheUnlockWhetherTheCaptureFailedOrNot() {
+    var failing = new RecordingDatabase(new SnapstashException(ErrorKind.EXTERNAL_COMMAND, "pg_dump failed with exit code 1"));
+    assertThatThrownBy(() -> engine(failing).backup(Progress.NONE)).hasMessage("pg_dump failed with exit code 1");
+    assertThat(events).containsSubsequence("db-prepare", "lock", "db-backup", "unlock", "db-cleanup", "db-run-close");
+    assertThat(events).containsOnlyOnce("db-run-close");
+
+    events.clear();
+    engine(new RecordingDatabase(null)).backup(Progress.NONE);
+    assertThat(events).containsSubsequence("db-prepare", "lock", "db-backup", "unlock", "db-run-close");
+    assertThat(events).containsOnlyOnce("db-run-close");
+  }
+
   @Test
   void anUnlockFailureIsAddedToTheFirstErrorNotSwallowed() {
     var db = new RecordingDatabase(new SnapstashException(ErrorKind.EXTERNAL_COMMAND, "dump failed"));
@@ -561,6 +578,22 @@ class BackupEngineTest {
 
     @Override
     public void check(Findings findings) {}
+
+    @Override
+    public Run prepareBackup(BackupContext context) {
+      events.add("db-prepare");
+      return new Run() {
+        @Override
+        public Pending capture(BackupContext underLock) {
+          return Pending.done(backup(underLock));
+        }
+
+        @Override
+        public void close() {
+          events.add("db-run-close");
+        }
+      };
+    }
 
     @Override
     public CopyResult backup(BackupContext context) {

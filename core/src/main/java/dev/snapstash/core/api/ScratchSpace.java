@@ -1,4 +1,4 @@
-package dev.snapstash.cli;
+package dev.snapstash.core.api;
 
 import dev.snapstash.core.error.SnapstashException;
 import java.io.IOException;

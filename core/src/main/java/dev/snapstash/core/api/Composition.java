@@ -1,11 +1,14 @@
-package dev.snapstash.cli;
+package dev.snapstash.core.api;
 
 import dev.snapstash.core.config.Choice;
+import dev.snapstash.core.config.Secret;
 import dev.snapstash.core.config.SnapstashConfig;
 import dev.snapstash.core.engine.BackupEngine;
 import dev.snapstash.core.engine.BackupStore;
 import dev.snapstash.core.engine.RecoverEngine;
 import dev.snapstash.core.engine.Retention;
+import dev.snapstash.core.engine.VerifyEngine;
+import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.http.HttpTransport;
 import dev.snapstash.core.http.ProxyRules;
 import dev.snapstash.core.process.ProcessRunner;
@@ -20,34 +23,42 @@ import dev.snapstash.core.spi.Strategy;
 import dev.snapstash.core.spi.StrategyKind;
 import dev.snapstash.core.util.FileModes;
 import dev.snapstash.core.util.Sleeper;
+import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The composition root: builds the engines and the strategies the configuration chooses, each through its provider
- * ({@link Providers}), with {@link #services()} to build them with. No strategy is named here or anywhere else
- * outside its own package.
+ * The composition root behind {@link Snapstash}: builds the engines and the strategies the configuration chooses,
+ * each through its provider ({@link Providers}), with {@link #services()} to build them with. No strategy is named
+ * here or anywhere else outside its own package. Public for tests that need one strategy as configured.
  */
-public class Wiring {
-  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Wiring.class);
+public class Composition {
+  private static final Logger log = LoggerFactory.getLogger(Composition.class);
 
   private final SnapstashConfig config;
   private final ProcessRunner runner;
   private final Function<String, String> env;
+  private final String version;
   private Services services;
 
-  public Wiring(SnapstashConfig config, ProcessRunner runner) {
-    this(config, runner, System::getenv);
-  }
-
-  /** @param env where proxy variables are read (the process environment, or a test's) */
-  public Wiring(SnapstashConfig config, ProcessRunner runner, Function<String, String> env) {
+  /**
+   * @param env where proxy variables are read (the process environment, or a test's)
+   * @param version snapstash's own version, written into each manifest
+   */
+  public Composition(SnapstashConfig config, ProcessRunner runner, Function<String, String> env, String version) {
     this.config = config;
     this.runner = runner;
     this.env = env;
+    this.version = version;
   }
 
   public SnapstashConfig config() {
@@ -58,13 +69,18 @@ public class Wiring {
     return runner;
   }
 
+  /** The same composition for another configuration (a restore into another database): same runner, environment. */
+  Composition with(SnapstashConfig other) {
+    return new Composition(other, runner, env, version);
+  }
+
   public BackupStore store() {
     return new BackupStore(config.backup().root(), FileModes.of(config.backup().group()));
   }
 
   /**
-   * What every strategy of this composition is built with: one per Wiring, so that what they share (a Bitbucket
-   * client per instance, which must never resend a refused login) is shared by all of them.
+   * What every strategy of this composition is built with: one per composition, so that what they share (a
+   * Bitbucket client per instance, which must never resend a refused login) is shared by all of them.
    */
   public synchronized Services services() {
     if (services == null) {
@@ -79,7 +95,7 @@ public class Wiring {
               return transport[0];
             }
           },
-          Clock.systemUTC(), System::nanoTime, Sleeper.REAL, java.util.Map.of(), new ConcurrentHashMap<>());
+          Clock.systemUTC(), System::nanoTime, Sleeper.REAL, Map.of(), new ConcurrentHashMap<>());
     }
     return services;
   }
@@ -98,17 +114,17 @@ public class Wiring {
       log.warn("instance.insecure is on: the certificate of {} is not checked, so anyone on the path can read the"
           + " credentials; set instance.ca-file to its CA's PEM file instead", i.baseUrl());
     }
-    java.util.function.Supplier<String> storePassword =
+    Supplier<String> storePassword =
         i.truststorePassword() == null ? null : () -> revealed("instance.truststore-password", i.truststorePassword());
     return new HttpTransport(i.caFile(), i.truststore(), storePassword, i.insecure(), proxies);
   }
 
   /** A secret's value, or a configuration error that names its key (the reference alone does not say which). */
-  private static String revealed(String key, dev.snapstash.core.config.Secret secret) {
+  private static String revealed(String key, Secret secret) {
     try {
       return secret.reveal();
-    } catch (dev.snapstash.core.error.SnapstashException e) {
-      throw new dev.snapstash.core.error.SnapstashException(e.kind(), key + ": " + e.getMessage(), e);
+    } catch (SnapstashException e) {
+      throw new SnapstashException(e.kind(), key + ": " + e.getMessage(), e);
     }
   }
 
@@ -147,7 +163,7 @@ public class Wiring {
     return new Retention.Policy(r.keepLast(), r.keepDaily(), r.keepWeekly(), r.keepMonthly());
   }
 
-  public BackupEngine engine() {
+  public BackupEngine backupEngine() {
     return new BackupEngine(
         new BackupEngine.Settings(
             config.instance().name(),
@@ -156,7 +172,7 @@ public class Wiring {
             retention(),
             config.retention().afterBackup(),
             config.backup().freeSpaceMarginMib() * 1024 * 1024,
-            Version.get()),
+            version),
         quiescer(),
         disk(),
         database(),
@@ -165,16 +181,11 @@ public class Wiring {
         System::nanoTime);
   }
 
-  /** Verification with scratch databases of the configured kind under {@code work}, and the configured budget. */
-  public dev.snapstash.core.engine.VerifyEngine verifyEngine(java.nio.file.Path work) {
-    return verifyEngine(work, config.verify().fsckBudget());
-  }
-
-  /** As {@link #verifyEngine(java.nio.file.Path)}, with a full fsck budget of the caller's choosing. */
-  public dev.snapstash.core.engine.VerifyEngine verifyEngine(java.nio.file.Path work, java.time.Duration fsckBudget) {
-    return new dev.snapstash.core.engine.VerifyEngine(
-        store(), database(), database().scratch(work), runner, Clock.systemUTC(),
-        System::nanoTime, new java.security.SecureRandom(), fsckBudget);
+  /** Verification with scratch databases of the configured kind under {@code work}, and {@code fsckBudget}. */
+  public VerifyEngine verifyEngine(Path work, Duration fsckBudget) {
+    return new VerifyEngine(
+        store(), database(), database().scratch(work), runner, Clock.systemUTC(), System::nanoTime, new SecureRandom(),
+        fsckBudget);
   }
 
   /** The recovery of a dead run: every undo step it journaled replays itself with {@link #services()}. */

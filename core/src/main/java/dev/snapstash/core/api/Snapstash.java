@@ -1,0 +1,411 @@
+package dev.snapstash.core.api;
+
+import dev.snapstash.core.bitbucket.InstanceProbe;
+import dev.snapstash.core.config.JdbcTarget;
+import dev.snapstash.core.config.SnapstashConfig;
+import dev.snapstash.core.engine.BackupStore;
+import dev.snapstash.core.engine.Consistency;
+import dev.snapstash.core.engine.InProgress;
+import dev.snapstash.core.engine.Journal;
+import dev.snapstash.core.engine.Manifest;
+import dev.snapstash.core.engine.Pruner;
+import dev.snapstash.core.engine.RecoverEngine;
+import dev.snapstash.core.engine.RestoreEngine;
+import dev.snapstash.core.engine.Retention;
+import dev.snapstash.core.engine.RunGuard;
+import dev.snapstash.core.engine.VerifyEngine;
+import dev.snapstash.core.error.ErrorKind;
+import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.process.ProcessRunner;
+import dev.snapstash.core.spi.DatabaseStrategy;
+import dev.snapstash.core.spi.Findings;
+import dev.snapstash.core.spi.Progress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * The one entry point to snapstash, as Flyway's {@code Flyway} is to Flyway: built from a loaded configuration, it
+ * backs up, restores, verifies, drills, recovers, prunes, lists and checks, and returns each outcome as a typed
+ * result that a caller prints as text or JSON. The CLI's verbs parse their options, call one method here and print;
+ * nothing here prints or exits.
+ *
+ * <p>A failed verification (of a backup, of a restored copy, of the preflight) is a result, not an exception: the
+ * caller shows what failed and then throws {@link #failure} of it, so that the checks are printed beside the error.
+ * Every other failure is a {@link SnapstashException} whose kind decides the exit code.
+ *
+ * <p>Each call builds the strategies it needs afresh; an instance may be used for several calls, one at a time.
+ */
+public final class Snapstash {
+  private final Composition composition;
+  private final DrillInstance drillInstance;
+
+  private Snapstash(Composition composition, DrillInstance drillInstance) {
+    this.composition = composition;
+    this.drillInstance = drillInstance;
+  }
+
+  /** A facade for {@code config}, with the builder's defaults for everything else. */
+  public static Builder configure(SnapstashConfig config) {
+    return new Builder(config);
+  }
+
+  /** How a facade is built: every part has a default fit for a real run. */
+  public static final class Builder {
+    private final SnapstashConfig config;
+    private ProcessRunner runner = new ProcessRunner();
+    private Function<String, String> environment = System::getenv;
+    private String version = "unknown";
+    private DrillInstance drillInstance;
+
+    private Builder(SnapstashConfig config) {
+      this.config = Objects.requireNonNull(config, "config");
+    }
+
+    /** The one runner every subprocess goes through (default: a new {@link ProcessRunner}). */
+    public Builder runner(ProcessRunner runner) {
+      this.runner = runner;
+      return this;
+    }
+
+    /** Where proxy variables are read (default: the process environment). */
+    public Builder environment(Function<String, String> environment) {
+      this.environment = environment;
+      return this;
+    }
+
+    /** snapstash's own version, written into each manifest. */
+    public Builder version(String version) {
+      this.version = version;
+      return this;
+    }
+
+    /** What a drill starts on a restored copy; without one, {@link #drill} is refused. */
+    public Builder drillInstance(DrillInstance drillInstance) {
+      this.drillInstance = drillInstance;
+      return this;
+    }
+
+    public Snapstash build() {
+      return new Snapstash(new Composition(config, runner, environment, version), drillInstance);
+    }
+  }
+
+  /** The strategies and engines this facade builds, for callers that need one part as configured. */
+  public Composition composition() {
+    return composition;
+  }
+
+  // ---- check and backup
+
+  /**
+   * Everything a backup's preflight looks at; changes nothing. The findings are the result: {@link
+   * #failure(Findings)} is the error to end with when they hold a problem.
+   */
+  public Findings check() {
+    return composition.backupEngine().check();
+  }
+
+  /** Takes one backup and returns its complete manifest; throws after cleaning up if anything fails. */
+  public Manifest backup(Progress progress) {
+    return composition.backupEngine().backup(progress);
+  }
+
+  // ---- recover
+
+  /** Finishes the clean-up of a run that died, from its crash journal; with no journal there is nothing to do. */
+  public RecoverEngine.Report recover() {
+    return composition.recoverEngine().recover();
+  }
+
+  /** {@link #recover()}, only if a dead run left its journal (a backup's {@code --auto-recover}). */
+  public Optional<RecoverEngine.Report> recoverLeftover() {
+    if (!Files.exists(Journal.file(composition.store().root()))) {
+      return Optional.empty();
+    }
+    return Optional.of(recover());
+  }
+
+  // ---- list and prune
+
+  /**
+   * One backup as listed: its manifest as written, and for one in progress what became of its run.
+   *
+   * @param run null unless the backup is in progress and its run's fate is known (running or died)
+   * @param dir where the backup is stored
+   */
+  public record Entry(Manifest manifest, InProgress.Status run, Path dir) {}
+
+  /** The backups under {@code root}, newest first. */
+  public record Listing(Path root, List<Entry> entries) {}
+
+  /** Every backup under the backup root, newest first; a backup whose run failed and removed it meanwhile is left out. */
+  public Listing list() {
+    // Reads only, so it needs none of backup.group's modes (and lists even when that group is gone).
+    BackupStore store = new BackupStore(composition.config().backup().root());
+    List<Entry> out = new ArrayList<>();
+    for (Manifest m : store.list()) {
+      if (m.state() != Manifest.State.IN_PROGRESS) {
+        out.add(new Entry(m, null, store.dir(m.tag())));
+        continue;
+      }
+      InProgress.Status s = InProgress.of(store, m);
+      if (s.manifest() == null) {
+        continue; // its run failed and removed it meanwhile
+      }
+      out.add(new Entry(s.manifest(), s.state() == InProgress.State.ENDED ? null : s, store.dir(m.tag())));
+    }
+    return new Listing(store.root(), List.copyOf(out));
+  }
+
+  /** The retention rules of the configuration ({@code retention.*}). */
+  public Retention.Policy configuredRetention() {
+    return composition.retention();
+  }
+
+  /**
+   * Deletes the backups {@code policy} does not keep (the newest complete backup and backups in progress never),
+   * or with {@code dryRun} only says which. Refused (USAGE) when the policy keeps by no rule at all.
+   */
+  public Pruner.Result prune(Retention.Policy policy, boolean dryRun) {
+    if (policy.isEmpty()) {
+      throw new SnapstashException(
+          ErrorKind.USAGE,
+          "no retention rule: give --keep-last/--keep-daily/--keep-weekly/--keep-monthly, or set retention.* in the"
+              + " configuration");
+    }
+    BackupStore store = composition.store();
+    try (RunGuard guard = RunGuard.acquire(store, "prune")) {
+      return new Pruner(store).prune(policy, dryRun, Progress.NONE);
+    }
+  }
+
+  // ---- restore
+
+  /**
+   * What to restore, and where.
+   *
+   * @param tag a backup tag or "latest"
+   * @param homeTarget where the home goes; null for the configured instance.home
+   * @param jdbcUrl the database to restore into instead of the configured one; null for the configured one
+   * @param force replace a non-empty home and a database holding anything (never one a live instance uses)
+   * @param allowIncomplete restore a failed or in-progress backup
+   * @param verify check the restored copy afterwards
+   * @param keepProperties leave the restored {@code bitbucket.properties} naming the backed-up database
+   */
+  public record RestoreRequest(
+      String tag, Path homeTarget, String jdbcUrl, boolean force, boolean allowIncomplete, boolean verify,
+      boolean keepProperties) {
+    /** The backup {@code tag} into {@code homeTarget} and the configured database, checked afterwards. */
+    public static RestoreRequest into(String tag, Path homeTarget) {
+      return new RestoreRequest(tag, homeTarget, null, false, false, true, false);
+    }
+  }
+
+  /**
+   * A restore decided but not begun: its target and the configuration it writes with. Nothing is written until
+   * {@link #restore(RestorePlan, Progress)}; a caller asks for confirmation in between.
+   */
+  public static final class RestorePlan {
+    private final RestoreRequest request;
+    private final Composition restoring;
+    private final Path homeTarget;
+
+    private RestorePlan(RestoreRequest request, Composition restoring, Path homeTarget) {
+      this.request = request;
+      this.restoring = restoring;
+      this.homeTarget = homeTarget;
+    }
+
+    public RestoreRequest request() {
+      return request;
+    }
+
+    /** Where the home will be restored. */
+    public Path homeTarget() {
+      return homeTarget;
+    }
+  }
+
+  /**
+   * What a restore did.
+   *
+   * @param report the restore's report, as written into the restored home's {@code log/}
+   * @param databaseAddress where the database went ({@code HOST:PORT/NAME}, no credentials); null for a database
+   *     in the home
+   */
+  public record Restored(RestoreEngine.Report report, String databaseAddress) {}
+
+  /** Decides a restore's target and database (refusing a bad {@code jdbcUrl}, CONFIG); writes nothing. */
+  public RestorePlan planRestore(RestoreRequest request) {
+    SnapstashConfig configured = composition.config();
+    SnapstashConfig config = request.jdbcUrl() != null ? JdbcTarget.override(configured, request.jdbcUrl()) : configured;
+    Composition restoring = composition.with(config);
+    Path target = request.homeTarget() != null ? request.homeTarget() : config.instance().home();
+    return new RestorePlan(request, restoring, target);
+  }
+
+  /** The tag {@code tagOrLatest} stands for (PRECONDITION when there is no such backup). */
+  public String resolveTag(String tagOrLatest) {
+    return composition.store().resolve(tagOrLatest).tag();
+  }
+
+  /** {@link #planRestore} and {@link #restore(RestorePlan, Progress)} in one, for callers that confirm nothing. */
+  public Restored restore(RestoreRequest request, Progress progress) {
+    return restore(planRestore(request), progress);
+  }
+
+  /**
+   * Restores as planned: refuses every unsafe target before writing, restores home and database in parallel, and
+   * checks the copy unless asked not to. A copy that fails its checks is left in place and returned; {@link
+   * #failure(Restored)} is the error to end with.
+   */
+  public Restored restore(RestorePlan plan, Progress progress) {
+    RestoreRequest r = plan.request();
+    Composition restoring = plan.restoring;
+    DatabaseStrategy database = restoring.database();
+    RestoreEngine engine =
+        restoreEngine(restoring, database, LiveInstance.probe(composition, restoring, plan.homeTarget()));
+    RestoreEngine.Report report =
+        engine.restore(
+            new RestoreEngine.Options(r.tag(), plan.homeTarget(), r.force(), r.allowIncomplete(), r.verify(), r.keepProperties()),
+            progress);
+    return new Restored(report, database.restoredDatabase().map(l -> l.address().toString()).orElse(null));
+  }
+
+  /**
+   * The one place a restore engine is built: restores, drills and the quickstart's restore all write the same way.
+   *
+   * @param database the database strategy that writes the restored database (the configured one, or a scratch
+   *     database's)
+   */
+  private static RestoreEngine restoreEngine(Composition c, DatabaseStrategy database, InstanceProbe probe) {
+    return new RestoreEngine(
+        c.store(), c.disk(), database, probe, Clock.systemUTC(), System::nanoTime,
+        new Consistency(c.runner(), new SecureRandom()));
+  }
+
+  // ---- verify and drill
+
+  /**
+   * What to verify, and how far.
+   *
+   * @param tag a backup tag or "latest"
+   * @param deep a full {@code git fsck} of every repository within the budget, not a sample
+   * @param fsckBudget how long the full fsck may take; null for the configured verify.fsck-budget
+   * @param drill also rehearse the restore (see {@link #drill})
+   */
+  public record VerifyRequest(String tag, boolean deep, Duration fsckBudget, boolean drill) {}
+
+  /**
+   * Proves a backup restorable without touching production, in scratch space removed afterwards. A backup that
+   * fails a check is returned; {@link #failure(VerifyEngine.Report)} is the error to end with.
+   */
+  public VerifyEngine.Report verify(VerifyRequest request, Progress progress) {
+    if (request.drill()) {
+      requireDrillInstance();
+    }
+    Path work = ScratchSpace.workDir();
+    try {
+      Duration budget = request.fsckBudget() != null ? request.fsckBudget() : composition.config().verify().fsckBudget();
+      VerifyEngine.Report report = composition.verifyEngine(work, budget).verify(request.tag(), request.deep(), work, progress);
+      if (!request.drill()) {
+        return report;
+      }
+      Path drillWork = ScratchSpace.workDir();
+      try {
+        List<VerifyEngine.Check> checks = new ArrayList<>(report.checks());
+        long t0 = System.nanoTime();
+        checks.addAll(drill().run(report.tag(), drillWork));
+        long drillMillis = (System.nanoTime() - t0) / 1_000_000;
+        return new VerifyEngine.Report(
+            report.tag(), checks.stream().allMatch(VerifyEngine.Check::ok), checks, report.fsckRepositories(),
+            report.deep(), report.fsck(), report.millis() + drillMillis);
+      } finally {
+        VerifyEngine.cleanup(drillWork);
+      }
+    } finally {
+      VerifyEngine.cleanup(work);
+    }
+  }
+
+  /**
+   * A drill's outcome.
+   *
+   * @param checks each named {@code drill-…}: the restore, the restored copy's own checks, the database the copy
+   *     names, the clones, and the time to a usable instance
+   */
+  public record DrillReport(String tag, boolean ok, List<VerifyEngine.Check> checks, long millis) {}
+
+  /**
+   * The restore rehearsed in scratch space, removed afterwards: restore home and database, start the {@link
+   * DrillInstance} on the copy, clone every repository, and measure the time to a usable instance.
+   */
+  public DrillReport drill(String tagOrLatest) {
+    requireDrillInstance();
+    String tag = resolveTag(tagOrLatest);
+    Path work = ScratchSpace.workDir();
+    try {
+      long t0 = System.nanoTime();
+      List<VerifyEngine.Check> checks = drill().run(tag, work);
+      return new DrillReport(
+          tag, checks.stream().allMatch(VerifyEngine.Check::ok), List.copyOf(checks), (System.nanoTime() - t0) / 1_000_000);
+    } finally {
+      VerifyEngine.cleanup(work);
+    }
+  }
+
+  private Drill drill() {
+    return new Drill(composition, database -> restoreEngine(composition, database, InstanceProbe.none()), drillInstance);
+  }
+
+  private void requireDrillInstance() {
+    if (drillInstance == null) {
+      throw new SnapstashException(
+          ErrorKind.PRECONDITION, "a drill needs an instance to start on the restored copy, and none was given");
+    }
+  }
+
+  // ---- failures of results
+
+  /** The error a failed preflight ends with: the first problem decides the kind; empty when there is none. */
+  public static Optional<SnapstashException> failure(Findings findings) {
+    if (!findings.hasProblems()) {
+      return Optional.empty();
+    }
+    Findings.Finding first = findings.problems().get(0);
+    return Optional.of(new SnapstashException(
+        first.kind() == null ? ErrorKind.PRECONDITION : first.kind(),
+        findings.problems().size() + " problem(s) found; the first: " + first.subject() + ": " + first.message()));
+  }
+
+  /** The error a failed verification ends with (VERIFICATION), naming the first failed check; empty when it passed. */
+  public static Optional<SnapstashException> failure(VerifyEngine.Report report) {
+    if (report.ok()) {
+      return Optional.empty();
+    }
+    VerifyEngine.Check first = report.checks().stream().filter(c -> !c.ok()).findFirst().orElseThrow();
+    return Optional.of(new SnapstashException(
+        ErrorKind.VERIFICATION, "backup " + report.tag() + " failed verification: " + first.name() + ": " + first.detail()));
+  }
+
+  /** The error a restored copy that failed its checks ends with (VERIFICATION); empty when it passed. */
+  public static Optional<SnapstashException> failure(Restored restored) {
+    RestoreEngine.Report report = restored.report();
+    if (report.ok()) {
+      return Optional.empty();
+    }
+    VerifyEngine.Check first = report.verification().checks().stream().filter(c -> !c.ok()).findFirst().orElseThrow();
+    return Optional.of(new SnapstashException(
+        ErrorKind.VERIFICATION,
+        "the restored copy of " + report.tag() + " failed verification (" + first.name() + ": " + first.detail()
+            + "); it is left in place at " + report.homeTarget() + " and in the target database for inspection"));
+  }
+}
