@@ -37,6 +37,7 @@ class DebianPackagesTest {
     // A copy, so that the launcher finds no sources to build and its "jar" is a file that the fake java is given.
     checkout = Files.createDirectories(tmp.resolve("checkout"));
     copy("snapstash");
+    copy("cli/src/main/dist/bin/snapstash");
     copy(".ci/run");
     copy("deps/ensure-debian-packages");
     copy("deps/debian-packages");
@@ -230,10 +231,12 @@ class DebianPackagesTest {
 
     assertThat(r.exitCode()).as(r.stderr()).isZero();
     List<String> calls = debian.calls().stream().filter(c -> c.startsWith("apt-get") || c.startsWith("mvn")).toList();
-    assertThat(calls).hasSize(3);
+    // The README's test command, then the second pass with every native fast path off (see .ci/run).
+    assertThat(calls).hasSize(4);
     assertThat(calls.get(1)).startsWith("apt-get -q -o DPkg::Lock::Timeout=300 install -y --no-install-recommends"
         + " postgresql-15 postgresql-client-15 mariadb-server mariadb-client [DEBIAN_FRONTEND=noninteractive]");
     assertThat(calls.get(2)).isEqualTo("mvn " + readmeTestCommand().substring("mvn ".length()));
+    assertThat(calls.get(3)).startsWith("mvn -B -ntp -Dsnapstash.requireAll=true -Dsnapstash.native=off ");
     assertThat(debian.enabledNow()).isEmpty();
   }
 

@@ -31,7 +31,7 @@ final class FakeDebian {
   /** Real programs the scripts and the fakes use, linked into the fake PATH. */
   private static final List<String> REAL_TOOLS =
       List.of("bash", "sh", "env", "dirname", "awk", "sort", "comm", "mktemp", "rm", "chmod", "tail", "cat", "grep",
-          "mv", "readlink", "find", "locale", "touch", "printf");
+          "mv", "cp", "readlink", "find", "locale", "touch", "printf");
 
   private final Path bin;
   private final Path state;
