@@ -276,14 +276,16 @@ final class RsyncRun implements DiskStrategy.Run {
     early = null;
     if (started != null) {
       // Not taken over (a failed preflight): close the tracker whenever its walk ends, without waiting for it.
-      Path barriers = earlyBarriers;
       started.whenComplete((result, error) -> {
         if (result != null) {
           result.tracker().ifPresent(HomeChangeTracker::close);
         }
-        Trees.deleteRecursively(barriers);
       });
-    } else if (earlyBarriers != null) {
+    }
+    // Deleted now, not when a walk not taken over ends: the CLI exits right after a failed preflight, which kills
+    // the walk's daemon thread and would leave the directory in the backup root. The walk itself never writes
+    // there (only the barriers of a tracker taken over do), and its tracker is discarded.
+    if (earlyBarriers != null) {
       Trees.deleteRecursively(earlyBarriers);
     }
     earlyBarriers = null;
