@@ -194,13 +194,17 @@ class FaultMatrixIT {
     }
   }
 
-  @ParameterizedTest(name = "SIGTERM at {0}")
+  /**
+   * With every native fast path off in the signalled jar (see {@link #NATIVES_OFF}), so that the fallbacks run
+   * under faults too without a second pass over the whole matrix.
+   */
+  @ParameterizedTest(name = "SIGTERM at {0}, natives off")
   @MethodSource("points")
   void sigtermAtEachPointCleansUpWithoutRecover(Point point) throws Exception {
     List<String> before = completeTags();
     Load load = Load.start("term-" + point.name());
     try {
-      Stopped run = runUntil(point.name());
+      Stopped run = stopAt(config, point.name(), tmp, NATIVES_OFF);
       int exit = run.terminate();
       load.assertPushed(false);
 
@@ -210,6 +214,8 @@ class FaultMatrixIT {
       assertUnlocked("journal " + (Files.exists(Journal.file(s.backups())) ? "kept" : "gone") + ", the run said:\n" + log);
       assertThat(Journal.file(s.backups())).as("no journal after a SIGTERM at %s:%n%s", point.name(), log).doesNotExist();
       assertNoPartialBackup();
+      // Every point comes after the tracker's start, which says once which fallback it took.
+      assertThat(log).as("the run took the fallbacks").contains("inotify: ").contains(NATIVES_OFF.get(0).substring(2));
       if (point.journal()) {
         assertThat(log).contains("interrupted");
         assertThat(completeTags()).as("the interrupted run left no backup: %s", log).isEqualTo(before);
@@ -283,9 +289,9 @@ class FaultMatrixIT {
    * {@code java -jar snapstash.jar -c CONFIG backup}, told to stop at {@code point} and say so in {@code marker}:
    * armed by the variable and the JVM property together, as only a test does.
    */
-  static Command backupStoppingAt(Path java, Path jar, Path config, String point, Path marker) {
+  static Command backupStoppingAt(Path java, Path jar, Path config, String point, Path marker, List<String> natives) {
     List<String> argv = new ArrayList<>(List.of(java.toString(), "-D" + FaultPoints.PROPERTY + "=" + FaultPoints.ARMED));
-    argv.addAll(Scenario.nativeSwitch());
+    argv.addAll(natives);
     argv.addAll(List.of("-jar", jar.toString(), "-c", config.toString(), "backup"));
     return Command.of(argv)
         .withEnv(FaultPoints.ENV, point)
@@ -355,15 +361,27 @@ class FaultMatrixIT {
     return stopAt(config, point, tmp);
   }
 
+  /**
+   * The switch that turns every native fast path off in a backup jar. The SIGKILL rows run natives on (unless the
+   * whole run has them off) and the SIGTERM rows off: each point then runs once each way, which a second pass of
+   * the matrix with natives off (four and a half minutes on two cores) only repeated.
+   */
+  static final List<String> NATIVES_OFF = List.of("-D" + dev.snapstash.core.util.Natives.PROPERTY + "=off");
+
   /** The real jar backing up with {@code config}, held at {@code point}; its marker and log go into {@code work}. */
   static Stopped stopAt(Path config, String point, Path work) throws Exception {
+    return stopAt(config, point, work, Scenario.nativeSwitch());
+  }
+
+  /** As {@link #stopAt(Path, String, Path)}, the jar started with {@code natives} (a {@link #NATIVES_OFF} or none). */
+  static Stopped stopAt(Path config, String point, Path work, List<String> natives) throws Exception {
     Path jar = Path.of("target/snapstash.jar");
     assertThat(jar).as("the shaded jar (built by package)").exists();
     Path marker = work.resolve("marker-" + point + "-" + System.nanoTime());
     Path log = work.resolve("backup-" + point + "-" + System.nanoTime() + ".log");
     Files.createFile(log);
     Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-    Process p = RUNNER.start(backupStoppingAt(java, jar, config, point, marker), log);
+    Process p = RUNNER.start(backupStoppingAt(java, jar, config, point, marker, natives), log);
     long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
     while (!Files.exists(marker)) {
       if (!p.isAlive() || System.nanoTime() > deadline) {

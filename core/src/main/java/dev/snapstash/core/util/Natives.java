@@ -76,10 +76,17 @@ public final class Natives {
     }
   }
 
-  /** Logs, once per process and part, the path a run took. Returns {@code choice}. */
+  /**
+   * Logs, once per process and part, the path a run took: a fallback at INFO, since it is slower and an
+   * administrator reading why a backup took longer should see it; the native path at DEBUG. Returns {@code choice}.
+   */
   public static Choice took(Choice choice) {
     if (LOGGED.add(choice.part())) {
-      log.debug("{}: {}", choice.part(), choice.describe());
+      if (choice.nativePath()) {
+        log.debug("{}: {}", choice.part(), choice.describe());
+      } else {
+        log.info("{}: {}", choice.part(), choice.describe());
+      }
     }
     return choice;
   }
