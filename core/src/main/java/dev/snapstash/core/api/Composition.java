@@ -183,8 +183,10 @@ public class Composition {
 
   /** Verification with scratch databases of the configured kind under {@code work}, and {@code fsckBudget}. */
   public VerifyEngine verifyEngine(Path work, Duration fsckBudget) {
+    // One strategy object for both: creating one validates its settings and looks for its client tools.
+    DatabaseStrategy database = database();
     return new VerifyEngine(
-        store(), database(), database().scratch(work), runner, Clock.systemUTC(), System::nanoTime, new SecureRandom(),
+        store(), database, database.scratch(work), runner, Clock.systemUTC(), System::nanoTime, new SecureRandom(),
         fsckBudget);
   }
 
