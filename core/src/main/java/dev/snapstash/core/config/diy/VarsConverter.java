@@ -93,7 +93,8 @@ public final class VarsConverter {
     boolean take(String key, String section, String yamlKey, java.util.function.UnaryOperator<String> map, String... names) {
       String n = first(names);
       for (String other : names) {
-        if (!other.equals(n)) {
+        // a computed one is not empty: rest() says what it is
+        if (!other.equals(n) && !(vars.containsKey(other) && vars.get(other).computed())) {
           ignored(other, vars.containsKey(other) && has(other) ? "superseded by " + n : "empty");
         }
       }
@@ -108,9 +109,6 @@ public final class VarsConverter {
     Conversion convert(String sourceName) {
       // Variables in a case branch not taken are about a strategy not chosen.
       vars.values().stream().filter(v -> !v.active()).forEach(v -> ignored(v.name(), v.inactiveBranch()));
-      vars.values().stream().filter(VarsFile.Variable::computed).forEach(
-          v -> unsupported(v.name(), "computed by a command in the file, which import-vars does not run; set what it"
-              + " stands for by hand"));
 
       instance();
       String disk = disk();
@@ -341,7 +339,11 @@ public final class VarsConverter {
         if (verdicts.containsKey(n)) {
           continue;
         }
-        if (n.startsWith("AWS_") || n.startsWith("RESTORE_") || n.startsWith("HOME_DIRECTORY_") || n.startsWith("EBS_")
+        boolean awsFamily = n.startsWith("AWS_") || n.startsWith("RESTORE_") || n.startsWith("HOME_DIRECTORY_") || n.startsWith("EBS_")
+            || n.startsWith("RDS_") || n.startsWith("BACKUP_DEST_") || Set.of("FSFREEZE", "IS_AURORA", "FILESYSTEM_TYPE", "DR_RDS_READ_REPLICA").contains(n);
+        if (v.computed() && !(awsFamily && !aws)) {
+          unsupported(n, "computed by a command in the file, which import-vars does not run; set what it stands for by hand");
+        } else if (n.startsWith("AWS_") || n.startsWith("RESTORE_") || n.startsWith("HOME_DIRECTORY_") || n.startsWith("EBS_")
             || n.startsWith("RDS_") || n.startsWith("BACKUP_DEST_") || Set.of("FSFREEZE", "IS_AURORA", "FILESYSTEM_TYPE", "DR_RDS_READ_REPLICA").contains(n)) {
           if (aws) {
             unsupported(n, "an AWS setting for the EBS/RDS strategies, which do not exist yet (issue #19)");

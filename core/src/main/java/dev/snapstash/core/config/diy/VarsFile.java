@@ -201,7 +201,8 @@ public final class VarsFile {
   }
 
   private static String firstWord(String line) {
-    String w = line.split("[\\s;]", 2)[0];
+    // never past an "=": what follows may be a secret (PGPASSWORD+=…)
+    String w = line.split("[\\s;=]", 2)[0];
     return w.length() > 40 ? w.substring(0, 40) + "…" : w;
   }
 
