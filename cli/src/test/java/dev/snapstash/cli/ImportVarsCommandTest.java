@@ -55,6 +55,16 @@ class ImportVarsCommandTest {
   }
 
   @Test
+  void jsonIsOneObjectWithTheConfigurationAndTheVerdicts() throws Exception {
+    HelpTest.Run r = HelpTest.snapstash("--json", "import-vars", example("bitbucket.diy-backup.vars.sh.example-aws").toString());
+    assertThat(r.exit()).as(r.err()).isZero();
+    var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+    assertThat(json.get("yaml").asText()).contains("instance:");
+    assertThat(json.get("verdicts")).isNotEmpty();
+    assertThat(json.get("verdicts").get(0).get("status").asText()).isIn("CONVERTED", "IGNORED", "UNSUPPORTED");
+  }
+
+  @Test
   void aMissingFileIsOneSentence() {
     HelpTest.Run r = HelpTest.snapstash("import-vars", tmp.resolve("nope.sh").toString());
     assertThat(r.exit()).isEqualTo(7);
