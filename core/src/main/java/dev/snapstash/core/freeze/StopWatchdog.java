@@ -65,6 +65,7 @@ public record StopWatchdog(Path mountPoint, String unit, Long pid, Long startTic
     }
     OptionalLong started = ProcessStart.of(pid);
     if (started.isPresent() && started.getAsLong() == startTicks) {
+      List<Long> killed = new java.util.ArrayList<>(List.of(pid));
       ProcessHandle.of(pid)
           .ifPresent(
               h -> {
@@ -72,8 +73,10 @@ public record StopWatchdog(Path mountPoint, String unit, Long pid, Long startTic
                 // the shell first: with its sleep killed first it would go on to thaw, which is harmless but late
                 h.destroyForcibly();
                 sleeping.forEach(ProcessHandle::destroyForcibly);
+                sleeping.forEach(c -> killed.add(c.pid()));
               });
-      awaitExit();
+      // the cgroup can go only once every process in it has exited, its sleep too
+      killed.forEach(StopWatchdog::awaitExit);
     } else if (started.isPresent()) {
       log.debug("pid {} is no longer the freeze watchdog (started at {}, not {}): left alone", pid, started.getAsLong(), startTicks);
     }
@@ -83,7 +86,7 @@ public record StopWatchdog(Path mountPoint, String unit, Long pid, Long startTic
   }
 
   /** Until the process has exited: a zombie counts, and init may take seconds to reap it. */
-  private void awaitExit() {
+  private static void awaitExit(long pid) {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
     while (ProcessStart.of(pid).isPresent() && System.nanoTime() < deadline) {
       try {
