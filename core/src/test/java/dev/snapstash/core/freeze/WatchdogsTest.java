@@ -100,6 +100,22 @@ class WatchdogsTest {
     assertThat(Watchdogs.ready("sh: 1: cannot create x: Permission denied\n")).isEqualTo(-1);
   }
 
+  /** recover runs long after the journal was written: a pid whose start time differs is someone else now. */
+  @Test
+  void aReusedPidIsNeverKilled() throws Exception {
+    Process stranger = new ProcessBuilder("sleep", "30").start();
+    try {
+      long ticks = ProcessStart.of(stranger.pid()).orElseThrow();
+      var runner = new dev.snapstash.core.process.ProcessRunner();
+      StopWatchdog.process(Path.of("/mnt/x"), stranger.pid(), ticks + 1, List.of()).stop(runner);
+      assertThat(stranger.isAlive()).as("another process with the journaled pid").isTrue();
+      StopWatchdog.process(Path.of("/mnt/x"), stranger.pid(), ticks, List.of()).stop(runner);
+      assertThat(stranger.waitFor(5, java.util.concurrent.TimeUnit.SECONDS)).as("the watchdog itself").isTrue();
+    } finally {
+      stranger.destroyForcibly();
+    }
+  }
+
   @Test
   void bothWatchdogKindsRoundTripThroughTheJournal() {
     var process = StopWatchdog.process(Path.of("/media/atl"), 4242, 987654, List.of(Path.of("/sys/fs/cgroup/unified/snapstash-watchdog")));
