@@ -51,6 +51,27 @@ public final class VarsConverter {
       this.unreadable = parsed.unreadable();
     }
 
+    /** The name with what snapstash does not allow in a tag prefix replaced, or empty. */
+    static String instanceName(String v) {
+      String n = v.replaceAll("[^A-Za-z0-9._-]", "-");
+      if (!n.isEmpty() && (n.charAt(0) == '.' || n.charAt(0) == '-')) {
+        n = "_" + n;
+      }
+      return n.length() > 99 ? n.substring(0, 99) : n;
+    }
+
+    /** {@code text} as an http(s) URL without user information, as the loader takes it, or null. */
+    static java.net.URI url(String text) {
+      try {
+        java.net.URI u = new java.net.URI(text.strip());
+        String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(java.util.Locale.ROOT);
+        boolean ok = (scheme.equals("http") || scheme.equals("https")) && u.getHost() != null && u.getRawUserInfo() == null;
+        return ok ? u : null;
+      } catch (java.net.URISyntaxException e) {
+        return null;
+      }
+    }
+
     String value(String name) {
       VarsFile.Variable v = vars.get(name);
       return v == null || !v.active() || v.computed() ? "" : v.value().strip();
@@ -128,8 +149,22 @@ public final class VarsConverter {
     }
 
     void instance() {
-      take("instance.name", "instance", "name", v -> v, "INSTANCE_NAME");
-      take("instance.base-url", "instance", "base-url", v -> v.replaceAll("/+$", ""), "BITBUCKET_URL", "STASH_URL");
+      if (take("instance.name", "instance", "name", Run::instanceName, "INSTANCE_NAME")
+          && !instanceName(value("INSTANCE_NAME")).equals(value("INSTANCE_NAME"))) {
+        verdicts.remove("INSTANCE_NAME");
+        converted("INSTANCE_NAME", "instance.name, with each character snapstash does not allow in a name (letters,"
+            + " digits, '.', '_', '-'; at most 99) replaced by '-'");
+      }
+      String url = first("BITBUCKET_URL", "STASH_URL");
+      if (url != null && url(value(url)) == null) {
+        unsupported(url, value(url).contains("@")
+            ? "holds a user name or password, which snapstash never keeps in a URL: set instance.username and"
+                + " instance.password (the URL is not copied)"
+            : "not an http or https URL like https://host:port/path; set instance.base-url by hand");
+        ignored(url.equals("BITBUCKET_URL") ? "STASH_URL" : "BITBUCKET_URL", "superseded by " + url);
+      } else {
+        take("instance.base-url", "instance", "base-url", v -> v.replaceAll("/+$", ""), "BITBUCKET_URL", "STASH_URL");
+      }
       take("instance.username", "instance", "username", v -> v, "BITBUCKET_BACKUP_USER", "STASH_BACKUP_USER");
       for (String n : List.of("BITBUCKET_BACKUP_PASS", "STASH_BACKUP_PASS")) {
         if (vars.containsKey(n) && vars.get(n).active() && !yaml.has("instance", "password")) {
@@ -138,7 +173,7 @@ public final class VarsConverter {
           converted(n, "instance.password, as ${env:" + n + "}");
         }
       }
-      if (!take("instance.home", "instance", "home", v -> v.length() > 1 ? v.replaceAll("/+$", "") : v, "BITBUCKET_HOME", "STASH_HOME")) {
+      if (!takePath("instance.home", "instance", "home", "BITBUCKET_HOME", "STASH_HOME")) {
         yaml.put("instance", "home", Yaml.quote("/var/atlassian/application-data/bitbucket"),
             "TODO: the vars file names no home (it was on an EBS volume); set $BITBUCKET_HOME here");
       }
@@ -256,6 +291,24 @@ public final class VarsConverter {
       }
     }
 
+    /**
+     * An absolute path, or {@code ~} and {@code ~/…} (which both expand to the backup user's home); anything else
+     * is unsupported: the scripts would have resolved a relative path against wherever they were started.
+     */
+    boolean takePath(String key, String section, String yamlKey, String... names) {
+      String n = first(names);
+      if (n != null && !value(n).matches("/.*|~|~/.*")) {
+        unsupported(n, "not an absolute path; set " + key + " by hand");
+        for (String other : names) {
+          if (!other.equals(n)) {
+            ignored(other, "superseded by " + n);
+          }
+        }
+        return false;
+      }
+      return take(key, section, yamlKey, v -> v.length() > 1 ? v.replaceAll("/+$", "") : v, names);
+    }
+
     void takeInt(String key, String section, String yamlKey, String name) {
       if (!has(name)) {
         ignored(name, "empty: the default applies");
@@ -268,7 +321,7 @@ public final class VarsConverter {
     }
 
     void backupRoot(String disk) {
-      if (!take("backup.root", "backup", "root", v -> v.replaceAll("/+$", ""), "BITBUCKET_BACKUP_ROOT", "STASH_BACKUP_ROOT")) {
+      if (!takePath("backup.root", "backup", "root", "BITBUCKET_BACKUP_ROOT", "STASH_BACKUP_ROOT")) {
         yaml.put("backup", "root", Yaml.quote("/var/backups/bitbucket"),
             "TODO: the vars file names no backup directory" + (disk.equals("ebs") ? " (EBS snapshots needed none)" : "") + "; choose one on another disk");
       }
@@ -314,9 +367,17 @@ public final class VarsConverter {
       boolean token = vars.containsKey("HIPCHAT_TOKEN") && vars.get("HIPCHAT_TOKEN").active() && has("HIPCHAT_TOKEN");
       if (room && token) {
         String base = (has("HIPCHAT_URL") ? value("HIPCHAT_URL") : "https://api.hipchat.com").replaceAll("/+$", "");
+        String roomPath = java.net.URLEncoder.encode(value("HIPCHAT_ROOM"), java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
+        String notification = base + "/v2/room/" + roomPath + "/notification";
+        if (url(notification) == null) {
+          unsupported("HIPCHAT_URL", "not an http or https URL; no notify entry is written");
+          ignored("HIPCHAT_ROOM", "HIPCHAT_URL is not usable");
+          ignored("HIPCHAT_TOKEN", "HIPCHAT_URL is not usable");
+          return;
+        }
         yaml.notify(List.of(
             "type: hipchat",
-            "url: " + Yaml.quote(base + "/v2/room/" + value("HIPCHAT_ROOM") + "/notification"),
+            "url: " + Yaml.quote(notification),
             "token: " + Yaml.quote("${env:HIPCHAT_TOKEN}") + "  # export HIPCHAT_TOKEN in the backup job's environment"));
         converted("HIPCHAT_URL", "notify[0].url");
         converted("HIPCHAT_ROOM", "notify[0].url");

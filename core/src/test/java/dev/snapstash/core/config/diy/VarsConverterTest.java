@@ -91,6 +91,15 @@ class VarsConverterTest {
     assertThat(config.notifications()).hasSize(1);
   }
 
+  /** A URL with the password in it is not copied: it would be printed wherever the URL is. */
+  @Test
+  void aUrlHoldingCredentialsIsNotCopied() {
+    VarsConverter.Conversion c = convert("INSTANCE_NAME=bb\nBITBUCKET_URL=https://admin:url-S3cret@bb.example.com\nBITBUCKET_HOME=/h\n");
+    assertThat(c.yaml() + c.verdicts()).doesNotContain("url-S3cret");
+    assertThat(byName(c).get("BITBUCKET_URL").why()).contains("instance.username and instance.password");
+    load(c);
+  }
+
   /** A value computed by a command is never taken for an empty one, nor run. */
   @Test
   void aComputedValueIsUnsupportedNotEmpty() {
