@@ -29,12 +29,20 @@ public final class ImportVars {
     if (Files.exists(output) && !force) {
       throw SnapstashException.precondition(output + " already exists; add --force to overwrite it, or choose another --output");
     }
+    Path tmp = null;
     try {
-      Path dir = output.toAbsolutePath().getParent();
-      Path tmp = Files.createTempFile(dir, "." + output.getFileName(), ".tmp");
+      // written beside it and renamed, so an interrupted write never leaves half a configuration
+      tmp = Files.createTempFile(output.toAbsolutePath().getParent(), "." + output.getFileName(), ".tmp");
       Files.writeString(tmp, yaml, StandardCharsets.UTF_8, StandardOpenOption.TRUNCATE_EXISTING);
       Files.move(tmp, output, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
+      if (tmp != null) {
+        try {
+          Files.deleteIfExists(tmp);
+        } catch (IOException ignored) {
+          // the write failed already; that is the error to report
+        }
+      }
       throw SnapstashException.storage("cannot write " + output + ": " + e.getMessage(), e);
     }
   }
