@@ -32,6 +32,7 @@ import picocli.CommandLine.ScopeType;
       VerifyCommand.class,
       RecoverCommand.class,
       CheckCommand.class,
+      ImportVarsCommand.class,
       SandboxCommand.class,
       CommandLine.HelpCommand.class
     },

@@ -36,7 +36,8 @@ public final class Journal implements UndoLog, AutoCloseable {
     ObjectMapper m = JsonMapper.builder().addModule(new JavaTimeModule()).build();
     m.registerSubtypes(
         new NamedType(RemovePartialBackup.class, RemovePartialBackup.NAME),
-        new NamedType(dev.snapstash.core.freeze.Thaw.class, dev.snapstash.core.freeze.Thaw.NAME));
+        new NamedType(dev.snapstash.core.freeze.Thaw.class, dev.snapstash.core.freeze.Thaw.NAME),
+        new NamedType(dev.snapstash.core.freeze.StopWatchdog.class, dev.snapstash.core.freeze.StopWatchdog.NAME));
     dev.snapstash.core.spi.Providers.undoTypes().forEach((name, type) -> m.registerSubtypes(new NamedType(type, name)));
     return m;
   }

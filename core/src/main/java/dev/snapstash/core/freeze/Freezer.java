@@ -5,35 +5,34 @@ import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.process.Command;
 import dev.snapstash.core.process.ProcessRunner;
-import dev.snapstash.core.spi.Undo;
 import dev.snapstash.core.spi.UndoLog;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Freezes a filesystem ({@code fsfreeze -f}) for a block-level snapshot, with a watchdog. A frozen mount blocks
  * every writer on it, so a process that dies while holding the freeze would leave production frozen. Before
- * freezing, an independent watchdog process is started (its own session, surviving this JVM) that thaws the mount
- * after {@code limit} unless it is killed first by {@link FrozenMount#close()}. The freeze is also journaled, for
- * {@code recover}.
+ * freezing, a watchdog is started outside this JVM's process tree, session and control group ({@link Watchdogs})
+ * that thaws the mount after {@code limit} unless stopped first by {@link FrozenMount#close()}. The freeze and the
+ * watchdog are both journaled, for {@code recover}.
  */
 public final class Freezer {
   private static final Logger log = LoggerFactory.getLogger(Freezer.class);
   private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(60);
 
   private final ProcessRunner runner;
+  private final Watchdogs watchdogs;
 
+  /** A freezer with the watchdog this machine supports best (a systemd timer, or a detached process). */
   public Freezer(ProcessRunner runner) {
-    this.runner = runner;
+    this(runner, Watchdogs.detect(runner));
   }
 
-  /** The watchdog: sleep, then thaw. The mount point is an argument ($0), never part of the script text. */
-  static Command watchdog(Path mountPoint, Duration limit) {
-    String seconds = String.format(Locale.ROOT, "%.3f", limit.toMillis() / 1000.0);
-    return Command.of("sh", "-c", "sleep " + seconds + "; exec fsfreeze -u \"$0\"", mountPoint.toString());
+  public Freezer(ProcessRunner runner, Watchdogs watchdogs) {
+    this.runner = runner;
+    this.watchdogs = watchdogs;
   }
 
   static Command freeze(Path mountPoint) {
@@ -53,38 +52,47 @@ public final class Freezer {
     }
     Thaw thawUndo = new Thaw(mount);
     undo.add(thawUndo);
-    long watchdogPid = runner.spawnDetached(watchdog(mount, limit), Path.of("/dev/null"));
+    StopWatchdog watchdog;
     try {
-      runner.run(freeze(mount));
+      watchdog = watchdogs.start(mount, limit);
     } catch (RuntimeException e) {
-      kill(watchdogPid);
-      // A freeze that half-happened must not stay: thaw regardless (harmless when not frozen).
-      runner.runAllowingFailure(thaw(mount), l -> {});
       undo.done(thawUndo);
       throw e;
     }
-    log.info("froze {} (watchdog pid {} thaws it after {} s at the latest)", mount, watchdogPid, limit.toSeconds());
+    undo.add(watchdog);
+    try {
+      runner.run(freeze(mount));
+    } catch (RuntimeException e) {
+      // A freeze that half-happened must not stay: thaw regardless (harmless when not frozen).
+      runner.runAllowingFailure(thaw(mount), l -> {});
+      watchdog.stop(runner);
+      undo.done(watchdog);
+      undo.done(thawUndo);
+      throw e;
+    }
+    log.info("froze {}; its watchdog thaws it after {} ms at the latest", mount, limit.toMillis());
     FaultPoints.hit(FaultPoints.WHILE_FROZEN);
-    return new FrozenMount(mount, watchdogPid, thawUndo, undo);
+    return new FrozenMount(mount, watchdog, thawUndo, undo);
   }
 
   /** A frozen mount. {@link #close()} thaws it and stops the watchdog; idempotent. */
   public final class FrozenMount implements AutoCloseable {
     private final Path mount;
-    private final long watchdogPid;
+    private final StopWatchdog watchdog;
     private final Thaw thawUndo;
     private final UndoLog undo;
     private boolean thawed;
 
-    private FrozenMount(Path mount, long watchdogPid, Thaw thawUndo, UndoLog undo) {
+    private FrozenMount(Path mount, StopWatchdog watchdog, Thaw thawUndo, UndoLog undo) {
       this.mount = mount;
-      this.watchdogPid = watchdogPid;
+      this.watchdog = watchdog;
       this.thawUndo = thawUndo;
       this.undo = undo;
     }
 
-    public long watchdogPid() {
-      return watchdogPid;
+    /** The watchdog as journaled. */
+    public StopWatchdog watchdog() {
+      return watchdog;
     }
 
     @Override
@@ -94,23 +102,15 @@ public final class Freezer {
       }
       var r = runner.runAllowingFailure(thaw(mount), l -> {});
       if (r.exitCode() != 0 && !r.stderrTail().contains("Invalid argument")) {
-        // The watchdog stays alive: it will thaw the mount at its limit if nobody else does.
+        // The watchdog stays: it will thaw the mount at its limit if nobody else does.
         throw new SnapstashException(
             ErrorKind.EXTERNAL_COMMAND, "could not thaw " + mount + " (the watchdog will at its limit): " + r.stderrTail());
       }
       thawed = true;
-      kill(watchdogPid);
       undo.done(thawUndo);
       log.info("thawed {}", mount);
+      watchdog.stop(runner);
+      undo.done(watchdog);
     }
-  }
-
-  private static void kill(long pid) {
-    ProcessHandle.of(pid)
-        .ifPresent(
-            h -> {
-              h.descendants().forEach(ProcessHandle::destroyForcibly);
-              h.destroyForcibly();
-            });
   }
 }

@@ -2,6 +2,7 @@ package dev.snapstash.core.freeze;
 
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
+import dev.snapstash.core.process.ProcessRunner;
 import dev.snapstash.core.spi.Services;
 import dev.snapstash.core.spi.Undo;
 import java.nio.file.Path;
@@ -20,10 +21,17 @@ public record Thaw(Path mountPoint) implements Undo {
     return "thaw " + mountPoint;
   }
 
-  /** {@code fsfreeze -u}; on a mount that is not frozen it fails with "Invalid argument": already thawed. */
   @Override
   public void undo(Services services) {
-    var result = services.runner().runAllowingFailure(Freezer.thaw(mountPoint), l -> {});
+    thaw(services.runner(), mountPoint);
+  }
+
+  /**
+   * {@code fsfreeze -u}; on a mount that is not frozen it fails with "Invalid argument", which counts as thawed.
+   * Throws when the mount may still be frozen.
+   */
+  static void thaw(ProcessRunner runner, Path mountPoint) {
+    var result = runner.runAllowingFailure(Freezer.thaw(mountPoint), l -> {});
     if (result.exitCode() != 0 && !result.stderrTail().contains("Invalid argument")) {
       throw new SnapstashException(
           ErrorKind.EXTERNAL_COMMAND, "fsfreeze -u " + mountPoint + " failed: " + result.stderrTail());
