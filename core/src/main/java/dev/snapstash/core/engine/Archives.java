@@ -87,11 +87,26 @@ public final class Archives {
   private Manifest.Archive copyTo(ArchiveDestination d, Manifest done) {
     long t = nanoTime.getAsLong();
     ArchiveStrategy.Stored stored;
-    try (Journal journal = Journal.begin(store.root(), "archive " + d.name(), done.tag())) {
+    Journal journal = null;
+    try {
+      journal = Journal.begin(store.root(), "archive " + d.name(), done.tag());
       stored = d.strategy().store(new ArchiveStrategy.Source(done.tag(), store.dir(done.tag()), done.startedAt()), journal);
       journal.finish();
     } catch (SnapstashException e) {
       log.error("copy of {} to archive {} failed (the backup itself is complete): {}", done.tag(), d.name(), e.getMessage());
+      if (journal != null) {
+        // A strategy that undid its own partial copy leaves nothing for recover; one that could not, leaves its
+        // step journaled (and the next destinations fail to start theirs until recover has run).
+        try {
+          if (journal.stillPending().isEmpty()) {
+            journal.finish();
+          } else {
+            journal.close();
+          }
+        } catch (SnapstashException cleanup) {
+          e.addSuppressed(cleanup);
+        }
+      }
       return failed(d, millisSince(t), e.getMessage());
     }
     long millis = millisSince(t);
