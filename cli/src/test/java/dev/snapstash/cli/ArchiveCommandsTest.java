@@ -52,6 +52,12 @@ class ArchiveCommandsTest {
   @Test
   void aFailedCopyExits12WithTheBackupComplete() throws Exception {
     configure(true);
+    HelpTest.Run check = run("check");
+    assertThat(check.exit()).as("a destination's problem does not stop the local backup: " + check.out()).isZero();
+    assertThat(check.out())
+        .contains("ok    archive offsite: path: " + offsite)
+        .contains("WARN  archive nas: path: " + tmp.resolve("not-mounted") + " is not a directory");
+
     HelpTest.Run r = run("backup");
     assertThat(r.exit()).as(r.out() + r.err()).isEqualTo(12);
     assertThat(r.out()).contains("archive      offsite: " + offsite).contains("archive      nas: FAILED: ");
