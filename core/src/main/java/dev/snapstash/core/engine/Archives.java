@@ -65,7 +65,8 @@ public final class Archives {
 
   /**
    * Copies {@code done} to each destination in turn and returns the manifest with the outcomes, written. Never
-   * throws for a destination's failure; with no destination configured, returns {@code done} unchanged.
+   * throws (it runs inside the backup's failure handling, which would remove the complete backup); with no
+   * destination configured, returns {@code done} unchanged.
    */
   Manifest copy(Manifest done) {
     if (destinations.isEmpty()) {
@@ -80,7 +81,12 @@ public final class Archives {
       outcomes.add(copyTo(d, done));
     }
     Manifest out = done.withArchives(outcomes);
-    store.write(out);
+    try {
+      store.write(out);
+    } catch (RuntimeException e) {
+      // The backup's own manifest stands as written; the outcomes are still in the run's result and report.
+      log.warn("cannot record the archive copies in the manifest of {}: {}", done.tag(), e.getMessage());
+    }
     return out;
   }
 
@@ -92,8 +98,11 @@ public final class Archives {
       journal = Journal.begin(store.root(), "archive " + d.name(), done.tag());
       stored = d.strategy().store(new ArchiveStrategy.Source(done.tag(), store.dir(done.tag()), done.startedAt()), journal);
       journal.finish();
-    } catch (SnapstashException e) {
+    } catch (RuntimeException e) {
+      // Any exception, a strategy's bug included: what escapes from here reaches the backup's failure path,
+      // which would remove the complete backup.
       log.error("copy of {} to archive {} failed (the backup itself is complete): {}", done.tag(), d.name(), e.getMessage());
+      log.debug("copy to archive {} failed", d.name(), e);
       if (journal != null) {
         // A strategy that undid its own partial copy leaves nothing for recover; one that could not, leaves its
         // step journaled (and the next destinations fail to start theirs until recover has run).
@@ -103,11 +112,11 @@ public final class Archives {
           } else {
             journal.close();
           }
-        } catch (SnapstashException cleanup) {
+        } catch (RuntimeException cleanup) {
           e.addSuppressed(cleanup);
         }
       }
-      return failed(d, millisSince(t), e.getMessage());
+      return failed(d, millisSince(t), e instanceof SnapstashException ? e.getMessage() : e.toString());
     }
     long millis = millisSince(t);
     log.info("copied {} to archive {}: {} ({} bytes) in {} ms", done.tag(), d.name(), stored.location(), stored.bytes(), millis);
@@ -115,7 +124,7 @@ public final class Archives {
     if (!d.retention().isEmpty()) {
       try {
         pruned = prune(d, false).removed();
-      } catch (SnapstashException e) {
+      } catch (RuntimeException e) {
         // The copy is made; a prune that fails only keeps more than asked, and the next one retries.
         log.warn("retention of archive {} failed (the copy is made): {}", d.name(), e.getMessage());
       }

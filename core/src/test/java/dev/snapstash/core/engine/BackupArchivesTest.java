@@ -102,6 +102,49 @@ class BackupArchivesTest {
     assertThat(Journal.file(root)).doesNotExist();
   }
 
+  /** The engine runs inside the backup's failure handling, which removes the backup: an archive's bug must not. */
+  @Test
+  void aBugInAnArchiveStrategyNeverCostsTheBackup() throws Exception {
+    ArchiveDestination good = destination("good", Files.createDirectories(tmp.resolve("good")), 1);
+    ArchiveStrategy buggy = new ArchiveStrategy() {
+      @Override
+      public String name() {
+        return "buggy";
+      }
+
+      @Override
+      public void check(Findings findings) {}
+
+      @Override
+      public Stored store(Source source, UndoLog undo) {
+        throw new IllegalStateException("a bug");
+      }
+
+      @Override
+      public List<Archived> list() {
+        throw new IllegalStateException("a bug");
+      }
+
+      @Override
+      public Reader open(String tag) {
+        throw new IllegalStateException("a bug");
+      }
+
+      @Override
+      public void delete(String tag) {
+        throw new IllegalStateException("a bug");
+      }
+    };
+    Manifest m = engine(List.of(new ArchiveDestination("buggy", buggy, new Retention.Policy(1, 0, 0, 0)), good))
+        .backup(Progress.NONE);
+
+    assertThat(m.state()).isEqualTo(Manifest.State.COMPLETE);
+    assertThat(root.resolve(m.tag()).resolve("home/shared/data/repositories/1/HEAD")).exists();
+    assertThat(m.archives()).extracting(Manifest.Archive::ok).containsExactly(false, true);
+    assertThat(m.archives().get(0).error()).contains("a bug");
+    assertThat(Archives.failure(m)).isPresent();
+  }
+
   @Test
   void eachDestinationKeepsWhatItsOwnRetentionSays() throws Exception {
     Path few = Files.createDirectories(tmp.resolve("few"));
