@@ -35,6 +35,9 @@ final class BackupCommand extends Verb {
       m = snapstash.backup(progress);
     }
     print(m, summary(m));
+    Snapstash.failure(m).ifPresent(e -> {
+      throw e;
+    });
     return ExitCodes.OK;
   }
 
@@ -51,6 +54,15 @@ final class BackupCommand extends Verb {
     if (m.repaired() != null) {
       sb.append(String.format(Locale.ROOT, "  repaired     %d file(s) damaged in %s, copied afresh (`snapstash verify %s` shows them)%n",
           m.repaired().count(), m.repaired().previous(), m.repaired().previous()));
+    }
+    if (m.archives() != null) {
+      for (Manifest.Archive a : m.archives()) {
+        sb.append(a.ok()
+            ? String.format(Locale.ROOT, "  archive      %s: %s (%s) in %s%s%n", a.destination(), a.location(),
+                Trees.humanBytes(a.bytes()), millis(a.millis()),
+                a.pruned().isEmpty() ? "" : ", " + a.pruned().size() + " older copies removed")
+            : String.format(Locale.ROOT, "  archive      %s: FAILED: %s%n", a.destination(), a.error()));
+      }
     }
     return sb.toString();
   }

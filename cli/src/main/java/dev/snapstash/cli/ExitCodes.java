@@ -21,6 +21,7 @@ public final class ExitCodes {
       case STORAGE -> 9;
       case BUSY -> 10;
       case VERIFICATION -> 11;
+      case ARCHIVE -> 12;
       case INTERRUPTED -> 130;
     };
   }

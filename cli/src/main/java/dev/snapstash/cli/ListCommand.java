@@ -24,11 +24,24 @@ import picocli.CommandLine.Command;
     footerHeading = "%nExamples:%n",
     footer = {
       "  snapstash list",
-      "  snapstash --json list | jq -r '.[] | select(.state == \"COMPLETE\") | .tag'"
+      "  snapstash --json list | jq -r '.[] | select(.state == \"COMPLETE\") | .tag'",
+      "  # the copies in the archive destination named offsite",
+      "  snapstash list --from offsite"
     })
 final class ListCommand extends Verb {
+  @picocli.CommandLine.Option(
+      names = "--from",
+      paramLabel = "DESTINATION",
+      description = "List the copies in this archive destination (archive[].name) instead, from its listing alone.")
+  String from;
+
   @Override
   public Integer call() {
+    if (from != null) {
+      Snapstash.ArchiveListing copies = snapstash().listArchive(from);
+      print(copies.copies(), archiveTable(copies));
+      return ExitCodes.OK;
+    }
     Snapstash.Listing listing = snapstash().list();
     List<ObjectNode> json = new ArrayList<>();
     for (Snapstash.Entry e : listing.entries()) {
@@ -73,6 +86,32 @@ final class ListCommand extends Verb {
     }
     sb.append("stored under ").append(listing.root()).append('\n');
     return sb.append(notes).toString();
+  }
+
+  static String archiveTable(Snapstash.ArchiveListing listing) {
+    if (listing.copies().isEmpty()) {
+      return "no copies in archive " + listing.destination() + " (" + listing.type() + ")\n";
+    }
+    StringBuilder sb = new StringBuilder();
+    sb.append(String.format(Locale.ROOT, "%-40s %10s %8s  %s%n", "TAG", "SIZE", "AGE", "STORED AT"));
+    for (var c : listing.copies()) {
+      sb.append(String.format(Locale.ROOT, "%-40s %10s %8s  %s%n", c.tag(), Trees.humanBytes(c.bytes()),
+          age(java.time.Duration.between(c.startedAt(), listing.now())), c.storedAt()));
+    }
+    sb.append(listing.copies().size()).append(" copies in archive ").append(listing.destination()).append(" (")
+        .append(listing.type()).append(")\n");
+    return sb.toString();
+  }
+
+  /** "3d", "5h", "12m": how old a backup is, to the unit that matters. */
+  static String age(java.time.Duration d) {
+    if (d.isNegative()) {
+      return "0m";
+    }
+    if (d.toDays() > 0) {
+      return d.toDays() + "d";
+    }
+    return d.toHours() > 0 ? d.toHours() + "h" : d.toMinutes() + "m";
   }
 
   /** What to do about a backup whose run died: recover finishes it from the journal, if the journal is left. */

@@ -1,11 +1,15 @@
 package dev.snapstash.cli;
 
 import dev.snapstash.core.api.Snapstash;
+import dev.snapstash.core.engine.Archives;
 import dev.snapstash.core.engine.Pruner;
 import dev.snapstash.core.engine.Retention;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.util.Trees;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -22,7 +26,8 @@ import picocli.CommandLine.Option;
     description = {
       "Delete backups that the retention rules do not keep.",
       "Options override retention.* from the configuration. The newest complete backup and backups in progress are"
-          + " never deleted."
+          + " never deleted. Then each archive destination keeps what its own archive[].keep-* say (the options do"
+          + " not apply there); its newest copy is never deleted either."
     })
 final class PruneCommand extends Verb {
   @Option(names = "--keep-last", paramLabel = "N", description = "Keep the newest N complete backups.")
@@ -53,16 +58,40 @@ final class PruneCommand extends Verb {
     } catch (IllegalArgumentException e) {
       throw new SnapstashException(ErrorKind.USAGE, "--keep-* values cannot be negative");
     }
-    Pruner.Result result = snapstash.prune(policy, dryRun);
+    boolean archives = snapstash.archivesHaveRetention();
     StringBuilder sb = new StringBuilder();
-    result.kept().forEach((tag, why) -> sb.append("keep    ").append(tag).append("  (").append(String.join(", ", why)).append(")\n"));
-    for (String tag : result.removed()) {
-      sb.append(dryRun ? "would remove " : "removed ").append(tag).append('\n');
+    Pruner.Result result = null;
+    if (policy.isEmpty() && archives) {
+      sb.append("local backups: no retention rule, none removed\n");
+    } else {
+      result = snapstash.prune(policy, dryRun);
+      if (archives) {
+        sb.append("local backups:\n");
+      }
+      result.kept().forEach((tag, why) -> sb.append("keep    ").append(tag).append("  (").append(String.join(", ", why)).append(")\n"));
+      for (String tag : result.removed()) {
+        sb.append(dryRun ? "would remove " : "removed ").append(tag).append('\n');
+      }
+      if (!dryRun) {
+        sb.append(Trees.humanBytes(result.bytesFreed())).append(" freed\n");
+      }
     }
-    if (!dryRun) {
-      sb.append(Trees.humanBytes(result.bytesFreed())).append(" freed\n");
+    List<Archives.PruneResult> copies = snapstash.pruneArchives(dryRun);
+    for (Archives.PruneResult r : copies) {
+      sb.append("archive ").append(r.destination()).append(":\n");
+      r.kept().forEach((tag, why) -> sb.append("keep    ").append(tag).append("  (").append(String.join(", ", why)).append(")\n"));
+      for (String tag : r.removed()) {
+        sb.append(dryRun ? "would remove " : "removed ").append(tag).append('\n');
+      }
     }
-    print(result, sb.toString());
+    if (copies.isEmpty()) {
+      print(result, sb.toString());
+    } else {
+      Map<String, Object> json = new LinkedHashMap<>();
+      json.put("local", result);
+      json.put("archives", copies);
+      print(json, sb.toString());
+    }
     return ExitCodes.OK;
   }
 

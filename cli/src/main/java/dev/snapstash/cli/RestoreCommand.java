@@ -1,6 +1,7 @@
 package dev.snapstash.cli;
 
 import dev.snapstash.core.api.Snapstash;
+import dev.snapstash.core.engine.ArchiveFetch;
 import dev.snapstash.core.engine.RestoreEngine;
 import dev.snapstash.core.engine.VerifyEngine;
 import dev.snapstash.core.error.ErrorKind;
@@ -24,7 +25,9 @@ import picocli.CommandLine.Parameters;
       "  snapstash restore latest --home-target /srv/bb-copy \\",
       "      --jdbc-url jdbc:postgresql://db.internal:5432/bb_copy",
       "  # disaster recovery, Bitbucket stopped: replace its home and database",
-      "  snapstash restore prod-bitbucket-20260101-020000 --force"
+      "  snapstash restore prod-bitbucket-20260101-020000 --force",
+      "  # from an off-site copy (archive[].name offsite), checked as it streams back",
+      "  snapstash restore latest --from offsite --home-target /srv/bb-copy"
     },
     description = {
       "Restore a backup into the configured home and database, or into --home-target and --jdbc-url.",
@@ -38,6 +41,15 @@ import picocli.CommandLine.Parameters;
 final class RestoreCommand extends Verb {
   @Parameters(paramLabel = "TAG", description = "A backup tag, or 'latest' for the newest complete backup.")
   String tag;
+
+  @Option(
+      names = "--from",
+      paramLabel = "DESTINATION",
+      description =
+          "Restore the copy in this archive destination (archive[].name): it is streamed back into the backup root,"
+              + " every member's SHA-256 checked on the way, and then restored like a local backup. TAG 'latest' is"
+              + " the newest copy there.")
+  String from;
 
   @Option(names = "--home-target", paramLabel = "DIR", description = "Restore the home here instead of instance.home.")
   Path homeTarget;
@@ -80,6 +92,13 @@ final class RestoreCommand extends Verb {
   @Override
   public Integer call() {
     Snapstash snapstash = snapstash();
+    if (from != null) {
+      ArchiveFetch.Fetched fetched = snapstash.fetch(from, tag);
+      spec.commandLine().getErr().printf(
+          "fetched %s from archive %s into %s (%d files, %s), every checksum verified%n", fetched.tag(), fetched.destination(),
+          fetched.dir(), fetched.files(), dev.snapstash.core.util.Trees.humanBytes(fetched.bytes()));
+      tag = fetched.tag();
+    }
     Snapstash.RestorePlan plan =
         snapstash.planRestore(
             new Snapstash.RestoreRequest(tag, homeTarget, jdbcUrl, force, allowIncomplete, !noVerify, keepProperties));

@@ -3,6 +3,7 @@ package dev.snapstash.core.api;
 import dev.snapstash.core.config.Choice;
 import dev.snapstash.core.config.Secret;
 import dev.snapstash.core.config.SnapstashConfig;
+import dev.snapstash.core.engine.ArchiveDestination;
 import dev.snapstash.core.engine.BackupEngine;
 import dev.snapstash.core.engine.BackupStore;
 import dev.snapstash.core.engine.RecoverEngine;
@@ -12,6 +13,7 @@ import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.http.HttpTransport;
 import dev.snapstash.core.http.ProxyRules;
 import dev.snapstash.core.process.ProcessRunner;
+import dev.snapstash.core.spi.ArchiveStrategy;
 import dev.snapstash.core.spi.DatabaseStrategy;
 import dev.snapstash.core.spi.DiskStrategy;
 import dev.snapstash.core.spi.Notifier;
@@ -158,6 +160,30 @@ public class Composition {
     return out;
   }
 
+  /** The configured archive destinations, in the order of {@code archive}, each built by its provider. */
+  public List<ArchiveDestination> archives() {
+    List<ArchiveDestination> out = new ArrayList<>();
+    for (int i = 0; i < config.archives().size(); i++) {
+      Choice c = config.archives().get(i);
+      SnapstashConfig.Destination d = c.common(SnapstashConfig.Destination.class);
+      ArchiveStrategy strategy = create(StrategyKind.ARCHIVE, c, "archive[" + i + "].type", services());
+      out.add(new ArchiveDestination(
+          d.name(), strategy, new Retention.Policy(d.keepLast(), d.keepDaily(), d.keepWeekly(), d.keepMonthly())));
+    }
+    return out;
+  }
+
+  /** The destination named {@code name}, or a USAGE error listing the names there are. */
+  public ArchiveDestination archive(String name) {
+    List<ArchiveDestination> all = archives();
+    return all.stream().filter(a -> a.name().equals(name)).findFirst().orElseThrow(() -> new SnapstashException(
+        dev.snapstash.core.error.ErrorKind.USAGE,
+        all.isEmpty()
+            ? "--from " + name + ": no archive destination is configured; add one under archive: in the configuration"
+            : "--from " + name + " names no archive destination; the configured ones are "
+                + String.join(", ", all.stream().map(ArchiveDestination::name).toList())));
+  }
+
   public Retention.Policy retention() {
     var r = config.retention();
     return new Retention.Policy(r.keepLast(), r.keepDaily(), r.keepWeekly(), r.keepMonthly());
@@ -177,6 +203,7 @@ public class Composition {
         disk(),
         database(),
         notifiers(),
+        archives(),
         Clock.systemUTC(),
         System::nanoTime);
   }

@@ -3,6 +3,9 @@ package dev.snapstash.core.api;
 import dev.snapstash.core.bitbucket.InstanceProbe;
 import dev.snapstash.core.config.JdbcTarget;
 import dev.snapstash.core.config.SnapstashConfig;
+import dev.snapstash.core.engine.ArchiveDestination;
+import dev.snapstash.core.engine.ArchiveFetch;
+import dev.snapstash.core.engine.Archives;
 import dev.snapstash.core.engine.BackupStore;
 import dev.snapstash.core.engine.Consistency;
 import dev.snapstash.core.engine.InProgress;
@@ -17,6 +20,7 @@ import dev.snapstash.core.engine.VerifyEngine;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.process.ProcessRunner;
+import dev.snapstash.core.spi.ArchiveStrategy;
 import dev.snapstash.core.spi.DatabaseStrategy;
 import dev.snapstash.core.spi.Findings;
 import dev.snapstash.core.spi.Progress;
@@ -25,6 +29,7 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -185,6 +190,55 @@ public final class Snapstash {
     try (RunGuard guard = RunGuard.acquire(store, "prune")) {
       return new Pruner(store).prune(policy, dryRun, Progress.NONE);
     }
+  }
+
+  // ---- archive destinations
+
+  /**
+   * The copies one archive destination holds, newest first, from its listing alone (nothing is downloaded).
+   *
+   * @param now when the listing was taken, for ages
+   */
+  public record ArchiveListing(String destination, String type, List<ArchiveStrategy.Archived> copies, Instant now) {}
+
+  /** The copies in the destination named {@code destination} (USAGE when no destination has that name). */
+  public ArchiveListing listArchive(String destination) {
+    ArchiveDestination d = composition.archive(destination);
+    return new ArchiveListing(d.name(), d.strategy().name(), d.strategy().list(), Instant.now());
+  }
+
+  /**
+   * Brings the copy of {@code tagOrLatest} back from {@code destination} into the backup root, checking every
+   * member's SHA-256 as it streams, so that {@link #restore} restores it with every check a local backup gets.
+   * Refused (PRECONDITION) when that backup is already under the backup root.
+   */
+  public ArchiveFetch.Fetched fetch(String destination, String tagOrLatest) {
+    ArchiveDestination d = composition.archive(destination);
+    BackupStore store = composition.store();
+    try (RunGuard guard = RunGuard.acquire(store, "fetch")) {
+      return new ArchiveFetch(store).fetch(d, tagOrLatest);
+    }
+  }
+
+  /**
+   * Applies each archive destination's own retention ({@code archive[].keep-*}); destinations without a rule are
+   * left alone. The newest copy in each is never removed.
+   */
+  public List<Archives.PruneResult> pruneArchives(boolean dryRun) {
+    List<Archives.PruneResult> out = new ArrayList<>();
+    for (ArchiveDestination d : composition.archives()) {
+      if (!d.retention().isEmpty()) {
+        out.add(Archives.prune(d, dryRun));
+      }
+    }
+    return out;
+  }
+
+  /** Whether any archive destination has a retention rule of its own. */
+  public boolean archivesHaveRetention() {
+    return composition.config().archives().stream()
+        .map(c -> c.common(SnapstashConfig.Destination.class))
+        .anyMatch(d -> d.keepLast() + d.keepDaily() + d.keepWeekly() + d.keepMonthly() > 0);
   }
 
   // ---- restore
@@ -384,6 +438,14 @@ public final class Snapstash {
     return Optional.of(new SnapstashException(
         first.kind() == null ? ErrorKind.PRECONDITION : first.kind(),
         findings.problems().size() + " problem(s) found; the first: " + first.subject() + ": " + first.message()));
+  }
+
+  /**
+   * The error a backup whose copies to archive destinations failed ends with (ARCHIVE): the backup itself is
+   * complete. Empty when every copy was made.
+   */
+  public static Optional<SnapstashException> failure(Manifest manifest) {
+    return Archives.failure(manifest);
   }
 
   /** The error a failed verification ends with (VERIFICATION), naming the first failed check; empty when it passed. */

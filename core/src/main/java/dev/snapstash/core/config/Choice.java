@@ -10,10 +10,21 @@ import java.util.Map;
  * @param type the chosen strategy's name
  * @param sections the bound settings by strategy name; always holds {@code type}'s (from its keys' defaults when
  *     the file leaves it out)
+ * @param common for an entry of a list whose entries share keys whatever their type ({@link Key#common()}), those
+ *     keys bound; null otherwise
  */
-public record Choice(String type, Map<String, Record> sections) {
+public record Choice(String type, Map<String, Record> sections, Record common) {
   public Choice {
     sections = Map.copyOf(sections);
+  }
+
+  public Choice(String type, Map<String, Record> sections) {
+    this(type, sections, null);
+  }
+
+  /** The keys every entry of its list holds, as {@code type}; null when there are none. */
+  public <C extends Record> C common(Class<C> type) {
+    return type.isInstance(common) ? type.cast(common) : null;
   }
 
   /** The chosen strategy's settings. */
@@ -34,6 +45,6 @@ public record Choice(String type, Map<String, Record> sections) {
   public Choice withSettings(Record settings) {
     java.util.Map<String, Record> s = new java.util.LinkedHashMap<>(sections);
     s.put(type, settings);
-    return new Choice(type, s);
+    return new Choice(type, s, common);
   }
 }

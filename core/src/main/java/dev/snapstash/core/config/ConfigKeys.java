@@ -171,6 +171,9 @@ final class ConfigKeys {
     List<Field> out = new ArrayList<>();
     boolean list = choice.kind() == Kind.CHOICE_LIST;
     out.add(new Field("type", null, Kind.STRING, key(types.toString(), list ? "" : choice.key().def(), list), null));
+    if (list && choice.key().common() != Record.class) {
+      out.addAll(fields(choice.key().common()));
+    }
     for (Provider<?, ?> p : providers) {
       if (list) {
         for (Field f : fields(p.settingsType())) {
@@ -222,6 +225,11 @@ final class ConfigKeys {
       @Override
       public String strategies() {
         return "";
+      }
+
+      @Override
+      public Class<? extends Record> common() {
+        return Record.class;
       }
 
       @Override

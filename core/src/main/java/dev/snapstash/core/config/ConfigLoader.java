@@ -75,7 +75,11 @@ public final class ConfigLoader {
           Map.entry("retention.keep-last", Rules.atLeast(0)),
           Map.entry("retention.keep-daily", Rules.atLeast(0)),
           Map.entry("retention.keep-weekly", Rules.atLeast(0)),
-          Map.entry("retention.keep-monthly", Rules.atLeast(0)));
+          Map.entry("retention.keep-monthly", Rules.atLeast(0)),
+          Map.entry("archive[].keep-last", Rules.atLeast(0)),
+          Map.entry("archive[].keep-daily", Rules.atLeast(0)),
+          Map.entry("archive[].keep-weekly", Rules.atLeast(0)),
+          Map.entry("archive[].keep-monthly", Rules.atLeast(0)));
 
   /**
    * The providers' own rules ({@link Provider#rules}), by key pattern: {@code disk.rsync.parallel} for a section,
@@ -378,9 +382,22 @@ public final class ConfigLoader {
         }
         Map<String, Entry> rest = new LinkedHashMap<>(m.entries());
         rest.remove("type");
+        Class<? extends Record> commonType = f.key().common();
+        Object common = null;
+        if (commonType != Record.class) {
+          Map<String, Entry> shared = new LinkedHashMap<>();
+          for (String name : ConfigKeys.names(commonType)) {
+            Entry e = rest.remove(name);
+            if (e != null) {
+              shared.put(name, e);
+            }
+          }
+          common = section(commonType, new MapNode(m.origin(), shared), itemPath, pattern + "[]", m.origin());
+          ok &= common != null;
+        }
         Object bound = section(p.settingsType(), new MapNode(m.origin(), rest), itemPath, pattern + "[]", m.origin());
         ok &= bound != null;
-        out.add(bound == null ? null : new Choice(type, Map.of(type, (Record) bound)));
+        out.add(bound == null ? null : new Choice(type, Map.of(type, (Record) bound), (Record) common));
       }
       return ok ? List.copyOf(out) : null;
     }

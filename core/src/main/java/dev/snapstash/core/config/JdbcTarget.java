@@ -48,7 +48,7 @@ public final class JdbcTarget {
     Record settings = (Record) dp.retarget(d.settings(), parse(jdbcUrl, shape));
     return new SnapstashConfig(
         config.instance(), config.backup(), config.quiesce(), config.disk(), d.withSettings(settings),
-        config.retention(), config.verify(), config.notifications());
+        config.retention(), config.verify(), config.notifications(), config.archives());
   }
 
   /** The database strategies a {@code --jdbc-url} can point somewhere else. */

@@ -31,4 +31,10 @@ public @interface Key {
    * are the ones that strategy's provider declares; a list's entries hold {@code type} and that strategy's keys.
    */
   String strategies() default "";
+
+  /**
+   * On a list of {@link Choice}s: a record of keys every entry holds whatever its type (an archive destination's
+   * {@code name} and retention), bound into {@link Choice#common()}; {@code Record.class} for none.
+   */
+  Class<? extends Record> common() default Record.class;
 }

@@ -11,7 +11,7 @@ import java.util.List;
  * overrides, and validated before anything runs. Immutable.
  *
  * <p>Every key is documented by its {@link Key} annotation; {@code docs/configuration.md} is generated from them.
- * The strategy sections ({@code quiesce}, {@code disk}, {@code database}, {@code notify}) are {@link Choice}s: their
+ * The strategy sections ({@code quiesce}, {@code disk}, {@code database}, {@code notify}, {@code archive}) are {@link Choice}s: their
  * keys are those the providers of each kind declare ({@link dev.snapstash.core.spi.Provider}), so a strategy added
  * to the class path brings its own keys and this record does not change.
  */
@@ -24,10 +24,52 @@ public record SnapstashConfig(
     @Key(doc = "Which backups `snapstash prune` (and every backup) keeps.") Retention retention,
     @Key(doc = "How `snapstash verify` checks a backup.") Verify verify,
     @Key(doc = "Where run reports are sent. A list; each entry has its own type.", def = "[]", strategies = "notify")
-        @JsonProperty("notify") List<Choice> notifications) {
+        @JsonProperty("notify") List<Choice> notifications,
+    @Key(
+            doc =
+                "Where each complete backup is copied after the unlock (off-site copies). A list; each entry has a"
+                    + " name, its own retention, and its type's keys. A copy that fails leaves the local backup"
+                    + " complete and ends the run with exit code 12.",
+            def = "[]",
+            strategies = "archive",
+            common = Destination.class)
+        @JsonProperty("archive") List<Choice> archives) {
 
   public SnapstashConfig {
     notifications = notifications == null ? List.of() : List.copyOf(notifications);
+    archives = archives == null ? List.of() : List.copyOf(archives);
+    java.util.Set<String> names = new java.util.HashSet<>();
+    for (Choice a : archives) {
+      Destination d = a == null ? null : a.common(Destination.class);
+      if (d != null && !names.add(d.name())) {
+        throw new IllegalArgumentException(
+            "archive: two entries are named '" + d.name() + "'; give each archive[].name its own name");
+      }
+    }
+  }
+
+  /**
+   * The keys every entry of {@code archive} holds, whatever its type: how the destination is called (in {@code
+   * list --from}, {@code restore --from}, reports) and which copies it keeps.
+   */
+  public record Destination(
+      @Key(
+              doc =
+                  "The destination's name, as `list --from` and `restore --from` take it: 1 to 64 letters, digits,"
+                      + " '.', '_' or '-', starting with a letter or a digit; unique among the entries.",
+              required = true)
+          String name,
+      @Key(doc = "Keep the newest N copies here (0 = no rule).", def = "0") int keepLast,
+      @Key(doc = "Keep the newest copy of each of the last N days here.", def = "0") int keepDaily,
+      @Key(doc = "Keep the newest copy of each of the last N ISO weeks here.", def = "0") int keepWeekly,
+      @Key(doc = "Keep the newest copy of each of the last N months here.", def = "0") int keepMonthly) {
+    public Destination {
+      if (name != null && !name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
+        throw new IllegalArgumentException(
+            "archive[].name '" + name + "' must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter"
+                + " or a digit");
+      }
+    }
   }
 
   public record Instance(

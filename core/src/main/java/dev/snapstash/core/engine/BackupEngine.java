@@ -68,7 +68,25 @@ public final class BackupEngine {
       List<Notifier> notifiers,
       Clock clock,
       LongSupplier nanoTime) {
-    this.setup = new BackupSetup(settings, quiescer, disk, database, new Notifications(notifiers), clock, nanoTime);
+    this(settings, quiescer, disk, database, notifiers, List.of(), clock, nanoTime);
+  }
+
+  /**
+   * @param archives where each complete backup is copied after the unlock, in this order
+   */
+  public BackupEngine(
+      Settings settings,
+      Quiescer quiescer,
+      DiskStrategy disk,
+      DatabaseStrategy database,
+      List<Notifier> notifiers,
+      List<ArchiveDestination> archives,
+      Clock clock,
+      LongSupplier nanoTime) {
+    this.setup =
+        new BackupSetup(
+            settings, quiescer, disk, database, new Notifications(notifiers),
+            new Archives(archives, settings.store(), nanoTime), clock, nanoTime);
     this.preflight = new Preflight(setup);
   }
 
@@ -77,7 +95,11 @@ public final class BackupEngine {
     return preflight.check();
   }
 
-  /** Runs one backup and returns its final manifest; throws after cleaning up if anything fails. */
+  /**
+   * Runs one backup and returns its final manifest; throws after cleaning up if anything fails. Copies to archive
+   * destinations that failed are no exception: they are in the manifest ({@link Manifest#failedArchives()}), and
+   * {@link Archives#failure} is the error to end with.
+   */
   public Manifest backup(Progress progress) {
     Settings settings = setup.settings();
     DiskStrategy disk = setup.disk();

@@ -169,8 +169,10 @@ final class BackupRun {
       setup.settings().store().write(done);
       journal.done(partial);
       journal.finish();
-      afterSuccess(done);
-      return done;
+      // The backup is complete and its journal gone: a copy that fails from here on never removes it.
+      Manifest archived = setup.archives().copy(done);
+      afterSuccess(archived);
+      return archived;
     } catch (RuntimeException e) {
       if (pendingDatabase != null) {
         try {
@@ -311,9 +313,12 @@ final class BackupRun {
       }
       phases.put("retention", setup.millisSince(t));
     }
+    // A failed off-site copy is reported as a failure: the run's exit code says so too, and nobody must learn
+    // only at restore time that the copy they counted on is not there.
+    String archiveError = Archives.failure(done).map(Throwable::getMessage).orElse(null);
     setup.notifications().send(
         new RunReport(
-            "backup", settings.instanceName(), tag, true, done.startedAt(), Duration.ofMillis(done.totalMillis()),
-            lockWindow, done.bytes(), null));
+            "backup", settings.instanceName(), tag, archiveError == null, done.startedAt(),
+            Duration.ofMillis(done.totalMillis()), lockWindow, done.bytes(), archiveError));
   }
 }

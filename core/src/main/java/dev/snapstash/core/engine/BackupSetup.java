@@ -15,6 +15,7 @@ record BackupSetup(
     DiskStrategy disk,
     DatabaseStrategy database,
     Notifications notifications,
+    Archives archives,
     Clock clock,
     LongSupplier nanoTime) {
 

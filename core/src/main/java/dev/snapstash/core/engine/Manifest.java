@@ -33,6 +33,8 @@ import java.util.Map;
  * @param repaired files found damaged in the previous backup, which this one copied afresh instead of sharing;
  *     null when there were none (and in manifests written before this was checked)
  * @param nodes the application's nodes when the backup started (a Data Center cluster's), or null when unknown
+ * @param archives the copies of this backup made to the configured archive destinations after it completed, one per
+ *     destination; null when none is configured (and in manifests written before there were archives)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -57,9 +59,53 @@ public record Manifest(
     String error,
     Verification verification,
     Repaired repaired,
-    List<dev.snapstash.core.spi.ApplicationNode> nodes) {
+    List<dev.snapstash.core.spi.ApplicationNode> nodes,
+    List<Archive> archives) {
 
   public static final int FORMAT = 1;
+
+  /** A manifest from before archive destinations (and of a backup none is configured for). */
+  public Manifest(
+      int formatVersion, String tag, State state, String instance, String bitbucketVersion, String snapstashVersion,
+      Map<String, String> strategies, Map<String, String> tools, Instant startedAt, Instant finishedAt,
+      Map<String, Long> phases, Instant lockedAt, Instant unlockedAt, Long lockWindowMillis, Long bytesUnderLock,
+      Part home, Part database, String error, Verification verification, Repaired repaired,
+      List<dev.snapstash.core.spi.ApplicationNode> nodes) {
+    this(
+        formatVersion, tag, state, instance, bitbucketVersion, snapstashVersion, strategies, tools, startedAt,
+        finishedAt, phases, lockedAt, unlockedAt, lockWindowMillis, bytesUnderLock, home, database, error, verification,
+        repaired, nodes, null);
+  }
+
+  /**
+   * The copy of this backup to one archive destination: made and where, or why not. A failed copy leaves the backup
+   * itself complete.
+   *
+   * @param destination the destination's configured name
+   * @param type its archive strategy
+   * @param ok whether the copy was made
+   * @param location where it is (no secret); null when it failed
+   * @param bytes its size as stored; 0 when it failed
+   * @param sha256 the SHA-256 of the stored copy, where the destination keeps one file; else null
+   * @param millis how long the copy took
+   * @param pruned copies this destination's retention removed after it
+   * @param error the failure's one-sentence message; null when it was made
+   */
+  public record Archive(
+      String destination, String type, boolean ok, String location, long bytes, String sha256, long millis,
+      List<String> pruned, String error) {}
+
+  /** The archive copies that failed, in the order of the destinations. */
+  public List<Archive> failedArchives() {
+    return archives == null ? List.of() : archives.stream().filter(a -> !a.ok()).toList();
+  }
+
+  public Manifest withArchives(List<Archive> a) {
+    return new Manifest(
+        formatVersion, tag, state, instance, bitbucketVersion, snapstashVersion, strategies, tools, startedAt,
+        finishedAt, phases, lockedAt, unlockedAt, lockWindowMillis, bytesUnderLock, home, database, error, verification,
+        repaired, nodes, a == null ? null : List.copyOf(a));
+  }
   public static final String FILE = dev.snapstash.core.spi.PreviousCopy.MANIFEST;
 
   public enum State {
@@ -145,7 +191,7 @@ public record Manifest(
     return new Manifest(
         formatVersion, tag, state, instance, bitbucketVersion, snapstashVersion, strategies, tools, startedAt,
         finishedAt, phases, lockedAt, unlockedAt, lockWindowMillis, bytesUnderLock, home, database, error, v, repaired,
-        nodes);
+        nodes, archives);
   }
 
   /** Total size of the backup. */
@@ -161,6 +207,6 @@ public record Manifest(
     return new Manifest(
         formatVersion, tag, s, instance, bitbucketVersion, snapstashVersion, strategies, tools, startedAt, finished,
         phases, lockedAt, unlockedAt, lockWindowMillis, bytesUnderLock, home, database, err, verification, repaired,
-        nodes);
+        nodes, archives);
   }
 }

@@ -63,6 +63,7 @@ final class Preflight {
     for (Notifier n : setup.notifications().notifiers()) {
       checks.add(n::check);
     }
+    checks.add(setup.archives()::check);
     checks.add(this::checkStorage);
     for (Findings part : inParallel(checks)) {
       f.addAll(part);

@@ -25,6 +25,11 @@ public enum ErrorKind {
   STORAGE,
   /** A check found a backup damaged or inconsistent. */
   VERIFICATION,
+  /**
+   * The backup itself is complete, but its copy to an archive destination failed (or that destination could not be
+   * read for a list, prune or restore).
+   */
+  ARCHIVE,
   /** The run was interrupted (Ctrl-C, SIGTERM) and cleaned up. */
   INTERRUPTED,
   /** A bug: something no input should cause. */

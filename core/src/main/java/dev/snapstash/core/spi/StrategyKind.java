@@ -2,13 +2,15 @@ package dev.snapstash.core.spi;
 
 /**
  * The kinds of strategy a backup is assembled from, each with its configuration section: {@code quiesce.type},
- * {@code disk.type}, {@code database.type}, and the entries of {@code notify}.
+ * {@code disk.type}, {@code database.type}, and the entries of
+ * {@code notify} and {@code archive}.
  */
 public enum StrategyKind {
   QUIESCE("quiesce", Quiescer.class),
   DISK("disk", DiskStrategy.class),
   DATABASE("database", DatabaseStrategy.class),
-  NOTIFY("notify", Notifier.class);
+  NOTIFY("notify", Notifier.class),
+  ARCHIVE("archive", ArchiveStrategy.class);
 
   private final String key;
   private final Class<? extends Strategy> type;
