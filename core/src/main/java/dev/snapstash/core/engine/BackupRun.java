@@ -97,6 +97,16 @@ final class BackupRun {
   }
 
   Manifest execute() {
+    Manifest done = capture();
+    // The backup is complete and its journal gone: nothing from here on (an off-site copy, retention, a
+    // notification) may reach the failure path, which would remove the complete backup as a partial one.
+    Manifest archived = setup.archives().copy(done);
+    afterSuccess(archived);
+    return archived;
+  }
+
+  /** Everything up to the complete backup; a failure on the way unlocks and removes what was written. */
+  private Manifest capture() {
     QuiesceLock lock = null;
     DatabaseStrategy.Run databaseRun = null;
     DatabaseStrategy.Pending pendingDatabase = null;
@@ -169,10 +179,7 @@ final class BackupRun {
       setup.settings().store().write(done);
       journal.done(partial);
       journal.finish();
-      // The backup is complete and its journal gone: a copy that fails from here on never removes it.
-      Manifest archived = setup.archives().copy(done);
-      afterSuccess(archived);
-      return archived;
+      return done;
     } catch (RuntimeException e) {
       if (pendingDatabase != null) {
         try {
@@ -308,7 +315,8 @@ final class BackupRun {
       long t = setup.nanoTime().getAsLong();
       try {
         new Pruner(settings.store()).prune(settings.retention(), false, Progress.NONE);
-      } catch (SnapstashException e) {
+      } catch (RuntimeException e) {
+        // Any failure, a bug's included: the backup is complete, and retention runs again after the next one.
         log.warn("retention after the backup failed (the backup itself is complete): {}", e.getMessage());
       }
       phases.put("retention", setup.millisSince(t));

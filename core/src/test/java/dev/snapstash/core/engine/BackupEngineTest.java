@@ -472,6 +472,32 @@ class BackupEngineTest {
    * shares with it. The prune stamps the newest backup's proven files again, so that the next backup still proves
    * them by a stat and does not read the whole previous backup again.
    */
+  /**
+   * Once the backup is complete and its journal gone, a failure after it (retention tripping over a damaged
+   * manifest here: a complete backup without a start time, which the daily rule cannot date) must not reach the
+   * failure path, which removed the complete backup as if it were a partial one.
+   */
+  @Test
+  void aFailureInRetentionAfterTheBackupNeverRemovesTheCompleteBackup() throws Exception {
+    Path old = Files.createDirectories(root.resolve("bb-20200101-000000"));
+    Files.writeString(old.resolve(Manifest.FILE), "{\"tag\":\"bb-20200101-000000\",\"state\":\"COMPLETE\"}");
+    BackupEngine engine = new BackupEngine(
+        new BackupEngine.Settings("bb", home, new BackupStore(root), new Retention.Policy(1, 2, 0, 0), true, 0, "test"),
+        quiescer,
+        new RsyncDiskStrategy(home, List.of(), true, true, false, true, true, 1, new ProcessRunner()),
+        new RecordingDatabase(null),
+        List.of(),
+        Clock.systemUTC(),
+        System::nanoTime);
+
+    Manifest m = engine.backup(Progress.NONE);
+
+    assertThat(m.state()).isEqualTo(Manifest.State.COMPLETE);
+    assertThat(root.resolve(m.tag()).resolve(Manifest.FILE)).exists();
+    assertThat(new BackupStore(root).latestComplete().map(Manifest::tag)).contains(m.tag());
+    assertThat(tmp.resolve("instance-locked")).as("unlocked").doesNotExist();
+  }
+
   @Test
   void retentionKeepsTheNewestBackupsStampsSoTheNextBackupReadsNothingAgain() throws Exception {
     for (int i = 0; i < 3; i++) {
