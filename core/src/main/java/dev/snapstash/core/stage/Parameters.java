@@ -31,7 +31,7 @@ public final class Parameters {
   private final Set<String> secret;
 
   public Parameters(Map<String, String> values, Set<String> secret) {
-    this.values = Map.copyOf(values);
+    this.values = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(values));
     this.secret = Set.copyOf(secret);
   }
 

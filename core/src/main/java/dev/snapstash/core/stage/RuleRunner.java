@@ -128,7 +128,7 @@ public final class RuleRunner {
       r.properties().set().forEach((k, v) -> edits.add(new PropertyChange(k, "(any)", redact(k, parameters.show(v)))));
     }
     return new Outcome(r.id(), d.entry().source(), r.description(), r.bitbucket(), status, reason,
-        r.sql().stream().map(parameters::show).toList(), r.table() == null ? List.of() : List.of(r.table()), List.of(),
+        r.sql(), r.table() == null ? List.of() : List.of(r.table()), List.of(),
         List.of(), 0, status == Status.PLANNED ? List.copyOf(edits) : List.of(), verified);
   }
 
@@ -193,7 +193,7 @@ public final class RuleRunner {
       }
       connection.commit();
       return new Outcome(r.id(), d.entry().source(), r.description(), r.bitbucket(), Status.APPLIED, null,
-          r.sql().stream().map(parameters::show).toList(), List.copyOf(tables), java.util.Collections.unmodifiableList(before), java.util.Collections.unmodifiableList(after),
+          r.sql(), List.copyOf(tables), java.util.Collections.unmodifiableList(before), java.util.Collections.unmodifiableList(after),
           rows, List.copyOf(changes), true);
     } catch (SQLException e) {
       throw failed(d, tables, before, after, rows, changes,
@@ -226,7 +226,7 @@ public final class RuleRunner {
     }
     SanitiseRule r = d.entry().rule();
     Outcome o = new Outcome(r.id(), d.entry().source(), r.description(), r.bitbucket(), Status.FAILED, error.getMessage(),
-        r.sql().stream().map(parameters::show).toList(), List.copyOf(tables), java.util.Collections.unmodifiableList(before), java.util.Collections.unmodifiableList(after),
+        r.sql(), List.copyOf(tables), java.util.Collections.unmodifiableList(before), java.util.Collections.unmodifiableList(after),
         rows, List.copyOf(changes), false);
     return new RuleFailure(o, error);
   }

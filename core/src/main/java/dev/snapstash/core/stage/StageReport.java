@@ -74,7 +74,8 @@ public record StageReport(
           if (!o.tables().isEmpty()) {
             b.append("if table ").append(o.tables().get(0)).append(" exists: ");
           }
-          b.append(o.statements().isEmpty() && o.properties().isEmpty() ? "check only" : String.join("; ", o.statements()));
+          b.append(!o.statements().isEmpty() ? String.join("; ", o.statements())
+              : o.properties().isEmpty() ? "check only" : "edits shared/bitbucket.properties");
         }
         default -> b.append(o.reason());
       }
