@@ -57,6 +57,14 @@ final class StageCommand extends Verb {
   @Option(names = "--apply-hosts", description = "Write the block of production's host names into stage.hosts-file.")
   boolean applyHosts;
 
+  @Option(
+      names = "--plan-file",
+      paramLabel = "FILE",
+      description =
+          "With --plan: write the reviewable plan here. Without: refuse (exit 7, changing nothing) unless the refresh"
+              + " would do exactly what that reviewed plan says (for unattended refreshes with --yes).")
+  Path planFile;
+
   @Override
   public Integer call() {
     // Overrides name keys, not files: one meant for production's file must not move staging onto production.
@@ -66,9 +74,24 @@ final class StageCommand extends Verb {
             .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
     SnapstashConfig stagingConfig = ConfigLoader.load(staging, env);
     Snapstash snapstash = snapstash();
+    String approved = null;
+    if (planFile != null && !plan) {
+      try {
+        approved = java.nio.file.Files.readString(planFile, StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        throw new SnapstashException(ErrorKind.USAGE, "cannot read --plan-file " + planFile + ": " + e.getClass().getSimpleName());
+      }
+    }
     Snapstash.StagePlan stagePlan =
-        snapstash.planStage(new Snapstash.StageRequest(from, stagingConfig, staging.toString(), applyHosts));
+        snapstash.planStage(new Snapstash.StageRequest(from, stagingConfig, staging.toString(), applyHosts, approved));
     if (plan) {
+      if (planFile != null) {
+        try {
+          java.nio.file.Files.writeString(planFile, stagePlan.report().reviewable(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+          throw new SnapstashException(ErrorKind.STORAGE, "cannot write --plan-file " + planFile + ": " + e.getMessage());
+        }
+      }
       print(stagePlan.report(), stagePlan.report().text());
       return ExitCodes.OK;
     }

@@ -121,7 +121,9 @@ class StageIT {
     assertThat(tree(prodHome)).isEqualTo(prodTree);
 
     // ---- a plan: says what would change, changes nothing.
-    Scenario.Run plan = snapstash("-c", prodConfig.toString(), "stage", "--from", "latest", "--staging", staging.toString(), "--plan");
+    Path planFile = tmp.resolve("reviewed-plan.json");
+    Scenario.Run plan = snapstash("-c", prodConfig.toString(), "stage", "--from", "latest", "--staging", staging.toString(), "--plan",
+        "--plan-file", planFile.toString());
     assertThat(plan.exit()).as(plan.out() + plan.err()).isZero();
     assertThat(plan.out()).contains("PLAN (nothing changed)").contains("PLANNED  base-url")
         .contains("SKIPPED  mirror-connect-settings   applies to Bitbucket <8.0, not 8.19.1")
@@ -131,7 +133,9 @@ class StageIT {
     assertThat(tables(stagingDb)).isZero();
 
     // ---- the refresh.
-    Scenario.Run first = snapstash("-c", prodConfig.toString(), "--json", "stage", "--from", "latest", "--staging", staging.toString(), "--yes", "--apply-hosts");
+    assertThat(Files.readString(planFile)).contains("\"id\" : \"base-url\"").doesNotContain(LICENCE);
+    Scenario.Run first = snapstash("-c", prodConfig.toString(), "--json", "stage", "--from", "latest", "--staging", staging.toString(), "--yes", "--apply-hosts",
+        "--plan-file", planFile.toString());
     assertThat(first.exit()).as(first.out() + first.err()).isZero();
     JsonNode report = first.json();
     assertThat(report.get("ok").asBoolean()).isTrue();
@@ -174,7 +178,7 @@ class StageIT {
     // Audited, with the licence never written.
     Path auditJson;
     try (Stream<Path> files = Files.list(audit)) {
-      List<Path> all = files.sorted().toList();
+      List<Path> all = files.filter(p -> p.toString().endsWith(".json") || p.toString().endsWith(".txt")).sorted().toList();
       assertThat(all).hasSize(2);
       auditJson = all.stream().filter(p -> p.toString().endsWith(".json")).findFirst().orElseThrow();
       for (Path p : all) {
@@ -189,12 +193,31 @@ class StageIT {
     assertThat(Dumps.of(prodDb)).isEqualTo(prodDump);
     assertThat(tree(prodHome)).isEqualTo(prodTree);
 
+    // The lockout-recovery password: in a private file the report names, never printed.
+    Path recovery = audit.resolve("stage-recovery-password");
+    assertThat(report.get("recoveryPasswordFile").asText()).isEqualTo(recovery.toString());
+    String recoveryPassword = Files.readString(recovery).strip();
+    assertThat(recoveryPassword).hasSizeGreaterThanOrEqualTo(20);
+    assertThat(Files.getPosixFilePermissions(recovery)).containsExactlyInAnyOrder(
+        java.nio.file.attribute.PosixFilePermission.OWNER_READ, java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+    assertThat(first.out() + first.err()).doesNotContain(recoveryPassword);
+
     // ---- a plan against a staged copy changes nothing either.
     String stagedDump = Dumps.of(stagingDb);
     String stagedTree = tree(stagingHome);
     String hostsAfter = Files.readString(hosts);
     String propertiesAfter = Files.readString(stagingHome.resolve("shared/bitbucket.properties"));
     assertThat(snapstash("-c", prodConfig.toString(), "stage", "--from", "latest", "--staging", staging.toString(), "--plan").exit()).isZero();
+    assertThat(Dumps.of(stagingDb)).isEqualTo(stagedDump);
+    assertThat(tree(stagingHome)).isEqualTo(stagedTree);
+
+    // ---- an unattended refresh that would do more than the reviewed plan is refused, changing nothing.
+    Path changed = stagingFile("changed.yml", STAGING_URL, stagingHome, BackupUnderLoadIT.section(DbKind.POSTGRESQL, stagingDb),
+        stageSection.replace("enable-rules: [mirror-settings-8x]", "enable-rules: []"));
+    Scenario.Run drifted = snapstash("-c", prodConfig.toString(), "stage", "--from", "latest", "--staging", changed.toString(), "--yes",
+        "--plan-file", planFile.toString());
+    assertThat(drifted.exit()).as(drifted.out() + drifted.err()).isEqualTo(7);
+    assertThat(drifted.err()).contains("differ from the reviewed plan in --plan-file");
     assertThat(Dumps.of(stagingDb)).isEqualTo(stagedDump);
     assertThat(tree(stagingHome)).isEqualTo(stagedTree);
 

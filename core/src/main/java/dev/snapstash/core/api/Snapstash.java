@@ -301,8 +301,15 @@ public final class Snapstash {
    * @param tag a backup tag or "latest"
    * @param stagingFile the file's name, for messages
    * @param applyHosts write the hosts block into stage.hosts-file
+   * @param approved the reviewed plan ({@link dev.snapstash.core.stage.StageReport#reviewable()} of a plan) the
+   *     refresh must match, or null
    */
-  public record StageRequest(String tag, SnapstashConfig staging, String stagingFile, boolean applyHosts) {}
+  public record StageRequest(String tag, SnapstashConfig staging, String stagingFile, boolean applyHosts, String approved) {
+    /** A refresh without a reviewed plan to match. */
+    public StageRequest(String tag, SnapstashConfig staging, String stagingFile, boolean applyHosts) {
+      this(tag, staging, stagingFile, applyHosts, null);
+    }
+  }
 
   /**
    * A refresh decided but not begun: the guard has passed, the rules are chosen. Its {@link #report()} is the plan
@@ -366,7 +373,7 @@ public final class Snapstash {
         tag, version, true, staging.now(), staging.staging().config().instance().home().toString(),
         staging.stagingLogin().address().toString(), staging.ruleFiles(), parameters.shown(),
         decisions.stream().map(d -> dev.snapstash.core.stage.RuleRunner.plan(d, parameters)).toList(), null, hosts,
-        null, dev.snapstash.core.stage.StageReport.AFTER_START, List.of(), true);
+        null, dev.snapstash.core.stage.StageReport.AFTER_START, List.of(), null, true);
     return new StagePlan(request, staging, decisions, parameters, report);
   }
 
@@ -379,6 +386,12 @@ public final class Snapstash {
   public Staged stage(StagePlan plan, Progress progress) {
     Staging staging = plan.staging;
     staging.requireIsolated();
+    if (plan.request.approved() != null && !plan.request.approved().equals(plan.report.reviewable())) {
+      throw new SnapstashException(ErrorKind.PRECONDITION,
+          "the refresh would differ from the reviewed plan in --plan-file (rules, their statements, parameters,"
+              + " targets, Bitbucket version or hosts changed); nothing was changed: review a new plan with --plan"
+              + " --plan-file");
+    }
     Path home = staging.staging().config().instance().home();
     RestoreRequest rr = new RestoreRequest(plan.tag(), home, null, true, false, true, false);
     Restored restored = restore(new RestorePlan(rr, staging.staging(), home), progress);
@@ -407,10 +420,11 @@ public final class Snapstash {
       hosts.apply(st.hostsFile());
       applied = st.hostsFile().toString();
     }
+    String recovery = result.failure() == null ? staging.writeRecoveryPassword().toString() : null;
     var report = new dev.snapstash.core.stage.StageReport(
         plan.tag(), plan.report.bitbucketVersion(), false, staging.now(), home.toString(),
         staging.stagingLogin().address().toString(), staging.ruleFiles(), plan.parameters.shown(), result.outcomes(),
-        restored.report(), hosts, applied, dev.snapstash.core.stage.StageReport.AFTER_START, List.of(),
+        restored.report(), hosts, applied, dev.snapstash.core.stage.StageReport.AFTER_START, List.of(), recovery,
         result.failure() == null).writeAudit(staging.auditDir());
     return new Staged(report, result.failure());
   }

@@ -201,6 +201,27 @@ final class Staging {
     return m.bitbucketVersion();
   }
 
+  /**
+   * A fresh random lockout-recovery password in {@code stage-recovery-password} beside the audit, created 0600 and
+   * never printed or logged: the report names the file only.
+   */
+  Path writeRecoveryPassword() {
+    byte[] bytes = new byte[18];
+    new java.security.SecureRandom().nextBytes(bytes);
+    String password = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    Path file = auditDir().resolve("stage-recovery-password");
+    try {
+      Files.createDirectories(file.getParent());
+      Files.deleteIfExists(file);
+      Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+          java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+      Files.writeString(file, password + "\n");
+    } catch (IOException e) {
+      throw SnapstashException.storage("cannot write the recovery password file " + file + ": " + e.getMessage(), e);
+    }
+    return file;
+  }
+
   Snapstash facade() {
     return facade;
   }

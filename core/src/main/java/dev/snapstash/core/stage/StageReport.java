@@ -34,7 +34,42 @@ public record StageReport(
     String hostsApplied,
     List<String> afterStart,
     List<String> audit,
+    String recoveryPasswordFile,
     boolean ok) {
+
+  /**
+   * What a reviewer approves in a plan, as canonical JSON: every rule's decision, statements and edits, the
+   * parameters (secrets redacted), the targets, the Bitbucket version and the hosts block. Not the tag or the
+   * time, so that an unattended {@code --from latest} may take a newer backup of the same version, but never do
+   * more than the reviewed plan.
+   */
+  public String reviewable() {
+    var doc = Json.MAPPER.createObjectNode();
+    doc.put("bitbucketVersion", bitbucketVersion);
+    doc.put("stagingHome", stagingHome);
+    doc.put("stagingDatabase", stagingDatabase);
+    doc.set("ruleFiles", Json.MAPPER.valueToTree(ruleFiles));
+    doc.set("parameters", Json.MAPPER.valueToTree(new java.util.TreeMap<>(parameters)));
+    var rs = doc.putArray("rules");
+    for (RuleRunner.Outcome o : rules) {
+      var r = rs.addObject();
+      r.put("id", o.id());
+      r.put("source", o.source());
+      r.put("description", o.description());
+      r.put("bitbucket", o.bitbucket());
+      r.put("runs", o.status() == RuleRunner.Status.PLANNED);
+      r.put("reason", o.reason());
+      r.set("statements", Json.MAPPER.valueToTree(o.statements()));
+      r.set("tables", Json.MAPPER.valueToTree(o.tables()));
+      r.set("properties", Json.MAPPER.valueToTree(o.properties()));
+    }
+    doc.set("hosts", Json.MAPPER.valueToTree(hosts));
+    try {
+      return Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(doc) + "\n";
+    } catch (IOException e) {
+      throw SnapstashException.internal("cannot write the plan as JSON", e);
+    }
+  }
 
   /** The steps only a running staging instance allows, printed for the administrator after every refresh. */
   public static final List<String> AFTER_START =
@@ -93,6 +128,12 @@ public record StageReport(
         b.append("  left out of the block, since staging uses them: ").append(String.join(", ", hosts.kept())).append('\n');
       }
     }
+    if (recoveryPasswordFile != null) {
+      b.append("  lockout recovery for the first start (Atlassian's lockout recovery process): add\n")
+          .append("    -Datlassian.recovery.password=\"$(cat ").append(recoveryPasswordFile).append(")\"\n")
+          .append("  to JVM_SUPPORT_RECOMMENDED_ARGS in <install>/bin/_start-webapp.sh, start, log in as the recovery\n")
+          .append("  user with that password, then remove the property before the next start\n");
+    }
     b.append("  after the first start:\n");
     afterStart.forEach(s -> b.append("    - ").append(s).append('\n'));
     if (!audit.isEmpty()) {
@@ -114,7 +155,7 @@ public record StageReport(
     Path txt = dir.resolve(base + ".txt");
     StageReport withPaths =
         new StageReport(tag, bitbucketVersion, plan, at, stagingHome, stagingDatabase, ruleFiles, parameters, rules,
-            restore, hosts, hostsApplied, afterStart, List.of(json.toString(), txt.toString()), ok);
+            restore, hosts, hostsApplied, afterStart, List.of(json.toString(), txt.toString()), recoveryPasswordFile, ok);
     try {
       Files.createDirectories(dir);
       var mode = java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
