@@ -113,6 +113,7 @@ public final class IsolationGuard {
   public List<Refusal> check(Production production, Staging staging) {
     List<Refusal> out = new ArrayList<>();
     home(production.home(), staging.home()).ifPresent(out::add);
+    replaceable(staging.home()).ifPresent(out::add);
     baseUrl(production.baseUrl(), staging.baseUrl()).ifPresent(out::add);
     if (staging.database() == null) {
       out.add(new Refusal("database.type",
@@ -148,6 +149,28 @@ public final class IsolationGuard {
           + ", which a refresh would replace; set instance.home to a directory that does not contain it");
     }
     return java.util.Optional.empty();
+  }
+
+  /**
+   * A refresh replaces the staging home, so it must be absent, empty, or a Bitbucket home (a previous refresh): a
+   * mistyped {@code instance.home} such as {@code /srv} must never be emptied.
+   */
+  private static java.util.Optional<Refusal> replaceable(Path staging) {
+    if (staging == null || !Files.isDirectory(staging)) {
+      return java.util.Optional.empty();
+    }
+    try (var entries = Files.list(staging)) {
+      if (entries.findAny().isEmpty()
+          || Files.exists(staging.resolve("shared/bitbucket.properties"), LinkOption.NOFOLLOW_LINKS)) {
+        return java.util.Optional.empty();
+      }
+    } catch (IOException e) {
+      return refuse("instance.home", "instance.home " + staging + " cannot be read (" + e.getClass().getSimpleName()
+          + "), so the guard cannot tell what a refresh would replace; set instance.home to a directory snapstash may read");
+    }
+    return refuse("instance.home", "instance.home " + staging + " holds files but no shared/bitbucket.properties, so it"
+        + " is not a Bitbucket home that a refresh may replace; set instance.home to an empty or new directory, or to"
+        + " the home of an earlier refresh");
   }
 
   /**

@@ -198,6 +198,10 @@ class IsolationGuardTest {
   @Test
   void refusesAHomeContainingProductions() throws Exception {
     Path prod = Files.createDirectories(tmp.resolve("all/prod"));
+    Files.createDirectories(prod.resolve("shared"));
+    Files.writeString(prod.resolve("shared/bitbucket.properties"), "");
+    Files.createDirectories(tmp.resolve("all/shared"));
+    Files.writeString(tmp.resolve("all/shared/bitbucket.properties"), "");
     assertThat(homes(prod, tmp.resolve("all"))).singleElement()
         .satisfies(r -> assertThat(r.message()).contains("contains production's home"));
   }
@@ -206,6 +210,19 @@ class IsolationGuardTest {
   void allowsASiblingWhoseNameStartsTheSame() throws Exception {
     Path prod = Files.createDirectories(tmp.resolve("home"));
     assertThat(homes(prod, tmp.resolve("home-staging"))).isEmpty();
+  }
+
+  @Test
+  void refusesToReplaceADirectoryThatIsNotABitbucketHome() throws Exception {
+    Path prod = Files.createDirectories(tmp.resolve("prod"));
+    Path srv = Files.createDirectories(tmp.resolve("srv"));
+    Files.writeString(srv.resolve("other-service.conf"), "x");
+    assertThat(homes(prod, srv)).singleElement()
+        .satisfies(r -> assertThat(r.message()).contains("holds files but no shared/bitbucket.properties"));
+    Path earlier = Files.createDirectories(tmp.resolve("earlier/shared"));
+    Files.writeString(earlier.resolve("bitbucket.properties"), "jdbc.url=x\n");
+    assertThat(homes(prod, earlier.getParent())).isEmpty();
+    assertThat(homes(prod, Files.createDirectories(tmp.resolve("empty")))).isEmpty();
   }
 
   // ---- base URLs
