@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.snapstash.core.util.Json;
 import dev.snapstash.sandbox.DbKind;
 import dev.snapstash.testing.Dumps;
+import dev.snapstash.testing.MariaDbFixture;
 import dev.snapstash.testing.PostgresFixture;
 import dev.snapstash.testing.TestDatabase;
 import java.nio.file.Files;
@@ -20,34 +21,41 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Properties;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * snapstash stage, end to end: a production sandbox on PostgreSQL with mirror, mail, application-link, webhook,
- * hook and chat rows, backed up, then staged into a home of its own and a database on another PostgreSQL server.
+ * snapstash stage, end to end: a production sandbox on PostgreSQL (and on MariaDB) with mirror, mail, application-link, webhook,
+ * hook and chat rows, backed up, then staged into a home of its own and a database on another server of its kind.
  * Production's database stays byte for byte as it was; the guard's refusals write nothing; a plan changes
  * nothing; a second refresh gives the same result.
  */
 class StageIT {
-  @RegisterExtension static final PostgresFixture PRODUCTION_SERVER = new PostgresFixture();
-  @RegisterExtension static final PostgresFixture STAGING_SERVER = new PostgresFixture();
+  @RegisterExtension static final PostgresFixture PRODUCTION_PG = new PostgresFixture();
+  @RegisterExtension static final PostgresFixture STAGING_PG = new PostgresFixture();
+  @RegisterExtension static final MariaDbFixture PRODUCTION_MARIADB = new MariaDbFixture();
+  @RegisterExtension static final MariaDbFixture STAGING_MARIADB = new MariaDbFixture();
 
   private static final String LICENCE = "AAAB-development-licence-for-staging-0123456789";
   private static final String STAGING_URL = "http://127.0.0.1:9";
 
   @TempDir Path tmp;
 
-  @Test
-  void stagesAnIsolatedSanitisedCopyAndLeavesProductionAlone() throws Exception {
-    TestDatabase prodDb = PRODUCTION_SERVER.newDatabase();
-    TestDatabase stagingDb = STAGING_SERVER.newDatabase();
+  @ParameterizedTest
+  @EnumSource(value = DbKind.class, names = {"POSTGRESQL", "MARIADB"})
+  void stagesAnIsolatedSanitisedCopyAndLeavesProductionAlone(DbKind kind) throws Exception {
+    boolean pg = kind == DbKind.POSTGRESQL;
+    TestDatabase prodDb = pg ? PRODUCTION_PG.newDatabase() : PRODUCTION_MARIADB.newDatabase();
+    TestDatabase stagingDb = pg ? STAGING_PG.newDatabase() : STAGING_MARIADB.newDatabase();
+    String q = pg ? "\"" : "`";
+    String type = pg ? "postgresql" : "mysql";
     Path prodConfig;
     Path prodHome;
     String prodBaseUrl;
     String prodServerId;
-    try (Scenario s = Scenario.start(tmp.resolve("prod"), DbKind.POSTGRESQL, prodDb)) {
+    try (Scenario s = Scenario.start(tmp.resolve("prod"), kind, prodDb)) {
       prodConfig = s.config();
       prodHome = s.dir.resolve("home");
       prodBaseUrl = s.sandbox.baseUrl().toString();
@@ -89,7 +97,7 @@ class StageIT {
     String stageSection = "stage:\n  mail-sink: 127.0.0.1:1025\n  license-file: " + tmp.resolve("dev.licence")
         + "\n  enable-rules: [mirror-settings-8x]\n  rules-file: " + tmp.resolve("own-rules.yml") + "\n  audit-dir: " + audit
         + "\n  hosts-file: " + hosts + "\n";
-    Path staging = stagingFile("staging.yml", STAGING_URL, stagingHome, BackupUnderLoadIT.section(DbKind.POSTGRESQL, stagingDb), stageSection);
+    Path staging = stagingFile("staging.yml", STAGING_URL, stagingHome, BackupUnderLoadIT.section(kind, stagingDb), stageSection);
 
     // ---- the guard: each refusal exits 3 naming the key, and writes nothing anywhere.
     String otherSpelling = prodDb.host().equals("127.0.0.1") ? "localhost" : "127.0.0.1";
@@ -97,16 +105,16 @@ class StageIT {
         prodDb.user(), prodDb.password(), prodDb.passwordFile(), prodDb.jdbcUrl());
     Path link = Files.createSymbolicLink(tmp.resolve("link-to-prod"), prodHome);
     List<String[]> refused = List.of(
-        new String[] {"database.postgresql.database", stagingFile("same-db.yml", STAGING_URL, stagingHome,
-            BackupUnderLoadIT.section(DbKind.POSTGRESQL, prodByOtherName), stageSection).toString()},
+        new String[] {"database." + type + ".database", stagingFile("same-db.yml", STAGING_URL, stagingHome,
+            BackupUnderLoadIT.section(kind, prodByOtherName), stageSection).toString()},
         new String[] {"instance.home", stagingFile("same-home.yml", STAGING_URL, prodHome,
-            BackupUnderLoadIT.section(DbKind.POSTGRESQL, stagingDb), stageSection).toString()},
+            BackupUnderLoadIT.section(kind, stagingDb), stageSection).toString()},
         new String[] {"instance.home", stagingFile("symlink-home.yml", STAGING_URL, link,
-            BackupUnderLoadIT.section(DbKind.POSTGRESQL, stagingDb), stageSection).toString()},
+            BackupUnderLoadIT.section(kind, stagingDb), stageSection).toString()},
         new String[] {"instance.home", stagingFile("inside-home.yml", STAGING_URL, prodHome.resolve("staging"),
-            BackupUnderLoadIT.section(DbKind.POSTGRESQL, stagingDb), stageSection).toString()},
+            BackupUnderLoadIT.section(kind, stagingDb), stageSection).toString()},
         new String[] {"instance.base-url", stagingFile("same-url.yml", prodBaseUrl.toUpperCase(java.util.Locale.ROOT).replace("HTTP://", "http://") + "/",
-            stagingHome, BackupUnderLoadIT.section(DbKind.POSTGRESQL, stagingDb), stageSection).toString()});
+            stagingHome, BackupUnderLoadIT.section(kind, stagingDb), stageSection).toString()});
     for (String[] r : refused) {
       Scenario.Run run = snapstash("-c", prodConfig.toString(), "stage", "--from", "latest", "--staging", r[1], "--yes", "--apply-hosts");
       assertThat(run.exit()).as(r[1] + ": " + run.out() + run.err()).isEqualTo(3);
@@ -155,10 +163,10 @@ class StageIT {
     assertThat(count(stagingDb, "SELECT COUNT(*) FROM plugin_setting WHERE key_name LIKE 'acnct.bitbucket.mirror.%'")).isZero();
     assertThat(count(stagingDb, "SELECT COUNT(*) FROM plugin_setting WHERE key_name = 'ac.addon.list' AND key_value LIKE '%mirror%'")).isZero();
     assertThat(count(stagingDb, "SELECT COUNT(*) FROM plugin_setting WHERE key_name LIKE 'applinks.%'")).isZero();
-    assertThat(count(stagingDb, "SELECT COUNT(*) FROM \"AO_A0B856_WEBHOOK\" WHERE \"ACTIVE\"")).isZero();
-    assertThat(count(stagingDb, "SELECT COUNT(*) FROM \"AO_A0B856_WEBHOOK\"")).isEqualTo(2);
-    assertThat(count(stagingDb, "SELECT COUNT(*) FROM sta_repo_hook WHERE is_enabled")).isZero();
-    assertThat(count(stagingDb, "SELECT COUNT(*) FROM \"AO_5A4C1B_AOSLACK_LINK\"")).isZero();
+    assertThat(count(stagingDb, "SELECT COUNT(*) FROM " + q + "AO_A0B856_WEBHOOK" + q + " WHERE " + q + "ACTIVE" + q + " = TRUE")).isZero();
+    assertThat(count(stagingDb, "SELECT COUNT(*) FROM " + q + "AO_A0B856_WEBHOOK" + q)).isEqualTo(2);
+    assertThat(count(stagingDb, "SELECT COUNT(*) FROM sta_repo_hook WHERE is_enabled = TRUE")).isZero();
+    assertThat(count(stagingDb, "SELECT COUNT(*) FROM " + q + "AO_5A4C1B_AOSLACK_LINK" + q)).isZero();
     assertThat(value(stagingDb, "SELECT prop_value FROM app_property WHERE prop_key = 'instance.url'")).isEqualTo(STAGING_URL);
     assertThat(value(stagingDb, "SELECT prop_value FROM app_property WHERE prop_key = 'server.id'"))
         .isNotEqualTo(prodServerId).matches("[A-Z0-9]{4}(-[A-Z0-9]{4}){3}");
@@ -212,7 +220,7 @@ class StageIT {
     assertThat(tree(stagingHome)).isEqualTo(stagedTree);
 
     // ---- an unattended refresh that would do more than the reviewed plan is refused, changing nothing.
-    Path changed = stagingFile("changed.yml", STAGING_URL, stagingHome, BackupUnderLoadIT.section(DbKind.POSTGRESQL, stagingDb),
+    Path changed = stagingFile("changed.yml", STAGING_URL, stagingHome, BackupUnderLoadIT.section(kind, stagingDb),
         stageSection.replace("enable-rules: [mirror-settings-8x]", "enable-rules: []"));
     Scenario.Run drifted = snapstash("-c", prodConfig.toString(), "stage", "--from", "latest", "--staging", changed.toString(), "--yes",
         "--plan-file", planFile.toString());
@@ -249,7 +257,8 @@ class StageIT {
   }
 
   private static long tables(TestDatabase db) throws Exception {
-    return count(db, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'");
+    return count(db, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
+        + (db.kind().equals("postgresql") ? "'public'" : "DATABASE()"));
   }
 
   /** Every file's path, size and content, and every directory's, as one digest: any write shows. */
