@@ -29,6 +29,7 @@ import picocli.CommandLine.ScopeType;
       ListCommand.class,
       PruneCommand.class,
       RestoreCommand.class,
+      StageCommand.class,
       VerifyCommand.class,
       RecoverCommand.class,
       CheckCommand.class,

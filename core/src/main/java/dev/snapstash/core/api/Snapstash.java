@@ -346,6 +346,143 @@ public final class Snapstash {
         new Consistency(c.runner(), new SecureRandom()));
   }
 
+  // ---- stage
+
+  /**
+   * A staging refresh: which backup, and the staging file (a configuration of the staging instance: its home, base
+   * URL and database, and its {@code stage:} section).
+   *
+   * @param tag a backup tag or "latest"
+   * @param stagingFile the file's name, for messages
+   * @param applyHosts write the hosts block into stage.hosts-file
+   * @param approved the reviewed plan ({@link dev.snapstash.core.stage.StageReport#reviewable()} of a plan) the
+   *     refresh must match, or null
+   */
+  public record StageRequest(String tag, SnapstashConfig staging, String stagingFile, boolean applyHosts, String approved) {
+    /** A refresh without a reviewed plan to match. */
+    public StageRequest(String tag, SnapstashConfig staging, String stagingFile, boolean applyHosts) {
+      this(tag, staging, stagingFile, applyHosts, null);
+    }
+  }
+
+  /**
+   * A refresh decided but not begun: the guard has passed, the rules are chosen. Its {@link #report()} is the plan
+   * that {@code --plan} prints; nothing is written until {@link #stage(StagePlan, Progress)}.
+   */
+  public static final class StagePlan {
+    private final StageRequest request;
+    private final Staging staging;
+    private final List<dev.snapstash.core.stage.RuleSet.Decision> decisions;
+    private final dev.snapstash.core.stage.Parameters parameters;
+    private final dev.snapstash.core.stage.StageReport report;
+
+    private StagePlan(
+        StageRequest request, Staging staging, List<dev.snapstash.core.stage.RuleSet.Decision> decisions,
+        dev.snapstash.core.stage.Parameters parameters, dev.snapstash.core.stage.StageReport report) {
+      this.request = request;
+      this.staging = staging;
+      this.decisions = decisions;
+      this.parameters = parameters;
+      this.report = report;
+    }
+
+    /** What the refresh would do: every rule PLANNED or SKIPPED with its reason, and the hosts block. */
+    public dev.snapstash.core.stage.StageReport report() {
+      return report;
+    }
+
+    /** The tag "latest" stood for when planned. */
+    public String tag() {
+      return report.tag();
+    }
+  }
+
+  /**
+   * What a refresh did; {@code failure} is set when a rule failed (its transaction rolled back, the run stopped):
+   * the caller prints the report, then throws it.
+   */
+  public record Staged(dev.snapstash.core.stage.StageReport report, @com.fasterxml.jackson.annotation.JsonIgnore SnapstashException failure) {}
+
+  /**
+   * Refuses a staging target that could be production (CONFIG, naming the staging key to fix), resolves the
+   * backup and chooses the rules; writes nothing and connects to no database.
+   */
+  public StagePlan planStage(StageRequest request) {
+    return planStage(request, dev.snapstash.core.stage.IsolationGuard.Resolver.SYSTEM);
+  }
+
+  /** {@link #planStage(StageRequest)} with another name resolver (tests). */
+  public StagePlan planStage(StageRequest request, dev.snapstash.core.stage.IsolationGuard.Resolver resolver) {
+    Staging staging = new Staging(this, composition, request.staging(), request.stagingFile(),
+        new dev.snapstash.core.stage.IsolationGuard(resolver));
+    staging.requireIsolated();
+    String tag = resolveTag(request.tag());
+    String version = staging.bitbucketVersion(tag);
+    SnapstashConfig.Stage st = staging.staging().config().stage();
+    dev.snapstash.core.stage.Parameters parameters = staging.parameters();
+    List<dev.snapstash.core.stage.RuleSet.Decision> decisions =
+        staging.rules().decide(version, parameters, st.enableRules(), st.skipRules());
+    var hosts = dev.snapstash.core.stage.HostsBlock.of(st.hostsAddress(), staging.productionHosts(), staging.stagingHosts());
+    var report = new dev.snapstash.core.stage.StageReport(
+        tag, version, true, staging.now(), staging.staging().config().instance().home().toString(),
+        staging.stagingLogin().address().toString(), staging.ruleFiles(), parameters.shown(),
+        decisions.stream().map(d -> dev.snapstash.core.stage.RuleRunner.plan(d, parameters)).toList(), null, hosts,
+        null, dev.snapstash.core.stage.StageReport.AFTER_START, List.of(), null, true);
+    return new StagePlan(request, staging, decisions, parameters, report);
+  }
+
+  /**
+   * Refreshes staging as planned: the guard again, the restore into the staging home and database (replacing what
+   * a previous refresh left; never a database a live instance uses), the rules each in its own transaction, the
+   * hosts block, and the audit next to the staging home. A restored copy that fails its checks ends the refresh
+   * before any rule runs (VERIFICATION).
+   */
+  public Staged stage(StagePlan plan, Progress progress) {
+    Staging staging = plan.staging;
+    staging.requireIsolated();
+    if (plan.request.approved() != null && !plan.request.approved().equals(plan.report.reviewable())) {
+      throw new SnapstashException(ErrorKind.PRECONDITION,
+          "the refresh would differ from the reviewed plan in --plan-file (rules, their statements, parameters,"
+              + " targets, Bitbucket version or hosts changed); nothing was changed: review a new plan with --plan"
+              + " --plan-file");
+    }
+    Path home = staging.staging().config().instance().home();
+    RestoreRequest rr = new RestoreRequest(plan.tag(), home, null, true, false, true, false);
+    Restored restored = restore(new RestorePlan(rr, staging.staging(), home), progress);
+    failure(restored).ifPresent(e -> {
+      throw e;
+    });
+    List<String> dbHosts;
+    dev.snapstash.core.stage.RuleRunner.Result result;
+    try (java.sql.Connection c = Staging.connect(staging.stagingLogin())) {
+      c.setAutoCommit(false);
+      var runner = new dev.snapstash.core.stage.RuleRunner(c, home, plan.parameters);
+      // After the runner set the session's quoting (MySQL), before its rules remove the links and hooks.
+      dbHosts = Staging.hostsInDatabase(c);
+      result = runner.run(plan.decisions);
+    } catch (java.sql.SQLException e) {
+      throw new SnapstashException(ErrorKind.UNREACHABLE,
+          "cannot connect to the staging database " + staging.stagingLogin().address() + " to sanitise it: "
+              + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("")));
+    }
+    SnapstashConfig.Stage st = staging.staging().config().stage();
+    List<String> prodHosts = new ArrayList<>(staging.productionHosts());
+    prodHosts.addAll(dbHosts);
+    var hosts = dev.snapstash.core.stage.HostsBlock.of(st.hostsAddress(), prodHosts, staging.stagingHosts());
+    String applied = null;
+    if (plan.request.applyHosts() && result.failure() == null) {
+      hosts.apply(st.hostsFile());
+      applied = st.hostsFile().toString();
+    }
+    String recovery = result.failure() == null ? staging.writeRecoveryPassword().toString() : null;
+    var report = new dev.snapstash.core.stage.StageReport(
+        plan.tag(), plan.report.bitbucketVersion(), false, staging.now(), home.toString(),
+        staging.stagingLogin().address().toString(), staging.ruleFiles(), plan.parameters.shown(), result.outcomes(),
+        restored.report(), hosts, applied, dev.snapstash.core.stage.StageReport.AFTER_START, List.of(), recovery,
+        result.failure() == null).writeAudit(staging.auditDir());
+    return new Staged(report, result.failure());
+  }
+
   // ---- verify and drill
 
   /**

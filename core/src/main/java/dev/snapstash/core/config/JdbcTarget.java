@@ -46,9 +46,7 @@ public final class JdbcTarget {
         "--jdbc-url needs database.type " + String.join(" or ", serverTypes()) + ", not " + d.type()
             + " (an embedded database is restored inside the target home; choose it with --home-target)"));
     Record settings = (Record) dp.retarget(d.settings(), parse(jdbcUrl, shape));
-    return new SnapstashConfig(
-        config.instance(), config.backup(), config.quiesce(), config.disk(), d.withSettings(settings),
-        config.retention(), config.verify(), config.notifications(), config.archives());
+    return config.withDatabase(d.withSettings(settings));
   }
 
   /** The database strategies a {@code --jdbc-url} can point somewhere else. */

@@ -33,7 +33,13 @@ public record SnapstashConfig(
             def = "[]",
             strategies = "archive",
             common = Destination.class)
-        @JsonProperty("archive") List<Choice> archives) {
+        @JsonProperty("archive") List<Choice> archives,
+    @Key(
+            doc =
+                "How `snapstash stage` sanitises a staging copy. Read only from the file given to `stage"
+                    + " --staging`, whose other sections describe the staging instance (its home, base URL and"
+                    + " database); see docs/staging.md.")
+        Stage stage) {
 
   public SnapstashConfig {
     notifications = notifications == null ? List.of() : List.copyOf(notifications);
@@ -70,6 +76,18 @@ public record SnapstashConfig(
                 + " or a digit");
       }
     }
+  }
+
+  /** This configuration with {@code database} chosen instead (a restore pointed at another database). */
+  public SnapstashConfig withDatabase(Choice database) {
+    return new SnapstashConfig(
+        instance, backup, quiesce, disk, database, retention, verify, notifications, archives, stage);
+  }
+
+  /** This configuration with {@code backup} instead (a staging file reads production's backups). */
+  public SnapstashConfig withBackup(Backup backup) {
+    return new SnapstashConfig(
+        instance, backup, quiesce, disk, database, retention, verify, notifications, archives, stage);
   }
 
   public record Instance(
@@ -183,4 +201,50 @@ public record SnapstashConfig(
               def = "1h")
           Duration fsckBudget) {}
 
+  public record Stage(
+      @Key(
+              doc =
+                  "A YAML file of the administrator's own sanitising rules, run after the shipped ones, in the same"
+                      + " format (docs/staging.md).")
+          Path rulesFile,
+      @Key(
+              doc =
+                  "Ids of shipped rules that are disabled by default to run anyway (each says why it is disabled),"
+                      + " such as `mirror-settings-8x`.",
+              def = "[]")
+          List<String> enableRules,
+      @Key(doc = "Ids of rules not to run. The audit lists them as skipped.", def = "[]") List<String> skipRules,
+      @Key(
+              doc =
+                  "Where the staging copy's mail goes, `HOST:PORT` of a mail sink such as MailHog; rules read it as"
+                      + " `${mail-sink}`, `${mail-sink-host}` and `${mail-sink-port}`. Empty: mail rules that need it"
+                      + " are skipped.",
+              def = "")
+          String mailSink,
+      @Key(
+              doc =
+                  "A file holding a development licence to apply (`app_property` `license`). Never printed; the"
+                      + " audit shows it redacted. Empty: production's licence stays.")
+          Path licenseFile,
+      @Key(
+              doc =
+                  "Where the audit of each refresh is written (`stage-<tag>-<time>.json` and `.txt`). Default: the"
+                      + " directory that holds instance.home.")
+          Path auditDir,
+      @Key(doc = "The hosts file `stage --apply-hosts` writes its block into.", def = "/etc/hosts") Path hostsFile,
+      @Key(
+              doc =
+                  "The address production's host names are sent to in the hosts block: by default 192.0.2.1, from"
+                      + " TEST-NET-1 (RFC 5737), which no network routes.",
+              def = "192.0.2.1")
+          String hostsAddress) {
+    public Stage {
+      enableRules = enableRules == null ? List.of() : List.copyOf(enableRules);
+      skipRules = skipRules == null ? List.of() : List.copyOf(skipRules);
+      mailSink = mailSink == null ? "" : mailSink.strip();
+      if (!mailSink.isEmpty() && !mailSink.matches("[A-Za-z0-9.\\-]+:[0-9]{1,5}")) {
+        throw new IllegalArgumentException("stage.mail-sink must be HOST:PORT, like mailhog.internal:1025");
+      }
+    }
+  }
 }

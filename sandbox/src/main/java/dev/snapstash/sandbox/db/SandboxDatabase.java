@@ -170,6 +170,11 @@ public final class SandboxDatabase implements AutoCloseable {
    * Bitbucket's {@code timestamp without time zone}, holding UTC. MariaDB's TIMESTAMP would convert from the
    * session's time zone and update itself on every row change; DATETIME stores what it is given.
    */
+  /** An upper-case identifier as Bitbucket's plugin tables are named: quoted, in the server's own way. */
+  private String q(String identifier) {
+    return kind == DbKind.MARIADB ? "`" + identifier + "`" : "\"" + identifier + "\"";
+  }
+
   private String timestamp() {
     return kind == DbKind.MARIADB ? "DATETIME(3)" : "TIMESTAMP(3)";
   }
@@ -253,7 +258,23 @@ public final class SandboxDatabase implements AutoCloseable {
                 + " NOT NULL)",
             "CREATE TABLE IF NOT EXISTS app_user (id BIGINT PRIMARY KEY, user_name " + v + " NOT NULL UNIQUE,"
                 + " display_name " + v + " NOT NULL, email_address " + v + " NOT NULL, credential " + v
-                + " NOT NULL, sysadmin BOOLEAN NOT NULL)");
+                + " NOT NULL, sysadmin BOOLEAN NOT NULL)",
+            // Integrations a staging refresh must neutralise, where Bitbucket keeps them (see the schema notes):
+            // built-in webhooks (5.4+), repository and project hooks, and the Slack plugin's links and users. The
+            // Slack tables' six-hex prefix is a hash Atlassian does not publish; this one is the sandbox's own.
+            "CREATE TABLE IF NOT EXISTS " + q("AO_A0B856_WEBHOOK") + " (" + q("ID") + " INTEGER PRIMARY KEY, "
+                + q("NAME") + " " + v + " NOT NULL, " + q("URL") + " VARCHAR(4000) NOT NULL, " + q("ACTIVE")
+                + " BOOLEAN, " + q("SCOPE_TYPE") + " " + v + ", " + q("SCOPE_ID") + " " + v + ", " + q("CREATED")
+                + " " + timestamp() + ", " + q("UPDATED") + " " + timestamp() + ")",
+            "CREATE TABLE IF NOT EXISTS sta_repo_hook (id INTEGER PRIMARY KEY, repository_id INTEGER, hook_key " + v
+                + " NOT NULL, is_enabled BOOLEAN NOT NULL, lob_id INTEGER, project_id INTEGER)",
+            "CREATE TABLE IF NOT EXISTS " + q("AO_5A4C1B_AOSLACK_LINK") + " (" + q("ID") + " INTEGER PRIMARY KEY, "
+                + q("TEAM_ID") + " " + v + " NOT NULL, " + q("TEAM_NAME") + " " + v + ", " + q("CLIENT_SECRET") + " "
+                + v + ", " + q("SIGNING_SECRET") + " " + v + ", " + q("ACCESS_TOKEN") + " " + v + ", "
+                + q("BOT_ACCESS_TOKEN") + " " + v + ")",
+            "CREATE TABLE IF NOT EXISTS " + q("AO_5A4C1B_AOSLACK_USER") + " (" + q("ID") + " INTEGER PRIMARY KEY, "
+                + q("SLACK_USER_ID") + " " + v + " NOT NULL, " + q("SLACK_TEAM_ID") + " " + v + " NOT NULL, "
+                + q("USER_KEY") + " " + v + ", " + q("USER_TOKEN") + " " + v + ")");
     inTransaction(
         c -> {
           try (Statement s = c.createStatement()) {
@@ -364,6 +385,25 @@ public final class SandboxDatabase implements AutoCloseable {
             {"", "com.atlassian.bitbucket.plugins.slack.workspace.T0SANDBOX.token",
                 "xoxb-0000-sandbox-" + Long.toHexString(System.nanoTime())},
           };
+          try (Statement st = c.createStatement()) {
+            String now = "CURRENT_TIMESTAMP";
+            st.executeUpdate("INSERT INTO " + q("AO_A0B856_WEBHOOK") + " (" + q("ID") + ", " + q("NAME") + ", " + q("URL")
+                + ", " + q("ACTIVE") + ", " + q("SCOPE_TYPE") + ", " + q("SCOPE_ID") + ", " + q("CREATED") + ", "
+                + q("UPDATED") + ") VALUES (1, 'jenkins', 'https://ci.corp.example.com/bitbucket-hook', TRUE,"
+                + " 'GLOBAL', NULL, " + now + ", " + now + "), (2, 'chat bot', 'https://bot.corp.example.com/events',"
+                + " TRUE, 'PROJECT', '1', " + now + ", " + now + ")");
+            st.executeUpdate("INSERT INTO sta_repo_hook (id, repository_id, hook_key, is_enabled, lob_id, project_id)"
+                + " VALUES (1, 1, 'com.nerdwin15.stash-stash-webhook-jenkins:jenkinsPostReceiveHook', TRUE, NULL,"
+                + " NULL), (2, NULL, 'com.atlassian.bitbucket.server.bitbucket-bundled-hooks:force-push-hook', TRUE,"
+                + " NULL, 1)");
+            st.executeUpdate("INSERT INTO " + q("AO_5A4C1B_AOSLACK_LINK") + " (" + q("ID") + ", " + q("TEAM_ID") + ", "
+                + q("TEAM_NAME") + ", " + q("CLIENT_SECRET") + ", " + q("SIGNING_SECRET") + ", " + q("ACCESS_TOKEN")
+                + ", " + q("BOT_ACCESS_TOKEN") + ") VALUES (1, 'T0SANDBOX', 'corp', 'sandbox-client-secret',"
+                + " 'sandbox-signing-secret', 'xoxp-0000-sandbox', 'xoxb-0000-sandbox')");
+            st.executeUpdate("INSERT INTO " + q("AO_5A4C1B_AOSLACK_USER") + " (" + q("ID") + ", " + q("SLACK_USER_ID")
+                + ", " + q("SLACK_TEAM_ID") + ", " + q("USER_KEY") + ", " + q("USER_TOKEN") + ") VALUES (1, 'U0ADMIN',"
+                + " 'T0SANDBOX', '1', 'xoxp-0001-sandbox')");
+          }
           try (PreparedStatement ps =
               c.prepareStatement("INSERT INTO plugin_setting (namespace, key_name, key_value) VALUES (?, ?, ?)")) {
             for (String[] s : settings) {
