@@ -77,12 +77,29 @@ public final class Sandbox {
     if (s.pid() == ProcessHandle.current().pid()) {
       return Optional.empty();
     }
-    String cmd = h.get().info().commandLine().orElse("");
+    String cmd = commandLine(h.get());
     // A pid from an earlier boot may belong to anything now; only a sandbox command line counts.
     if (!cmd.isEmpty() && !cmd.contains("--foreground")) {
       return Optional.empty();
     }
     return Optional.of(s.pid());
+  }
+
+  /**
+   * The whole command line: read from {@code /proc/<pid>/cmdline} where it exists, since the JDK's {@code
+   * ProcessHandle.Info.commandLine} keeps only its first page (4 KiB) and a long class path (a test's) pushed the
+   * sandbox's {@code --foreground} past it, so that a running sandbox read as stopped.
+   */
+  private static String commandLine(ProcessHandle h) {
+    Path proc = Path.of("/proc", Long.toString(h.pid()), "cmdline");
+    try {
+      if (Files.isReadable(proc)) {
+        return new String(Files.readAllBytes(proc), java.nio.charset.StandardCharsets.UTF_8).replace('\0', ' ').strip();
+      }
+    } catch (IOException e) {
+      // Gone meanwhile, or not ours to read: as the JDK sees it.
+    }
+    return h.info().commandLine().orElse("");
   }
 
   public static Status status(Path dir) {
