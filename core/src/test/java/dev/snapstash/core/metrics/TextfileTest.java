@@ -155,7 +155,7 @@ class TextfileTest {
     });
     reader.start();
     int[] sizes = {400, 1, 2000, 3};
-    for (int i = 0; i < 200 && bad.get() == null; i++) {
+    for (int i = 0; i < 60 && bad.get() == null; i++) {
       int n = sizes[i % sizes.length];
       file.update(p -> families(n));
     }
