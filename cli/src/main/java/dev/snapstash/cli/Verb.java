@@ -29,7 +29,8 @@ public abstract class Verb implements Callable<Integer> {
   /** The facade for the configuration, with the sandbox as the instance a drill starts on a restored copy. */
   protected Snapstash snapstash() {
     ProcessRunner runner = new ProcessRunner();
-    return Snapstash.configure(config()).runner(runner).version(Version.get()).drillInstance(new SandboxDrillInstance(runner)).build();
+    return Snapstash.configure(config()).runner(runner).version(Version.get()).drillInstance(new SandboxDrillInstance(runner))
+        .exitCodes(ExitCodes::of).build();
   }
 
   protected PrintWriter out() {

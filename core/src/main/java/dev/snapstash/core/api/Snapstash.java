@@ -17,6 +17,8 @@ import dev.snapstash.core.engine.RestoreEngine;
 import dev.snapstash.core.engine.Retention;
 import dev.snapstash.core.engine.RunGuard;
 import dev.snapstash.core.engine.VerifyEngine;
+import dev.snapstash.core.metrics.RunMetrics;
+import dev.snapstash.core.metrics.Textfile;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.process.ProcessRunner;
@@ -35,6 +37,8 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Function;
+import java.util.function.Supplier;
+import java.util.function.ToIntFunction;
 
 /**
  * The one entry point to snapstash, as Flyway's {@code Flyway} is to Flyway: built from a loaded configuration, it
@@ -49,12 +53,16 @@ import java.util.function.Function;
  * <p>Each call builds the strategies it needs afresh; an instance may be used for several calls, one at a time.
  */
 public final class Snapstash {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Snapstash.class);
+
   private final Composition composition;
   private final DrillInstance drillInstance;
+  private final ToIntFunction<ErrorKind> exitCodes;
 
-  private Snapstash(Composition composition, DrillInstance drillInstance) {
+  private Snapstash(Composition composition, DrillInstance drillInstance, ToIntFunction<ErrorKind> exitCodes) {
     this.composition = composition;
     this.drillInstance = drillInstance;
+    this.exitCodes = exitCodes;
   }
 
   /** A facade for {@code config}, with the builder's defaults for everything else. */
@@ -69,6 +77,7 @@ public final class Snapstash {
     private Function<String, String> environment = System::getenv;
     private String version = "unknown";
     private DrillInstance drillInstance;
+    private ToIntFunction<ErrorKind> exitCodes;
 
     private Builder(SnapstashConfig config) {
       this.config = Objects.requireNonNull(config, "config");
@@ -98,8 +107,17 @@ public final class Snapstash {
       return this;
     }
 
+    /**
+     * The exit code the caller ends with for each kind of failure, for the metrics textfile's {@code
+     * snapstash_last_run_exit_code}; without it that series is not written.
+     */
+    public Builder exitCodes(ToIntFunction<ErrorKind> exitCodes) {
+      this.exitCodes = exitCodes;
+      return this;
+    }
+
     public Snapstash build() {
-      return new Snapstash(new Composition(config, runner, environment, version), drillInstance);
+      return new Snapstash(new Composition(config, runner, environment, version), drillInstance, exitCodes);
     }
   }
 
@@ -120,7 +138,7 @@ public final class Snapstash {
 
   /** Takes one backup and returns its complete manifest; throws after cleaning up if anything fails. */
   public Manifest backup(Progress progress) {
-    return composition.backupEngine().backup(progress);
+    return metered("backup", () -> composition.backupEngine().backup(progress), Snapstash::failure);
   }
 
   // ---- recover
@@ -187,9 +205,13 @@ public final class Snapstash {
               + " configuration");
     }
     BackupStore store = composition.store();
-    try (RunGuard guard = RunGuard.acquire(store, "prune")) {
-      return new Pruner(store).prune(policy, dryRun, Progress.NONE);
-    }
+    Supplier<Pruner.Result> prune = () -> {
+      try (RunGuard guard = RunGuard.acquire(store, "prune")) {
+        return new Pruner(store).prune(policy, dryRun, Progress.NONE);
+      }
+    };
+    // A dry run changes nothing, so it must not stand in the metrics for the last real prune.
+    return dryRun ? prune.get() : metered("prune", prune, r -> Optional.empty());
   }
 
   // ---- archive destinations
@@ -500,6 +522,10 @@ public final class Snapstash {
    * fails a check is returned; {@link #failure(VerifyEngine.Report)} is the error to end with.
    */
   public VerifyEngine.Report verify(VerifyRequest request, Progress progress) {
+    return metered("verify", () -> verifyUnmetered(request, progress), Snapstash::failure);
+  }
+
+  private VerifyEngine.Report verifyUnmetered(VerifyRequest request, Progress progress) {
     if (request.drill()) {
       requireDrillInstance();
     }
@@ -561,6 +587,63 @@ public final class Snapstash {
     if (drillInstance == null) {
       throw new SnapstashException(
           ErrorKind.PRECONDITION, "a drill needs an instance to start on the restored copy, and none was given");
+    }
+  }
+
+  // ---- metrics
+
+  /**
+   * Runs {@code call} and then writes the metrics textfile (when metrics.textfile is set), whether it succeeded,
+   * returned a failed result or threw. Writing the metrics never changes the outcome: a failure to write is a
+   * warning.
+   */
+  private <T> T metered(String operation, Supplier<T> call, Function<T, Optional<SnapstashException>> failureOf) {
+    long t0 = System.nanoTime();
+    T result;
+    try {
+      result = call.get();
+    } catch (RuntimeException e) {
+      writeMetrics(operation, t0, e instanceof SnapstashException se ? se.kind() : ErrorKind.INTERNAL);
+      throw e;
+    }
+    writeMetrics(operation, t0, failureOf.apply(result).map(SnapstashException::kind).orElse(null));
+    return result;
+  }
+
+  private void writeMetrics(String operation, long t0, ErrorKind failure) {
+    SnapstashConfig config = composition.config();
+    Path file = config.metrics() == null ? null : config.metrics().textfile();
+    if (file == null) {
+      return;
+    }
+    Textfile textfile = new Textfile(file);
+    // An interrupted run (Ctrl-C, SIGTERM) is worth recording too, but a file channel opened by a thread whose
+    // interrupt flag is set closes at once: clear the flag for the write, and set it again after.
+    boolean interrupted = Thread.interrupted();
+    try {
+      RunMetrics.Run run = new RunMetrics.Run(
+          operation, Instant.now(), Duration.ofNanos(System.nanoTime() - t0), failure,
+          exitCodes == null ? null : failure == null ? 0 : exitCodes.applyAsInt(failure));
+      List<Manifest> manifests;
+      try {
+        manifests = new BackupStore(config.backup().root()).list();
+      } catch (SnapstashException e) {
+        // An unreadable backup root holds no backup anyone could restore: say so rather than write nothing.
+        manifests = List.of();
+      }
+      List<Manifest> found = manifests;
+      boolean replaced = textfile.update(previous -> RunMetrics.after(config.instance().name(), run, found, previous));
+      if (replaced) {
+        log.warn("the metrics textfile {} was not in the Prometheus text format; it was replaced, and the last runs of"
+            + " the other operations are missing from it until they run again", file);
+      }
+    } catch (java.io.IOException | RuntimeException e) {
+      log.warn("could not write the metrics textfile {} (metrics.textfile): {}; the {} itself is not affected", file,
+          e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage(), operation);
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 

@@ -39,7 +39,9 @@ public record SnapstashConfig(
                 "How `snapstash stage` sanitises a staging copy. Read only from the file given to `stage"
                     + " --staging`, whose other sections describe the staging instance (its home, base URL and"
                     + " database); see docs/staging.md.")
-        Stage stage) {
+        Stage stage,
+    @Key(doc = "Prometheus metrics of every backup, verify and prune, for node_exporter's textfile collector.")
+        Metrics metrics) {
 
   public SnapstashConfig {
     notifications = notifications == null ? List.of() : List.copyOf(notifications);
@@ -81,13 +83,13 @@ public record SnapstashConfig(
   /** This configuration with {@code database} chosen instead (a restore pointed at another database). */
   public SnapstashConfig withDatabase(Choice database) {
     return new SnapstashConfig(
-        instance, backup, quiesce, disk, database, retention, verify, notifications, archives, stage);
+        instance, backup, quiesce, disk, database, retention, verify, notifications, archives, stage, metrics);
   }
 
   /** This configuration with {@code backup} instead (a staging file reads production's backups). */
   public SnapstashConfig withBackup(Backup backup) {
     return new SnapstashConfig(
-        instance, backup, quiesce, disk, database, retention, verify, notifications, archives, stage);
+        instance, backup, quiesce, disk, database, retention, verify, notifications, archives, stage, metrics);
   }
 
   public record Instance(
@@ -244,6 +246,24 @@ public record SnapstashConfig(
       mailSink = mailSink == null ? "" : mailSink.strip();
       if (!mailSink.isEmpty() && !mailSink.matches("[A-Za-z0-9.\\-]+:[0-9]{1,5}")) {
         throw new IllegalArgumentException("stage.mail-sink must be HOST:PORT, like mailhog.internal:1025");
+      }
+    }
+  }
+
+  public record Metrics(
+      @Key(
+              doc =
+                  "The file the metrics are written to, in node_exporter's textfile directory (its"
+                      + " --collector.textfile.directory), ending in `.prom`, for example"
+                      + " `/var/lib/node_exporter/textfile_collector/snapstash.prom`. Written after every backup,"
+                      + " verify and prune, whether it succeeded or not, by rename, readable by all (it holds no"
+                      + " secret); several instances may share it. A file that cannot be written is a warning, never"
+                      + " a failed run. Unset: no metrics. See docs/operations.md.")
+          Path textfile) {
+    public Metrics {
+      if (textfile != null && !textfile.getFileName().toString().endsWith(".prom")) {
+        throw new IllegalArgumentException(
+            "metrics.textfile " + textfile + " must end in .prom, or node_exporter's textfile collector ignores it");
       }
     }
   }
