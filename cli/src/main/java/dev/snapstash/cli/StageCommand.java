@@ -24,8 +24,11 @@ import picocli.CommandLine.Option;
       "  # what a refresh would do, changing nothing",
       "  snapstash stage --from latest -c prod.yml --staging staging.yml --plan",
       "  # the refresh, unattended",
-      "  snapstash stage --from latest -c prod.yml --staging staging.yml --yes"
+      "  snapstash stage --from latest -c prod.yml --staging staging.yml --yes",
+      "  # after the first start: check the running staging instance",
+      "  snapstash stage verify --staging staging.yml"
     },
+    subcommands = StageVerifyCommand.class,
     description = {
       "Refresh a staging instance from a production backup: restore it into the staging home and database of"
           + " --staging, then sanitise the copy by the shipped rules and stage.rules-file (base URL, server id,"
@@ -36,12 +39,12 @@ import picocli.CommandLine.Option;
           + " and database; never a database a live instance uses. See docs/staging.md."
     })
 final class StageCommand extends Verb {
-  @Option(names = "--from", required = true, paramLabel = "TAG", description = "The backup: a tag, or 'latest'.")
+  // Not required in picocli's sense: `stage verify` is parsed through this command and needs neither.
+  @Option(names = "--from", paramLabel = "TAG", description = "The backup: a tag, or 'latest' (required).")
   String from;
 
   @Option(
       names = "--staging",
-      required = true,
       paramLabel = "FILE",
       description =
           "The staging instance's configuration (its home, base URL and database), with a stage: section. SNAPSTASH_*"
@@ -58,6 +61,16 @@ final class StageCommand extends Verb {
   boolean applyHosts;
 
   @Option(
+      names = "--apply-jvm-args",
+      paramLabel = "FILE",
+      description =
+          "Write Atlassian's lockout recovery (-Datlassian.recovery.password with the password of the 0600 file the"
+              + " refresh writes) into JVM_SUPPORT_RECOMMENDED_ARGS of this start environment file of the staging"
+              + " installation (bin/_start-webapp.sh, or setenv.sh before 5.0), between markers; the password is"
+              + " never printed. Remove the block after the first start.")
+  Path applyJvmArgs;
+
+  @Option(
       names = "--plan-file",
       paramLabel = "FILE",
       description =
@@ -67,6 +80,11 @@ final class StageCommand extends Verb {
 
   @Override
   public Integer call() {
+    if (from == null || staging == null) {
+      throw new SnapstashException(ErrorKind.USAGE,
+          "stage needs " + (from == null ? "--from TAG (a backup tag, or 'latest')" : "--staging FILE")
+              + (from == null && staging == null ? " and --staging FILE" : ""));
+    }
     // Overrides name keys, not files: one meant for production's file must not move staging onto production.
     Map<String, String> env =
         System.getenv().entrySet().stream()
@@ -83,7 +101,8 @@ final class StageCommand extends Verb {
       }
     }
     Snapstash.StagePlan stagePlan =
-        snapstash.planStage(new Snapstash.StageRequest(from, stagingConfig, staging.toString(), applyHosts, approved));
+        snapstash.planStage(
+            new Snapstash.StageRequest(from, stagingConfig, staging.toString(), applyHosts, approved, applyJvmArgs));
     if (plan) {
       if (planFile != null) {
         try {

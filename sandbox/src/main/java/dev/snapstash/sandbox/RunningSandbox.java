@@ -238,8 +238,15 @@ public final class RunningSandbox implements AutoCloseable {
       SandboxKnobs knobs = new SandboxKnobs();
       Maintenance maintenance = new Maintenance(Clock.systemUTC(), knobs, maintenanceLog(layout));
       db.tracker(maintenance);
+      String recovery =
+          StartEnvironment.recoveryPassword(layout.startEnvironment(), System.getenv("JVM_SUPPORT_RECOMMENDED_ARGS"));
+      if (recovery != null) {
+        // As Bitbucket does: say loudly that the instance runs in recovery mode, never the password.
+        log.warn("lockout recovery mode (-D{} in {}): recovery_admin may log in; remove it before the next start",
+            StartEnvironment.RECOVERY_PROPERTY, layout.startEnvironment());
+      }
       BitbucketHandler handler = new BitbucketHandler(db, maintenance, knobs, new GitHttpBackend(), runner,
-          layout.repositories(), hooks, baseUrl, Map.of(adminToken, "admin"));
+          layout.repositories(), hooks, baseUrl, Map.of(adminToken, "admin"), recovery);
       Handler served = o.contextPath() == null ? handler : new ContextHandler(handler, o.contextPath());
       if (plain != null) {
         served = new ToHttps(served, plain, connector.getLocalPort());

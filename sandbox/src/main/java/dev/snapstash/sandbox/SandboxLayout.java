@@ -58,6 +58,14 @@ public record SandboxLayout(Path dir) {
     return log().resolve("start-error.json");
   }
 
+  /**
+   * The start environment file, where Bitbucket's installation has {@code bin/_start-webapp.sh}: its {@code
+   * JVM_SUPPORT_RECOMMENDED_ARGS} are read at start (see {@link StartEnvironment}).
+   */
+  public Path startEnvironment() {
+    return dir.resolve("bin").resolve("_start-webapp.sh");
+  }
+
   public Path stateFile() {
     return dir.resolve("sandbox.json");
   }

@@ -379,11 +379,19 @@ public final class Snapstash {
    * @param applyHosts write the hosts block into stage.hosts-file
    * @param approved the reviewed plan ({@link dev.snapstash.core.stage.StageReport#reviewable()} of a plan) the
    *     refresh must match, or null
+   * @param jvmArgsFile the staging start environment file ({@code _start-webapp.sh}, {@code setenv.sh}) to write the
+   *     lockout recovery into ({@code --apply-jvm-args}), or null
    */
-  public record StageRequest(String tag, SnapstashConfig staging, String stagingFile, boolean applyHosts, String approved) {
+  public record StageRequest(
+      String tag, SnapstashConfig staging, String stagingFile, boolean applyHosts, String approved, Path jvmArgsFile) {
     /** A refresh without a reviewed plan to match. */
     public StageRequest(String tag, SnapstashConfig staging, String stagingFile, boolean applyHosts) {
-      this(tag, staging, stagingFile, applyHosts, null);
+      this(tag, staging, stagingFile, applyHosts, null, null);
+    }
+
+    /** A refresh that writes no start environment file. */
+    public StageRequest(String tag, SnapstashConfig staging, String stagingFile, boolean applyHosts, String approved) {
+      this(tag, staging, stagingFile, applyHosts, approved, null);
     }
   }
 
@@ -449,7 +457,7 @@ public final class Snapstash {
         tag, version, true, staging.now(), staging.staging().config().instance().home().toString(),
         staging.stagingLogin().address().toString(), staging.ruleFiles(), parameters.shown(),
         decisions.stream().map(d -> dev.snapstash.core.stage.RuleRunner.plan(d, parameters)).toList(), null, hosts,
-        null, dev.snapstash.core.stage.StageReport.AFTER_START, List.of(), null, true);
+        null, dev.snapstash.core.stage.StageReport.AFTER_START, List.of(), null, null, true);
     return new StagePlan(request, staging, decisions, parameters, report);
   }
 
@@ -496,13 +504,30 @@ public final class Snapstash {
       hosts.apply(st.hostsFile());
       applied = st.hostsFile().toString();
     }
-    String recovery = result.failure() == null ? staging.writeRecoveryPassword().toString() : null;
+    Path recoveryFile = result.failure() == null ? staging.writeRecoveryPassword() : null;
+    String recovery = recoveryFile == null ? null : recoveryFile.toString();
+    String jvmArgs = null;
+    if (recoveryFile != null && plan.request.jvmArgsFile() != null) {
+      dev.snapstash.core.stage.JvmArgsBlock.write(plan.request.jvmArgsFile(), recoveryFile);
+      jvmArgs = plan.request.jvmArgsFile().toString();
+    }
     var report = new dev.snapstash.core.stage.StageReport(
         plan.tag(), plan.report.bitbucketVersion(), false, staging.now(), home.toString(),
         staging.stagingLogin().address().toString(), staging.ruleFiles(), plan.parameters.shown(), result.outcomes(),
         restored.report(), hosts, applied, dev.snapstash.core.stage.StageReport.AFTER_START, List.of(), recovery,
-        result.failure() == null).writeAudit(staging.auditDir());
+        jvmArgs, result.failure() == null).writeAudit(staging.auditDir());
     return new Staged(report, result.failure());
+  }
+
+  /**
+   * {@code stage verify}: this facade's instance (built from the staging file) checked through its REST API as the
+   * staging seed's post-start checks ask: base URL, mail server, licence, mirrors, database. Failed checks are in
+   * the answer; the caller prints it, then fails with VERIFICATION.
+   *
+   * @param stagingFile the file's name, for messages
+   */
+  public dev.snapstash.core.stage.StageVerifier.Verification verifyStage(String stagingFile) {
+    return StagingVerify.run(composition, stagingFile);
   }
 
   // ---- verify and drill

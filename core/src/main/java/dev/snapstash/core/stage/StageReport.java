@@ -18,6 +18,7 @@ import java.util.Map;
  * @param restore the restore's own report, null in a plan
  * @param hostsApplied the hosts file the block was written into, or null
  * @param audit the JSON audit file, then the text one; empty in a plan
+ * @param jvmArgsApplied the start environment file the lockout recovery was written into, or null
  */
 public record StageReport(
     String tag,
@@ -35,6 +36,7 @@ public record StageReport(
     List<String> afterStart,
     List<String> audit,
     String recoveryPasswordFile,
+    String jvmArgsApplied,
     boolean ok) {
 
   /**
@@ -80,7 +82,9 @@ public record StageReport(
           "Log-in: production's external user directory (LDAP, Crowd) is usually unreachable from staging; start"
               + " the first time with -Datlassian.recovery.password=<secret> in JVM_SUPPORT_RECOMMENDED_ARGS"
               + " (Atlassian's lockout recovery process), and remove it afterwards.",
-          "Never remove mirrors through the staging UI or REST API: that reaches production's mirrors.");
+          "Never remove mirrors through the staging UI or REST API: that reaches production's mirrors.",
+          "Then check the running copy: snapstash stage verify --staging <the staging file> (base URL, mail server,"
+              + " licence, mirrors, database; exit code 11 names a failed check).");
 
   /** The readable form: one line per rule, then the hosts block and the steps left. */
   public String text() {
@@ -128,11 +132,16 @@ public record StageReport(
         b.append("  left out of the block, since staging uses them: ").append(String.join(", ", hosts.kept())).append('\n');
       }
     }
-    if (recoveryPasswordFile != null) {
+    if (recoveryPasswordFile != null && jvmArgsApplied != null) {
+      b.append("  lockout recovery for the first start (Atlassian's lockout recovery process): written into\n")
+          .append("    ").append(jvmArgsApplied).append(" (JVM_SUPPORT_RECOMMENDED_ARGS, between snapstash markers), with the\n")
+          .append("  password of ").append(recoveryPasswordFile).append("; log in as recovery_admin, then delete the block\n")
+          .append("  before the next start\n");
+    } else if (recoveryPasswordFile != null) {
       b.append("  lockout recovery for the first start (Atlassian's lockout recovery process): add\n")
           .append("    -Datlassian.recovery.password=\"$(cat ").append(recoveryPasswordFile).append(")\"\n")
-          .append("  to JVM_SUPPORT_RECOMMENDED_ARGS in <install>/bin/_start-webapp.sh, start, log in as the recovery\n")
-          .append("  user with that password, then remove the property before the next start\n");
+          .append("  to JVM_SUPPORT_RECOMMENDED_ARGS in <install>/bin/_start-webapp.sh, start, log in as recovery_admin\n")
+          .append("  with that password, then remove the property before the next start\n");
     }
     b.append("  after the first start:\n");
     afterStart.forEach(s -> b.append("    - ").append(s).append('\n'));
@@ -155,7 +164,8 @@ public record StageReport(
     Path txt = dir.resolve(base + ".txt");
     StageReport withPaths =
         new StageReport(tag, bitbucketVersion, plan, at, stagingHome, stagingDatabase, ruleFiles, parameters, rules,
-            restore, hosts, hostsApplied, afterStart, List.of(json.toString(), txt.toString()), recoveryPasswordFile, ok);
+            restore, hosts, hostsApplied, afterStart, List.of(json.toString(), txt.toString()), recoveryPasswordFile,
+            jvmArgsApplied, ok);
     try {
       Files.createDirectories(dir);
       var mode = java.nio.file.attribute.PosixFilePermissions.asFileAttribute(

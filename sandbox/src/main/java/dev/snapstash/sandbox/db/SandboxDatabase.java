@@ -516,6 +516,32 @@ public final class SandboxDatabase implements AutoCloseable {
         });
   }
 
+  /** Every {@code app_property} whose key starts with {@code prefix}, by key. */
+  public java.util.SortedMap<String, String> appProperties(String prefix) {
+    return keyValues("SELECT prop_key, prop_value FROM app_property WHERE prop_key LIKE ?", prefix);
+  }
+
+  /** Every {@code plugin_setting} whose key starts with {@code prefix}, by key. */
+  public java.util.SortedMap<String, String> pluginSettings(String prefix) {
+    return keyValues("SELECT key_name, key_value FROM plugin_setting WHERE key_name LIKE ?", prefix);
+  }
+
+  private java.util.SortedMap<String, String> keyValues(String sql, String prefix) {
+    return inTransaction(
+        c -> {
+          java.util.SortedMap<String, String> out = new java.util.TreeMap<>();
+          try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, prefix.replace("_", "\\_").replace("%", "\\%") + "%");
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                out.put(rs.getString(1), rs.getString(2));
+              }
+            }
+          }
+          return out;
+        });
+  }
+
   public Page<Project> projects(int start, int limit) {
     return inTransaction(
         c -> {

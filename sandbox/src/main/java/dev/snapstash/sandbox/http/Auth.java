@@ -22,6 +22,10 @@ import java.util.stream.Collectors;
  *
  * <p>Failed logins are counted per user; past the CAPTCHA threshold every login of that user is refused, as
  * Bitbucket does until the user solves a CAPTCHA in a browser.
+ *
+ * <p>Started with a lockout recovery password, the user {@value #RECOVERY_USER} logs in with it as a system
+ * administrator, as Bitbucket's "Lockout recovery process" describes (step 3: "Log in ... using the
+ * 'recovery_admin' username and the temporary password"). Without one, that name is an unknown user.
  */
 final class Auth {
   /** Who a request is, and whether an access token proved it (a token never carries SYSADMIN). */
@@ -44,15 +48,26 @@ final class Auth {
     }
   }
 
+  /** The user name Bitbucket's lockout recovery logs in as. */
+  static final String RECOVERY_USER = "recovery_admin";
+
   private final Map<String, SandboxDatabase.User> users;
+  private final String recoveryPassword;
   private final Map<String, String> tokens;
   private final Map<String, String> verified = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> failures = new ConcurrentHashMap<>();
 
   /** @param tokens access token to user name */
   Auth(List<SandboxDatabase.User> users, Map<String, String> tokens) {
+    this(users, tokens, null);
+  }
+
+  /** @param recoveryPassword the lockout recovery password the sandbox was started with, or null */
+  Auth(List<SandboxDatabase.User> users, Map<String, String> tokens, String recoveryPassword) {
     this.users = users.stream().collect(Collectors.toMap(SandboxDatabase.User::name, Function.identity()));
     this.tokens = Map.copyOf(tokens);
+    // Bitbucket requires a non-blank value; a blank one leaves recovery off.
+    this.recoveryPassword = recoveryPassword == null || recoveryPassword.isBlank() ? null : recoveryPassword;
   }
 
   Outcome authenticate(String authorization, int captchaAfter) {
@@ -76,6 +91,13 @@ final class Auth {
     }
     String name = decoded.substring(0, colon);
     String password = decoded.substring(colon + 1);
+    if (recoveryPassword != null && name.equals(RECOVERY_USER)) {
+      boolean same = MessageDigest.isEqual(
+          password.getBytes(StandardCharsets.UTF_8), recoveryPassword.getBytes(StandardCharsets.UTF_8));
+      return same
+          ? new Outcome(new Principal(new SandboxDatabase.User(RECOVERY_USER, "Recovery Admin", null, null, true), false), null)
+          : new Outcome(null, Refusal.WRONG);
+    }
     SandboxDatabase.User u = users.get(name);
     if (u == null) {
       return new Outcome(null, Refusal.WRONG);

@@ -44,8 +44,26 @@ public final class BitbucketHandler extends Handler.Abstract {
       Path hooks,
       String baseUrl,
       Map<String, String> tokens) {
+    this(db, maintenance, knobs, backend, runner, repositories, hooks, baseUrl, tokens, null);
+  }
+
+  /**
+   * @param recoveryPassword Bitbucket's lockout recovery password ({@code -Datlassian.recovery.password}), or null:
+   *     while set, {@code recovery_admin} logs in with it as a system administrator
+   */
+  public BitbucketHandler(
+      SandboxDatabase db,
+      Maintenance maintenance,
+      SandboxKnobs knobs,
+      GitHttpBackend backend,
+      ProcessRunner runner,
+      Path repositories,
+      Path hooks,
+      String baseUrl,
+      Map<String, String> tokens,
+      String recoveryPassword) {
     this.maintenance = maintenance;
-    this.access = new Access(new Auth(db.users(), tokens), knobs, baseUrl);
+    this.access = new Access(new Auth(db.users(), tokens, recoveryPassword), knobs, baseUrl);
     this.frontDoor = new FrontDoor(knobs, baseUrl);
     this.knobRoutes = new KnobRoutes(knobs, maintenance, frontDoor, access);
     this.maintenanceRoutes = new MaintenanceRoutes(maintenance, access);

@@ -18,14 +18,19 @@ import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.util.Fields;
 
 /**
- * Bitbucket's REST subset under {@code /rest/api/1.0} (or {@code latest}), the unauthenticated {@code /status}, and
- * the pages outside the API.
+ * Bitbucket's REST subset under {@code /rest/api/1.0} (or {@code latest}) and {@code /rest/mirroring/latest}, the
+ * unauthenticated {@code /status}, and the pages outside the API.
  *
  * <p>Adding a resource is one method and one row of {@link #routes}: a {@code private void getX(Call c)} that reads
  * {@code c.group(n)}, {@code c.start()}/{@code c.limit()} or {@code c.x().readJson()} and answers once through
  * {@code c.x().json(...)} or {@code c.x().error(...)}, and {@code Route.get("/admin/x", Caller.SYSADMIN,
  * this::getX)} (or {@code Route.of("PUT", ...)}). The caller is checked before the method runs. A request no row
  * serves is answered 405 before credentials are asked for unless it is a {@code GET}, which is 404 after them.
+ * Resources of the mirroring plugin's API are routed as {@code mirroring:/path}.
+ *
+ * <p>Links are built from the base URL the instance is configured with ({@code app_property instance.url}, read at
+ * each request, as the staging rules and the administration page change it), as Bitbucket builds clone and self
+ * links; the URL the sandbox listens on only when none is configured.
  */
 final class RestRoutes {
   static final String VERSION = "8.19.1";
@@ -33,7 +38,7 @@ final class RestRoutes {
   static final String BUILD_DATE = "1718150400000";
   static final String NODE_ID = "5a4d6c1e-8b1f-4c3a-9e2d-0b5a5d1e5a11";
 
-  private static final Pattern REST = Pattern.compile("^/rest/api/(?:1\\.0|latest)(/.*)$");
+  private static final Pattern REST = Pattern.compile("^/rest/(?:api/(?:1\\.0|latest)|(mirroring)/latest)(/.*)$");
 
   /** Who may call a resource; a refused caller is answered by {@link Access}, in Bitbucket's words. */
   enum Caller {
@@ -102,6 +107,9 @@ final class RestRoutes {
   private final List<Route> routes = List.of(
       Route.get("/application-properties", Caller.ANYONE, this::getApplicationProperties),
       Route.get("/admin/cluster", Caller.SYSADMIN, this::getCluster),
+      Route.get("/admin/mail-server", Caller.SYSADMIN, this::getMailServer),
+      Route.get("/admin/license", Caller.SYSADMIN, this::getLicense),
+      Route.get("mirroring:/mirrorServers", Caller.SYSADMIN, this::getMirrorServers),
       Route.get("/projects/*", Caller.USER, this::getProjects),
       Route.get("/projects/([^/]*)/*", Caller.USER, this::getProject),
       Route.get("/projects/([^/]*)/repos/*", Caller.USER, this::getRepositories),
@@ -128,7 +136,7 @@ final class RestRoutes {
       page(x);
       return;
     }
-    String resource = rest.group(1);
+    String resource = rest.group(1) == null ? rest.group(2) : rest.group(1) + ":" + rest.group(2);
     Route route = null;
     Matcher params = null;
     for (Route r : routes) {
@@ -199,14 +207,84 @@ final class RestRoutes {
     c.x().json(200, Exchange.map("localNode", node, "nodes", List.of(node), "running", true));
   }
 
+  /**
+   * {@code RestMailConfiguration} from the sandbox's own layout ({@code app_property mail.server.*}; Bitbucket's is
+   * not public); 404 "not configured" without a host, as the OAS documents. The password is never answered.
+   */
+  private void getMailServer(Call c) {
+    Map<String, String> m = db.appProperties("mail.server.");
+    String host = m.get("mail.server.host");
+    if (host == null || host.isBlank()) {
+      c.x().error(404, "No mail server has been configured.", "com.atlassian.bitbucket.mail.NoMailHostConfigurationException");
+      return;
+    }
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("hostname", host);
+    String port = m.get("mail.server.port");
+    out.put("port", port == null ? 25 : Integer.parseInt(port.strip()));
+    out.put("protocol", m.getOrDefault("mail.server.protocol", "SMTP"));
+    out.put("useStartTls", Boolean.parseBoolean(m.get("mail.server.use-start-tls")));
+    out.put("requireStartTls", Boolean.parseBoolean(m.get("mail.server.require-start-tls")));
+    if (m.get("mail.server.username") != null) {
+      out.put("username", m.get("mail.server.username"));
+    }
+    if (m.get("mail.server.sender") != null) {
+      out.put("senderAddress", m.get("mail.server.sender"));
+    }
+    c.x().json(200, out);
+  }
+
+  /** {@code RestBitbucketLicense} for {@code app_property license}; 404 when none is installed (OAS). */
+  private void getLicense(Call c) {
+    Optional<String> license = db.appProperty("license");
+    if (license.isEmpty() || license.get().isBlank()) {
+      c.x().error(404, "No license has been installed.", "com.atlassian.bitbucket.license.NoSuchLicenseException");
+      return;
+    }
+    String serverId = db.appProperty("server.id").orElse(null);
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("license", license.get().strip());
+    out.put("serverId", serverId);
+    out.put("unlimitedNumberOfUsers", true);
+    out.put("status", Exchange.map("serverId", serverId, "currentNumberOfUsers", db.users().size()));
+    c.x().json(200, out);
+  }
+
+  /**
+   * The mirroring plugin's {@code listMirrors} page of {@code RestMirrorServer}, from the sandbox's mirror farm rows
+   * ({@code plugin_setting acnct.bitbucket.mirror.farm.<n>.url}): what the staging rules remove.
+   */
+  private void getMirrorServers(Call c) {
+    List<Map<String, Object>> mirrors = new ArrayList<>();
+    Pattern farm = Pattern.compile("acnct\\.bitbucket\\.mirror\\.farm\\.([^.]+)\\.url");
+    db.pluginSettings("acnct.bitbucket.mirror.").forEach((k, v) -> {
+      Matcher m = farm.matcher(k);
+      if (m.matches()) {
+        Map<String, Object> mirror = new LinkedHashMap<>();
+        mirror.put("baseUrl", v);
+        mirror.put("enabled", true);
+        mirror.put("id", "MIRROR-FARM-" + m.group(1));
+        mirror.put("mirrorType", "FARM");
+        mirror.put("name", "mirror farm " + m.group(1));
+        mirror.put("productVersion", VERSION);
+        mirrors.add(mirror);
+      }
+    });
+    int from = Math.min(c.start(), mirrors.size());
+    int to = Math.min(from + c.limit(), mirrors.size());
+    c.x().json(200, paged(new SandboxDatabase.Page<Object>(new ArrayList<>(mirrors.subList(from, to)), from, c.limit(),
+        to >= mirrors.size()), v -> v));
+  }
+
   private void getProjects(Call c) {
-    c.x().json(200, paged(db.projects(c.start(), c.limit()), this::project));
+    String base = linkBase();
+    c.x().json(200, paged(db.projects(c.start(), c.limit()), p -> project(p, base)));
   }
 
   private void getProject(Call c) {
     Optional<SandboxDatabase.Project> p = db.project(c.group(1));
     if (p.isPresent()) {
-      c.x().json(200, project(p.get()));
+      c.x().json(200, project(p.get(), linkBase()));
     } else {
       noSuchProject(c.x(), c.group(1));
     }
@@ -218,14 +296,15 @@ final class RestRoutes {
       noSuchProject(c.x(), c.group(1));
       return;
     }
-    c.x().json(200, paged(db.repositories(p.get().key(), c.start(), c.limit()), r -> repository(r, p.get())));
+    String base = linkBase();
+    c.x().json(200, paged(db.repositories(p.get().key(), c.start(), c.limit()), r -> repository(r, p.get(), base)));
   }
 
   private void getRepository(Call c) {
     Optional<SandboxDatabase.Repository> r = db.repository(c.group(1), c.group(2));
     Optional<SandboxDatabase.Project> p = db.project(c.group(1));
     if (r.isPresent() && p.isPresent()) {
-      c.x().json(200, repository(r.get(), p.get()));
+      c.x().json(200, repository(r.get(), p.get(), linkBase()));
     } else {
       c.x().error(404, "Repository " + c.group(1) + "/" + c.group(2) + " does not exist.",
           "com.atlassian.bitbucket.repository.NoSuchRepositoryException");
@@ -265,7 +344,13 @@ final class RestRoutes {
     return m;
   }
 
-  private Map<String, Object> project(SandboxDatabase.Project p) {
+  /** The configured base URL ({@code instance.url}), or the one the sandbox listens on when none is. */
+  private String linkBase() {
+    return db.appProperty("instance.url").filter(u -> !u.isBlank()).map(u -> u.endsWith("/") ? u.substring(0, u.length() - 1) : u)
+        .orElse(baseUrl);
+  }
+
+  private static Map<String, Object> project(SandboxDatabase.Project p, String baseUrl) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("key", p.key());
     m.put("id", p.id());
@@ -276,7 +361,7 @@ final class RestRoutes {
     return m;
   }
 
-  private Map<String, Object> repository(SandboxDatabase.Repository r, SandboxDatabase.Project p) {
+  private static Map<String, Object> repository(SandboxDatabase.Repository r, SandboxDatabase.Project p, String baseUrl) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("slug", r.slug());
     m.put("id", r.id());
@@ -286,7 +371,7 @@ final class RestRoutes {
     m.put("state", "AVAILABLE");
     m.put("statusMessage", "Available");
     m.put("forkable", true);
-    m.put("project", project(p));
+    m.put("project", project(p, baseUrl));
     m.put("public", false);
     String clone = baseUrl + "/scm/" + p.key().toLowerCase(Locale.ROOT) + "/" + r.slug() + ".git";
     m.put("links", Exchange.map(
