@@ -46,8 +46,44 @@ public record ForgetPartialSnapshot(String binary, String repository, String pas
       if (!ids.isEmpty()) {
         s.run(ResticCommands.forget(restic.target, s.passwordFile, ids, false));
       }
+      java.time.Instant pruneStarted = java.time.Instant.now();
       s.run(ResticCommands.prune(restic.target, s.passwordFile));
+      Path local = localPath(repository);
+      if (local != null) {
+        removeTemporaryPacks(local, pruneStarted);
+      }
       return null;
     });
+  }
+
+  /** The directory of a local repository ({@code /path} or {@code local:/path}); null for any other backend. */
+  static Path localPath(String repository) {
+    if (repository.startsWith("local:")) {
+      return Path.of(repository.substring("local:".length()));
+    }
+    return repository.matches("^[a-z0-9]+:.*") ? null : Path.of(repository);
+  }
+
+  /**
+   * A restic killed while it wrote a pack to a local repository leaves {@code data/xx/<id>-tmp-<n>}, which no restic
+   * command removes. Only those last written before the prune started are removed: prune holds the exclusive lock,
+   * so it succeeds only when no live restic is writing; a writer that started after it has touched its temporary
+   * file since.
+   */
+  private static void removeTemporaryPacks(Path repository, java.time.Instant before) {
+    Path data = repository.resolve("data");
+    if (!java.nio.file.Files.isDirectory(data)) {
+      return;
+    }
+    try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(data, 2)) {
+      for (Path f : files.filter(p -> p.getFileName().toString().contains("-tmp-")).toList()) {
+        if (java.nio.file.Files.getLastModifiedTime(f).toInstant().isBefore(before)) {
+          java.nio.file.Files.deleteIfExists(f);
+        }
+      }
+    } catch (java.io.IOException e) {
+      throw dev.snapstash.core.error.SnapstashException.storage(
+          "cannot remove the partial packs a killed restic left in " + data + ": " + e.getMessage(), e);
+    }
   }
 }

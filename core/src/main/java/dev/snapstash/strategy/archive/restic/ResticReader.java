@@ -117,12 +117,7 @@ final class ResticReader implements Reader {
         } else {
           type = Member.Type.FILE;
           contentPath = path;
-          content = new FilterInputStream(new DigestInputStream(tar, md)) {
-            @Override
-            public void close() {
-              // the tar stream stays open for the next member
-            }
-          };
+          content = new Content(new DigestInputStream(tar, md));
         }
       } else {
         throw damaged("its member " + name + " is of a kind snapstash never stores");
@@ -192,6 +187,45 @@ final class ResticReader implements Reader {
     if (seen.size() != index.sha256().size() || linkSeen.size() != index.links().size()) {
       throw damaged("its index lists " + index.sha256().size() + " files and " + index.links().size() + " hard links, and it holds "
           + seen.size() + " and " + linkSeen.size());
+    }
+  }
+
+  /**
+   * A file's content. A stream that breaks off (restic stopped at a damaged pack, the tar is cut short) is what a
+   * damaged copy looks like: VERIFICATION, with restic's own last word.
+   */
+  private final class Content extends FilterInputStream {
+    Content(InputStream in) {
+      super(in);
+    }
+
+    @Override
+    public int read() throws IOException {
+      try {
+        return super.read();
+      } catch (IOException e) {
+        throw broken(e);
+      }
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      try {
+        return super.read(b, off, len);
+      } catch (IOException e) {
+        throw broken(e);
+      }
+    }
+
+    @Override
+    public void close() {
+      // the tar stream stays open for the next member
+    }
+
+    private SnapstashException broken(IOException e) {
+      SnapstashException x = damaged("its stream broke off in " + contentPath + ": " + e.getMessage() + restic());
+      x.initCause(e);
+      return x;
     }
   }
 
