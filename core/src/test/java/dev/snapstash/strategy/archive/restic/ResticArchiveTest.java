@@ -194,6 +194,53 @@ class ResticArchiveTest {
   }
 
   @Test
+  void aStoreInterruptedWhileResticUploadsLeavesTheRepositoryAsItWas() throws Exception {
+    init();
+    ArchiveStrategy s = strategy(entry(passwordFile));
+    s.store(source("bb-20261206-010000", 0), UndoLog.NONE);
+    Set<String> before = repositoryFiles();
+    ArchiveStrategy.Source big = source("bb-20261207-010000", 160);
+    java.util.concurrent.atomic.AtomicReference<Throwable> thrown = new java.util.concurrent.atomic.AtomicReference<>();
+    Log log = new Log();
+    Thread storing = new Thread(() -> {
+      try {
+        s.store(big, log);
+      } catch (Throwable t) {
+        thrown.set(t);
+      }
+    });
+    storing.start();
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    // Interrupt once restic (not the index, which is written first) has uploaded a pack.
+    while (repositoryFiles().size() <= before.size() + 1 && storing.isAlive() && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    assertThat(storing.isAlive()).isTrue();
+    storing.interrupt();
+    storing.join(120_000);
+
+    assertThat(thrown.get()).isInstanceOfSatisfying(SnapstashException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.INTERRUPTED));
+    assertThat(log.done).containsAll(log.added).isNotEmpty();
+    assertThat(repositoryFiles()).isEqualTo(before);
+    assertThat(s.list()).extracting(ArchiveStrategy.Archived::tag).containsExactly("bb-20261206-010000");
+  }
+
+  static final class Log implements UndoLog {
+    final List<dev.snapstash.core.spi.Undo> added = new java.util.concurrent.CopyOnWriteArrayList<>();
+    final List<dev.snapstash.core.spi.Undo> done = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    @Override
+    public void add(dev.snapstash.core.spi.Undo undo) {
+      added.add(undo);
+    }
+
+    @Override
+    public void done(dev.snapstash.core.spi.Undo undo) {
+      done.add(undo);
+    }
+  }
+
+  @Test
   void recoverForgetsASnapshotWhoseRunWasKilledBeforeItWasMarkedDone() throws Exception {
     init();
     ArchiveStrategy s = strategy(entry(passwordFile));
