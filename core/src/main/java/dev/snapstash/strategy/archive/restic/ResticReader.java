@@ -123,7 +123,8 @@ final class ResticReader implements Reader {
         throw damaged("its member " + name + " is of a kind snapstash never stores");
       }
       return new Member(
-          path, type, e.getMode() & 07777, e.getLongUserId(), e.getLongGroupId(), e.getLastModifiedTime().toInstant(),
+          path, type, e.getMode() & 07777, e.getLongUserId(), e.getLongGroupId(),
+          index.modified().getOrDefault(path, e.getLastModifiedTime().toInstant()),
           type == Member.Type.HARDLINK ? 0 : e.getSize(), link);
     }
   }

@@ -26,10 +26,13 @@ import java.util.Map;
  * reader give the links back as links and check every file end to end, against what was on disk when it was stored.
  *
  * <p>JSON lines: a header {@code {"dir": "/abs/path", "files": n, "bytes": n}}, then one line per file, {@code
- * {"path": "home/x", "sha256": "…"}} or {@code {"path": "home/y", "link": "home/x"}}, paths relative to the
- * backup directory with '/' separators.
+ * {"path": "home/x", "sha256": "…"}} or {@code {"path": "home/y", "link": "home/x"}}, then one line per member with
+ * its modification time to the nanosecond, {@code {"path": "home/x", "modified": "2026-12-07T01:00:00.123456789Z"}}
+ * (restic keeps it, but {@code restic dump} rounds it to the nearest second). Paths are relative to the backup
+ * directory, with '/' separators.
  */
-record SnapshotIndex(String dir, Map<String, String> sha256, Map<String, String> links, long bytes, long members) {
+record SnapshotIndex(
+    String dir, Map<String, String> sha256, Map<String, String> links, Map<String, java.time.Instant> modified, long bytes, long members) {
   /** The name of the index's directory in the snapshot's root: the dot makes it sort before any absolute path. */
   static final String DIR = ".snapstash-restic";
   static final String FILE = "index.jsonl";
@@ -41,7 +44,7 @@ record SnapshotIndex(String dir, Map<String, String> sha256, Map<String, String>
   static SnapshotIndex of(Path dir) throws IOException {
     Walk w = new Walk(dir.toAbsolutePath());
     w.walk(w.root);
-    return new SnapshotIndex(w.root.toString(), w.sha, w.links, w.bytes, w.members);
+    return new SnapshotIndex(w.root.toString(), w.sha, w.links, w.modified, w.bytes, w.members);
   }
 
   /**
@@ -52,6 +55,7 @@ record SnapshotIndex(String dir, Map<String, String> sha256, Map<String, String>
     final Path root;
     final Map<String, String> sha = new LinkedHashMap<>();
     final Map<String, String> links = new LinkedHashMap<>();
+    final Map<String, java.time.Instant> modified = new LinkedHashMap<>();
     final Map<Object, String> inodes = new HashMap<>();
     final byte[] buffer = new byte[1 << 20];
     final MessageDigest md = newSha256();
@@ -72,6 +76,7 @@ record SnapshotIndex(String dir, Map<String, String> sha256, Map<String, String>
         interrupted();
         members++;
         BasicFileAttributes a = Files.readAttributes(f, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        modified.put(relative(f), a.lastModifiedTime().toInstant());
         if (a.isDirectory()) {
           walk(f);
         } else if (a.isRegularFile()) {
@@ -81,7 +86,7 @@ record SnapshotIndex(String dir, Map<String, String> sha256, Map<String, String>
     }
 
     private void file(Path f, BasicFileAttributes a) throws IOException {
-      String rel = root.relativize(f).toString().replace(java.io.File.separatorChar, '/');
+      String rel = relative(f);
       int nlink = ((Number) Files.getAttribute(f, "unix:nlink", LinkOption.NOFOLLOW_LINKS)).intValue();
       if (nlink > 1 && a.fileKey() != null) {
         String first = inodes.putIfAbsent(a.fileKey(), rel);
@@ -102,6 +107,10 @@ record SnapshotIndex(String dir, Map<String, String> sha256, Map<String, String>
       sha.put(rel, HexFormat.of().formatHex(md.digest()));
     }
 
+    private String relative(Path f) {
+      return root.relativize(f).toString().replace(java.io.File.separatorChar, '/');
+    }
+
     private static byte[] utf8(Path p) {
       return p.getFileName().toString().getBytes(StandardCharsets.UTF_8);
     }
@@ -120,6 +129,9 @@ record SnapshotIndex(String dir, Map<String, String> sha256, Map<String, String>
     for (Map.Entry<String, String> e : links.entrySet()) {
       b.append(Json.MAPPER.createObjectNode().put("path", e.getKey()).put("link", e.getValue())).append('\n');
     }
+    for (Map.Entry<String, java.time.Instant> e : modified.entrySet()) {
+      b.append(Json.MAPPER.createObjectNode().put("path", e.getKey()).put("modified", e.getValue().toString())).append('\n');
+    }
     return b.toString();
   }
 
@@ -127,6 +139,7 @@ record SnapshotIndex(String dir, Map<String, String> sha256, Map<String, String>
   static SnapshotIndex parse(byte[] bytes) {
     Map<String, String> sha = new LinkedHashMap<>();
     Map<String, String> links = new LinkedHashMap<>();
+    Map<String, java.time.Instant> modified = new LinkedHashMap<>();
     String[] lines = new String(bytes, StandardCharsets.UTF_8).split("\n");
     try {
       JsonNode head = Json.MAPPER.readTree(lines[0]);
@@ -143,12 +156,14 @@ record SnapshotIndex(String dir, Map<String, String> sha256, Map<String, String>
           sha.put(path, n.get("sha256").asText());
         } else if (n.has("link")) {
           links.put(path, n.get("link").asText());
+        } else if (n.has("modified")) {
+          modified.put(path, java.time.Instant.parse(n.get("modified").asText()));
         } else {
           throw new IllegalArgumentException("line " + (i + 1) + " is neither a file nor a link");
         }
       }
-      return new SnapshotIndex(head.get("dir").asText(), sha, links, head.path("bytes").asLong(), head.path("members").asLong());
-    } catch (IOException e) {
+      return new SnapshotIndex(head.get("dir").asText(), sha, links, modified, head.path("bytes").asLong(), head.path("members").asLong());
+    } catch (IOException | java.time.format.DateTimeParseException e) {
       throw new IllegalArgumentException(e.getMessage(), e);
     }
   }

@@ -241,6 +241,27 @@ class ResticArchiveTest {
   }
 
   @Test
+  void modificationTimesComeBackAsStoredNotRoundedAsResticDumpWritesThem() throws Exception {
+    init();
+    ArchiveStrategy s = strategy(entry(passwordFile));
+    ArchiveStrategy.Source src = source("bb-20261207-010000", 0);
+    Instant odd = Instant.parse("2020-02-29T12:34:56.789Z");
+    Files.setLastModifiedTime(src.dir().resolve("home/bitbucket.properties"), java.nio.file.attribute.FileTime.from(odd));
+    s.store(src, UndoLog.NONE);
+
+    Instant read = null;
+    try (ArchiveStrategy.Reader r = s.open(src.tag())) {
+      ArchiveStrategy.Member m;
+      while ((m = r.next()) != null) {
+        if (m.path().equals("home/bitbucket.properties")) {
+          read = m.modified();
+        }
+      }
+    }
+    assertThat(read).isEqualTo(odd);
+  }
+
+  @Test
   void recoverForgetsASnapshotWhoseRunWasKilledBeforeItWasMarkedDone() throws Exception {
     init();
     ArchiveStrategy s = strategy(entry(passwordFile));
