@@ -196,6 +196,80 @@ public class ProcessRunner {
     }
   }
 
+  /**
+   * Starts the command and hands back its standard output as a stream (a {@code restic dump} read member by member),
+   * standard error drained and its tail kept. {@link Streaming#finish()} waits for the exit and throws as {@link
+   * #run} does on a failing exit code; {@link Streaming#close()} stops a process still running (the reader gave up).
+   */
+  public Streaming stream(Command command) {
+    Process process = start(command, ProcessBuilder.Redirect.PIPE, ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+    live.add(process);
+    Deque<String> tail = new ArrayDeque<>();
+    Thread err = drain(process.getErrorStream(), tail(command, tail));
+    return new Streaming(command, process, err, tail);
+  }
+
+  /** A running command's standard output; see {@link #stream}. Not thread-safe. */
+  public final class Streaming implements java.io.Closeable {
+    private final Command command;
+    private final Process process;
+    private final Thread stderr;
+    private final Deque<String> tail;
+
+    private Streaming(Command command, Process process, Thread stderr, Deque<String> tail) {
+      this.command = command;
+      this.process = process;
+      this.stderr = stderr;
+      this.tail = tail;
+    }
+
+    public InputStream stdout() {
+      return process.getInputStream();
+    }
+
+    /** The last lines of standard error so far, redacted. */
+    public String stderrTail() {
+      return join(tail);
+    }
+
+    /** Waits for the exit; throws {@link CommandFailedException} unless the exit code is an ok one. */
+    public ProcessResult finish() {
+      try {
+        process.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+      } catch (IOException e) {
+        // closed under us: the exit code says what happened
+      }
+      try {
+        int exit = process.waitFor();
+        stderr.join();
+        ProcessResult result = new ProcessResult(exit, "", join(tail), Duration.ZERO);
+        if (!command.okExitCodes().contains(exit)) {
+          throw failure(command, result);
+        }
+        return result;
+      } catch (InterruptedException e) {
+        killTree(process);
+        Thread.currentThread().interrupt();
+        throw new SnapstashException(ErrorKind.INTERRUPTED, command.program() + " was interrupted", e);
+      } finally {
+        live.remove(process);
+      }
+    }
+
+    @Override
+    public void close() {
+      if (process.isAlive()) {
+        killTree(process);
+      }
+      try {
+        process.getInputStream().close();
+      } catch (IOException e) {
+        // nothing more to read anyway
+      }
+      live.remove(process);
+    }
+  }
+
   private static Process start(Command command, ProcessBuilder.Redirect stdout, ProcessBuilder.Redirect stdin) {
     ProcessBuilder pb = builder(command.argv(), command);
     pb.redirectOutput(stdout);

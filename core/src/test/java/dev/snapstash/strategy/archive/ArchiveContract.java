@@ -119,10 +119,14 @@ public abstract class ArchiveContract {
     return new ArchiveStrategy.Source(tag, dir, at);
   }
 
-  /** What a tree holds, as comparable text per path: type, mode, time (seconds), content digest or link. */
+  /**
+   * What a tree holds, as comparable text per path: type, mode, time (seconds), content digest or link. Every name
+   * of a file with several names in the tree is marked "linked", whichever of them a strategy stores first (tar
+   * goes in directory order, restic in sorted order).
+   */
   protected static Map<String, String> describe(Path root) throws IOException {
     Map<String, String> out = new TreeMap<>();
-    Map<Object, String> inodes = new HashMap<>();
+    Map<Object, List<String>> inodes = new HashMap<>();
     Files.walkFileTree(root, new SimpleFileVisitor<>() {
       @Override
       public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) throws IOException {
@@ -138,13 +142,17 @@ public abstract class ArchiveContract {
         if (a.isSymbolicLink()) {
           out.put(r, "symlink -> " + Files.readSymbolicLink(f));
         } else {
-          String first = inodes.putIfAbsent(a.fileKey(), r);
-          out.put(r, "file " + mode(f) + " " + a.lastModifiedTime().toMillis() / 1000 + " " + sha(Files.newInputStream(f))
-              + (first == null ? "" : " linked"));
+          inodes.computeIfAbsent(a.fileKey(), k -> new ArrayList<>()).add(r);
+          out.put(r, "file " + mode(f) + " " + a.lastModifiedTime().toMillis() / 1000 + " " + sha(Files.newInputStream(f)));
         }
         return FileVisitResult.CONTINUE;
       }
     });
+    for (List<String> names : inodes.values()) {
+      if (names.size() > 1) {
+        names.forEach(n -> out.put(n, out.get(n) + " linked"));
+      }
+    }
     return out;
   }
 
@@ -167,6 +175,7 @@ public abstract class ArchiveContract {
         case HARDLINK -> {
           assertThat(files).as("the hard link %s names a file before it", m.path()).containsKey(m.linkTarget());
           out.put(m.path(), files.get(m.linkTarget()) + " linked");
+          out.put(m.linkTarget(), files.get(m.linkTarget()) + " linked");
         }
       }
     }
