@@ -150,6 +150,21 @@ class EmailNotifierTest {
     assertThat(log).contains("WARN").contains("192.0.2.1:25");
   }
 
+  /**
+   * A server that answers every line just under the limit would hold a run for the sum of them (six answers of
+   * 1.8 s against a 2 s limit): the limit is on the whole delivery, not on each read.
+   */
+  @Test
+  void aServerAnsweringSlowlyLineByLineIsGivenUpOnAtTheLimit() throws Exception {
+    int port = servers.slow(Duration.ofMillis(1800));
+    Notifier n = servers.notifier("host: 127.0.0.1\nport: " + port + "\nsecurity: none\n"
+        + "from: snapstash@example.com\nto: [backup-admin@example.com]\ntimeout: 2s\n");
+    long t = System.nanoTime();
+    String log = logOf(() -> assertTimeoutPreemptively(Duration.ofSeconds(30), () -> n.send(FAILURE)));
+    assertThat(Duration.ofNanos(System.nanoTime() - t)).isLessThan(Duration.ofSeconds(7));
+    assertThat(log).contains("WARN").contains("did not finish within 2s");
+  }
+
   @Test
   void whenFailureSendsNothingAfterASuccess() throws Exception {
     Notifier n = servers.notifier(servers.tlsEntry(servers.smtpsPort(), "5s") + "when: failure\n");

@@ -80,9 +80,12 @@ final class MailServers implements AutoCloseable {
     this.dir = dir;
     this.keystore = tls()[0];
     this.certificate = tls()[1];
-    mail = new GreenMail(new ServerSetup[] {
-        new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_SMTP),
-        new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_SMTPS)})
+    ServerSetup smtp = new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_SMTP);
+    ServerSetup smtps = new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_SMTPS);
+    // GreenMail's 2 s to start is short on a machine shared with other builds.
+    smtp.setServerStartupTimeout(30_000);
+    smtps.setServerStartupTimeout(30_000);
+    mail = new GreenMail(new ServerSetup[] {smtp, smtps})
         .withConfiguration(GreenMailConfiguration.aConfig().withUser("backup-admin@example.com", USER, PASSWORD));
     mail.start();
   }
@@ -134,6 +137,50 @@ final class MailServers implements AutoCloseable {
         c.close();
       }
     });
+    return s.getLocalPort();
+  }
+
+  /**
+   * A plain SMTP server that takes every command but answers each {@code pause} late: never long enough for one
+   * read to time out, so only a bound on the whole delivery stops it.
+   */
+  int slow(java.time.Duration pause) throws IOException {
+    ServerSocket s = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    Thread t = new Thread(() -> {
+      while (!s.isClosed()) {
+        try (Socket c = s.accept()) {
+          BufferedReader in = new BufferedReader(new InputStreamReader(c.getInputStream(), StandardCharsets.US_ASCII));
+          OutputStream out = c.getOutputStream();
+          Thread.sleep(pause.toMillis());
+          say(out, "220 slow.example.com ESMTP");
+          boolean data = false;
+          String line;
+          while ((line = in.readLine()) != null) {
+            if (data) {
+              if (!line.equals(".")) {
+                continue;
+              }
+              data = false;
+            }
+            Thread.sleep(pause.toMillis());
+            if (line.toUpperCase().startsWith("DATA")) {
+              data = true;
+              say(out, "354 go ahead");
+            } else if (line.toUpperCase().startsWith("QUIT")) {
+              say(out, "221 bye");
+              break;
+            } else {
+              say(out, "250 OK");
+            }
+          }
+        } catch (IOException | InterruptedException e) {
+          // closed, or the client gave up
+        }
+      }
+    }, "slow smtp");
+    t.setDaemon(true);
+    t.start();
+    faults.add(s);
     return s.getLocalPort();
   }
 
