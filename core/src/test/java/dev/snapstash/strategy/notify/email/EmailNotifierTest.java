@@ -99,6 +99,38 @@ class EmailNotifierTest {
   }
 
   /**
+   * The upgrade itself, against a relay that offers it: the certificate checked through {@code ca-certificate}, the
+   * login and the message only after the handshake.
+   */
+  @Test
+  void starttlsUpgradesBeforeTheLoginAndTheMessage() throws Exception {
+    int port = servers.starttls();
+    Notifier n = servers.notifier(servers.tlsEntry(port, "5s").replace("security: tls", "security: starttls"));
+    Findings f = new Findings();
+    n.check(f);
+    assertThat(f.warnings()).isEmpty();
+    assertThat(f.all()).anySatisfy(o -> assertThat(o.message()).contains("starttls, logged in as snapstash"));
+    servers.starttlsLog.clear();
+
+    n.send(FAILURE);
+
+    assertThat(servers.starttlsLog).startsWith("plain: EHLO", "plain: STAR", "tls: EHLO", "tls: AUTH", "tls: MAIL");
+    assertThat(servers.starttlsLog).filteredOn(l -> l.startsWith("plain:")).hasSize(2);
+    assertThat(servers.starttlsLog).anySatisfy(l -> assertThat(l).contains("pg_dump failed with exit code 1"));
+  }
+
+  /** Without {@code ca-certificate}, the relay's certificate (signed by nobody the runtime knows) stops the upgrade. */
+  @Test
+  void starttlsChecksTheCertificateToo() throws Exception {
+    int port = servers.starttls();
+    Notifier n = servers.notifier(servers.tlsEntry(port, "5s").replace("security: tls", "security: starttls")
+        .replace("ca-certificate: " + servers.certificate + "\n", ""));
+    String log = logOf(() -> n.send(FAILURE));
+    assertThat(log).contains("WARN").contains("notify[].ca-certificate");
+    assertThat(servers.starttlsLog).noneMatch(l -> l.startsWith("tls:"));
+  }
+
+  /**
    * GreenMail offers no STARTTLS: exactly the server (or the man in the middle stripping it) that {@code security:
    * starttls} must refuse, before the login and the message go out in plain text.
    */

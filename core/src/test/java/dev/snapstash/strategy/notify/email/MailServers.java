@@ -140,6 +140,95 @@ final class MailServers implements AutoCloseable {
     return s.getLocalPort();
   }
 
+  /** What the STARTTLS relay saw of each session: its commands, marked with whether they came over TLS. */
+  final List<String> starttlsLog = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  /**
+   * A relay that offers STARTTLS (which GreenMail 2.1.5 does not): plain text until the client asks for the upgrade,
+   * then the same certificate as GreenMail's; it takes any login and every message, and logs each command as
+   * {@code plain:} or {@code tls:} so a test sees that nothing but EHLO and STARTTLS crossed in plain text.
+   */
+  int starttls() throws Exception {
+    SSLContext ctx = serverContext();
+    ServerSocket s = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    Thread t = new Thread(() -> {
+      while (!s.isClosed()) {
+        try (Socket plain = s.accept()) {
+          Socket c = plain;
+          BufferedReader in = reader(c);
+          OutputStream out = c.getOutputStream();
+          boolean tls = false;
+          boolean data = false;
+          say(out, "220 starttls.example.com ESMTP");
+          String line;
+          while ((line = in.readLine()) != null) {
+            if (data) {
+              starttlsLog.add((tls ? "tls: " : "plain: ") + line);
+              if (line.equals(".")) {
+                data = false;
+                say(out, "250 2.0.0 queued");
+              }
+              continue;
+            }
+            String verb = line.length() >= 4 ? line.substring(0, 4).toUpperCase() : line.toUpperCase();
+            starttlsLog.add((tls ? "tls: " : "plain: ") + verb);
+            switch (verb) {
+              case "EHLO" -> say(out, tls ? "250-starttls.example.com\r\n250 AUTH PLAIN LOGIN"
+                  : "250-starttls.example.com\r\n250 STARTTLS");
+              case "STAR" -> {
+                say(out, "220 2.0.0 ready to start TLS");
+                javax.net.ssl.SSLSocket upgraded = (javax.net.ssl.SSLSocket)
+                    ctx.getSocketFactory().createSocket(plain, null, plain.getPort(), false);
+                upgraded.setUseClientMode(false);
+                upgraded.startHandshake();
+                c = upgraded;
+                in = reader(c);
+                out = c.getOutputStream();
+                tls = true;
+              }
+              case "AUTH" -> say(out, tls ? "235 2.7.0 Authentication successful" : "530 5.7.0 STARTTLS first");
+              case "MAIL", "RCPT", "RSET", "NOOP" -> say(out, "250 2.1.0 OK");
+              case "DATA" -> {
+                data = true;
+                say(out, "354 go ahead");
+              }
+              case "QUIT" -> {
+                say(out, "221 bye");
+                in = null;
+              }
+              default -> say(out, "502 5.5.2 not implemented");
+            }
+            if (in == null) {
+              break;
+            }
+          }
+        } catch (IOException e) {
+          // the client went away, or the relay was closed
+        }
+      }
+    }, "starttls smtp");
+    t.setDaemon(true);
+    t.start();
+    faults.add(s);
+    return s.getLocalPort();
+  }
+
+  private static BufferedReader reader(Socket c) throws IOException {
+    return new BufferedReader(new InputStreamReader(c.getInputStream(), StandardCharsets.US_ASCII));
+  }
+
+  private SSLContext serverContext() throws Exception {
+    KeyStore ks = KeyStore.getInstance("PKCS12");
+    try (InputStream in = Files.newInputStream(keystore)) {
+      ks.load(in, KEYSTORE_PASSWORD.toCharArray());
+    }
+    KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+    kmf.init(ks, KEYSTORE_PASSWORD.toCharArray());
+    SSLContext ctx = SSLContext.getInstance("TLS");
+    ctx.init(kmf.getKeyManagers(), null, null);
+    return ctx;
+  }
+
   /**
    * A plain SMTP server that takes every command but answers each {@code pause} late: never long enough for one
    * read to time out, so only a bound on the whole delivery stops it.
@@ -189,14 +278,7 @@ final class MailServers implements AutoCloseable {
    * (a policy's "554 5.7.1 relay access denied").
    */
   int refusing(String reply) throws Exception {
-    KeyStore ks = KeyStore.getInstance("PKCS12");
-    try (InputStream in = Files.newInputStream(keystore)) {
-      ks.load(in, KEYSTORE_PASSWORD.toCharArray());
-    }
-    KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-    kmf.init(ks, KEYSTORE_PASSWORD.toCharArray());
-    SSLContext ctx = SSLContext.getInstance("TLS");
-    ctx.init(kmf.getKeyManagers(), null, null);
+    SSLContext ctx = serverContext();
     ServerSocket s = ctx.getServerSocketFactory().createServerSocket(0, 50, InetAddress.getLoopbackAddress());
     Thread t = new Thread(() -> {
       try {
