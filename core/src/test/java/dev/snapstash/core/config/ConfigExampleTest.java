@@ -29,10 +29,16 @@ class ConfigExampleTest {
     assertThat(c.database().settings(dev.snapstash.strategy.database.postgresql.PostgresSettings.class).password().reveal()).isEqualTo("pg-secret");
     assertThat(c.retention().afterBackup()).isTrue();
     assertThat(c.verify().fsckBudget()).isEqualTo(Duration.ofHours(2));
-    assertThat(c.notifications()).singleElement().satisfies(n -> {
+    assertThat(c.notifications()).satisfiesExactly(n -> {
       assertThat(n.type()).isEqualTo("webhook");
       assertThat(n.settings(dev.snapstash.strategy.notify.webhook.WebhookSettings.class).onSuccess()).isFalse();
       assertThat(n.settings(dev.snapstash.strategy.notify.webhook.WebhookSettings.class).token().reference()).isEqualTo("${file:/etc/snapstash/webhook-token}");
+    }, n -> {
+      assertThat(n.type()).isEqualTo("email");
+      var email = n.settings(dev.snapstash.strategy.notify.email.EmailSettings.class);
+      assertThat(email.security()).isEqualTo("starttls");
+      assertThat(email.when()).isEqualTo("failure");
+      assertThat(email.password().reference()).isEqualTo("${file:/etc/snapstash/smtp-password}");
     });
   }
 }
