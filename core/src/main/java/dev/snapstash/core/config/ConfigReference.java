@@ -96,7 +96,8 @@ public final class ConfigReference {
       # Configuration reference
 
       <!-- Generated from the @Key annotations of SnapstashConfig by ConfigReference; do not edit by hand.
-           Regenerate: mvn -o -pl core test -Dtest=ConfigReferenceTest -Dsnapstash.regenerateDocs=true -->
+           Regenerate: mvn -o -pl cli -am test -Dtest=ConfigReferenceTest -Dsurefire.failIfNoSpecifiedTests=false -DskipITs
+           -Dsnapstash.regenerateDocs=true (in cli, whose classpath holds every module's providers) -->
 
       snapstash reads one YAML file: `snapstash.yml` in the working directory, or the file given with `-c FILE`.
       A commented example is [`examples/snapstash.yml`](../examples/snapstash.yml).

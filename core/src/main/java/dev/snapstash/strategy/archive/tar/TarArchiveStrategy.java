@@ -6,7 +6,6 @@ import com.exceptionfactory.jagged.framework.stream.StandardDecryptingChannelFac
 import com.exceptionfactory.jagged.framework.stream.StandardEncryptingChannelFactory;
 import com.exceptionfactory.jagged.x25519.X25519RecipientStanzaReaderFactory;
 import com.github.luben.zstd.ZstdInputStream;
-import com.github.luben.zstd.ZstdOutputStream;
 import dev.snapstash.core.config.Secret;
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
@@ -14,6 +13,9 @@ import dev.snapstash.core.spi.ArchiveStrategy;
 import dev.snapstash.core.spi.Findings;
 import dev.snapstash.core.spi.UndoLog;
 import dev.snapstash.core.util.Tags;
+import dev.snapstash.strategy.archive.Sha256Sums;
+import dev.snapstash.strategy.archive.TarReader;
+import dev.snapstash.strategy.archive.TarZst;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.FileOutputStream;
@@ -44,7 +46,6 @@ import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
 /**
  * {@code archive[].type: tar}: each backup as one {@code <tag>.tar.zst} (or {@code .tar.zst.age}) in a directory,
@@ -114,16 +115,8 @@ final class TarArchiveStrategy implements ArchiveStrategy {
       long bytes;
       try (SyncedFile file = new SyncedFile(partial)) {
         DigestOutputStream digested = new DigestOutputStream(new BufferedOutputStream(file, 1 << 16), whole);
-        OutputStream encrypted = recipients.isEmpty() ? digested : encrypting(digested);
-        ZstdOutputStream zstd = new ZstdOutputStream(encrypted, level);
-        zstd.setWorkers(workers);
-        zstd.setChecksum(true);
-        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(zstd)) {
-          tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
-          tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
-          tar.setAddPaxHeadersForNonAsciiNames(true);
-          members = new TreeToTar(tar, source.tag()).write(source.dir());
-          tar.finish();
+        try (OutputStream encrypted = recipients.isEmpty() ? digested : encrypting(digested)) {
+          members = TarZst.write(encrypted, source.tag(), source.dir(), level, workers);
         }
         bytes = file.written();
       }

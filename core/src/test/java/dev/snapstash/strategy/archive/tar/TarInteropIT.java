@@ -6,6 +6,7 @@ import dev.snapstash.core.config.Secret;
 import dev.snapstash.core.spi.ArchiveStrategy;
 import dev.snapstash.core.spi.UndoLog;
 import dev.snapstash.strategy.archive.ArchiveContract;
+import dev.snapstash.strategy.archive.TreeToTar;
 import dev.snapstash.testing.Tools;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -8,6 +8,8 @@ import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
 import dev.snapstash.core.spi.ArchiveStrategy;
 import dev.snapstash.core.util.Digests;
+import dev.snapstash.strategy.archive.Sha256Sums;
+import dev.snapstash.strategy.archive.TreeToTar;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

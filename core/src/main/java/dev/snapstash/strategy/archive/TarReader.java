@@ -1,4 +1,4 @@
-package dev.snapstash.strategy.archive.tar;
+package dev.snapstash.strategy.archive;
 
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
@@ -22,7 +22,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * member), and the SHA-256 of the stored bytes against the {@code .sha256} file beside them, once the end is
  * reached. Any difference, a member outside {@code <tag>/}, or a missing index is VERIFICATION.
  */
-final class TarReader implements Reader {
+public final class TarReader implements Reader {
   private final String tag;
   private final String prefix;
   private final DigestInputStream raw;
@@ -40,7 +40,7 @@ final class TarReader implements Reader {
    * @param decoded those bytes decrypted and decompressed: the tar stream
    * @param expectedArchiveSha the hex digest the {@code .sha256} file gives
    */
-  TarReader(String tag, DigestInputStream raw, InputStream decoded, String expectedArchiveSha) {
+  public TarReader(String tag, DigestInputStream raw, InputStream decoded, String expectedArchiveSha) {
     this.tag = tag;
     this.prefix = tag + "/";
     this.raw = raw;

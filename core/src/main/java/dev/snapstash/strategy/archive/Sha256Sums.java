@@ -1,4 +1,4 @@
-package dev.snapstash.strategy.archive.tar;
+package dev.snapstash.strategy.archive;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -9,10 +9,10 @@ import java.util.Map;
  * GNU coreutils does it: the line starts with a backslash, and those two characters are written {@code \\} and
  * {@code \n}.
  */
-final class Sha256Sums {
+public final class Sha256Sums {
   private Sha256Sums() {}
 
-  static String line(String hex, String name) {
+  public static String line(String hex, String name) {
     if (name.indexOf('\\') < 0 && name.indexOf('\n') < 0 && name.indexOf('\r') < 0) {
       return hex + "  " + name + "\n";
     }
@@ -21,7 +21,7 @@ final class Sha256Sums {
   }
 
   /** The lines of {@code text}, name to hex digest; throws IllegalArgumentException for a line that is not one. */
-  static Map<String, String> parse(String text) {
+  public static Map<String, String> parse(String text) {
     Map<String, String> out = new LinkedHashMap<>();
     for (String line : text.split("\n")) {
       if (line.isEmpty()) {

@@ -1,4 +1,4 @@
-package dev.snapstash.strategy.archive.tar;
+package dev.snapstash.strategy.archive;
 
 import dev.snapstash.core.error.ErrorKind;
 import dev.snapstash.core.error.SnapstashException;
@@ -30,9 +30,9 @@ import org.slf4j.LoggerFactory;
  * is copied, and the list is written last, as the member {@value #INDEX}, in {@code sha256sum} format relative to
  * {@code <tag>/}: {@code cd <tag> && sha256sum -c .snapstash-archive.sha256} checks an extracted archive.
  */
-final class TreeToTar {
+public final class TreeToTar {
   private static final Logger log = LoggerFactory.getLogger(TreeToTar.class);
-  static final String INDEX = ".snapstash-archive.sha256";
+  public static final String INDEX = ".snapstash-archive.sha256";
   private static final int BUFFER = 1 << 20;
 
   private final TarArchiveOutputStream tar;
@@ -48,7 +48,7 @@ final class TreeToTar {
   private final MessageDigest sha;
   private long members;
 
-  TreeToTar(TarArchiveOutputStream tar, String tag) {
+  public TreeToTar(TarArchiveOutputStream tar, String tag) {
     this.tar = tar;
     this.prefix = tag + "/";
     try {
@@ -59,7 +59,7 @@ final class TreeToTar {
   }
 
   /** Writes the tree under {@code dir}, then the index; returns how many members were written. */
-  long write(Path dir) throws IOException {
+  public long write(Path dir) throws IOException {
     Files.walkFileTree(dir, new SimpleFileVisitor<>() {
       @Override
       public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) throws IOException {
