@@ -223,8 +223,10 @@ public final class VarsConverter {
           return "ebs";
         }
         case "zfs" -> {
-          unsupported(n, "the zfs disk strategy is not in this build; rsync is written instead");
-          yaml.put("disk", "type", "rsync", "TODO: " + n + "=zfs has no strategy in this build; rsync copies the home instead");
+          unsupported(n, "the DIY scripts' ZFS settings are not converted yet; rsync is written instead (set disk.type: zfs"
+              + " and disk.zfs.dataset by hand: docs/strategies/disk-zfs.md)");
+          yaml.put("disk", "type", "rsync", "TODO: " + n + "=zfs is not converted yet; set disk.type: zfs and disk.zfs.dataset by"
+              + " hand (docs/strategies/disk-zfs.md); rsync copies the home meanwhile");
           return "zfs";
         }
         default -> {
@@ -306,7 +308,7 @@ public final class VarsConverter {
         }
         return false;
       }
-      return take(key, section, yamlKey, v -> v.length() > 1 ? v.replaceAll("/+$", "") : v, names);
+      return take(key, section, yamlKey, VarsConverter::withoutTrailingSlashes, names);
     }
 
     void takeInt(String key, String section, String yamlKey, String name) {
@@ -515,5 +517,11 @@ public final class VarsConverter {
       }
       return out.toString();
     }
+  }
+
+  /** A path without its trailing slashes, except the root's own: {@code "//"} is {@code "/"}, never empty. */
+  static String withoutTrailingSlashes(String path) {
+    String trimmed = path.replaceAll("/+$", "");
+    return trimmed.isEmpty() && !path.isEmpty() ? "/" : trimmed;
   }
 }

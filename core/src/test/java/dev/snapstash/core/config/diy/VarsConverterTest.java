@@ -19,6 +19,15 @@ import org.junit.jupiter.params.provider.ValueSource;
  * accepts, every variable gets a verdict, and no secret's value leaves the file.
  */
 class VarsConverterTest {
+  /** Found by {@code VarsConverterPropertiesTest}: {@code STASH_HOME="//"} became an empty path, which does not load. */
+  @Test
+  void trailingSlashesGoButTheRootStays() {
+    assertThat(VarsConverter.withoutTrailingSlashes("//")).isEqualTo("/");
+    assertThat(VarsConverter.withoutTrailingSlashes("/")).isEqualTo("/");
+    assertThat(VarsConverter.withoutTrailingSlashes("/var/atlassian//")).isEqualTo("/var/atlassian");
+    assertThat(VarsConverter.withoutTrailingSlashes("~/")).isEqualTo("~");
+  }
+
   static String resource(String name) throws IOException {
     try (InputStream in = VarsConverterTest.class.getResourceAsStream("/diy/" + name)) {
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
